@@ -1,0 +1,21 @@
+//! zaitaku's domain: the rules the whole system agrees on, with no I/O.
+//!
+//! - [`check_digit`], [`prefecture`], [`institution`], [`insurer`]: numbers and their checks.
+//! - [`codes`]: the national code lists.
+//! - [`person`], [`eligibility`]: the eligibility registry's model.
+//! - [`consent`]: consent items, choices, validity and gating.
+//! - [`medical`]: the medical information consent releases.
+//! - [`error`]: every refusal with its stable code and Japanese message.
+
+pub mod check_digit;
+pub mod codes;
+pub mod consent;
+pub mod eligibility;
+pub mod error;
+pub mod institution;
+pub mod insurer;
+pub mod medical;
+pub mod person;
+pub mod prefecture;
+
+pub use error::{Result, ValidationError};
