@@ -1,1 +1,211 @@
-//! placeholder while the crate is written
+//! zaitaku's storage: one [`Store`] over SQLite (the embedded default) or
+//! PostgreSQL, with the same SQL text for both.
+//!
+//! Choices that hold everywhere in this crate:
+//! - Placeholders are `$1, $2, …`, which SQLite and PostgreSQL both accept.
+//! - Dates are `TEXT` `YYYY-MM-DD`; instants are `BIGINT` microseconds UTC;
+//!   flags are integers 0/1. The `Any` driver carries only these types, and
+//!   ISO dates sort and compare correctly as text.
+//! - SQLite runs in WAL mode with `synchronous=FULL`: a commit is on disk before
+//!   it returns, so a consent the patient is shown as registered survives a power
+//!   cut, not only a crash of the process. (`NORMAL` would be faster but may drop
+//!   the last commits on power loss.) The bulk seeder relaxes this for its own
+//!   connection only, because a seed can always be regenerated.
+
+mod consents;
+mod eligibility;
+mod error;
+mod institutions;
+mod medical;
+mod sql;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, Executor};
+
+pub use consents::NewConsent;
+pub use eligibility::PersonRecords;
+pub use error::StorageError;
+pub use institutions::{StoredInstitution, new_url_token};
+
+pub type Result<T, E = StorageError> = std::result::Result<T, E>;
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn from_url(url: &str) -> Result<Self> {
+        if url.starts_with("sqlite:") {
+            Ok(Self::Sqlite)
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Ok(Self::Postgres)
+        } else {
+            Err(StorageError::UnsupportedUrl(redact(url)))
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Sqlite => "SQLite",
+            Self::Postgres => "PostgreSQL",
+        }
+    }
+}
+
+/// The handle every other part of the system uses. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+/// Options for [`Store::connect`].
+#[derive(Debug, Clone)]
+pub struct ConnectOptions {
+    pub max_connections: u32,
+    pub acquire_timeout: Duration,
+}
+
+impl Default for ConnectOptions {
+    fn default() -> Self {
+        Self {
+            max_connections: 8,
+            acquire_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+impl Store {
+    /// Opens (creating a SQLite file if needed) and migrates.
+    pub async fn open(url: &str) -> Result<Self> {
+        let store = Self::connect(url, &ConnectOptions::default()).await?;
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    pub async fn connect(url: &str, options: &ConnectOptions) -> Result<Self> {
+        sqlx::any::install_default_drivers();
+        let backend = Backend::from_url(url)?;
+        let url = match backend {
+            Backend::Sqlite => sqlite_url_with_create(url),
+            Backend::Postgres => url.to_owned(),
+        };
+        let connect_options =
+            AnyConnectOptions::from_str(&url).map_err(|e| StorageError::Connect {
+                url: redact(&url),
+                source: e,
+            })?;
+        let pool = AnyPoolOptions::new()
+            .max_connections(options.max_connections)
+            .acquire_timeout(options.acquire_timeout)
+            .after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        conn.execute(
+                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+                             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
+                        )
+                        .await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(connect_options)
+            .await
+            .map_err(|e| StorageError::Connect {
+                url: redact(&url),
+                source: e,
+            })?;
+        Ok(Self { pool, backend })
+    }
+
+    pub async fn migrate(&self) -> Result<()> {
+        let migrator = match self.backend {
+            Backend::Sqlite => &SQLITE_MIGRATIONS,
+            Backend::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        migrator
+            .run(&self.pool)
+            .await
+            .map_err(StorageError::Migrate)
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// For the health endpoint: the database answers a trivial query.
+    pub async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// `sqlite:path` → `sqlite:path?mode=rwc` so a fresh machine gets a new file.
+fn sqlite_url_with_create(url: &str) -> String {
+    if url.contains("mode=") || url.contains(":memory:") {
+        url.to_owned()
+    } else if url.contains('?') {
+        format!("{url}&mode=rwc")
+    } else {
+        format!("{url}?mode=rwc")
+    }
+}
+
+/// Hides a password in a database URL before it reaches a message or a log.
+pub fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    match rest.split_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split_once(':').map_or(userinfo, |(u, _)| u);
+            format!("{scheme}://{user}:***@{host}")
+        }
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls() {
+        assert_eq!(Backend::from_url("sqlite:x.db").unwrap(), Backend::Sqlite);
+        assert_eq!(
+            Backend::from_url("postgres://u@h/db").unwrap(),
+            Backend::Postgres
+        );
+        assert_eq!(
+            Backend::from_url("mysql://h/db").unwrap_err().code(),
+            "Z-S-0001"
+        );
+        assert_eq!(
+            redact("postgres://me:secret@host:5432/db"),
+            "postgres://me:***@host:5432/db"
+        );
+        assert_eq!(redact("sqlite:x.db"), "sqlite:x.db");
+        assert_eq!(
+            sqlite_url_with_create("sqlite:x.db"),
+            "sqlite:x.db?mode=rwc"
+        );
+        assert_eq!(sqlite_url_with_create("sqlite::memory:"), "sqlite::memory:");
+    }
+}

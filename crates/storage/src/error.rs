@@ -1,0 +1,65 @@
+//! Storage failures: one clear Japanese line for people, a stable code for machines.
+
+use zaitaku_domain::ValidationError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    #[error(
+        "対応していないデータベースURLです: {0}（sqlite: または postgres:// で始めてください）"
+    )]
+    UnsupportedUrl(String),
+    #[error("データベースに接続できません（{url}）: {source}")]
+    Connect {
+        url: String,
+        #[source]
+        source: sqlx::Error,
+    },
+    #[error("データベースの構造を更新（マイグレーション）できません: {0}")]
+    Migrate(#[source] sqlx::migrate::MigrateError),
+    #[error("データベースの操作に失敗しました: {0}")]
+    Query(#[from] sqlx::Error),
+    #[error("データベースに保存された値が正しくありません（{table}.{column}）: {detail}")]
+    Corrupt {
+        table: &'static str,
+        column: &'static str,
+        detail: String,
+    },
+    #[error("{0}")]
+    Invalid(#[from] ValidationError),
+    #[error("同じ{0}がすでに登録されています。")]
+    Duplicate(&'static str),
+}
+
+impl StorageError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::UnsupportedUrl(_) => "Z-S-0001",
+            Self::Connect { .. } => "Z-S-0002",
+            Self::Migrate(_) => "Z-S-0003",
+            Self::Query(_) => "Z-S-0004",
+            Self::Corrupt { .. } => "Z-S-0005",
+            Self::Invalid(e) => e.code(),
+            Self::Duplicate(_) => "Z-S-0006",
+        }
+    }
+
+    pub(crate) fn corrupt(
+        table: &'static str,
+        column: &'static str,
+        detail: impl ToString,
+    ) -> Self {
+        Self::Corrupt {
+            table,
+            column,
+            detail: detail.to_string(),
+        }
+    }
+
+    /// A unique constraint refused the write.
+    pub(crate) fn from_unique(e: sqlx::Error, what: &'static str) -> Self {
+        match &e {
+            sqlx::Error::Database(db) if db.is_unique_violation() => Self::Duplicate(what),
+            _ => Self::Query(e),
+        }
+    }
+}

@@ -1,0 +1,157 @@
+//! Institutions and their web-service settings, found by code or by URL token.
+
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+use zaitaku_domain::consent::ConsentItem;
+use zaitaku_domain::institution::{Institution, InstitutionCode, InstitutionKind};
+
+use crate::sql::{flag, from_micros, micros};
+use crate::{Result, StorageError, Store};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredInstitution {
+    pub id: i64,
+    pub institution: Institution,
+    /// The unguessable part of the institution's web-service URL.
+    pub url_token: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+const COLUMNS: &str = "id, code, name, kind, eprescription, remote_function_enabled, consent_items, url_token, created_at, updated_at";
+
+/// 32 random bytes, URL-safe: the token cannot be guessed or enumerated.
+pub fn new_url_token() -> Result<String> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes)
+        .map_err(|e| StorageError::corrupt("institutions", "url_token", e))?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+fn items_text(items: &[ConsentItem]) -> String {
+    items
+        .iter()
+        .map(|i| i.as_str())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn from_row(row: &AnyRow) -> Result<StoredInstitution> {
+    let t = "institutions";
+    let code: String = row.try_get("code")?;
+    let kind: String = row.try_get("kind")?;
+    let items: String = row.try_get("consent_items")?;
+    let consent_items = items
+        .split(',')
+        .filter(|s| !s.is_empty())
+        .map(ConsentItem::parse)
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|e| StorageError::corrupt(t, "consent_items", e))?;
+    let institution = Institution {
+        code: InstitutionCode::parse(&code).map_err(|e| StorageError::corrupt(t, "code", e))?,
+        name: row.try_get("name")?,
+        kind: InstitutionKind::parse(&kind).map_err(|e| StorageError::corrupt(t, "kind", e))?,
+        eprescription: row.try_get::<i64, _>("eprescription")? != 0,
+        remote_function_enabled: row.try_get::<i64, _>("remote_function_enabled")? != 0,
+        consent_items,
+    };
+    Ok(StoredInstitution {
+        id: row.try_get("id")?,
+        institution,
+        url_token: row.try_get("url_token")?,
+        created_at: from_micros(t, "created_at", row.try_get("created_at")?)?,
+        updated_at: from_micros(t, "updated_at", row.try_get("updated_at")?)?,
+    })
+}
+
+impl Store {
+    pub async fn insert_institution(
+        &self,
+        i: &Institution,
+        url_token: &str,
+        now: DateTime<Utc>,
+    ) -> Result<StoredInstitution> {
+        let sql = format!(
+            "INSERT INTO institutions (code, name, kind, eprescription, remote_function_enabled, consent_items, url_token, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING {COLUMNS}"
+        );
+        let row = sqlx::query(&sql)
+            .bind(i.code.as_str())
+            .bind(&i.name)
+            .bind(i.kind.as_str())
+            .bind(flag(i.eprescription))
+            .bind(flag(i.remote_function_enabled))
+            .bind(items_text(&i.consent_items))
+            .bind(url_token)
+            .bind(micros(now))
+            .fetch_one(&self.pool)
+            .await
+            .map_err(|e| StorageError::from_unique(e, "医療機関等コードまたはURL"))?;
+        from_row(&row)
+    }
+
+    /// The institution behind a web-service URL, or `None` for an unknown or
+    /// rotated token.
+    pub async fn institution_by_token(&self, token: &str) -> Result<Option<StoredInstitution>> {
+        let sql = format!("SELECT {COLUMNS} FROM institutions WHERE url_token = $1");
+        let row = sqlx::query(&sql)
+            .bind(token)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(from_row).transpose()
+    }
+
+    pub async fn institution_by_code(
+        &self,
+        code: &InstitutionCode,
+    ) -> Result<Option<StoredInstitution>> {
+        let sql = format!("SELECT {COLUMNS} FROM institutions WHERE code = $1");
+        let row = sqlx::query(&sql)
+            .bind(code.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(from_row).transpose()
+    }
+
+    pub async fn list_institutions(&self) -> Result<Vec<StoredInstitution>> {
+        let sql = format!("SELECT {COLUMNS} FROM institutions ORDER BY id");
+        let rows = sqlx::query(&sql).fetch_all(&self.pool).await?;
+        rows.iter().map(from_row).collect()
+    }
+
+    /// Saves the settings an administrator can change (name, e-prescription,
+    /// the function switch, consent items). The code and kind never change.
+    pub async fn update_institution_settings(
+        &self,
+        id: i64,
+        i: &Institution,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE institutions SET name = $1, eprescription = $2, remote_function_enabled = $3, consent_items = $4, updated_at = $5 \
+             WHERE id = $6",
+        )
+        .bind(&i.name)
+        .bind(flag(i.eprescription))
+        .bind(flag(i.remote_function_enabled))
+        .bind(items_text(&i.consent_items))
+        .bind(micros(now))
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Issues a new URL token; the old one stops working at once.
+    pub async fn rotate_url_token(&self, id: i64, now: DateTime<Utc>) -> Result<String> {
+        let token = new_url_token()?;
+        sqlx::query("UPDATE institutions SET url_token = $1, updated_at = $2 WHERE id = $3")
+            .bind(&token)
+            .bind(micros(now))
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(token)
+    }
+}
