@@ -125,7 +125,7 @@ fn start_server() -> Server {
         "{runner}'{postgres}' -D '{data}' -h 127.0.0.1 -p {port} -k '{dir}' -c fsync=off -c max_connections=200 \
          >/dev/null 2>&1 & pg=$!; \
          while kill -0 {parent} 2>/dev/null; do sleep 0.5; done; \
-         kill -INT $pg; wait $pg; rm -rf '{dir}'",
+         kill -INT $(head -n 1 '{data}/postmaster.pid') 2>/dev/null; wait $pg; rm -rf '{dir}'",
         postgres = bin.join("postgres").display(),
         data = data.display(),
         dir = dir.display(),
