@@ -155,6 +155,17 @@ mod tests {
     }
 
     #[test]
+    fn every_code_is_documented() {
+        let doc = include_str!("../../../docs/error-codes.md");
+        for (code, _) in ValidationError::CATALOGUE {
+            assert!(
+                doc.contains(&format!("| {code} |")),
+                "{code} missing from docs/error-codes.md"
+            );
+        }
+    }
+
+    #[test]
     fn coded_display_carries_both() {
         let e = ValidationError::CheckDigit {
             field: "保険者番号",

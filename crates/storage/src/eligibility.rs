@@ -39,7 +39,12 @@ trait InsertRow {
 }
 
 /// Inserts `rows` in as few statements as the bind-variable limit allows.
-async fn insert_many<T: InsertRow>(conn: &mut AnyConnection, head: &str, rows: &[T]) -> Result<()> {
+async fn insert_many<T: InsertRow>(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    head: &str,
+    rows: &[T],
+) -> Result<()> {
     let per_statement = MAX_BINDS / T::COLUMNS;
     let mut full_sql: Option<String> = None;
     for chunk in rows.chunks(per_statement) {
@@ -48,13 +53,13 @@ async fn insert_many<T: InsertRow>(conn: &mut AnyConnection, head: &str, rows: &
             full_sql.get_or_insert_with(|| {
                 format!(
                     "{head} VALUES {}",
-                    values_placeholders(per_statement, T::COLUMNS)
+                    values_placeholders(per_statement, T::COLUMNS, backend)
                 )
             })
         } else {
             tail_sql = format!(
                 "{head} VALUES {}",
-                values_placeholders(chunk.len(), T::COLUMNS)
+                values_placeholders(chunk.len(), T::COLUMNS, backend)
             );
             &tail_sql
         };
@@ -260,7 +265,11 @@ const CHECKUP_HEAD: &str = "INSERT INTO checkups (person_id, examined_on, height
      diastolic_mmhg, hba1c_percent, ldl_mg_dl, hdl_mg_dl, triglycerides_mg_dl)";
 
 /// Writes all tables for a batch of persons inside the caller's transaction.
-async fn insert_batch(conn: &mut AnyConnection, batch: &[PersonRecords<'_>]) -> Result<()> {
+async fn insert_batch(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    batch: &[PersonRecords<'_>],
+) -> Result<()> {
     for r in batch {
         r.eligibility.validate()?;
     }
@@ -268,7 +277,7 @@ async fn insert_batch(conn: &mut AnyConnection, batch: &[PersonRecords<'_>]) -> 
         .iter()
         .map(|r| PersonRow(&r.eligibility.person))
         .collect();
-    insert_many(conn, PERSON_HEAD, &persons).await?;
+    insert_many(conn, backend, PERSON_HEAD, &persons).await?;
 
     let mut quals = Vec::new();
     let mut elderly = Vec::new();
@@ -290,14 +299,14 @@ async fn insert_batch(conn: &mut AnyConnection, batch: &[PersonRecords<'_>]) -> 
         clinical.extend(r.clinical.iter().map(|c| ClinicalRow(id, c)));
         checkups.extend(r.checkups.iter().map(|c| CheckupRow(id, c)));
     }
-    insert_many(conn, QUALIFICATION_HEAD, &quals).await?;
-    insert_many(conn, ELDERLY_HEAD, &elderly).await?;
-    insert_many(conn, LIMIT_HEAD, &limits).await?;
-    insert_many(conn, DISEASE_HEAD, &diseases).await?;
-    insert_many(conn, SUBSIDY_HEAD, &subsidies).await?;
-    insert_many(conn, DRUG_HEAD, &drugs).await?;
-    insert_many(conn, CLINICAL_HEAD, &clinical).await?;
-    insert_many(conn, CHECKUP_HEAD, &checkups).await?;
+    insert_many(conn, backend, QUALIFICATION_HEAD, &quals).await?;
+    insert_many(conn, backend, ELDERLY_HEAD, &elderly).await?;
+    insert_many(conn, backend, LIMIT_HEAD, &limits).await?;
+    insert_many(conn, backend, DISEASE_HEAD, &diseases).await?;
+    insert_many(conn, backend, SUBSIDY_HEAD, &subsidies).await?;
+    insert_many(conn, backend, DRUG_HEAD, &drugs).await?;
+    insert_many(conn, backend, CLINICAL_HEAD, &clinical).await?;
+    insert_many(conn, backend, CHECKUP_HEAD, &checkups).await?;
     Ok(())
 }
 
@@ -317,7 +326,7 @@ impl BulkLoader {
     /// Inserts one batch in one transaction: all of it or none of it.
     pub async fn insert(&mut self, batch: &[PersonRecords<'_>]) -> Result<()> {
         let mut tx = self.conn.begin().await?;
-        insert_batch(&mut tx, batch).await?;
+        insert_batch(&mut tx, self.backend, batch).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -345,7 +354,7 @@ impl Store {
     /// Inserts persons with full durability (for demo data and tests).
     pub async fn insert_persons(&self, batch: &[PersonRecords<'_>]) -> Result<()> {
         let mut tx = self.pool.begin().await?;
-        insert_batch(&mut tx, batch).await?;
+        insert_batch(&mut tx, self.backend, batch).await?;
         tx.commit().await?;
         Ok(())
     }

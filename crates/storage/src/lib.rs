@@ -23,7 +23,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{AnyPool, Executor};
+use sqlx::{AnyConnection, AnyPool, Connection, Executor};
 
 pub use consents::NewConsent;
 pub use eligibility::PersonRecords;
@@ -94,34 +94,40 @@ impl Store {
     pub async fn connect(url: &str, options: &ConnectOptions) -> Result<Self> {
         sqlx::any::install_default_drivers();
         let backend = Backend::from_url(url)?;
+        let shown = redact(url);
         let url = match backend {
             Backend::Sqlite => sqlite_url_with_create(url),
             Backend::Postgres => url.to_owned(),
         };
         let connect_options =
             AnyConnectOptions::from_str(&url).map_err(|e| StorageError::Connect {
-                url: redact(&url),
+                url: shown.clone(),
                 source: e,
             })?;
+        // One direct connection first: a wrong path, a file that is not a
+        // database or a refused login fails here at once with its own cause,
+        // instead of the pool retrying until its acquire timeout.
+        let mut probe = AnyConnection::connect_with(&connect_options)
+            .await
+            .map_err(|e| StorageError::Connect {
+                url: shown.clone(),
+                source: e,
+            })?;
+        configure(&mut probe, backend)
+            .await
+            .map_err(|e| StorageError::Connect {
+                url: shown.clone(),
+                source: e,
+            })?;
+        let _ = probe.close().await;
         let pool = AnyPoolOptions::new()
             .max_connections(options.max_connections)
             .acquire_timeout(options.acquire_timeout)
-            .after_connect(move |conn, _meta| {
-                Box::pin(async move {
-                    if backend == Backend::Sqlite {
-                        conn.execute(
-                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
-                             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
-                        )
-                        .await?;
-                    }
-                    Ok(())
-                })
-            })
+            .after_connect(move |conn, _meta| Box::pin(configure(conn, backend)))
             .connect_with(connect_options)
             .await
             .map_err(|e| StorageError::Connect {
-                url: redact(&url),
+                url: shown.clone(),
                 source: e,
             })?;
         Ok(Self { pool, backend })
@@ -155,6 +161,18 @@ impl Store {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// Per-connection settings (see the crate docs for why `synchronous = FULL`).
+async fn configure(conn: &mut AnyConnection, backend: Backend) -> Result<(), sqlx::Error> {
+    if backend == Backend::Sqlite {
+        conn.execute(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 /// `sqlite:path` → `sqlite:path?mode=rwc` so a fresh machine gets a new file.

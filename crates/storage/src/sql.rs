@@ -2,10 +2,12 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use crate::{Result, StorageError};
+use crate::{Backend, Result, StorageError};
 
-/// `($1,$2,$3),($4,$5,$6)` for a multi-row insert. Both backends accept `$n`.
-pub(crate) fn values_placeholders(rows: usize, cols: usize) -> String {
+/// `($1,$2,$3),($4,$5,$6)` for a multi-row insert on PostgreSQL, `(?,?,?),(?,?,?)`
+/// on SQLite: SQLite looks a named parameter up by a linear scan, which makes
+/// thousands of `$n` in one statement quadratic, while plain `?` costs nothing.
+pub(crate) fn values_placeholders(rows: usize, cols: usize, backend: Backend) -> String {
     let mut s = String::with_capacity(rows * cols * 5);
     let mut n = 1;
     for r in 0..rows {
@@ -17,9 +19,14 @@ pub(crate) fn values_placeholders(rows: usize, cols: usize) -> String {
             if c > 0 {
                 s.push(',');
             }
-            s.push('$');
-            s.push_str(&n.to_string());
-            n += 1;
+            match backend {
+                Backend::Sqlite => s.push('?'),
+                Backend::Postgres => {
+                    s.push('$');
+                    s.push_str(&n.to_string());
+                    n += 1;
+                }
+            }
         }
         s.push(')');
     }
@@ -71,7 +78,11 @@ mod tests {
 
     #[test]
     fn placeholders() {
-        assert_eq!(values_placeholders(2, 3), "($1,$2,$3),($4,$5,$6)");
-        assert_eq!(values_placeholders(1, 1), "($1)");
+        assert_eq!(
+            values_placeholders(2, 3, Backend::Postgres),
+            "($1,$2,$3),($4,$5,$6)"
+        );
+        assert_eq!(values_placeholders(1, 1, Backend::Postgres), "($1)");
+        assert_eq!(values_placeholders(2, 2, Backend::Sqlite), "(?,?),(?,?)");
     }
 }

@@ -43,6 +43,8 @@ pub fn sqlite() -> TempSqlite {
 
 struct Server {
     base_url: String,
+    /// Kept, never waited on: it outlives the tests by design.
+    _watchdog: Option<std::process::Child>,
 }
 
 static SERVER: OnceLock<Server> = OnceLock::new();
@@ -78,6 +80,7 @@ fn start_server() -> Server {
     if let Ok(url) = std::env::var("ZAITAKU_TEST_POSTGRES_URL") {
         return Server {
             base_url: url.trim_end_matches('/').to_owned(),
+            _watchdog: None,
         };
     }
     let bin = postgres_bin_dir().unwrap_or_else(|| {
@@ -131,7 +134,7 @@ fn start_server() -> Server {
         dir = dir.display(),
         parent = std::process::id(),
     );
-    Command::new("sh")
+    let watchdog = Command::new("sh")
         .args(["-c", &script])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -140,6 +143,7 @@ fn start_server() -> Server {
         .unwrap_or_else(|e| panic!("start postgres: {e}"));
     Server {
         base_url: format!("postgres://zaitaku@127.0.0.1:{port}"),
+        _watchdog: Some(watchdog),
     }
 }
 

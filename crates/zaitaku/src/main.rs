@@ -1,1 +1,140 @@
-fn main() {}
+//! The `zaitaku` command: demo, serve, seed, migrate.
+
+mod cli;
+mod demo;
+mod logging;
+mod seed;
+mod serve;
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use chrono::Utc;
+use clap::Parser;
+use zaitaku_domain::consent::jst;
+use zaitaku_storage::{ConnectOptions, Store};
+
+use crate::cli::{Cli, Command};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    logging::init(&cli.log);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("エラー: 非同期ランタイムを起動できません: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli.command)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("エラー: {}", one_line(&e));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The error and its causes on one line, skipping causes whose text the line
+/// already carries (our messages quote their source; sqlx repeats itself).
+fn one_line(e: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if line.contains(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line
+}
+
+fn today_in_japan() -> chrono::NaiveDate {
+    Utc::now().with_timezone(&jst()).date_naive()
+}
+
+async fn run(command: Command) -> Result<()> {
+    match command {
+        Command::Demo(args) => {
+            std::fs::create_dir_all(&args.data_dir).with_context(|| {
+                format!("フォルダ {} を作成できません", args.data_dir.display())
+            })?;
+            if args.reset {
+                demo::reset(&args.data_dir)?;
+            }
+            let url = demo::database_url(&args.data_dir);
+            let store = Store::open(&url).await?;
+            let institutions = demo::institutions(&store).await?;
+            let today = today_in_japan();
+            if store.count_persons().await? == 0 && args.persons > 0 {
+                eprintln!("合成患者 {} 人を作成しています…", args.persons);
+                seed::seed(
+                    &store,
+                    args.persons,
+                    demo::DEMO_SEED,
+                    today,
+                    1000,
+                    std::io::stderr().is_terminal(),
+                )
+                .await?;
+            }
+            let patients = demo::patients(&store, today, 5000).await?;
+            let listener = serve::bind(args.listen).await?;
+            let base_url = format!("http://{}", listener.local_addr().unwrap_or(args.listen));
+            demo::print_banner(&base_url, &institutions, &patients, &url);
+            serve::run(listener, store, base_url).await
+        }
+        Command::Serve(args) => {
+            let options = ConnectOptions {
+                max_connections: args.db_max_connections,
+                ..ConnectOptions::default()
+            };
+            let store = Store::connect(&args.database.database_url, &options).await?;
+            store.migrate().await?;
+            let listener = serve::bind(args.listen).await?;
+            let public_url = args.public_url.unwrap_or_else(|| {
+                format!("http://{}", listener.local_addr().unwrap_or(args.listen))
+            });
+            serve::run(listener, store, public_url).await
+        }
+        Command::Seed(args) => {
+            let store = Store::open(&args.database.database_url).await?;
+            let today = args.today.unwrap_or_else(today_in_japan);
+            let report = seed::seed(
+                &store,
+                args.persons,
+                args.seed,
+                today,
+                args.batch,
+                std::io::stderr().is_terminal(),
+            )
+            .await?;
+            store.close().await;
+            println!(
+                "{} 人を登録しました（{:.1} 秒、{:.0} 人/秒、seed={}、基準日={}）",
+                report.persons,
+                report.seconds,
+                report.persons as f64 / report.seconds.max(1e-9),
+                args.seed,
+                today
+            );
+            Ok(())
+        }
+        Command::Migrate(args) => {
+            let store = Store::open(&args.database_url).await?;
+            println!(
+                "データベースの構造を最新にしました（{}）",
+                store.backend().name()
+            );
+            store.close().await;
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,118 @@
+//! Command-line interface. Every option can also come from a `ZAITAKU_*`
+//! environment variable, so a container or a unit file needs no arguments.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use chrono::NaiveDate;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "zaitaku",
+    version,
+    about = "マイナ在宅受付Web と資格確認のサーバ（訪問診療・オンライン診療・外来の同意と資格確認）",
+    long_about = "zaitaku serves the consent and eligibility workflow for home visits, online \
+consultations and outpatient care off the usual route. Start with `zaitaku demo`."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub log: LogArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Args, Debug)]
+pub struct LogArgs {
+    /// Log format: `pretty` for people, `json` for log collectors.
+    #[arg(long, env = "ZAITAKU_LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty, global = true)]
+    pub log_format: LogFormat,
+    /// Log filter in tracing's syntax, e.g. `info` or `zaitaku_web=debug,info`.
+    #[arg(long, env = "ZAITAKU_LOG", default_value = "info", global = true)]
+    pub log: String,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Runs the server on 127.0.0.1 with an embedded SQLite database and
+    /// synthetic demo institutions and patients; prints the URLs to open.
+    Demo(DemoArgs),
+    /// Runs the server for a real deployment.
+    Serve(ServeArgs),
+    /// Fills a database with a deterministic synthetic population.
+    Seed(SeedArgs),
+    /// Creates or updates the database schema, then exits.
+    Migrate(DatabaseArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct DatabaseArgs {
+    /// Database URL: `sqlite:PATH` (the file is created if missing) or
+    /// `postgres://USER:PASSWORD@HOST:PORT/DB`.
+    #[arg(
+        long,
+        env = "ZAITAKU_DATABASE_URL",
+        default_value = "sqlite:zaitaku.sqlite3"
+    )]
+    pub database_url: String,
+}
+
+#[derive(Args, Debug)]
+pub struct DemoArgs {
+    /// Folder for the demo database (reused on the next run).
+    #[arg(long, env = "ZAITAKU_DEMO_DIR", default_value = "zaitaku-demo")]
+    pub data_dir: PathBuf,
+    /// Address to listen on. The demo is meant for this machine only.
+    #[arg(long, env = "ZAITAKU_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Start from a new demo database instead of reusing the existing one.
+    #[arg(long)]
+    pub reset: bool,
+    /// How many synthetic patients to add besides the named demo cases.
+    #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u64).range(0..=1_000_000))]
+    pub persons: u64,
+}
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    /// Address to listen on, e.g. `0.0.0.0:8080` behind a TLS-terminating proxy.
+    #[arg(long, env = "ZAITAKU_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// The public base URL patients and staff use (for institution URLs and QR
+    /// codes). Defaults to `http://<listen>`.
+    #[arg(long, env = "ZAITAKU_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Largest number of database connections in the pool.
+    #[arg(long, env = "ZAITAKU_DB_MAX_CONNECTIONS", default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub db_max_connections: u32,
+}
+
+#[derive(Args, Debug)]
+pub struct SeedArgs {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    /// Number of persons to create (1 to 100,000,000).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
+    pub persons: u64,
+    /// Random seed: the same seed and date give the same population.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// The date the population is generated for (ages, validity). Default: today in Japan.
+    #[arg(long, value_parser = parse_date)]
+    pub today: Option<NaiveDate>,
+    /// Persons per transaction.
+    #[arg(long, default_value_t = 5000, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub batch: u64,
+}
+
+fn parse_date(s: &str) -> Result<NaiveDate, String> {
+    zaitaku_domain::person::parse_date("--today", s).map_err(|e| e.to_string())
+}

@@ -1,0 +1,224 @@
+//! `zaitaku demo`: a ready-to-try server with synthetic institutions and patients.
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use chrono::{NaiveDate, Utc};
+use zaitaku_domain::codes::QualificationValidity;
+use zaitaku_domain::consent::ConsentItem;
+use zaitaku_domain::eligibility::Eligibility;
+use zaitaku_domain::institution::{Institution, InstitutionCode, InstitutionKind};
+use zaitaku_domain::person::{self, wareki};
+use zaitaku_domain::prefecture::Prefecture;
+use zaitaku_storage::{Store, StoredInstitution};
+
+/// The demo's fixed synthetic population seed.
+pub const DEMO_SEED: u64 = 2026;
+
+struct DemoInstitution {
+    kind: InstitutionKind,
+    number: u16,
+    name: &'static str,
+    eprescription: bool,
+    online: bool,
+}
+
+const INSTITUTIONS: &[DemoInstitution] = &[
+    DemoInstitution {
+        kind: InstitutionKind::Medical,
+        number: 1001,
+        name: "さくら在宅クリニック",
+        eprescription: true,
+        online: false,
+    },
+    DemoInstitution {
+        kind: InstitutionKind::Medical,
+        number: 1002,
+        name: "みなと訪問診療所",
+        eprescription: false,
+        online: false,
+    },
+    DemoInstitution {
+        kind: InstitutionKind::Pharmacy,
+        number: 1003,
+        name: "あおば薬局",
+        eprescription: false,
+        online: false,
+    },
+    DemoInstitution {
+        kind: InstitutionKind::HomeNursing,
+        number: 1004,
+        name: "ひだまり訪問看護ステーション",
+        eprescription: false,
+        online: false,
+    },
+    DemoInstitution {
+        kind: InstitutionKind::Medical,
+        number: 1005,
+        name: "つばさオンラインクリニック",
+        eprescription: true,
+        online: true,
+    },
+];
+
+pub fn database_url(dir: &Path) -> String {
+    format!("sqlite:{}", dir.join("demo.sqlite3").display())
+}
+
+/// Removes the demo database and its WAL files.
+pub fn reset(dir: &Path) -> Result<()> {
+    for name in ["demo.sqlite3", "demo.sqlite3-wal", "demo.sqlite3-shm"] {
+        let p = dir.join(name);
+        if p.exists() {
+            std::fs::remove_file(&p)
+                .with_context(|| format!("{} を削除できません", p.display()))?;
+        }
+    }
+    Ok(())
+}
+
+/// Creates the demo institutions unless they exist; returns them in order.
+pub async fn institutions(store: &Store) -> Result<Vec<StoredInstitution>> {
+    let existing = store.list_institutions().await?;
+    if !existing.is_empty() {
+        return Ok(existing);
+    }
+    let tokyo = Prefecture::new(13).context("prefecture 13")?;
+    let mut out = Vec::new();
+    for d in INSTITUTIONS {
+        let code = InstitutionCode::build(tokyo, d.kind, 1, d.number)?;
+        let mut inst = Institution::new(code, d.name, d.eprescription)?;
+        inst.remote_function_enabled = true;
+        if d.online {
+            let mut items = inst.consent_items.clone();
+            items.push(ConsentItem::LimitAmount);
+            inst.set_consent_items(&items);
+        }
+        let token = zaitaku_storage::new_url_token()?;
+        out.push(store.insert_institution(&inst, &token, Utc::now()).await?);
+    }
+    Ok(out)
+}
+
+/// A person who shows one of the interesting cases.
+pub struct DemoPatient {
+    pub case: &'static str,
+    pub eligibility: Eligibility,
+}
+
+type Case = (&'static str, fn(&Eligibility, NaiveDate) -> bool);
+
+fn in_force(e: &Eligibility, on: NaiveDate) -> bool {
+    e.resolve(on).validity == QualificationValidity::Valid
+}
+
+const CASES: &[Case] = &[
+    ("一般（3割）", |e, on| {
+        in_force(e, on)
+            && e.person.insurance_use_registered
+            && e.category(on).label() == "一般"
+            && e.limit_on(on).is_none()
+            && person::age_on(e.person.birth_date, on) < 70
+    }),
+    ("未就学（義務教育就学前）", |e, on| {
+        in_force(e, on) && e.is_preschool(on)
+    }),
+    ("高齢受給者（70〜74歳）", |e, on| {
+        in_force(e, on) && e.elderly_on(on).is_some()
+    }),
+    ("後期高齢者（75歳以上）", |e, on| {
+        in_force(e, on) && person::is_late_elderly_age(e.person.birth_date, on)
+    }),
+    ("限度額適用認定証あり", |e, on| {
+        in_force(e, on) && e.limit_on(on).is_some()
+    }),
+    ("特定疾病療養受療証あり", |e, on| {
+        in_force(e, on) && e.specific_diseases_on(on).next().is_some()
+    }),
+    ("医療費助成（公費）あり", |e, on| {
+        in_force(e, on) && e.subsidies_on(on).next().is_some()
+    }),
+    ("医療扶助（生活保護）", |e, on| {
+        e.category(on).label() == "医療扶助"
+    }),
+    ("保険者変更あり（資格履歴）", |e, on| {
+        in_force(e, on) && e.qualifications.len() > 1
+    }),
+    ("資格無効（喪失済み）", |e, on| {
+        e.resolve(on).validity == QualificationValidity::Invalid
+    }),
+    ("該当資格なし", |e, on| {
+        e.resolve(on).validity == QualificationValidity::NotFound
+    }),
+    (
+        "保険証利用登録なし（E-C-04-02-A-6002）",
+        |e, _| !e.person.insurance_use_registered,
+    ),
+    ("要配慮情報（備考）あり", |e, _| {
+        e.person.considerate.is_some()
+    }),
+];
+
+/// The first person of each case among the demo population.
+pub async fn patients(store: &Store, on: NaiveDate, scan: i64) -> Result<Vec<DemoPatient>> {
+    let mut found: Vec<Option<DemoPatient>> = CASES.iter().map(|_| None).collect();
+    for id in 1..=scan {
+        let Some(e) = store.eligibility(id).await? else {
+            break;
+        };
+        for (slot, (case, matches)) in found.iter_mut().zip(CASES) {
+            if slot.is_none() && matches(&e, on) {
+                *slot = Some(DemoPatient {
+                    case,
+                    eligibility: e.clone(),
+                });
+            }
+        }
+        if found.iter().all(Option::is_some) {
+            break;
+        }
+    }
+    Ok(found.into_iter().flatten().collect())
+}
+
+pub fn print_banner(
+    base_url: &str,
+    institutions: &[StoredInstitution],
+    patients: &[DemoPatient],
+    db_url: &str,
+) {
+    println!();
+    println!("zaitaku デモを起動しました（合成データのみ。実在の人物・機関ではありません）");
+    println!("  データベース: {db_url}");
+    println!("  ヘルスチェック: {base_url}/healthz");
+    println!();
+    println!("マイナ在宅受付Web — 医療機関等別URL:");
+    for i in institutions {
+        let inst = &i.institution;
+        let mut notes = vec![inst.kind.label()];
+        if inst.asks_prescription_form() {
+            notes.push("電子処方箋対応");
+        }
+        if inst.offers(ConsentItem::LimitAmount) {
+            notes.push("オンライン診療等");
+        }
+        println!("  {}（{}）", inst.name, notes.join("・"));
+        println!("    {base_url}/w/{}", i.url_token);
+    }
+    println!();
+    println!("デモ患者（ID・氏名・生年月日・場合）:");
+    for p in patients {
+        let person = &p.eligibility.person;
+        println!(
+            "  {:>5}  {}（{}）  {}  {}",
+            person.id,
+            person.name,
+            person.name_kana,
+            wareki(person.birth_date),
+            p.case
+        );
+    }
+    println!();
+    println!("停止するには Ctrl-C を押してください。");
+    println!();
+}

@@ -1,0 +1,61 @@
+//! Running the HTTP server: bind, serve, stop gracefully on Ctrl-C or SIGTERM.
+
+use std::net::SocketAddr;
+
+use anyhow::{Context, Result};
+use tokio::net::TcpListener;
+use zaitaku_storage::Store;
+use zaitaku_web::AppState;
+
+pub async fn bind(addr: SocketAddr) -> Result<TcpListener> {
+    TcpListener::bind(addr).await.with_context(|| {
+        format!("{addr} で待ち受けできません（使用中か、権限がありません）。--listen で別のアドレスを指定してください")
+    })
+}
+
+pub async fn run(listener: TcpListener, store: Store, public_url: String) -> Result<()> {
+    let addr = listener.local_addr().ok();
+    tracing::info!(
+        ?addr,
+        backend = store.backend().name(),
+        "zaitaku is serving"
+    );
+    let state = AppState {
+        store: store.clone(),
+        public_url,
+    };
+    zaitaku_web::serve(listener, state, shutdown_signal())
+        .await
+        .context("サーバが異常終了しました")?;
+    store.close().await;
+    tracing::info!("zaitaku stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::warn!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}

@@ -1,0 +1,294 @@
+//! The `zaitaku` binary as a user runs it.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_zaitaku");
+
+fn zaitaku(args: &[&str]) -> std::process::Output {
+    Command::new(BIN)
+        .args(args)
+        .env("ZAITAKU_LOG", "warn")
+        .env_remove("ZAITAKU_DATABASE_URL")
+        .output()
+        .unwrap()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+struct Demo {
+    child: Child,
+    banner: Vec<String>,
+}
+
+impl Drop for Demo {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `zaitaku demo` and reads its banner up to the stop hint.
+fn start_demo(dir: &std::path::Path, port: u16, persons: &str) -> Demo {
+    let child = Command::new(BIN)
+        .args(["demo", "--data-dir"])
+        .arg(dir)
+        .args([
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--persons",
+            persons,
+        ])
+        .env("ZAITAKU_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Owned by the guard at once, so a failed assertion still stops the server.
+    let mut demo = Demo {
+        child,
+        banner: Vec::new(),
+    };
+    let stdout = demo.child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while Instant::now() < deadline {
+        if let Ok(line) = rx.recv_timeout(Duration::from_millis(200)) {
+            let done = line.contains("Ctrl-C");
+            demo.banner.push(line);
+            if done {
+                return demo;
+            }
+        }
+    }
+    panic!("demo printed no banner: {:?}", demo.banner);
+}
+
+#[tokio::test]
+async fn demo_prints_working_urls_and_reuses_its_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = zaitaku_testkit::free_port();
+    let demo = start_demo(dir.path(), port, "3000");
+    let urls: Vec<String> = demo
+        .banner
+        .iter()
+        .filter(|l| l.contains("/w/"))
+        .cloned()
+        .collect();
+    assert_eq!(urls.len(), 5, "{:#?}", demo.banner);
+    for u in &urls {
+        let res = reqwest::get(u.trim()).await.unwrap();
+        assert_eq!(res.status(), 200, "{u}");
+        assert!(res.text().await.unwrap().contains("画面番号：A-01"));
+    }
+    let all = demo.banner.join("\n");
+    for case in [
+        "未就学",
+        "高齢受給者",
+        "後期高齢者",
+        "医療扶助",
+        "保険証利用登録なし",
+        "資格無効",
+        "限度額適用認定証",
+    ] {
+        assert!(all.contains(case), "no demo patient for {case}:\n{all}");
+    }
+    let health = reqwest::get(format!("http://127.0.0.1:{port}/healthz"))
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    drop(demo);
+
+    // A second run reuses the database: the same URLs.
+    let again = start_demo(dir.path(), port, "3000");
+    let urls_again: Vec<String> = again
+        .banner
+        .iter()
+        .filter(|l| l.contains("/w/"))
+        .cloned()
+        .collect();
+    assert_eq!(urls, urls_again);
+}
+
+#[test]
+fn demo_refuses_a_busy_port_with_one_line() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let dir = tempfile::tempdir().unwrap();
+    let out = zaitaku(&[
+        "demo",
+        "--data-dir",
+        dir.path().to_str().unwrap(),
+        "--listen",
+        &format!("127.0.0.1:{port}"),
+        "--persons",
+        "0",
+    ]);
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(err.contains("待ち受けできません"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[tokio::test]
+async fn seed_fills_sqlite_and_postgres_deterministically() {
+    let sqlite = zaitaku_testkit::sqlite();
+    let pg = zaitaku_testkit::postgres().await;
+    for url in [sqlite.url.as_str(), pg.as_str()] {
+        let out = zaitaku(&[
+            "seed",
+            "--database-url",
+            url,
+            "--persons",
+            "1500",
+            "--seed",
+            "7",
+            "--today",
+            "2026-11-21",
+        ]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        assert!(
+            text(&out.stdout).contains("1500 人を登録しました"),
+            "{}",
+            text(&out.stdout)
+        );
+    }
+    // Same seed and date on both backends: the same people.
+    let a = zaitaku_storage::Store::open(&sqlite.url).await.unwrap();
+    let b = zaitaku_storage::Store::open(&pg).await.unwrap();
+    for id in [1, 750, 1500] {
+        let mut x = a.eligibility(id).await.unwrap().unwrap();
+        let mut y = b.eligibility(id).await.unwrap().unwrap();
+        for q in x
+            .qualifications
+            .iter_mut()
+            .chain(y.qualifications.iter_mut())
+        {
+            q.id = 0;
+        }
+        assert_eq!(x, y);
+    }
+    // A second seed into the same database is refused, and nothing changes.
+    let out = zaitaku(&["seed", "--database-url", &sqlite.url, "--persons", "10"]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("すでに 1500 人が登録されています"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(a.count_persons().await.unwrap(), 1500);
+}
+
+#[test]
+fn nonsense_arguments_are_refused_clearly() {
+    let db = zaitaku_testkit::sqlite();
+    for args in [
+        vec!["seed", "--database-url", db.url.as_str(), "--persons", "0"],
+        vec!["seed", "--database-url", db.url.as_str(), "--persons", "-5"],
+        vec![
+            "seed",
+            "--database-url",
+            db.url.as_str(),
+            "--persons",
+            "ten",
+        ],
+        vec![
+            "seed",
+            "--database-url",
+            db.url.as_str(),
+            "--persons",
+            "5",
+            "--today",
+            "2026-02-30",
+        ],
+        vec![
+            "seed",
+            "--database-url",
+            db.url.as_str(),
+            "--persons",
+            "5",
+            "--batch",
+            "0",
+        ],
+    ] {
+        let out = zaitaku(&args);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+        assert!(!text(&out.stderr).contains("panicked"));
+    }
+}
+
+#[test]
+fn unusable_databases_give_one_clear_line() {
+    let out = zaitaku(&["migrate", "--database-url", "mysql://localhost/x"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(
+        err.starts_with("エラー: 対応していないデータベースURLです"),
+        "{err}"
+    );
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+
+    let out = zaitaku(&[
+        "migrate",
+        "--database-url",
+        "sqlite:/no/such/folder/x.sqlite3",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).starts_with("エラー: データベースに接続できません"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    // A file that is not a database.
+    let dir = tempfile::tempdir().unwrap();
+    let junk = dir.path().join("junk.sqlite3");
+    std::fs::write(
+        &junk,
+        b"this is not a database at all, just text padding padding padding",
+    )
+    .unwrap();
+    let out = zaitaku(&[
+        "migrate",
+        "--database-url",
+        &format!("sqlite:{}", junk.display()),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.starts_with("エラー: "), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn help_explains_every_option() {
+    for sub in ["demo", "serve", "seed", "migrate"] {
+        let out = zaitaku(&[sub, "--help"]);
+        assert!(out.status.success());
+        let help = text(&out.stdout);
+        assert!(help.contains("--"), "{sub}");
+    }
+    let serve = text(&zaitaku(&["serve", "--help"]).stdout);
+    for env in [
+        "ZAITAKU_DATABASE_URL",
+        "ZAITAKU_LISTEN",
+        "ZAITAKU_PUBLIC_URL",
+        "ZAITAKU_LOG_FORMAT",
+    ] {
+        assert!(serve.contains(env), "serve --help lacks {env}");
+    }
+}
