@@ -21,23 +21,7 @@ use zaitaku_domain::person::{ConsiderateInfo, Person};
 use zaitaku_domain::prefecture::Prefecture;
 use zaitaku_storage::{NewConsent, PersonRecords, StorageError, Store};
 
-/// Declares one async test per backend around a shared body.
-macro_rules! on_both {
-    ($name:ident) => {
-        mod $name {
-            #[tokio::test]
-            async fn sqlite() {
-                let db = zaitaku_testkit::sqlite();
-                super::$name(&db.url).await;
-            }
-            #[tokio::test]
-            async fn postgres() {
-                let url = zaitaku_testkit::postgres().await;
-                super::$name(&url).await;
-            }
-        }
-    };
-}
+use zaitaku_testkit::on_both;
 
 fn d(y: i32, m: u32, day: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, day).unwrap()
@@ -237,6 +221,16 @@ fn checkups() -> Vec<CheckupResult> {
     }]
 }
 
+/// A person with no medical information.
+fn bare(e: &Eligibility) -> PersonRecords<'_> {
+    PersonRecords {
+        eligibility: e,
+        drugs: &[],
+        clinical: &[],
+        checkups: &[],
+    }
+}
+
 /// Qualification ids are assigned by the database; compare everything else.
 fn without_ids(mut e: Eligibility) -> Eligibility {
     for q in &mut e.qualifications {
@@ -258,12 +252,7 @@ async fn eligibility_round_trip(url: &str) {
                 clinical: &cl,
                 checkups: &ch,
             },
-            PersonRecords {
-                eligibility: &b,
-                drugs: &[],
-                clinical: &[],
-                checkups: &[],
-            },
+            bare(&b),
         ])
         .await
         .unwrap();
@@ -311,32 +300,11 @@ on_both!(eligibility_round_trip);
 async fn a_failed_batch_writes_nothing(url: &str) {
     let store = Store::open(url).await.unwrap();
     let a = full_eligibility(1);
-    store
-        .insert_persons(&[PersonRecords {
-            eligibility: &a,
-            drugs: &[],
-            clinical: &[],
-            checkups: &[],
-        }])
-        .await
-        .unwrap();
+    store.insert_persons(&[bare(&a)]).await.unwrap();
     // Person 2 is new but person 1 repeats: the whole batch must be refused.
     let b = assistance_eligibility(2);
     let err = store
-        .insert_persons(&[
-            PersonRecords {
-                eligibility: &b,
-                drugs: &[],
-                clinical: &[],
-                checkups: &[],
-            },
-            PersonRecords {
-                eligibility: &a,
-                drugs: &[],
-                clinical: &[],
-                checkups: &[],
-            },
-        ])
+        .insert_persons(&[bare(&b), bare(&a)])
         .await
         .unwrap_err();
     assert_eq!(err.code(), "Z-S-0004");
@@ -350,15 +318,7 @@ async fn a_failed_batch_writes_nothing(url: &str) {
             .specific_diseases
             .push(too_many.specific_diseases[0].clone());
     }
-    let err = store
-        .insert_persons(&[PersonRecords {
-            eligibility: &too_many,
-            drugs: &[],
-            clinical: &[],
-            checkups: &[],
-        }])
-        .await
-        .unwrap_err();
+    let err = store.insert_persons(&[bare(&too_many)]).await.unwrap_err();
     assert_eq!(err.code(), "Z-V-0013");
     assert_eq!(store.count_persons().await.unwrap(), 1);
 }
@@ -472,15 +432,7 @@ async fn consent_history_and_gating(url: &str) {
         .await
         .unwrap();
     let p = full_eligibility(1);
-    store
-        .insert_persons(&[PersonRecords {
-            eligibility: &p,
-            drugs: &[],
-            clinical: &[],
-            checkups: &[],
-        }])
-        .await
-        .unwrap();
+    store.insert_persons(&[bare(&p)]).await.unwrap();
     assert!(store.latest_consent(inst.id, 1).await.unwrap().is_none());
 
     let mut choices: BTreeMap<_, _> = inst
@@ -613,15 +565,7 @@ on_both!(reopen_is_idempotent_and_durable);
 async fn corrupt_values_are_reported_not_panicked(url: &str) {
     let store = Store::open(url).await.unwrap();
     let a = full_eligibility(1);
-    store
-        .insert_persons(&[PersonRecords {
-            eligibility: &a,
-            drugs: &[],
-            clinical: &[],
-            checkups: &[],
-        }])
-        .await
-        .unwrap();
+    store.insert_persons(&[bare(&a)]).await.unwrap();
     sqlx::query("UPDATE limit_certificates SET class = 'Z99'")
         .execute(store.pool())
         .await

@@ -190,3 +190,23 @@ pub fn postgres_bin_dir() -> Option<PathBuf> {
     });
     dirs.pop()
 }
+
+/// Declares one async test per backend around a shared body
+/// `async fn name(database_url: &str)`: `name::sqlite` and `name::postgres`.
+#[macro_export]
+macro_rules! on_both {
+    ($name:ident) => {
+        mod $name {
+            #[tokio::test]
+            async fn sqlite() {
+                let db = $crate::sqlite();
+                super::$name(&db.url).await;
+            }
+            #[tokio::test]
+            async fn postgres() {
+                let url = $crate::postgres().await;
+                super::$name(&url).await;
+            }
+        }
+    };
+}

@@ -6,22 +6,7 @@ use zaitaku_domain::prefecture::Prefecture;
 use zaitaku_storage::{Store, StoredInstitution};
 use zaitaku_web::AppState;
 
-macro_rules! on_both {
-    ($name:ident) => {
-        mod $name {
-            #[tokio::test]
-            async fn sqlite() {
-                let db = zaitaku_testkit::sqlite();
-                super::$name(&db.url).await;
-            }
-            #[tokio::test]
-            async fn postgres() {
-                let url = zaitaku_testkit::postgres().await;
-                super::$name(&url).await;
-            }
-        }
-    };
-}
+use zaitaku_testkit::on_both;
 
 struct Running {
     base: String,
