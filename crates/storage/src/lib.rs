@@ -12,6 +12,9 @@
 //!   the last commits on power loss.) The bulk seeder relaxes this for its own
 //!   connection only, because a seed can always be regenerated.
 
+mod audit;
+mod auth;
+mod cards;
 mod consents;
 mod eligibility;
 mod error;
@@ -25,6 +28,9 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyConnection, AnyPool, Connection, Executor};
 
+pub use audit::{AuditEvent, AuditRecord};
+pub use auth::{AuthRequest, NonceRejection};
+pub use cards::{NewCard, StoredAuthority, StoredCard};
 pub use consents::NewConsent;
 pub use eligibility::PersonRecords;
 pub use error::StorageError;

@@ -1,0 +1,230 @@
+//! Nonces and the authenticator hand-off, kept in the database so that any
+//! server node can check what another node issued.
+
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use crate::sql::{from_micros, micros};
+use crate::{Result, StorageError, Store};
+
+/// Why a nonce could not be consumed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NonceRejection {
+    Unknown,
+    OtherSession,
+    Expired,
+    AlreadyUsed,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthRequest {
+    pub id: String,
+    pub state: String,
+    pub code_challenge: String,
+    pub nonce: String,
+    pub origin: String,
+    pub redirect_uri: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub card_id: Option<i64>,
+    pub code: Option<String>,
+    pub token: Option<String>,
+    pub completed_at: Option<DateTime<Utc>>,
+    pub redeemed_at: Option<DateTime<Utc>>,
+    pub cancelled_at: Option<DateTime<Utc>>,
+}
+
+const REQUEST_COLUMNS: &str = "id, state, code_challenge, nonce, origin, redirect_uri, created_at, expires_at, card_id, code, \
+     token, completed_at, redeemed_at, cancelled_at";
+
+fn opt_time(row: &AnyRow, column: &'static str) -> Result<Option<DateTime<Utc>>> {
+    row.try_get::<Option<i64>, _>(column)?
+        .map(|v| from_micros("auth_requests", column, v))
+        .transpose()
+}
+
+fn request_from_row(row: &AnyRow) -> Result<AuthRequest> {
+    let t = "auth_requests";
+    Ok(AuthRequest {
+        id: row.try_get("id")?,
+        state: row.try_get("state")?,
+        code_challenge: row.try_get("code_challenge")?,
+        nonce: row.try_get("nonce")?,
+        origin: row.try_get("origin")?,
+        redirect_uri: row.try_get("redirect_uri")?,
+        created_at: from_micros(t, "created_at", row.try_get("created_at")?)?,
+        expires_at: from_micros(t, "expires_at", row.try_get("expires_at")?)?,
+        card_id: row.try_get("card_id")?,
+        code: row.try_get("code")?,
+        token: row.try_get("token")?,
+        completed_at: opt_time(row, "completed_at")?,
+        redeemed_at: opt_time(row, "redeemed_at")?,
+        cancelled_at: opt_time(row, "cancelled_at")?,
+    })
+}
+
+impl Store {
+    pub async fn insert_nonce(
+        &self,
+        nonce: &str,
+        session_id: &str,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<()> {
+        sqlx::query("INSERT INTO auth_nonces (nonce, session_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
+            .bind(nonce)
+            .bind(session_id)
+            .bind(micros(now))
+            .bind(micros(expires_at))
+            .execute(&self.pool)
+            .await
+            .map_err(|e| StorageError::from_unique(e, "ノンス"))?;
+        Ok(())
+    }
+
+    /// Uses a nonce up: succeeds once, for its own session, before it expires.
+    /// The conditional UPDATE makes "once" hold across nodes and races.
+    pub async fn consume_nonce(
+        &self,
+        nonce: &str,
+        session_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Result<(), NonceRejection>> {
+        let done = sqlx::query(
+            "UPDATE auth_nonces SET used_at = $1 WHERE nonce = $2 AND session_id = $3 AND used_at IS NULL AND expires_at > $1",
+        )
+        .bind(micros(now))
+        .bind(nonce)
+        .bind(session_id)
+        .execute(&self.pool)
+        .await?;
+        if done.rows_affected() == 1 {
+            return Ok(Ok(()));
+        }
+        let Some(row) =
+            sqlx::query("SELECT session_id, expires_at, used_at FROM auth_nonces WHERE nonce = $1")
+                .bind(nonce)
+                .fetch_optional(&self.pool)
+                .await?
+        else {
+            return Ok(Err(NonceRejection::Unknown));
+        };
+        let owner: String = row.try_get("session_id")?;
+        let expires: i64 = row.try_get("expires_at")?;
+        let used: Option<i64> = row.try_get("used_at")?;
+        Ok(Err(if owner != session_id {
+            NonceRejection::OtherSession
+        } else if used.is_some() {
+            NonceRejection::AlreadyUsed
+        } else if expires <= micros(now) {
+            NonceRejection::Expired
+        } else {
+            NonceRejection::Unknown
+        }))
+    }
+
+    /// Removes nonces and hand-offs that ended more than a day ago.
+    pub async fn purge_expired_auth(&self, now: DateTime<Utc>) -> Result<u64> {
+        let cutoff = micros(now) - 86_400_000_000;
+        let a = sqlx::query("DELETE FROM auth_nonces WHERE expires_at < $1")
+            .bind(cutoff)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        let b = sqlx::query("DELETE FROM auth_requests WHERE expires_at < $1")
+            .bind(cutoff)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        Ok(a + b)
+    }
+
+    pub async fn insert_auth_request(&self, r: &AuthRequest) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO auth_requests (id, state, code_challenge, nonce, origin, redirect_uri, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(&r.id)
+        .bind(&r.state)
+        .bind(&r.code_challenge)
+        .bind(&r.nonce)
+        .bind(&r.origin)
+        .bind(&r.redirect_uri)
+        .bind(micros(r.created_at))
+        .bind(micros(r.expires_at))
+        .execute(&self.pool)
+        .await
+        .map_err(|e| StorageError::from_unique(e, "認証要求"))?;
+        Ok(())
+    }
+
+    pub async fn auth_request(&self, id: &str) -> Result<Option<AuthRequest>> {
+        let sql = format!("SELECT {REQUEST_COLUMNS} FROM auth_requests WHERE id = $1");
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(request_from_row).transpose()
+    }
+
+    /// Records the signed token and its one-time code; only an open request
+    /// can complete, and only once.
+    pub async fn complete_auth_request(
+        &self,
+        id: &str,
+        card_id: i64,
+        code: &str,
+        token: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE auth_requests SET card_id = $1, code = $2, token = $3, completed_at = $4 \
+             WHERE id = $5 AND completed_at IS NULL AND cancelled_at IS NULL AND expires_at > $4",
+        )
+        .bind(card_id)
+        .bind(code)
+        .bind(token)
+        .bind(micros(now))
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub async fn cancel_auth_request(&self, id: &str, now: DateTime<Utc>) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE auth_requests SET cancelled_at = $1 WHERE id = $2 AND completed_at IS NULL AND cancelled_at IS NULL",
+        )
+        .bind(micros(now))
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// The back channel: exchanges a code for its request once. The caller
+    /// checks PKCE on the returned request before releasing the token.
+    pub async fn redeem_auth_code(
+        &self,
+        code: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<AuthRequest>> {
+        let done = sqlx::query(
+            "UPDATE auth_requests SET redeemed_at = $1 WHERE code = $2 AND redeemed_at IS NULL AND expires_at > $1",
+        )
+        .bind(micros(now))
+        .bind(code)
+        .execute(&self.pool)
+        .await?;
+        if done.rows_affected() != 1 {
+            return Ok(None);
+        }
+        let sql = format!("SELECT {REQUEST_COLUMNS} FROM auth_requests WHERE code = $1");
+        let row = sqlx::query(&sql)
+            .bind(code)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(request_from_row).transpose()
+    }
+}
