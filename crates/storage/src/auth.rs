@@ -33,10 +33,11 @@ pub struct AuthRequest {
     pub completed_at: Option<DateTime<Utc>>,
     pub redeemed_at: Option<DateTime<Utc>>,
     pub cancelled_at: Option<DateTime<Utc>>,
+    pub cross_device: bool,
 }
 
 const REQUEST_COLUMNS: &str = "id, state, code_challenge, nonce, origin, redirect_uri, created_at, expires_at, card_id, code, \
-     token, completed_at, redeemed_at, cancelled_at";
+     token, completed_at, redeemed_at, cancelled_at, cross_device";
 
 fn opt_time(row: &AnyRow, column: &'static str) -> Result<Option<DateTime<Utc>>> {
     row.try_get::<Option<i64>, _>(column)?
@@ -61,6 +62,7 @@ fn request_from_row(row: &AnyRow) -> Result<AuthRequest> {
         completed_at: opt_time(row, "completed_at")?,
         redeemed_at: opt_time(row, "redeemed_at")?,
         cancelled_at: opt_time(row, "cancelled_at")?,
+        cross_device: row.try_get::<i64, _>("cross_device")? != 0,
     })
 }
 
@@ -190,6 +192,15 @@ impl Store {
         .execute(&self.pool)
         .await?;
         Ok(done.rows_affected() == 1)
+    }
+
+    /// The request was opened on another device through its QR code.
+    pub async fn mark_cross_device(&self, id: &str) -> Result<()> {
+        sqlx::query("UPDATE auth_requests SET cross_device = 1 WHERE id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     pub async fn cancel_auth_request(&self, id: &str, now: DateTime<Utc>) -> Result<bool> {

@@ -220,14 +220,18 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
-    /// Serials of revoked cards, for the local revocation list.
-    pub async fn revoked_serials(&self) -> Result<Vec<String>> {
-        sqlx::query("SELECT serial_hex FROM cards WHERE revoked_at IS NOT NULL")
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(|r| Ok(r.try_get("serial_hex")?))
-            .collect()
+    /// (issuing authority's name, serial) of revoked cards, for the local
+    /// revocation list.
+    pub async fn revoked_serials(&self) -> Result<Vec<(String, String)>> {
+        sqlx::query(
+            "SELECT a.name, c.serial_hex FROM cards c JOIN card_authorities a ON a.id = c.authority_id \
+             WHERE c.revoked_at IS NOT NULL ORDER BY c.id",
+        )
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get("name")?, r.try_get("serial_hex")?)))
+        .collect()
     }
 
     /// Marks a person's card as registered (or not) for insurance use.

@@ -20,6 +20,7 @@ mod eligibility;
 mod error;
 mod institutions;
 mod medical;
+mod sessions;
 mod sql;
 
 use std::str::FromStr;

@@ -108,7 +108,7 @@ async fn cards_and_pin_counter(url: &str) {
     assert!(!store.revoke_card(card.id, now()).await.unwrap());
     assert_eq!(
         store.revoked_serials().await.unwrap(),
-        vec!["0a1b".to_owned()]
+        vec![("試験CA 2023".to_owned(), "0a1b".to_owned())]
     );
 
     store.set_insurance_use_registered(1, true).await.unwrap();
@@ -196,6 +196,7 @@ async fn hand_off_codes_redeem_once(url: &str) {
         completed_at: None,
         redeemed_at: None,
         cancelled_at: None,
+        cross_device: false,
     };
     store.insert_auth_request(&req).await.unwrap();
     assert_eq!(store.auth_request("req1").await.unwrap().unwrap(), req);
@@ -319,3 +320,32 @@ async fn audit_truncation_is_detected(url: &str) {
     assert_eq!(store.verify_audit_chain().await.unwrap(), Some(3));
 }
 on_both!(audit_truncation_is_detected);
+
+async fn sessions_expire(url: &str) {
+    let store = Store::open(url).await.unwrap();
+    let data = serde_json::json!({"state": "abc"});
+    store
+        .put_session("s1", &data, now(), now() + Duration::minutes(30))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.session("s1", now()).await.unwrap(),
+        Some(data.clone())
+    );
+    let replaced = serde_json::json!({"state": "def"});
+    store
+        .put_session("s1", &replaced, now(), now() + Duration::minutes(30))
+        .await
+        .unwrap();
+    assert_eq!(store.session("s1", now()).await.unwrap(), Some(replaced));
+    assert_eq!(
+        store
+            .session("s1", now() + Duration::minutes(31))
+            .await
+            .unwrap(),
+        None
+    );
+    store.delete_session("s1").await.unwrap();
+    assert_eq!(store.session("s1", now()).await.unwrap(), None);
+}
+on_both!(sessions_expire);

@@ -210,3 +210,76 @@ macro_rules! on_both {
         }
     };
 }
+
+/// A headless Chromium driven through chromedriver (Debian's `chromium` and
+/// `chromium-driver`), stopped when dropped.
+pub struct Browser {
+    pub client: fantoccini::Client,
+    driver: std::process::Child,
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+/// Starts chromedriver on a free port and opens a browser window of the
+/// given size (390×844 for a phone, 1366×768 for a desktop).
+pub async fn browser(width: u32, height: u32, mobile: bool) -> Browser {
+    let port = free_port();
+    let mut driver = Command::new("chromedriver")
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!("chromedriver could not start ({e}); run scripts/ensure-packages")
+        });
+    let profile = tempfile::Builder::new()
+        .prefix("zaitaku-chrome-")
+        .tempdir()
+        .map(tempfile::TempDir::keep)
+        .unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let mut args = vec![
+        "--headless".to_owned(),
+        "--no-sandbox".to_owned(),
+        "--disable-gpu".to_owned(),
+        "--disable-background-networking".to_owned(),
+        "--disable-component-update".to_owned(),
+        "--no-first-run".to_owned(),
+        "--disable-sync".to_owned(),
+        "--hide-scrollbars".to_owned(),
+        format!("--window-size={width},{height}"),
+        format!("--user-data-dir={}", profile.display()),
+    ];
+    if mobile {
+        args.push(
+            "--user-agent=Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148".to_owned(),
+        );
+    }
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".to_owned(),
+        serde_json::json!({ "args": args, "binary": "/usr/bin/chromium" }),
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let client = loop {
+        match fantoccini::ClientBuilder::new(
+            hyper_util::client::legacy::connect::HttpConnector::new(),
+        )
+        .capabilities(caps.clone())
+        .connect(&format!("http://127.0.0.1:{port}"))
+        .await
+        {
+            Ok(c) => break c,
+            Err(e) if Instant::now() > deadline => {
+                let _ = driver.kill();
+                panic!("chromedriver did not answer: {e}")
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+        }
+    };
+    Browser { client, driver }
+}

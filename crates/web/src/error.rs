@@ -13,6 +13,8 @@ pub enum WebError {
     Storage(#[from] StorageError),
     #[error("画面を表示できませんでした。")]
     Render(#[from] askama::Error),
+    #[error("{0}")]
+    Internal(String),
 }
 
 #[derive(Template)]
@@ -40,6 +42,7 @@ impl IntoResponse for WebError {
         let code = match &self {
             Self::Storage(e) => e.code(),
             Self::Render(_) => "Z-W-0002",
+            Self::Internal(_) => "Z-W-0003",
         };
         // The details stay in the log; people get a calm sentence and the code.
         tracing::error!(error = %self, code, "request failed");

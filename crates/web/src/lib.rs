@@ -4,6 +4,7 @@
 //! a single file runs the whole service.
 
 mod error;
+mod identity_check;
 mod pages;
 mod security;
 
@@ -17,6 +18,8 @@ use axum::routing::get;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
+use zaitaku_authenticator::AuthenticatorState;
+use zaitaku_identity::Identity;
 use zaitaku_storage::Store;
 
 pub use error::WebError;
@@ -25,27 +28,66 @@ pub use error::WebError;
 #[derive(Clone)]
 pub struct AppState {
     pub store: Store,
+    pub identity: Identity,
     /// The address patients and staff use, e.g. `https://zaitaku.example.jp`;
     /// institution URLs are built from it.
     pub public_url: String,
 }
 
 impl AppState {
+    pub async fn new(
+        store: Store,
+        public_url: String,
+    ) -> Result<Self, zaitaku_identity::IdentityError> {
+        let identity = Identity::new(store.clone()).await?;
+        Ok(Self {
+            store,
+            identity,
+            public_url,
+        })
+    }
+
+    /// The origin cards sign: scheme, host and port of the public URL.
+    pub fn origin(&self) -> String {
+        origin_of(&self.public_url)
+    }
+
     /// The web-service URL of an institution (医療機関等別URL).
     pub fn institution_url(&self, url_token: &str) -> String {
         format!("{}/w/{url_token}", self.public_url.trim_end_matches('/'))
     }
 }
 
+/// `https://host:port/any/path` → `https://host:port`.
+pub fn origin_of(url: &str) -> String {
+    let trimmed = url.trim_end_matches('/');
+    match trimmed.split_once("://") {
+        Some((scheme, rest)) => format!("{scheme}://{}", rest.split('/').next().unwrap_or(rest)),
+        None => trimmed.to_owned(),
+    }
+}
+
 pub fn router(state: AppState) -> Router {
+    let authenticator = zaitaku_authenticator::router(AuthenticatorState {
+        identity: state.identity.clone(),
+        origin: state.origin(),
+    });
     Router::new()
         .route("/", get(pages::home))
         .route("/healthz", get(pages::health))
         .route("/static/app.css", get(pages::stylesheet))
+        .route("/static/keypad.js", get(pages::keypad_script))
         .route("/w/{token}", get(pages::start))
         .route("/w/{token}/faq", get(pages::faq))
+        .route("/demo/identity", get(identity_check::start_page))
+        .route(
+            "/demo/identity/start",
+            axum::routing::post(identity_check::begin),
+        )
+        .route("/demo/identity/callback", get(identity_check::callback))
         .fallback(pages::not_found)
         .with_state(state)
+        .merge(authenticator)
         .layer(axum::middleware::from_fn(security::headers))
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::SERVICE_UNAVAILABLE,

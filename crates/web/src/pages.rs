@@ -13,6 +13,17 @@ use crate::AppState;
 use crate::error::{WebError, error_page};
 
 const STYLESHEET: &str = include_str!("../static/app.css");
+const KEYPAD_JS: &str = include_str!("../static/keypad.js");
+
+pub async fn keypad_script() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        KEYPAD_JS,
+    )
+}
 
 pub async fn stylesheet() -> impl IntoResponse {
     (

@@ -52,10 +52,7 @@ async fn start_page_renders_in_chromium_at_phone_and_desktop_sizes() {
         .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let state = AppState {
-        store,
-        public_url: base.clone(),
-    };
+    let state = AppState::new(store, base.clone()).await.unwrap();
     tokio::spawn(zaitaku_web::serve(listener, state, std::future::pending()));
     let url = format!("{base}/w/{}", saved.url_token);
 

@@ -19,10 +19,7 @@ async fn start(url: &str) -> Running {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let state = AppState {
-        store: store.clone(),
-        public_url: base.clone(),
-    };
+    let state = AppState::new(store.clone(), base.clone()).await.unwrap();
     tokio::spawn(zaitaku_web::serve(listener, state, async {
         let _ = rx.await;
     }));

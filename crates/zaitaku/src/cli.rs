@@ -49,6 +49,8 @@ pub enum Command {
     Seed(SeedArgs),
     /// Creates or updates the database schema, then exits.
     Migrate(DatabaseArgs),
+    /// The JPKI stand-in: issue, list, sign with, verify, reset and revoke cards.
+    Card(crate::card::CardArgs),
 }
 
 #[derive(Args, Debug)]

@@ -185,6 +185,7 @@ pub fn print_banner(
     base_url: &str,
     institutions: &[StoredInstitution],
     patients: &[DemoPatient],
+    cards: &[crate::demo_cards::DemoCard],
     db_url: &str,
 ) {
     println!();
@@ -218,6 +219,18 @@ pub fn print_banner(
             p.case
         );
     }
+    println!();
+    println!("デモカード（本人確認画面で選びます。暗証番号は患者さんご自身で入力する想定です）:");
+    for c in cards {
+        println!(
+            "  {}  暗証番号 {}  {}",
+            crate::card::describe(&c.card),
+            crate::demo_cards::pin_of(c.card.kind),
+            c.note
+        );
+    }
+    println!();
+    println!("本人確認のテスト（カードを選んで暗証番号を入力）: {base_url}/demo/identity");
     println!();
     println!("停止するには Ctrl-C を押してください。");
     println!();

@@ -1,7 +1,9 @@
 //! The `zaitaku` command: demo, serve, seed, migrate.
 
+mod card;
 mod cli;
 mod demo;
+mod demo_cards;
 mod logging;
 mod seed;
 mod serve;
@@ -86,9 +88,11 @@ async fn run(command: Command) -> Result<()> {
                 .await?;
             }
             let patients = demo::patients(&store, today, 5000).await?;
+            let identity = zaitaku_identity::Identity::new(store.clone()).await?;
+            let cards = demo_cards::ensure(&identity, &store, &patients, today, Utc::now()).await?;
             let listener = serve::bind(args.listen).await?;
             let base_url = format!("http://{}", listener.local_addr().unwrap_or(args.listen));
-            demo::print_banner(&base_url, &institutions, &patients, &url);
+            demo::print_banner(&base_url, &institutions, &patients, &cards, &url);
             serve::run(listener, store, base_url).await
         }
         Command::Serve(args) => {
@@ -127,6 +131,7 @@ async fn run(command: Command) -> Result<()> {
             );
             Ok(())
         }
+        Command::Card(args) => card::run(args, today_in_japan()).await,
         Command::Migrate(args) => {
             let store = Store::open(&args.database_url).await?;
             println!(

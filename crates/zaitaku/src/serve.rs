@@ -20,10 +20,7 @@ pub async fn run(listener: TcpListener, store: Store, public_url: String) -> Res
         backend = store.backend().name(),
         "zaitaku is serving"
     );
-    let state = AppState {
-        store: store.clone(),
-        public_url,
-    };
+    let state = AppState::new(store.clone(), public_url).await?;
     zaitaku_web::serve(listener, state, shutdown_signal())
         .await
         .context("サーバが異常終了しました")?;

@@ -54,7 +54,9 @@ CREATE TABLE auth_requests (
     token TEXT,
     completed_at BIGINT,
     redeemed_at BIGINT,
-    cancelled_at BIGINT
+    cancelled_at BIGINT,
+    -- Opened on the patient's own phone from a QR code shown on a PC.
+    cross_device BIGINT NOT NULL DEFAULT 0 CHECK (cross_device IN (0, 1))
 );
 
 -- Append-only, hash-chained audit log. audit_head holds the chain's tip; the
@@ -79,3 +81,12 @@ CREATE TABLE audit_log (
     hash TEXT NOT NULL
 );
 CREATE INDEX audit_log_institution ON audit_log (institution_id, seq);
+
+-- Browser sessions of the web service, in the database so that any node can
+-- serve any request. `data` is a JSON object; it never holds a PIN.
+CREATE TABLE web_sessions (
+    id TEXT PRIMARY KEY,
+    data TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL
+);

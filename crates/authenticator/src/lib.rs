@@ -1,0 +1,56 @@
+//! The authenticator: a separate component the web service hands the patient
+//! to, behind a narrow contract modelled on the OIDC authorization-code flow
+//! with PKCE (see `docs/auth-handoff.md`), so that the real デジタル認証アプリ /
+//! JPKI platform could take its place.
+//!
+//! 1. The service redirects to `/auth/authorize` with `state`,
+//!    `code_challenge` (S256), `nonce` and `redirect_uri`.
+//! 2. The patient chooses a card and unlocks it (PIN or biometrics); the card
+//!    signs SHA-256(origin) ‖ SHA-256(nonce).
+//! 3. The browser returns to `redirect_uri?code=…&state=…`.
+//! 4. The service fetches the token over the back channel, `POST /auth/token`
+//!    with `code` and `code_verifier`, and verifies it itself.
+
+mod pages;
+mod token_endpoint;
+
+pub use token_endpoint::exchange;
+
+use axum::Router;
+use axum::routing::{get, post};
+use zaitaku_identity::Identity;
+
+/// What the authenticator needs: the card services and its public origin.
+#[derive(Clone)]
+pub struct AuthenticatorState {
+    pub identity: Identity,
+    /// e.g. `http://127.0.0.1:8080`; the origin cards sign and the only
+    /// origin `redirect_uri` may point to.
+    pub origin: String,
+}
+
+pub fn router(state: AuthenticatorState) -> Router {
+    Router::new()
+        .route("/auth/authorize", get(pages::authorize))
+        .route("/auth/r/{id}", get(pages::choose))
+        .route("/auth/r/{id}/qr", get(pages::qr))
+        .route(
+            "/auth/r/{id}/card/{card}",
+            get(pages::unlock_page).post(pages::unlock),
+        )
+        .route("/auth/r/{id}/cancel", post(pages::cancel))
+        .route("/auth/token", post(token_endpoint::token))
+        .with_state(state)
+}
+
+/// base64url without padding, as PKCE uses.
+pub fn b64url(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// `BASE64URL(SHA-256(verifier))`, the S256 code challenge.
+pub fn code_challenge(verifier: &str) -> String {
+    use sha2::{Digest, Sha256};
+    b64url(&Sha256::digest(verifier.as_bytes()))
+}

@@ -1,0 +1,263 @@
+//! 本人確認のテスト: a small relying party of the authenticator, so that the
+//! demo cards can be tried end to end (nonce → authenticator → back channel →
+//! verification → person). The consent flows of the web service use the same
+//! steps.
+
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use chrono::{Duration, Utc};
+use serde::Deserialize;
+use serde_json::json;
+use zaitaku_authenticator::{b64url, code_challenge};
+use zaitaku_domain::person::{japanese_date, wareki};
+use zaitaku_identity::{CertificateStatus, random_bytes};
+use zaitaku_storage::AuditEvent;
+
+use crate::AppState;
+use crate::error::{WebError, error_page};
+
+const COOKIE: &str = "zt_sid";
+const CALLBACK: &str = "/demo/identity/callback";
+
+#[derive(Template)]
+#[template(path = "identity_start.html")]
+struct StartPage;
+
+pub async fn start_page() -> Result<Html<String>, WebError> {
+    Ok(Html(StartPage.render()?))
+}
+
+fn random_b64url() -> Result<String, WebError> {
+    let mut b = [0u8; 32];
+    random_bytes(&mut b).map_err(|e| WebError::Internal(e.to_string()))?;
+    Ok(b64url(&b))
+}
+
+fn session_cookie(state: &AppState, sid: &str) -> Result<HeaderValue, WebError> {
+    let secure = if state.public_url.starts_with("https://") {
+        "; Secure"
+    } else {
+        ""
+    };
+    HeaderValue::from_str(&format!(
+        "{COOKIE}={sid}; Path=/; HttpOnly; SameSite=Lax; Max-Age=1800{secure}"
+    ))
+    .map_err(|e| WebError::Internal(e.to_string()))
+}
+
+pub(crate) fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+/// Opens a session and hands the browser to the authenticator.
+pub async fn begin(State(state): State<AppState>) -> Result<Response, WebError> {
+    let now = Utc::now();
+    let sid = random_b64url()?;
+    let verifier = random_b64url()?;
+    let oauth_state = random_b64url()?;
+    let nonce = state
+        .identity
+        .new_nonce(&sid, now)
+        .await
+        .map_err(|e| WebError::Internal(e.to_string()))?;
+    state
+        .store
+        .put_session(
+            &sid,
+            &json!({"state": oauth_state, "verifier": verifier, "nonce": nonce}),
+            now,
+            now + Duration::minutes(30),
+        )
+        .await?;
+    let url = format!(
+        "/auth/authorize?state={oauth_state}&code_challenge={}&code_challenge_method=S256&nonce={}&redirect_uri={CALLBACK}",
+        code_challenge(&verifier),
+        urlencode(&nonce),
+    );
+    let mut res = Redirect::to(&url).into_response();
+    res.headers_mut()
+        .insert(header::SET_COOKIE, session_cookie(&state, &sid)?);
+    Ok(res)
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[derive(Deserialize)]
+pub struct Callback {
+    code: Option<String>,
+    state: Option<String>,
+    error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "identity_result.html")]
+struct ResultPage<'a> {
+    name: &'a str,
+    name_kana: &'a str,
+    birth: String,
+    card_kind: &'a str,
+    not_after: String,
+    warning: Option<&'a str>,
+    medical_allowed: bool,
+    cross_device: bool,
+}
+
+fn refused(title: &str, message: &str, code: &str) -> Response {
+    error_page(StatusCode::FORBIDDEN, title, message, code)
+}
+
+/// Back from the authenticator: checks `state`, fetches the token over the
+/// back channel, verifies it, and shows who signed in.
+pub async fn callback(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<Callback>,
+) -> Result<Response, WebError> {
+    let now = Utc::now();
+    let Some(sid) = cookie(&headers, COOKIE) else {
+        return Ok(refused(
+            "セッションの有効期限が切れました",
+            "最初からやり直してください。",
+            "Z-W-0440",
+        ));
+    };
+    let Some(session) = state.store.session(sid, now).await? else {
+        return Ok(refused(
+            "セッションの有効期限が切れました",
+            "最初からやり直してください。",
+            "Z-W-0440",
+        ));
+    };
+    let field = |k: &str| {
+        session
+            .get(k)
+            .and_then(|v| v.as_str())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    if q.state.as_deref() != Some(field("state").as_str()) {
+        return Ok(refused(
+            "認証できませんでした",
+            "画面の操作が正しくありません。最初からやり直してください。",
+            "Z-W-0441",
+        ));
+    }
+    // Each session signs in at most once.
+    state.store.delete_session(sid).await?;
+    match q.error.as_deref() {
+        Some("cancelled") => {
+            return Ok(refused(
+                "本人確認を中止しました",
+                "本人確認は行われていません。必要なときは、最初からやり直してください。",
+                "Z-W-0442",
+            ));
+        }
+        Some("locked") => {
+            return Ok(refused(
+                "暗証番号がロックされています",
+                "ロックの解除と暗証番号の再設定は、住民票がある市区町村の窓口で行ってください。",
+                "Z-A-0003",
+            ));
+        }
+        Some("revoked") => {
+            return Ok(refused(
+                "このカードは利用できません",
+                "このカードの電子証明書は失効しています。",
+                "Z-A-0004",
+            ));
+        }
+        Some(_) => {
+            return Ok(refused(
+                "本人確認が完了しませんでした",
+                "認証の有効期限（5分）が切れたか、認証アプリから戻りませんでした。最初からやり直してください。",
+                "Z-A-0002",
+            ));
+        }
+        None => {}
+    }
+    let Some(code) = q.code else {
+        return Ok(refused(
+            "認証できませんでした",
+            "最初からやり直してください。",
+            "Z-W-0441",
+        ));
+    };
+    let auth = zaitaku_authenticator::AuthenticatorState {
+        identity: state.identity.clone(),
+        origin: state.origin(),
+    };
+    let (token, cross_device) =
+        match zaitaku_authenticator::exchange(&auth, &code, &field("verifier")).await {
+            Ok(Ok(t)) => t,
+            Ok(Err(why)) => return Ok(refused("認証できませんでした", why, "Z-W-0441")),
+            Err(e) => return Err(WebError::Internal(e)),
+        };
+    let who = match state
+        .identity
+        .verify_login(&token, &state.origin(), &field("nonce"), sid, now)
+        .await
+    {
+        Ok(who) => who,
+        Err(e) => return Ok(refused(e.title(), &e.to_string(), e.code())),
+    };
+    let Some(e) = state.store.eligibility(who.person_id).await? else {
+        return Ok(refused(
+            "認証できませんでした",
+            "登録されていないカードです。",
+            "Z-C-0105",
+        ));
+    };
+    state
+        .store
+        .audit(
+            &AuditEvent {
+                actor: "patient",
+                action: "read.person",
+                outcome: "ok",
+                institution_id: None,
+                person_id: Some(who.person_id),
+                detail: json!({"page": "identity_check", "fields": ["name", "name_kana", "birth_date"]}),
+            },
+            now,
+        )
+        .await?;
+    let card = state
+        .identity
+        .card_status(who.card_id)
+        .await
+        .map_err(|e| WebError::Internal(e.to_string()))?;
+    let warning = who.status.warning_ja();
+    let page = ResultPage {
+        name: &e.person.name,
+        name_kana: &e.person.name_kana,
+        birth: wareki(e.person.birth_date),
+        card_kind: card.kind_label,
+        not_after: japanese_date(
+            card.not_after
+                .with_timezone(&zaitaku_domain::consent::jst())
+                .date_naive(),
+        ),
+        warning,
+        medical_allowed: !matches!(who.status, CertificateStatus::Grace { .. }),
+        cross_device,
+    };
+    Ok(Html(page.render()?).into_response())
+}

@@ -1,0 +1,271 @@
+//! The authenticator hand-off in a real headless Chromium: the demo identity
+//! check, choosing a card, the PIN pad, a wrong PIN, the return, a locked
+//! card, cancelling; at phone and desktop sizes.
+//!
+//! Set ZAITAKU_SCREENSHOTS=DIR to save a PNG of every screen.
+
+use std::time::Duration;
+
+use chrono::{NaiveDate, Utc};
+use fantoccini::{Client, Locator};
+use zaitaku_domain::codes::Sex;
+use zaitaku_domain::eligibility::Eligibility;
+use zaitaku_domain::person::Person;
+use zaitaku_identity::{CardKind, IssueCard};
+use zaitaku_storage::{PersonRecords, Store};
+use zaitaku_web::AppState;
+
+struct Site {
+    base: String,
+    physical: i64,
+    iphone: i64,
+    locked: i64,
+}
+
+async fn site() -> (Site, zaitaku_testkit::TempSqlite) {
+    let db = zaitaku_testkit::sqlite();
+    let store = Store::open(&db.url).await.unwrap();
+    let e = Eligibility {
+        person: Person {
+            id: 1,
+            name: "試験 花子".into(),
+            name_kana: "シケン\u{3000}ハナコ".into(),
+            birth_date: NaiveDate::from_ymd_opt(1948, 5, 3).unwrap(),
+            sex: Sex::Female,
+            postal_code: "1000001".into(),
+            address: "東京都みどり市1-1".into(),
+            considerate: None,
+            insurance_use_registered: true,
+        },
+        qualifications: vec![],
+        elderly: vec![],
+        limits: vec![],
+        specific_diseases: vec![],
+        subsidies: vec![],
+    };
+    store
+        .insert_persons(&[PersonRecords {
+            eligibility: &e,
+            drugs: &[],
+            clinical: &[],
+            checkups: &[],
+        }])
+        .await
+        .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let state = AppState::new(store.clone(), base.clone()).await.unwrap();
+    state.identity.ensure_authorities(Utc::now()).await.unwrap();
+    let today = Utc::now().date_naive();
+    let mut ids = Vec::new();
+    for kind in [CardKind::Physical, CardKind::IPhone, CardKind::Physical] {
+        let card = state
+            .identity
+            .issue_card(
+                &IssueCard {
+                    person_id: 1,
+                    kind,
+                    pin: (kind != CardKind::IPhone).then(|| "1234".to_owned()),
+                    issued_on: today - chrono::Duration::days(30),
+                    authority_id: None,
+                    in_demo_wallet: true,
+                },
+                Utc::now(),
+            )
+            .await
+            .unwrap();
+        ids.push(card.id);
+    }
+    store
+        .update_pin_counter(ids[2], (3, false), (0, true))
+        .await
+        .unwrap();
+    tokio::spawn(zaitaku_web::serve(listener, state, std::future::pending()));
+    (
+        Site {
+            base,
+            physical: ids[0],
+            iphone: ids[1],
+            locked: ids[2],
+        },
+        db,
+    )
+}
+
+async fn shot(c: &Client, name: &str) {
+    if let Ok(dir) = std::env::var("ZAITAKU_SCREENSHOTS") {
+        let png = c.screenshot().await.unwrap();
+        std::fs::write(format!("{dir}/{name}.png"), png).unwrap();
+    }
+}
+
+/// The page's text; empty while a navigation (or a meta refresh) is under way.
+async fn text(c: &Client) -> String {
+    match c.find(Locator::Css("body")).await {
+        Ok(body) => body.text().await.unwrap_or_default(),
+        Err(_) => String::new(),
+    }
+}
+
+/// Waits until the page's text contains `needle` (meta refreshes take a moment).
+async fn wait_for(c: &Client, needle: &str) -> String {
+    for _ in 0..50 {
+        let t = text(c).await;
+        if t.contains(needle) {
+            return t;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("page never showed {needle:?}: {}", text(c).await);
+}
+
+async fn start(c: &Client, base: &str) {
+    c.goto(&format!("{base}/demo/identity")).await.unwrap();
+    c.find(Locator::Css("form[action='/demo/identity/start'] button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(c, "カードを選んでください").await;
+}
+
+async fn press(c: &Client, digits: &str) {
+    for d in digits.chars() {
+        c.find(Locator::Css(&format!(".keypad button[data-digit='{d}']")))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+    }
+}
+
+#[tokio::test]
+async fn phone_pin_flow_with_a_wrong_pin_then_success() {
+    let (site, _db) = site().await;
+    let b = zaitaku_testkit::browser(390, 844, true).await;
+    let c = &b.client;
+    start(c, &site.base).await;
+    let t = text(c).await;
+    assert!(
+        !t.contains("二次元コード"),
+        "a phone is not offered the QR path"
+    );
+    shot(c, "auth-choose-phone").await;
+    c.find(Locator::Css(&format!("a[href$='/card/{}']", site.physical)))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let t = wait_for(c, "暗証番号（数字4桁）を入力してください").await;
+    assert!(t.contains("残り3回"));
+    shot(c, "auth-pin-phone").await;
+
+    press(c, "9999").await;
+    c.find(Locator::Css(".pin-form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let t = wait_for(c, "暗証番号が違います").await;
+    assert!(t.contains("残り2回"));
+    shot(c, "auth-pin-wrong-phone").await;
+
+    press(c, "1234").await;
+    c.find(Locator::Css(".pin-form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let t = wait_for(c, "認証に成功しました").await;
+    assert!(t.contains("自動で戻らない場合はこちら"));
+    shot(c, "auth-done-phone").await;
+    // The page returns by itself.
+    let t = wait_for(c, "本人確認ができました").await;
+    assert!(t.contains("試験 花子"));
+    shot(c, "identity-result-phone").await;
+}
+
+#[tokio::test]
+async fn desktop_offers_qr_and_iphone_uses_biometrics() {
+    let (site, _db) = site().await;
+    let b = zaitaku_testkit::browser(1366, 768, false).await;
+    let c = &b.client;
+    start(c, &site.base).await;
+    assert!(
+        text(c)
+            .await
+            .contains("スマートフォンで読み取る（二次元コード）")
+    );
+    shot(c, "auth-choose-desktop").await;
+    c.find(Locator::LinkText(
+        "スマートフォンで読み取る（二次元コード）",
+    ))
+    .await
+    .unwrap()
+    .click()
+    .await
+    .unwrap();
+    wait_for(c, "スマートフォンで二次元コードを読み取ってください").await;
+    assert!(c.find(Locator::Css("figure.qr svg")).await.is_ok());
+    shot(c, "auth-qr-desktop").await;
+    // Back to the list: the IC card reader path, here with an iPhone card.
+    c.back().await.unwrap();
+    wait_for(c, "カードを選んでください").await;
+    c.find(Locator::Css(&format!("a[href$='/card/{}']", site.iphone)))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(c, "生体認証で本人確認をします").await;
+    shot(c, "auth-biometric-desktop").await;
+    c.find(Locator::Css("form input[name=biometric] + button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let t = wait_for(c, "本人確認ができました").await;
+    assert!(t.contains("スマートフォン（iPhone）"));
+    shot(c, "identity-result-desktop").await;
+}
+
+#[tokio::test]
+async fn locked_card_and_cancel_are_explained() {
+    let (site, _db) = site().await;
+    let b = zaitaku_testkit::browser(390, 844, true).await;
+    let c = &b.client;
+    start(c, &site.base).await;
+    c.find(Locator::Css(&format!("a[href$='/card/{}']", site.locked)))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let t = wait_for(c, "暗証番号がロックされています").await;
+    assert!(t.contains("市区町村の窓口"));
+    assert!(t.contains("Z-A-0003"));
+    shot(c, "auth-locked-phone").await;
+    c.find(Locator::LinkText("マイナ在宅受付Webに戻る"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(c, "暗証番号がロックされています").await;
+
+    start(c, &site.base).await;
+    c.find(Locator::Css("form[action$='/cancel'] button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let t = wait_for(c, "本人確認を中止しました").await;
+    assert!(t.contains("Z-W-0442"));
+}
