@@ -91,6 +91,28 @@ pub enum CardCommand {
         #[arg(long)]
         card: i64,
     },
+    /// Writes the virtual card's private key and certificate, and the anchor
+    /// certificates, as PEM files, so tokens can be built with openssl alone
+    /// (see docs/token-format.md). Stand-in only: a real card never exports its key.
+    Export {
+        #[arg(long)]
+        card: i64,
+        /// Folder to write `card-<id>.key.pem`, `card-<id>.cert.pem` and `anchor-<n>.pem` into.
+        #[arg(long)]
+        out_dir: std::path::PathBuf,
+    },
+}
+
+fn pem(label: &str, der: &[u8]) -> String {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+    let mut out = format!("-----BEGIN {label}-----\n");
+    for chunk in b64.as_bytes().chunks(64) {
+        out.push_str(&String::from_utf8_lossy(chunk));
+        out.push('\n');
+    }
+    out.push_str(&format!("-----END {label}-----\n"));
+    out
 }
 
 fn parse_kind(s: &str) -> Result<CardKind, String> {
@@ -212,6 +234,35 @@ pub async fn run(args: CardArgs, today: NaiveDate) -> Result<()> {
         CardCommand::Revoke { card } => {
             identity.revoke(card, now).await?;
             println!("{}", describe(&identity.card_status(card).await?));
+        }
+        CardCommand::Export { card, out_dir } => {
+            let c = store
+                .card(card)
+                .await?
+                .with_context(|| format!("カード {card} は登録されていません"))?;
+            std::fs::create_dir_all(&out_dir)
+                .with_context(|| format!("{} を作成できません", out_dir.display()))?;
+            let write = |name: String, text: String| {
+                let path = out_dir.join(name);
+                std::fs::write(&path, text)
+                    .with_context(|| format!("{} を書き込めません", path.display()))?;
+                println!("{}", path.display());
+                anyhow::Ok(())
+            };
+            write(
+                format!("card-{card}.key.pem"),
+                pem("PRIVATE KEY", &c.key_pkcs8),
+            )?;
+            write(
+                format!("card-{card}.cert.pem"),
+                pem("CERTIFICATE", &c.cert_der),
+            )?;
+            for (i, a) in store.authorities().await?.iter().enumerate() {
+                write(
+                    format!("anchor-{}.pem", i + 1),
+                    pem("CERTIFICATE", &a.cert_der),
+                )?;
+            }
         }
     }
     store.close().await;

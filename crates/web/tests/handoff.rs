@@ -1,0 +1,279 @@
+//! The authenticator's contract over HTTP, on SQLite and PostgreSQL:
+//! authorize → PIN → code → back channel with PKCE → verified token.
+
+use chrono::{NaiveDate, Utc};
+use zaitaku_authenticator::{b64url, code_challenge};
+use zaitaku_domain::codes::Sex;
+use zaitaku_domain::eligibility::Eligibility;
+use zaitaku_domain::person::Person;
+use zaitaku_identity::{CardKind, IssueCard};
+use zaitaku_storage::{PersonRecords, Store};
+use zaitaku_testkit::on_both;
+use zaitaku_web::AppState;
+
+struct Running {
+    base: String,
+    state: AppState,
+    card: i64,
+}
+
+async fn start(url: &str) -> Running {
+    let store = Store::open(url).await.unwrap();
+    let e = Eligibility {
+        person: Person {
+            id: 1,
+            name: "試験 花子".into(),
+            name_kana: "シケン\u{3000}ハナコ".into(),
+            birth_date: NaiveDate::from_ymd_opt(1950, 7, 1).unwrap(),
+            sex: Sex::Female,
+            postal_code: "1000001".into(),
+            address: "東京都みどり市1-1".into(),
+            considerate: None,
+            insurance_use_registered: true,
+        },
+        qualifications: vec![],
+        elderly: vec![],
+        limits: vec![],
+        specific_diseases: vec![],
+        subsidies: vec![],
+    };
+    store
+        .insert_persons(&[PersonRecords {
+            eligibility: &e,
+            drugs: &[],
+            clinical: &[],
+            checkups: &[],
+        }])
+        .await
+        .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let state = AppState::new(store, base.clone()).await.unwrap();
+    state.identity.ensure_authorities(Utc::now()).await.unwrap();
+    let card = state
+        .identity
+        .issue_card(
+            &IssueCard {
+                person_id: 1,
+                kind: CardKind::Physical,
+                pin: Some("1234".into()),
+                issued_on: Utc::now().date_naive() - chrono::Duration::days(10),
+                authority_id: None,
+                in_demo_wallet: true,
+            },
+            Utc::now(),
+        )
+        .await
+        .unwrap()
+        .id;
+    tokio::spawn(zaitaku_web::serve(
+        listener,
+        state.clone(),
+        std::future::pending(),
+    ));
+    Running { base, state, card }
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+fn enc(s: &str) -> String {
+    s.replace('+', "%2B")
+        .replace('/', "%2F")
+        .replace('=', "%3D")
+}
+
+/// Runs the browser part; returns (code, verifier, nonce).
+async fn authorize_and_unlock(r: &Running, session: &str) -> (String, String, String) {
+    let c = client();
+    let verifier = b64url(&[7u8; 32]);
+    let nonce = r
+        .state
+        .identity
+        .new_nonce(session, Utc::now())
+        .await
+        .unwrap();
+    let url = format!(
+        "{}/auth/authorize?state=state-state-state-1&code_challenge={}&code_challenge_method=S256&nonce={}&redirect_uri=/back",
+        r.base,
+        code_challenge(&verifier),
+        enc(&nonce)
+    );
+    let res = c.get(&url).send().await.unwrap();
+    assert_eq!(res.status(), 303);
+    let location = res.headers()["location"].to_str().unwrap().to_owned();
+    let res = c
+        .post(format!("{}{location}/card/{}", r.base, r.card))
+        .form(&[("pin", "1234")])
+        .send()
+        .await
+        .unwrap();
+    let body = res.text().await.unwrap();
+    let start = body.find("/back?code=").expect("a return link with a code");
+    let rest = &body[start + "/back?code=".len()..];
+    let code = rest[..rest.find('&').unwrap()].to_owned();
+    assert!(rest.contains("state=state-state-state-1"));
+    (code, verifier, nonce)
+}
+
+async fn exchange(r: &Running, code: &str, verifier: &str) -> (u16, serde_json::Value) {
+    let res = client()
+        .post(format!("{}/auth/token", r.base))
+        .form(&[("code", code), ("code_verifier", verifier)])
+        .send()
+        .await
+        .unwrap();
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap())
+}
+
+async fn code_and_pkce(url: &str) {
+    let r = start(url).await;
+    let (code, verifier, nonce) = authorize_and_unlock(&r, "sess-1").await;
+    let (status, body) = exchange(&r, &code, &verifier).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["cross_device"], false);
+    let token = body["token"].as_str().unwrap();
+    let who = r
+        .state
+        .identity
+        .verify_login(token, &r.state.origin(), &nonce, "sess-1", Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(who.person_id, 1);
+    // A code works once.
+    let (status, body) = exchange(&r, &code, &verifier).await;
+    assert_eq!(status, 400);
+    assert_eq!(body["error"], "invalid_grant");
+
+    // A wrong verifier spends the code and gets nothing.
+    let (code, _verifier, _) = authorize_and_unlock(&r, "sess-2").await;
+    let (status, _) = exchange(&r, &code, &b64url(&[8u8; 32])).await;
+    assert_eq!(status, 400);
+    let (status, _) = exchange(&r, &code, &b64url(&[7u8; 32])).await;
+    assert_eq!(status, 400, "the code must be spent by the failed attempt");
+}
+on_both!(code_and_pkce);
+
+async fn malformed_requests_are_refused(url: &str) {
+    let r = start(url).await;
+    let c = client();
+    let good_challenge = code_challenge(&b64url(&[1u8; 32]));
+    let nonce = enc(&r.state.identity.new_nonce("s", Utc::now()).await.unwrap());
+    let cases = [
+        format!(
+            "state=short&code_challenge={good_challenge}&code_challenge_method=S256&nonce={nonce}&redirect_uri=/back"
+        ),
+        format!(
+            "state=state-state-state-1&code_challenge={good_challenge}&code_challenge_method=plain&nonce={nonce}&redirect_uri=/back"
+        ),
+        format!(
+            "state=state-state-state-1&code_challenge={good_challenge}&code_challenge_method=S256&nonce={nonce}&redirect_uri=https://evil.example/steal"
+        ),
+        format!(
+            "state=state-state-state-1&code_challenge={good_challenge}&code_challenge_method=S256&nonce={nonce}&redirect_uri=//evil.example/x"
+        ),
+        format!(
+            "state=state-state-state-1&code_challenge=abc&code_challenge_method=S256&nonce={nonce}&redirect_uri=/back"
+        ),
+        "state=state-state-state-1".to_owned(),
+    ];
+    for q in cases {
+        let res = c
+            .get(format!("{}/auth/authorize?{q}", r.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 400, "{q}");
+        assert!(res.text().await.unwrap().contains("Z-A-0001"));
+    }
+    // Unknown hand-off ids and a missing verifier.
+    let res = c
+        .get(format!("{}/auth/r/nope", r.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    let res = c
+        .post(format!("{}/auth/token", r.base))
+        .form(&[("code", "x")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+}
+on_both!(malformed_requests_are_refused);
+
+async fn qr_marks_the_hand_off_cross_device(url: &str) {
+    let r = start(url).await;
+    let c = client();
+    let verifier = b64url(&[9u8; 32]);
+    let nonce = r.state.identity.new_nonce("pc", Utc::now()).await.unwrap();
+    let res = c
+        .get(format!(
+            "{}/auth/authorize?state=state-state-state-2&code_challenge={}&code_challenge_method=S256&nonce={}&redirect_uri=/back",
+            r.base,
+            code_challenge(&verifier),
+            enc(&nonce)
+        ))
+        .send()
+        .await
+        .unwrap();
+    let location = res.headers()["location"].to_str().unwrap().to_owned();
+    // The PC shows the QR code; the phone opens the link in it.
+    let qr = c
+        .get(format!("{}{location}/qr", r.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(qr.contains("<svg"));
+    assert!(qr.contains("http-equiv=\"refresh\""));
+    let phone = c
+        .get(format!("{}{location}?via=qr", r.base))
+        .header("user-agent", "Mozilla/5.0 (iPhone) Mobile")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(phone.status(), 200);
+    let done = c
+        .post(format!("{}{location}/card/{}", r.base, r.card))
+        .form(&[("pin", "1234")])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(done.contains("パソコン・タブレットの画面に戻ってください"));
+    assert!(
+        !done.contains("code="),
+        "the phone must not carry the code back"
+    );
+    // The PC's next refresh follows the redirect back with the code.
+    let pc = c
+        .get(format!("{}{location}/qr", r.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(pc.status(), 303);
+    let back = pc.headers()["location"].to_str().unwrap().to_owned();
+    let code = back
+        .split("code=")
+        .nth(1)
+        .unwrap()
+        .split('&')
+        .next()
+        .unwrap()
+        .to_owned();
+    let (status, body) = exchange(&r, &code, &verifier).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["cross_device"], true);
+}
+on_both!(qr_marks_the_hand_off_cross_device);
