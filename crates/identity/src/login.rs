@@ -136,16 +136,38 @@ impl Identity {
 
 impl Identity {
     /// Verifies a token without a session or nonce bookkeeping (for the
-    /// command line and API clients checking their own tokens).
-    pub fn check_token(
+    /// command line and API clients checking their own tokens). Audited like
+    /// every other verification.
+    pub async fn check_token(
         &self,
         token: &str,
         origin: &str,
         nonce_b64: &str,
         now: DateTime<Utc>,
     ) -> Result<zaitaku_card::Verified, LoginError> {
-        let nonce = decode_nonce(nonce_b64)
-            .ok_or(LoginError::Nonce(zaitaku_storage::NonceRejection::Unknown))?;
-        Ok(self.verifier().verify(token, origin, &nonce, now)?)
+        let result = match decode_nonce(nonce_b64) {
+            Some(nonce) => self
+                .verifier()
+                .verify(token, origin, &nonce, now)
+                .map_err(LoginError::from),
+            None => Err(LoginError::Nonce(zaitaku_storage::NonceRejection::Unknown)),
+        };
+        let (outcome, detail) = match &result {
+            Ok(v) => ("ok", json!({"serial": v.serial, "status": v.status})),
+            Err(e) => ("refused", json!({"code": e.code()})),
+        };
+        self.audit(
+            AuditEvent {
+                actor: "api",
+                action: "token.check",
+                outcome,
+                institution_id: None,
+                person_id: None,
+                detail,
+            },
+            now,
+        )
+        .await;
+        result
     }
 }

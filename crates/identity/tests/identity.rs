@@ -2,9 +2,7 @@
 //! issue, unlock under the PIN rules, sign, verify down to a person.
 
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
-use zaitaku_domain::codes::Sex;
 use zaitaku_domain::eligibility::Eligibility;
-use zaitaku_domain::person::Person;
 use zaitaku_identity::{
     AttemptError, CardKind, CardSecret, CertificateStatus, Identity, IssueCard, LoginError,
 };
@@ -22,24 +20,7 @@ fn today() -> NaiveDate {
 }
 
 fn person(id: i64, birth: NaiveDate, registered: bool) -> Eligibility {
-    Eligibility {
-        person: Person {
-            id,
-            name: format!("試験 {id}"),
-            name_kana: "シケン\u{3000}タロウ".into(),
-            birth_date: birth,
-            sex: Sex::Male,
-            postal_code: "1000001".into(),
-            address: "東京都みどり市1-1".into(),
-            considerate: None,
-            insurance_use_registered: registered,
-        },
-        qualifications: vec![],
-        elderly: vec![],
-        limits: vec![],
-        specific_diseases: vec![],
-        subsidies: vec![],
-    }
+    zaitaku_testkit::person(id, birth, registered)
 }
 
 /// Person 1 born 1960-01-10 (registered), person 2 not registered.

@@ -1,9 +1,6 @@
 //! Cards, nonces, the hand-off and the audit chain on both databases.
 
 use chrono::{Duration, NaiveDate, TimeZone, Utc};
-use zaitaku_domain::codes::Sex;
-use zaitaku_domain::eligibility::Eligibility;
-use zaitaku_domain::person::Person;
 use zaitaku_storage::{AuditEvent, AuthRequest, NewCard, NonceRejection, PersonRecords, Store};
 use zaitaku_testkit::on_both;
 
@@ -13,24 +10,7 @@ fn now() -> chrono::DateTime<Utc> {
 
 async fn with_person(url: &str) -> Store {
     let store = Store::open(url).await.unwrap();
-    let e = Eligibility {
-        person: Person {
-            id: 1,
-            name: "試験 花子".into(),
-            name_kana: "シケン\u{3000}ハナコ".into(),
-            birth_date: NaiveDate::from_ymd_opt(1960, 1, 1).unwrap(),
-            sex: Sex::Female,
-            postal_code: "1000001".into(),
-            address: "東京都みどり市1-1".into(),
-            considerate: None,
-            insurance_use_registered: false,
-        },
-        qualifications: vec![],
-        elderly: vec![],
-        limits: vec![],
-        specific_diseases: vec![],
-        subsidies: vec![],
-    };
+    let e = zaitaku_testkit::person(1, NaiveDate::from_ymd_opt(1960, 1, 1).unwrap(), false);
     store
         .insert_persons(&[PersonRecords {
             eligibility: &e,

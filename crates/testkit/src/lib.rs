@@ -283,3 +283,31 @@ pub async fn browser(width: u32, height: u32, mobile: bool) -> Browser {
     };
     Browser { client, driver }
 }
+
+/// A synthetic person with no qualifications or certificates, for tests that
+/// only need someone to hold a card.
+pub fn person(
+    id: i64,
+    birth: chrono::NaiveDate,
+    insurance_use_registered: bool,
+) -> zaitaku_domain::eligibility::Eligibility {
+    use zaitaku_domain::person::Person;
+    zaitaku_domain::eligibility::Eligibility {
+        person: Person {
+            id,
+            name: "試験 花子".into(),
+            name_kana: "シケン\u{3000}ハナコ".into(),
+            birth_date: birth,
+            sex: zaitaku_domain::codes::Sex::Female,
+            postal_code: "1000001".into(),
+            address: "東京都みどり市1-1".into(),
+            considerate: None,
+            insurance_use_registered,
+        },
+        qualifications: vec![],
+        elderly: vec![],
+        limits: vec![],
+        specific_diseases: vec![],
+        subsidies: vec![],
+    }
+}

@@ -3,9 +3,6 @@
 
 use chrono::{NaiveDate, Utc};
 use zaitaku_authenticator::{b64url, code_challenge};
-use zaitaku_domain::codes::Sex;
-use zaitaku_domain::eligibility::Eligibility;
-use zaitaku_domain::person::Person;
 use zaitaku_identity::{CardKind, IssueCard};
 use zaitaku_storage::{PersonRecords, Store};
 use zaitaku_testkit::on_both;
@@ -19,24 +16,7 @@ struct Running {
 
 async fn start(url: &str) -> Running {
     let store = Store::open(url).await.unwrap();
-    let e = Eligibility {
-        person: Person {
-            id: 1,
-            name: "試験 花子".into(),
-            name_kana: "シケン\u{3000}ハナコ".into(),
-            birth_date: NaiveDate::from_ymd_opt(1950, 7, 1).unwrap(),
-            sex: Sex::Female,
-            postal_code: "1000001".into(),
-            address: "東京都みどり市1-1".into(),
-            considerate: None,
-            insurance_use_registered: true,
-        },
-        qualifications: vec![],
-        elderly: vec![],
-        limits: vec![],
-        specific_diseases: vec![],
-        subsidies: vec![],
-    };
+    let e = zaitaku_testkit::person(1, NaiveDate::from_ymd_opt(1950, 7, 1).unwrap(), true);
     store
         .insert_persons(&[PersonRecords {
             eligibility: &e,

@@ -8,9 +8,6 @@ use std::time::Duration;
 
 use chrono::{NaiveDate, Utc};
 use fantoccini::{Client, Locator};
-use zaitaku_domain::codes::Sex;
-use zaitaku_domain::eligibility::Eligibility;
-use zaitaku_domain::person::Person;
 use zaitaku_identity::{CardKind, IssueCard};
 use zaitaku_storage::{PersonRecords, Store};
 use zaitaku_web::AppState;
@@ -25,24 +22,7 @@ struct Site {
 async fn site() -> (Site, zaitaku_testkit::TempSqlite) {
     let db = zaitaku_testkit::sqlite();
     let store = Store::open(&db.url).await.unwrap();
-    let e = Eligibility {
-        person: Person {
-            id: 1,
-            name: "試験 花子".into(),
-            name_kana: "シケン\u{3000}ハナコ".into(),
-            birth_date: NaiveDate::from_ymd_opt(1948, 5, 3).unwrap(),
-            sex: Sex::Female,
-            postal_code: "1000001".into(),
-            address: "東京都みどり市1-1".into(),
-            considerate: None,
-            insurance_use_registered: true,
-        },
-        qualifications: vec![],
-        elderly: vec![],
-        limits: vec![],
-        specific_diseases: vec![],
-        subsidies: vec![],
-    };
+    let e = zaitaku_testkit::person(1, NaiveDate::from_ymd_opt(1948, 5, 3).unwrap(), true);
     store
         .insert_persons(&[PersonRecords {
             eligibility: &e,

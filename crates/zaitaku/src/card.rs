@@ -218,7 +218,10 @@ pub async fn run(args: CardArgs, today: NaiveDate) -> Result<()> {
             } else {
                 std::fs::read_to_string(&token).with_context(|| format!("{token} を読めません"))?
             };
-            match identity.check_token(text.trim(), &origin, &nonce, now) {
+            match identity
+                .check_token(text.trim(), &origin, &nonce, now)
+                .await
+            {
                 Ok(v) => println!(
                     "OK serial={} status={}",
                     v.serial,
