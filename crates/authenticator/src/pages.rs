@@ -90,6 +90,8 @@ pub struct AuthorizeQuery {
     code_challenge_method: Option<String>,
     nonce: Option<String>,
     redirect_uri: Option<String>,
+    /// `qr`: a PC asks to go straight to the QR code for a phone.
+    prompt: Option<String>,
 }
 
 fn bad_request() -> Response {
@@ -148,7 +150,12 @@ pub async fn authorize(
     if let Err(e) = st.identity.store().insert_auth_request(&req).await {
         return internal(e);
     }
-    Redirect::to(&format!("/auth/r/{}", req.id)).into_response()
+    let next = if q.prompt.as_deref() == Some("qr") {
+        format!("/auth/r/{}/qr", req.id)
+    } else {
+        format!("/auth/r/{}", req.id)
+    };
+    Redirect::to(&next).into_response()
 }
 
 fn getrandom_fill(buf: &mut [u8]) -> Result<(), String> {

@@ -4,6 +4,7 @@
 //! a single file runs the whole service.
 
 mod error;
+mod flow;
 mod identity_check;
 mod pages;
 mod security;
@@ -77,7 +78,19 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(pages::health))
         .route("/static/app.css", get(pages::stylesheet))
         .route("/static/keypad.js", get(pages::keypad_script))
-        .route("/w/{token}", get(pages::start))
+        .route("/w/{token}", get(flow::start))
+        .route(
+            "/w/{token}/flow/{kind}",
+            axum::routing::post(flow::flow_start),
+        )
+        .route(
+            "/w/{token}/choose",
+            get(flow::choose_page).post(flow::choose_submit),
+        )
+        .route("/w/{token}/confirm", get(flow::confirm_page))
+        .route("/w/{token}/auth", axum::routing::post(flow::auth))
+        .route("/w/{token}/callback", get(flow::callback))
+        .route("/w/{token}/done", get(flow::done_page))
         .route("/w/{token}/faq", get(pages::faq))
         .route("/demo/identity", get(identity_check::start_page))
         .route(

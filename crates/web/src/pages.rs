@@ -86,7 +86,7 @@ pub async fn not_found() -> Response {
 
 /// Unknown, rotated and switched-off URLs all get this one page, so that a
 /// visitor learns nothing about which institutions exist.
-fn unavailable_url() -> Response {
+pub(crate) fn unavailable_url() -> Response {
     error_page(
         StatusCode::NOT_FOUND,
         "このURLではご利用いただけません",
@@ -96,7 +96,7 @@ fn unavailable_url() -> Response {
 }
 
 /// The institution behind a URL token, if its web service is switched on.
-async fn open_institution(
+pub(crate) async fn open_institution(
     state: &AppState,
     token: &str,
 ) -> Result<Option<StoredInstitution>, WebError> {
@@ -109,28 +109,6 @@ async fn open_institution(
         .institution_by_token(token)
         .await?
         .filter(|i| i.institution.remote_function_enabled))
-}
-
-#[derive(Template)]
-#[template(path = "start.html")]
-struct StartPage<'a> {
-    institution_name: &'a str,
-    token: &'a str,
-}
-
-/// 画面番号 A-01: preparation and start.
-pub async fn start(
-    State(state): State<AppState>,
-    Path(token): Path<String>,
-) -> Result<Response, WebError> {
-    let Some(inst) = open_institution(&state, &token).await? else {
-        return Ok(unavailable_url());
-    };
-    let page = StartPage {
-        institution_name: &inst.institution.name,
-        token: &token,
-    };
-    Ok(Html(page.render()?).into_response())
 }
 
 struct Faq {

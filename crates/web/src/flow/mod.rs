@@ -1,0 +1,15 @@
+//! マイナ在宅受付Web: flows A (register), B (inquire/update) and C (cancel
+//! all), for every kind of institution, on a phone or a PC.
+//!
+//! Every step is a server-rendered page; the visit's state lives in the
+//! database (see [`session`]). The patient authenticates in the
+//! authenticator and comes back to `/w/{token}/callback`; only then is stored
+//! consent shown or anything written.
+
+mod eligibility_view;
+mod pages;
+mod session;
+
+pub use pages::{
+    auth, callback, choose_page, choose_submit, confirm_page, done_page, flow_start, start,
+};

@@ -1,0 +1,901 @@
+//! The handlers of flows A, B and C.
+
+use std::collections::{BTreeMap, HashMap};
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use chrono::{NaiveDate, Utc};
+use serde::Deserialize;
+use serde_json::json;
+use zaitaku_authenticator::code_challenge;
+use zaitaku_domain::codes::PrescriptionForm;
+use zaitaku_domain::consent::{
+    CareKind, Channel, Choice, ConsentAction, ConsentDecision, ConsentItem, ConsentRequest,
+    ConsentState, jst,
+};
+use zaitaku_identity::CertificateStatus;
+use zaitaku_storage::{AuditEvent, NewConsent, StoredInstitution};
+
+use super::eligibility_view::{self, EligibilityView};
+use super::session::{Flow, FlowKind, Outcome, PendingAuth, Purpose, random_token};
+use crate::AppState;
+use crate::error::{WebError, error_page};
+use crate::pages::{open_institution, unavailable_url};
+
+fn today() -> NaiveDate {
+    Utc::now().with_timezone(&jst()).date_naive()
+}
+
+fn is_phone(headers: &HeaderMap) -> bool {
+    let ua = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    ua.contains("Mobile") || ua.contains("iPhone") || ua.contains("Android")
+}
+
+fn session_expired(token: &str) -> Response {
+    let page = ExpiredPage { token };
+    match page.render() {
+        Ok(html) => (StatusCode::GONE, Html(html)).into_response(),
+        Err(_) => error_page(
+            StatusCode::GONE,
+            "セッションの有効期限が切れました",
+            "最初からやり直してください。",
+            "Z-W-0440",
+        ),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "flow/expired.html")]
+struct ExpiredPage<'a> {
+    token: &'a str,
+}
+
+/// The institution and the visit, or the page that explains why not.
+async fn context(
+    state: &AppState,
+    token: &str,
+    headers: &HeaderMap,
+) -> Result<Result<(StoredInstitution, Flow), Response>, WebError> {
+    let Some(inst) = open_institution(state, token).await? else {
+        return Ok(Err(unavailable_url()));
+    };
+    match Flow::load(state, headers, inst.id).await? {
+        Some(flow) => Ok(Ok((inst, flow))),
+        None => Ok(Err(session_expired(token))),
+    }
+}
+
+fn with_cookie(mut res: Response, flow: &Flow, state: &AppState) -> Result<Response, WebError> {
+    res.headers_mut()
+        .insert(header::SET_COOKIE, flow.cookie_header(state)?);
+    Ok(res)
+}
+
+fn audit_event<'a>(
+    action: &'a str,
+    outcome: &'a str,
+    inst: &StoredInstitution,
+    person: Option<i64>,
+    detail: serde_json::Value,
+) -> AuditEvent<'a> {
+    AuditEvent {
+        actor: "patient",
+        action,
+        outcome,
+        institution_id: Some(inst.id),
+        person_id: person,
+        detail,
+    }
+}
+
+// ---------------------------------------------------------------- A-01
+
+#[derive(Deserialize)]
+pub struct StartQuery {
+    /// `online` for オンライン診療等 (a partner sends the patient).
+    mode: Option<String>,
+    /// Where 「手続きを終了する」 returns (the partner's page).
+    r#return: Option<String>,
+    /// The consultation day the partner already knows.
+    date: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "start.html")]
+struct StartPage<'a> {
+    institution_name: &'a str,
+    token: &'a str,
+    csrf: &'a str,
+    subtitle: &'static str,
+}
+
+fn care_subtitle(kind: CareKind) -> &'static str {
+    match kind {
+        CareKind::HomeVisit => "訪問診療等",
+        CareKind::Online => "オンライン診療等",
+        CareKind::Outpatient => "外来診療等",
+    }
+}
+
+/// 画面番号 A-01. Opens a new visit each time.
+pub async fn start(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    Query(q): Query<StartQuery>,
+) -> Result<Response, WebError> {
+    let Some(inst) = open_institution(&state, &token).await? else {
+        return Ok(unavailable_url());
+    };
+    let mut flow = Flow::new(inst.id)?;
+    flow.care_kind = match q.mode.as_deref() {
+        Some("online") => CareKind::Online,
+        Some("outpatient") => CareKind::Outpatient,
+        _ => CareKind::HomeVisit,
+    };
+    flow.partner_return = q.r#return.filter(|u| {
+        (u.starts_with("https://") || u.starts_with("http://"))
+            && u.len() <= 512
+            && !u.contains(['"', '<', '>', ' '])
+    });
+    flow.consultation_date = q
+        .date
+        .as_deref()
+        .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
+    flow.save(&state).await?;
+    let page = StartPage {
+        institution_name: &inst.institution.name,
+        token: &token,
+        csrf: &flow.csrf,
+        subtitle: care_subtitle(flow.care_kind),
+    };
+    with_cookie(Html(page.render()?).into_response(), &flow, &state)
+}
+
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    csrf: Option<String>,
+    method: Option<String>,
+}
+
+/// 「同意登録をする」, 「同意照会・更新」, 「すべての同意を取消す」.
+pub async fn flow_start(
+    State(state): State<AppState>,
+    Path((token, kind)): Path<(String, String)>,
+    headers: HeaderMap,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, WebError> {
+    let (inst, mut flow) = match context(&state, &token, &headers).await? {
+        Ok(c) => c,
+        Err(page) => return Ok(page),
+    };
+    if !flow.csrf_ok(form.csrf.as_deref()) {
+        return Ok(session_expired(&token));
+    }
+    let kind = match kind.as_str() {
+        "register" => FlowKind::Register,
+        "update" => FlowKind::Update,
+        "cancel" => FlowKind::Cancel,
+        _ => return Ok(unavailable_url()),
+    };
+    // A new choice of flow starts a new write.
+    flow.kind = Some(kind);
+    flow.outcome = None;
+    flow.identified_person = None;
+    flow.choices = BTreeMap::new();
+    flow.prescription_form = None;
+    flow.idempotency = random_token()?;
+    flow.save(&state).await?;
+    state
+        .store
+        .audit(
+            &audit_event("flow.start", "ok", &inst, None, json!({"flow": kind})),
+            Utc::now(),
+        )
+        .await?;
+    let next = match kind {
+        FlowKind::Register => format!("/w/{token}/choose"),
+        // Nobody sees stored consent before authenticating.
+        FlowKind::Update => {
+            return begin_auth(
+                &state,
+                &token,
+                &headers,
+                flow,
+                Purpose::View,
+                form.method.as_deref(),
+            )
+            .await;
+        }
+        FlowKind::Cancel => format!("/w/{token}/confirm"),
+    };
+    Ok(Redirect::to(&next).into_response())
+}
+
+// ---------------------------------------------------------------- B-01 / C-03
+
+struct ItemView {
+    name: &'static str,
+    label: &'static str,
+    help: &'static str,
+    agree: bool,
+    disagree: bool,
+}
+
+#[derive(Template)]
+#[template(path = "flow/choose.html")]
+struct ChoosePage<'a> {
+    institution_name: &'a str,
+    token: &'a str,
+    csrf: &'a str,
+    subtitle: &'static str,
+    screen_id: &'static str,
+    update: bool,
+    items: Vec<ItemView>,
+    ask_prescription: bool,
+    electronic: bool,
+    paper: bool,
+    online: bool,
+    consultation_date: String,
+    min_date: String,
+    error: Option<String>,
+    no_stored_consent: bool,
+}
+
+fn choose_view<'a>(
+    inst: &'a StoredInstitution,
+    flow: &'a Flow,
+    token: &'a str,
+    error: Option<String>,
+) -> ChoosePage<'a> {
+    let update = flow.kind == Some(FlowKind::Update);
+    ChoosePage {
+        institution_name: &inst.institution.name,
+        token,
+        csrf: &flow.csrf,
+        subtitle: care_subtitle(flow.care_kind),
+        screen_id: if update { "C-03" } else { "B-01" },
+        update,
+        items: inst
+            .institution
+            .consent_items
+            .iter()
+            .map(|i| ItemView {
+                name: i.as_str(),
+                label: i.label(),
+                help: i.help(),
+                agree: flow.choices.get(i) == Some(&Choice::Agree),
+                disagree: flow.choices.get(i) == Some(&Choice::Disagree),
+            })
+            .collect(),
+        ask_prescription: inst.institution.asks_prescription_form(),
+        electronic: flow.prescription_form == Some(PrescriptionForm::Electronic),
+        paper: flow.prescription_form == Some(PrescriptionForm::Paper),
+        online: flow.care_kind == CareKind::Online,
+        consultation_date: flow
+            .consultation_date
+            .unwrap_or_else(today)
+            .format("%Y-%m-%d")
+            .to_string(),
+        min_date: today().format("%Y-%m-%d").to_string(),
+        error,
+        no_stored_consent: update && flow.choices.is_empty(),
+    }
+}
+
+pub async fn choose_page(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, WebError> {
+    let (inst, flow) = match context(&state, &token, &headers).await? {
+        Ok(c) => c,
+        Err(page) => return Ok(page),
+    };
+    match flow.kind {
+        Some(FlowKind::Register) => {}
+        Some(FlowKind::Update) if flow.identified_person.is_some() => {}
+        _ => return Ok(Redirect::to(&format!("/w/{token}")).into_response()),
+    }
+    Ok(Html(choose_view(&inst, &flow, &token, None).render()?).into_response())
+}
+
+/// Reads the B-01 / C-03 form; 「すべての項目に同意する」 sets every item and
+/// shows the page again, so the patient still confirms the choice.
+pub async fn choose_submit(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Result<Response, WebError> {
+    let (inst, mut flow) = match context(&state, &token, &headers).await? {
+        Ok(c) => c,
+        Err(page) => return Ok(page),
+    };
+    if !flow.csrf_ok(form.get("csrf").map(String::as_str)) {
+        return Ok(session_expired(&token));
+    }
+    let mut choices = BTreeMap::new();
+    for item in &inst.institution.consent_items {
+        match form
+            .get(&format!("item_{}", item.as_str()))
+            .map(String::as_str)
+        {
+            Some("agree") => {
+                choices.insert(*item, Choice::Agree);
+            }
+            Some("disagree") => {
+                choices.insert(*item, Choice::Disagree);
+            }
+            _ => {}
+        }
+    }
+    if form.contains_key("all") {
+        for item in &inst.institution.consent_items {
+            choices.insert(*item, Choice::Agree);
+        }
+    }
+    flow.choices = choices;
+    flow.prescription_form = form
+        .get("prescription_form")
+        .and_then(|v| PrescriptionForm::parse(v).ok());
+    if flow.care_kind == CareKind::Online {
+        flow.consultation_date = form
+            .get("consultation_date")
+            .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+            .or(flow.consultation_date);
+    }
+    flow.save(&state).await?;
+    if form.contains_key("all") {
+        return Ok(Html(choose_view(&inst, &flow, &token, None).render()?).into_response());
+    }
+    if let Err(e) = request_of(&flow).validate(&inst.institution, flow.care_kind, Utc::now()) {
+        let page = choose_view(&inst, &flow, &token, Some(e.to_string()));
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(page.render()?)).into_response());
+    }
+    Ok(Redirect::to(&format!("/w/{token}/confirm")).into_response())
+}
+
+fn request_of(flow: &Flow) -> ConsentRequest {
+    ConsentRequest {
+        choices: flow.choices.clone(),
+        prescription_form: flow.prescription_form,
+        consultation_date: flow.consultation_date,
+    }
+}
+
+// ---------------------------------------------------------------- B-02 / C-07 / cancel confirm
+
+struct ChosenRow {
+    label: &'static str,
+    value: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "flow/confirm.html")]
+struct ConfirmPage<'a> {
+    institution_name: &'a str,
+    token: &'a str,
+    csrf: &'a str,
+    subtitle: &'static str,
+    screen_id: &'static str,
+    kind: &'static str,
+    rows: Vec<ChosenRow>,
+    prescription: Option<&'static str>,
+    consultation_date: Option<String>,
+    phone: bool,
+}
+
+fn chosen_rows(
+    inst: &StoredInstitution,
+    choices: &BTreeMap<ConsentItem, Choice>,
+) -> Vec<ChosenRow> {
+    inst.institution
+        .consent_items
+        .iter()
+        .filter_map(|i| {
+            choices.get(i).map(|c| ChosenRow {
+                label: i.label(),
+                value: c.label(),
+            })
+        })
+        .collect()
+}
+
+pub async fn confirm_page(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, WebError> {
+    let (inst, flow) = match context(&state, &token, &headers).await? {
+        Ok(c) => c,
+        Err(page) => return Ok(page),
+    };
+    let (screen_id, kind) = match flow.kind {
+        Some(FlowKind::Register) => ("B-02", "register"),
+        Some(FlowKind::Update) => ("C-07", "update"),
+        Some(FlowKind::Cancel) => ("C-02", "cancel"),
+        None => return Ok(Redirect::to(&format!("/w/{token}")).into_response()),
+    };
+    if kind != "cancel"
+        && request_of(&flow)
+            .validate(&inst.institution, flow.care_kind, Utc::now())
+            .is_err()
+    {
+        return Ok(Redirect::to(&format!("/w/{token}/choose")).into_response());
+    }
+    let page = ConfirmPage {
+        institution_name: &inst.institution.name,
+        token: &token,
+        csrf: &flow.csrf,
+        subtitle: care_subtitle(flow.care_kind),
+        screen_id,
+        kind,
+        rows: chosen_rows(&inst, &flow.choices),
+        prescription: flow.prescription_form.map(PrescriptionForm::label),
+        consultation_date: (flow.care_kind == CareKind::Online).then(|| {
+            zaitaku_domain::person::japanese_date(flow.consultation_date.unwrap_or_else(today))
+        }),
+        phone: is_phone(&headers),
+    };
+    Ok(Html(page.render()?).into_response())
+}
+
+// ---------------------------------------------------------------- authentication
+
+/// 「同意内容を登録する」 and the like: hands the patient to the authenticator.
+pub async fn auth(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, WebError> {
+    let (inst, flow) = match context(&state, &token, &headers).await? {
+        Ok(c) => c,
+        Err(page) => return Ok(page),
+    };
+    if !flow.csrf_ok(form.csrf.as_deref()) {
+        return Ok(session_expired(&token));
+    }
+    if flow.kind.is_none() {
+        return Ok(Redirect::to(&format!("/w/{token}")).into_response());
+    }
+    if flow.kind != Some(FlowKind::Cancel)
+        && request_of(&flow)
+            .validate(&inst.institution, flow.care_kind, Utc::now())
+            .is_err()
+    {
+        return Ok(Redirect::to(&format!("/w/{token}/choose")).into_response());
+    }
+    begin_auth(
+        &state,
+        &token,
+        &headers,
+        flow,
+        Purpose::Save,
+        form.method.as_deref(),
+    )
+    .await
+}
+
+async fn begin_auth(
+    state: &AppState,
+    token: &str,
+    _headers: &HeaderMap,
+    mut flow: Flow,
+    purpose: Purpose,
+    method: Option<&str>,
+) -> Result<Response, WebError> {
+    let now = Utc::now();
+    let verifier = random_token()?;
+    let oauth_state = random_token()?;
+    let nonce = state
+        .identity
+        .new_nonce(&flow.sid, now)
+        .await
+        .map_err(|e| WebError::Internal(e.to_string()))?;
+    let url = format!(
+        "/auth/authorize?state={oauth_state}&code_challenge={}&code_challenge_method=S256&nonce={}&redirect_uri=/w/{token}/callback{}",
+        code_challenge(&verifier),
+        urlencode(&nonce),
+        if method == Some("qr") {
+            "&prompt=qr"
+        } else {
+            ""
+        }
+    );
+    flow.auth = Some(PendingAuth {
+        state: oauth_state,
+        verifier,
+        nonce,
+        purpose,
+    });
+    flow.save(state).await?;
+    Ok(Redirect::to(&url).into_response())
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[derive(Deserialize)]
+pub struct Callback {
+    code: Option<String>,
+    state: Option<String>,
+    error: Option<String>,
+}
+
+fn refused(token: &str, title: &str, message: &str, code: &str) -> Response {
+    let page = FlowError {
+        token,
+        title,
+        message,
+        code,
+    };
+    match page.render() {
+        Ok(html) => (StatusCode::FORBIDDEN, Html(html)).into_response(),
+        Err(_) => error_page(StatusCode::FORBIDDEN, title, message, code),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "flow/error.html")]
+struct FlowError<'a> {
+    token: &'a str,
+    title: &'a str,
+    message: &'a str,
+    code: &'a str,
+}
+
+/// Back from the authenticator: the only place where stored consent is read
+/// and where anything is written.
+pub async fn callback(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+    Query(q): Query<Callback>,
+) -> Result<Response, WebError> {
+    let (inst, mut flow) = match context(&state, &token, &headers).await? {
+        Ok(c) => c,
+        Err(page) => return Ok(page),
+    };
+    // A reload of this page after success shows the result again.
+    if flow.outcome.is_some() && flow.auth.is_none() {
+        return Ok(Redirect::to(&format!("/w/{token}/done")).into_response());
+    }
+    let Some(pending) = flow.auth.clone() else {
+        return Ok(Redirect::to(&format!("/w/{token}")).into_response());
+    };
+    if q.state.as_deref() != Some(pending.state.as_str()) {
+        return Ok(refused(
+            &token,
+            "認証できませんでした",
+            "画面の操作が正しくありません。最初からやり直してください。",
+            "Z-W-0441",
+        ));
+    }
+    flow.auth = None;
+    flow.save(&state).await?;
+    match q.error.as_deref() {
+        Some("cancelled") => {
+            return Ok(refused(
+                &token,
+                "本人認証を中止しました",
+                "同意の登録・更新・取消は行われていません。もう一度行う場合は、最初の画面からやり直してください。",
+                "Z-W-0442",
+            ));
+        }
+        Some("locked") => {
+            return Ok(refused(
+                &token,
+                "暗証番号がロックされています",
+                "暗証番号を3回連続して間違えたため、ロックされています。ロックの解除と暗証番号の再設定は、住民票がある市区町村の窓口で行ってください。",
+                "Z-A-0003",
+            ));
+        }
+        Some("revoked") => {
+            return Ok(refused(
+                &token,
+                "このカードは利用できません",
+                "このカードの電子証明書は失効しています。住民票がある市区町村の窓口にお問い合わせください。",
+                "Z-A-0004",
+            ));
+        }
+        Some(_) => {
+            return Ok(refused(
+                &token,
+                "本人認証が完了しませんでした",
+                "認証の有効期限（5分）が切れたか、認証アプリから戻りませんでした。同意は登録されていません。最初からやり直してください。",
+                "Z-A-0002",
+            ));
+        }
+        None => {}
+    }
+    let Some(code) = q.code else {
+        return Ok(refused(
+            &token,
+            "認証できませんでした",
+            "最初からやり直してください。",
+            "Z-W-0441",
+        ));
+    };
+    let auth_state = zaitaku_authenticator::AuthenticatorState {
+        identity: state.identity.clone(),
+        origin: state.origin(),
+    };
+    let (signed, cross_device) =
+        match zaitaku_authenticator::exchange(&auth_state, &code, &pending.verifier).await {
+            Ok(Ok(t)) => t,
+            Ok(Err(why)) => return Ok(refused(&token, "認証できませんでした", why, "Z-W-0441")),
+            Err(e) => return Err(WebError::Internal(e)),
+        };
+    let now = Utc::now();
+    let who = match state
+        .identity
+        .verify_login(&signed, &state.origin(), &pending.nonce, &flow.sid, now)
+        .await
+    {
+        Ok(w) => w,
+        Err(e) => return Ok(refused(&token, e.title(), &e.to_string(), e.code())),
+    };
+    let Some(eligibility) = state.store.eligibility(who.person_id).await? else {
+        return Ok(refused(
+            &token,
+            "資格情報が確認できませんでした",
+            "登録されていないカードです。",
+            "Z-C-0105",
+        ));
+    };
+    let kind = flow.kind.unwrap_or(FlowKind::Register);
+
+    if pending.purpose == Purpose::View {
+        // Flow B, first authentication: show the stored consent to update.
+        let latest = state.store.latest_consent(inst.id, who.person_id).await?;
+        state
+            .store
+            .audit(
+                &audit_event(
+                    "consent.read",
+                    "ok",
+                    &inst,
+                    Some(who.person_id),
+                    json!({"found": latest.is_some()}),
+                ),
+                now,
+            )
+            .await?;
+        flow.identified_person = Some(who.person_id);
+        if let Some(r) = latest.filter(|r| ConsentState::of(Some(r), now) == ConsentState::InForce)
+        {
+            flow.choices = r.choices.clone();
+            flow.prescription_form = r.prescription_form;
+            flow.care_kind = r.care_kind;
+        }
+        flow.save(&state).await?;
+        return Ok(Redirect::to(&format!("/w/{token}/choose")).into_response());
+    }
+
+    if kind == FlowKind::Update && flow.identified_person != Some(who.person_id) {
+        return Ok(refused(
+            &token,
+            "認証したカードが異なります",
+            "同意内容を表示したときと別の方のカードで認証されました。同意は更新されていません。最初からやり直してください。",
+            "Z-W-0452",
+        ));
+    }
+    if kind != FlowKind::Cancel
+        && let Some((title, message, code)) = eligibility_view::refusal(&eligibility, today())
+    {
+        state
+            .store
+            .audit(
+                &audit_event(
+                    "consent.write",
+                    code,
+                    &inst,
+                    Some(who.person_id),
+                    json!({"flow": kind}),
+                ),
+                now,
+            )
+            .await?;
+        return Ok(refused(&token, title, message, code));
+    }
+
+    let latest = state.store.latest_consent(inst.id, who.person_id).await?;
+    let (action, decision) = match kind {
+        FlowKind::Cancel => {
+            let Some(prev) = latest.filter(|r| r.action != ConsentAction::Revoke) else {
+                return Ok(refused(
+                    &token,
+                    "取り消す同意がありません",
+                    "この医療機関等に登録されている同意はありません。",
+                    "Z-W-0453",
+                ));
+            };
+            let decision = ConsentDecision {
+                care_kind: prev.care_kind,
+                choices: BTreeMap::new(),
+                prescription_form: None,
+                valid_until: None,
+            };
+            (ConsentAction::Revoke, decision)
+        }
+        FlowKind::Register | FlowKind::Update => {
+            let decision = match request_of(&flow).validate(&inst.institution, flow.care_kind, now)
+            {
+                Ok(d) => d,
+                Err(e) => {
+                    return Ok(refused(
+                        &token,
+                        "選択内容を確認してください",
+                        &e.to_string(),
+                        e.code(),
+                    ));
+                }
+            };
+            let action = if latest
+                .as_ref()
+                .is_some_and(|r| r.action != ConsentAction::Revoke)
+            {
+                ConsentAction::Update
+            } else {
+                ConsentAction::Register
+            };
+            (action, decision)
+        }
+    };
+    let channel = if flow.partner_return.is_some() {
+        Channel::Partner
+    } else {
+        Channel::Web
+    };
+    let record = state
+        .store
+        .record_consent(&NewConsent {
+            institution_id: inst.id,
+            person_id: who.person_id,
+            action,
+            channel,
+            decision: &decision,
+            recorded_at: now,
+            recorded_by: "patient",
+            needs_photo_id_check: cross_device,
+            idempotency_key: Some(&flow.idempotency),
+        })
+        .await?;
+    state
+        .store
+        .audit(
+            &audit_event(
+                "consent.write",
+                "ok",
+                &inst,
+                Some(who.person_id),
+                json!({"consent": record.id, "action": record.action, "channel": record.channel, "cross_device": cross_device}),
+            ),
+            now,
+        )
+        .await?;
+    flow.outcome = Some(Outcome {
+        consent_id: record.id,
+        person_id: who.person_id,
+        status: who.status,
+        cross_device,
+    });
+    flow.save(&state).await?;
+    Ok(Redirect::to(&format!("/w/{token}/done")).into_response())
+}
+
+// ---------------------------------------------------------------- completion
+
+#[derive(Template)]
+#[template(path = "flow/done.html")]
+struct DonePage<'a> {
+    institution_name: &'a str,
+    subtitle: &'static str,
+    screen_id: &'static str,
+    kind: &'static str,
+    rows: Vec<ChosenRow>,
+    prescription: Option<&'static str>,
+    valid_until: Option<String>,
+    warning: Option<&'static str>,
+    grace: bool,
+    cross_device: bool,
+    eligibility: Option<EligibilityView>,
+    partner_return: Option<String>,
+}
+
+pub async fn done_page(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, WebError> {
+    let (inst, flow) = match context(&state, &token, &headers).await? {
+        Ok(c) => c,
+        Err(page) => return Ok(page),
+    };
+    let Some(outcome) = flow.outcome.clone() else {
+        return Ok(Redirect::to(&format!("/w/{token}")).into_response());
+    };
+    let Some(record) = state
+        .store
+        .latest_consent(inst.id, outcome.person_id)
+        .await?
+    else {
+        return Ok(Redirect::to(&format!("/w/{token}")).into_response());
+    };
+    let kind = flow.kind.unwrap_or(FlowKind::Register);
+    let (screen_id, kind_name) = match kind {
+        FlowKind::Register => ("B-03", "register"),
+        FlowKind::Update => ("C-09", "update"),
+        FlowKind::Cancel => ("C-10", "cancel"),
+    };
+    let eligibility = if kind == FlowKind::Register {
+        let e = state.store.eligibility(outcome.person_id).await?;
+        if e.is_some() {
+            state
+                .store
+                .audit(
+                    &audit_event(
+                        "read.eligibility",
+                        "ok",
+                        &inst,
+                        Some(outcome.person_id),
+                        json!({"page": "completion"}),
+                    ),
+                    Utc::now(),
+                )
+                .await?;
+        }
+        e.map(|e| {
+            eligibility_view::build(
+                &e,
+                &record.choices,
+                inst.institution.offers(ConsentItem::LimitAmount),
+                today(),
+            )
+        })
+    } else {
+        None
+    };
+    let partner_return = flow.partner_return.as_ref().map(|u| {
+        let sep = if u.contains('?') { '&' } else { '?' };
+        format!(
+            "{u}{sep}zaitaku_status=completed&zaitaku_action={}",
+            record.action.as_str()
+        )
+    });
+    let page = DonePage {
+        institution_name: &inst.institution.name,
+        subtitle: care_subtitle(flow.care_kind),
+        screen_id,
+        kind: kind_name,
+        rows: chosen_rows(&inst, &record.choices),
+        prescription: record.prescription_form.map(PrescriptionForm::label),
+        valid_until: record.valid_until.map(|u| {
+            let last = (u - chrono::Duration::seconds(1))
+                .with_timezone(&jst())
+                .date_naive();
+            zaitaku_domain::person::japanese_date(last)
+        }),
+        warning: outcome.status.warning_ja(),
+        grace: matches!(outcome.status, CertificateStatus::Grace { .. }),
+        cross_device: outcome.cross_device,
+        eligibility,
+        partner_return,
+    };
+    Ok(Html(page.render()?).into_response())
+}

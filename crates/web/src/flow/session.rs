@@ -1,0 +1,169 @@
+//! The state of one patient's visit to the web service, kept server-side in
+//! `web_sessions` under a random cookie id, so any node can continue it.
+
+use std::collections::BTreeMap;
+
+use axum::http::{HeaderMap, HeaderValue, header};
+use chrono::{Duration, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use zaitaku_authenticator::b64url;
+use zaitaku_domain::codes::PrescriptionForm;
+use zaitaku_domain::consent::{CareKind, Choice, ConsentItem};
+use zaitaku_identity::{CertificateStatus, random_bytes};
+
+use crate::AppState;
+use crate::error::WebError;
+
+pub const COOKIE: &str = "zt_flow";
+/// A visit may pause this long between steps (an elderly patient looking for
+/// the card) before it has to start again.
+pub const IDLE_MINUTES: i64 = 30;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FlowKind {
+    /// A: 同意登録
+    Register,
+    /// B: 同意照会・更新
+    Update,
+    /// C: すべての同意を取消す
+    Cancel,
+}
+
+/// Why the patient is being sent to the authenticator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Purpose {
+    /// B: show the stored consent.
+    View,
+    /// A, B, C: write.
+    Save,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PendingAuth {
+    pub state: String,
+    pub verifier: String,
+    pub nonce: String,
+    pub purpose: Purpose,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Outcome {
+    pub consent_id: i64,
+    pub person_id: i64,
+    pub status: CertificateStatus,
+    pub cross_device: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Flow {
+    pub sid: String,
+    pub csrf: String,
+    pub institution_id: i64,
+    pub care_kind: CareKind,
+    /// オンライン診療等: where 「手続きを終了する」 returns.
+    pub partner_return: Option<String>,
+    pub kind: Option<FlowKind>,
+    pub choices: BTreeMap<ConsentItem, Choice>,
+    pub prescription_form: Option<PrescriptionForm>,
+    pub consultation_date: Option<NaiveDate>,
+    pub auth: Option<PendingAuth>,
+    /// Flow B: who was authenticated to see the stored consent.
+    pub identified_person: Option<i64>,
+    /// One write per visit, however often the patient presses or reloads.
+    pub idempotency: String,
+    pub outcome: Option<Outcome>,
+}
+
+pub fn random_token() -> Result<String, WebError> {
+    let mut b = [0u8; 32];
+    random_bytes(&mut b).map_err(|e| WebError::Internal(e.to_string()))?;
+    Ok(b64url(&b))
+}
+
+fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+impl Flow {
+    pub fn new(institution_id: i64) -> Result<Self, WebError> {
+        Ok(Self {
+            sid: random_token()?,
+            csrf: random_token()?,
+            institution_id,
+            care_kind: CareKind::HomeVisit,
+            partner_return: None,
+            kind: None,
+            choices: BTreeMap::new(),
+            prescription_form: None,
+            consultation_date: None,
+            auth: None,
+            identified_person: None,
+            idempotency: random_token()?,
+            outcome: None,
+        })
+    }
+
+    /// The visit behind the request's cookie, if it is alive and belongs to
+    /// this institution.
+    pub async fn load(
+        state: &AppState,
+        headers: &HeaderMap,
+        institution_id: i64,
+    ) -> Result<Option<Self>, WebError> {
+        let Some(sid) = cookie(headers, COOKIE) else {
+            return Ok(None);
+        };
+        let Some(value) = state.store.session(sid, Utc::now()).await? else {
+            return Ok(None);
+        };
+        let flow: Self = match serde_json::from_value(value) {
+            Ok(f) => f,
+            Err(_) => return Ok(None),
+        };
+        Ok((flow.institution_id == institution_id && flow.sid == sid).then_some(flow))
+    }
+
+    pub async fn save(&self, state: &AppState) -> Result<(), WebError> {
+        let now = Utc::now();
+        let value = serde_json::to_value(self).map_err(|e| WebError::Internal(e.to_string()))?;
+        state
+            .store
+            .put_session(
+                &self.sid,
+                &value,
+                now,
+                now + Duration::minutes(IDLE_MINUTES),
+            )
+            .await?;
+        Ok(())
+    }
+
+    pub fn cookie_header(&self, state: &AppState) -> Result<HeaderValue, WebError> {
+        let secure = if state.public_url.starts_with("https://") {
+            "; Secure"
+        } else {
+            ""
+        };
+        HeaderValue::from_str(&format!(
+            "{COOKIE}={}; Path=/w/; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
+            self.sid,
+            IDLE_MINUTES * 60
+        ))
+        .map_err(|e| WebError::Internal(e.to_string()))
+    }
+
+    /// Constant-time comparison is not needed: the token is compared once per
+    /// form and a mismatch ends the visit.
+    pub fn csrf_ok(&self, presented: Option<&str>) -> bool {
+        presented == Some(self.csrf.as_str())
+    }
+}
