@@ -1,0 +1,595 @@
+//! Flows A, B and C over HTTP against the real server, on SQLite and
+//! PostgreSQL, for each kind of institution and the failure outcomes.
+
+use chrono::{NaiveDate, Utc};
+use zaitaku_domain::codes::QualificationValidity;
+use zaitaku_domain::consent::{CareKind, Channel, Choice, ConsentAction, ConsentItem};
+use zaitaku_domain::institution::{Institution, InstitutionCode, InstitutionKind};
+use zaitaku_domain::prefecture::Prefecture;
+use zaitaku_identity::{CardKind, IssueCard};
+use zaitaku_storage::{PersonRecords, Store, StoredInstitution};
+use zaitaku_testkit::on_both;
+use zaitaku_web::AppState;
+
+const PHONE: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) Mobile/15E148";
+
+struct World {
+    base: String,
+    state: AppState,
+    clinic: StoredInstitution,
+    pharmacy: StoredInstitution,
+    /// Registered, qualification in force.
+    good_card: i64,
+    good_person: i64,
+    /// Card of a person not registered for insurance use.
+    unregistered_card: i64,
+    unregistered_person: i64,
+    invalid_person: i64,
+    /// Card of a person whose qualification has ended.
+    invalid_card: i64,
+}
+
+async fn world(url: &str) -> World {
+    let store = Store::open(url).await.unwrap();
+    let today = Utc::now().date_naive();
+    let people: Vec<_> = zaitaku_synth::Population::new(11, today)
+        .persons()
+        .take(3000)
+        .collect();
+    let records: Vec<_> = people
+        .iter()
+        .map(|r| PersonRecords {
+            eligibility: &r.eligibility,
+            drugs: &r.drugs,
+            clinical: &r.clinical,
+            checkups: &r.checkups,
+        })
+        .collect();
+    store.insert_persons(&records).await.unwrap();
+    let pick = |f: &dyn Fn(&zaitaku_domain::eligibility::Eligibility) -> bool| {
+        people
+            .iter()
+            .map(|r| &r.eligibility)
+            .find(|e| f(e) && zaitaku_domain::person::age_on(e.person.birth_date, today) >= 20)
+            .map(|e| e.person.id)
+            .expect("the synthetic population has this case")
+    };
+    let good = pick(&|e| {
+        e.person.insurance_use_registered
+            && e.resolve(today).validity == QualificationValidity::Valid
+    });
+    let unregistered = pick(&|e| {
+        !e.person.insurance_use_registered
+            && e.resolve(today).validity == QualificationValidity::Valid
+    });
+    let invalid = pick(&|e| {
+        e.person.insurance_use_registered
+            && e.resolve(today).validity == QualificationValidity::Invalid
+    });
+
+    let tokyo = Prefecture::new(13).unwrap();
+    let mut clinic = Institution::new(
+        InstitutionCode::build(tokyo, InstitutionKind::Medical, 1, 11).unwrap(),
+        "試験在宅クリニック",
+        true,
+    )
+    .unwrap();
+    clinic.remote_function_enabled = true;
+    let mut items = clinic.consent_items.clone();
+    items.push(ConsentItem::LimitAmount);
+    clinic.set_consent_items(&items);
+    let mut pharmacy = Institution::new(
+        InstitutionCode::build(tokyo, InstitutionKind::Pharmacy, 1, 12).unwrap(),
+        "試験薬局",
+        false,
+    )
+    .unwrap();
+    pharmacy.remote_function_enabled = true;
+    let clinic = store
+        .insert_institution(
+            &clinic,
+            &zaitaku_storage::new_url_token().unwrap(),
+            Utc::now(),
+        )
+        .await
+        .unwrap();
+    let pharmacy = store
+        .insert_institution(
+            &pharmacy,
+            &zaitaku_storage::new_url_token().unwrap(),
+            Utc::now(),
+        )
+        .await
+        .unwrap();
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let state = AppState::new(store, base.clone()).await.unwrap();
+    state.identity.ensure_authorities(Utc::now()).await.unwrap();
+    let mut cards = Vec::new();
+    for person in [good, unregistered, invalid] {
+        let card = state
+            .identity
+            .issue_card(
+                &IssueCard {
+                    person_id: person,
+                    kind: CardKind::Physical,
+                    pin: Some("1234".into()),
+                    issued_on: today - chrono::Duration::days(20),
+                    authority_id: None,
+                    in_demo_wallet: true,
+                },
+                Utc::now(),
+            )
+            .await
+            .unwrap();
+        cards.push(card.id);
+    }
+    tokio::spawn(zaitaku_web::serve(
+        listener,
+        state.clone(),
+        std::future::pending(),
+    ));
+    World {
+        base,
+        state,
+        clinic,
+        pharmacy,
+        good_card: cards[0],
+        good_person: good,
+        unregistered_card: cards[1],
+        unregistered_person: unregistered,
+        invalid_person: invalid,
+        invalid_card: cards[2],
+    }
+}
+
+/// A browser with one cookie jar, following redirects by hand so that every
+/// step is visible.
+struct Patient {
+    http: reqwest::Client,
+    base: String,
+    cookie: Option<String>,
+    csrf: String,
+}
+
+struct Page {
+    status: u16,
+    url: String,
+    body: String,
+}
+
+impl Patient {
+    fn new(base: &str) -> Self {
+        Self {
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .user_agent(PHONE)
+                .build()
+                .unwrap(),
+            base: base.to_owned(),
+            cookie: None,
+            csrf: String::new(),
+        }
+    }
+
+    async fn send(&mut self, mut req: reqwest::RequestBuilder) -> Page {
+        let mut url;
+        loop {
+            if let Some(c) = &self.cookie {
+                req = req.header("cookie", c);
+            }
+            let res = req.send().await.unwrap();
+            url = res.url().to_string();
+            if let Some(set) = res.headers().get("set-cookie") {
+                let v = set.to_str().unwrap();
+                self.cookie = Some(v.split(';').next().unwrap().to_owned());
+            }
+            if res.status().is_redirection() {
+                let loc = res.headers()["location"].to_str().unwrap().to_owned();
+                let next = if loc.starts_with("http") {
+                    loc
+                } else {
+                    format!("{}{loc}", self.base)
+                };
+                req = self.http.get(next);
+                continue;
+            }
+            let status = res.status().as_u16();
+            let body = res.text().await.unwrap();
+            if let Some(i) = body.find("name=\"csrf\" value=\"") {
+                let rest = &body[i + 19..];
+                self.csrf = rest[..rest.find('"').unwrap()].to_owned();
+            }
+            return Page { status, url, body };
+        }
+    }
+
+    async fn get(&mut self, path: &str) -> Page {
+        let req = self.http.get(format!("{}{path}", self.base));
+        self.send(req).await
+    }
+
+    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
+        let mut fields: Vec<(&str, &str)> = vec![("csrf", self.csrf.as_str())];
+        fields.extend_from_slice(form);
+        let body = serde_urlencoded(&fields);
+        let req = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body);
+        self.send(req).await
+    }
+
+    /// On the authenticator: picks the card and enters the PIN, then follows
+    /// the return link the success page offers.
+    async fn authenticate(&mut self, at: &Page, card: i64, pin: &str) -> Page {
+        assert!(
+            at.url.contains("/auth/r/"),
+            "expected the authenticator, got {} {}",
+            at.url,
+            at.body
+        );
+        let request = at
+            .url
+            .split("/auth/r/")
+            .nth(1)
+            .unwrap()
+            .split(['/', '?'])
+            .next()
+            .unwrap()
+            .to_owned();
+        let res = self
+            .http
+            .post(format!("{}/auth/r/{request}/card/{card}", self.base))
+            .form(&[("pin", pin)])
+            .send()
+            .await
+            .unwrap();
+        let body = res.text().await.unwrap();
+        let Some(i) = body.find("href=\"/w/") else {
+            return Page {
+                status: 200,
+                url: format!("{}/auth/r/{request}", self.base),
+                body,
+            };
+        };
+        let rest = &body[i + 6..];
+        let link = rest[..rest.find('"').unwrap()]
+            .replace("&#38;", "&")
+            .replace("&amp;", "&");
+        self.get(&link).await
+    }
+}
+
+fn serde_urlencoded(fields: &[(&str, &str)]) -> String {
+    fields
+        .iter()
+        .map(|(k, v)| {
+            let enc = |s: &str| {
+                s.bytes()
+                    .map(|b| match b {
+                        b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                            (b as char).to_string()
+                        }
+                        _ => format!("%{b:02X}"),
+                    })
+                    .collect::<String>()
+            };
+            format!("{}={}", enc(k), enc(v))
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+const ALL_BUT_CHECKUPS: &[(&str, &str)] = &[
+    ("item_surgery", "agree"),
+    ("item_clinical_and_drug", "agree"),
+    ("item_checkups", "disagree"),
+    ("item_specific_disease", "agree"),
+    ("item_subsidy", "agree"),
+    ("item_limit_amount", "agree"),
+];
+
+async fn flow_a_b_c_at_a_clinic(url: &str) {
+    let w = world(url).await;
+    let t = w.clinic.url_token.clone();
+    let mut p = Patient::new(&w.base);
+
+    // A-01 → B-01.
+    let a01 = p.get(&format!("/w/{t}")).await;
+    assert!(a01.body.contains("画面番号：A-01") && a01.body.contains("同意登録をする"));
+    let b01 = p.post(&format!("/w/{t}/flow/register"), &[]).await;
+    assert!(b01.body.contains("画面番号：B-01"));
+    assert!(b01.body.contains("処方箋の発行方法を選択"));
+    // Without the required prescription form: the page says so, choices kept.
+    let again = p.post(&format!("/w/{t}/choose"), ALL_BUT_CHECKUPS).await;
+    assert_eq!(again.status, 422);
+    assert!(again.body.contains("処方箋の発行方法を選択してください"));
+    assert!(
+        again
+            .body
+            .contains("name=\"item_checkups\" value=\"disagree\" checked")
+    );
+    let mut form = ALL_BUT_CHECKUPS.to_vec();
+    form.push(("prescription_form", "1"));
+    let b02 = p.post(&format!("/w/{t}/choose"), &form).await;
+    assert!(b02.body.contains("画面番号：B-02"), "{}", b02.body);
+    assert!(b02.body.contains("電子処方箋を希望"));
+    // 選択内容を修正する keeps the choices.
+    let back = p.get(&format!("/w/{t}/choose")).await;
+    assert!(
+        back.body
+            .contains("name=\"prescription_form\" value=\"1\" checked")
+    );
+    // Authenticate, come back, completion with 資格情報.
+    let at_auth = p.post(&format!("/w/{t}/auth"), &[]).await;
+    let done = p.authenticate(&at_auth, w.good_card, "1234").await;
+    assert!(
+        done.body.contains("同意登録が正常に完了いたしました。"),
+        "{}",
+        done.body
+    );
+    for label in [
+        "資格情報",
+        "氏名",
+        "フリガナ",
+        "区分",
+        "一部負担割合",
+        "限度額適用認定証区分",
+        "限度額適用認定証適用区分",
+        "特定疾病療養受療証認定疾病区分",
+        "高齢受給者証一部負担金割合",
+        "その他情報",
+        "医療費助成受給者証情報",
+    ] {
+        assert!(done.body.contains(label), "completion lacks {label}");
+    }
+    let store = &w.state.store;
+    let latest = store
+        .latest_consent(w.clinic.id, w.good_person)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(latest.action, ConsentAction::Register);
+    assert_eq!(
+        latest.choices.get(&ConsentItem::Checkups),
+        Some(&Choice::Disagree)
+    );
+    assert_eq!(latest.channel, Channel::Web);
+    // Reloading the completion or the callback never registers twice.
+    p.get(&format!("/w/{t}/done")).await;
+    let reload = p.get(&done.url.replace(&w.base, "")).await;
+    assert!(reload.body.contains("同意登録完了"));
+    assert_eq!(
+        store
+            .consent_history(w.clinic.id, w.good_person)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+
+    // B: nothing is shown before authenticating.
+    let mut p = Patient::new(&w.base);
+    p.get(&format!("/w/{t}")).await;
+    let peek = p.get(&format!("/w/{t}/choose")).await;
+    assert!(
+        !peek.body.contains("同意しない</span>") || !peek.body.contains("checked"),
+        "stored consent leaked"
+    );
+    let at_auth = p.post(&format!("/w/{t}/flow/update"), &[]).await;
+    let c03 = p.authenticate(&at_auth, w.good_card, "1234").await;
+    assert!(c03.body.contains("画面番号：C-03"), "{}", c03.body);
+    assert!(
+        c03.body
+            .contains("name=\"item_checkups\" value=\"disagree\" checked"),
+        "stored choices preselected"
+    );
+    let mut form: Vec<(&str, &str)> = ALL_BUT_CHECKUPS
+        .iter()
+        .copied()
+        .filter(|(k, _)| *k != "item_checkups")
+        .collect();
+    form.push(("item_checkups", "agree"));
+    form.push(("prescription_form", "2"));
+    let c07 = p.post(&format!("/w/{t}/choose"), &form).await;
+    assert!(c07.body.contains("画面番号：C-07"));
+    let at_auth = p.post(&format!("/w/{t}/auth"), &[]).await;
+    let c09 = p.authenticate(&at_auth, w.good_card, "1234").await;
+    assert!(
+        c09.body
+            .contains("同意内容の更新が正常に完了いたしました。")
+    );
+    assert!(c09.body.contains("画面番号：C-09"));
+    assert!(c09.body.contains("紙の処方箋を希望"));
+    let latest = store
+        .latest_consent(w.clinic.id, w.good_person)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(latest.action, ConsentAction::Update);
+    assert_eq!(
+        latest.choices.get(&ConsentItem::Checkups),
+        Some(&Choice::Agree)
+    );
+
+    // C: cancel all, history kept.
+    let mut p = Patient::new(&w.base);
+    p.get(&format!("/w/{t}")).await;
+    let confirm = p.post(&format!("/w/{t}/flow/cancel"), &[]).await;
+    assert!(confirm.body.contains("すべての同意の取消"));
+    let at_auth = p.post(&format!("/w/{t}/auth"), &[]).await;
+    let done = p.authenticate(&at_auth, w.good_card, "1234").await;
+    assert!(done.body.contains("同意取消完了"), "{}", done.body);
+    let history = store
+        .consent_history(w.clinic.id, w.good_person)
+        .await
+        .unwrap();
+    assert_eq!(
+        history.iter().map(|r| r.action).collect::<Vec<_>>(),
+        vec![
+            ConsentAction::Register,
+            ConsentAction::Update,
+            ConsentAction::Revoke
+        ]
+    );
+    assert!(history[2].choices.is_empty());
+    assert_eq!(history[2].prescription_form, None);
+    // Every step is in the audit log, and the chain holds.
+    let audit = store.audit_records(Some("consent."), 50).await.unwrap();
+    assert!(
+        audit
+            .iter()
+            .filter(|r| r.action == "consent.write" && r.outcome == "ok")
+            .count()
+            >= 3
+    );
+    assert_eq!(store.verify_audit_chain().await.unwrap(), None);
+}
+on_both!(flow_a_b_c_at_a_clinic);
+
+async fn pharmacy_and_online_variants(url: &str) {
+    let w = world(url).await;
+    // Pharmacy: no prescription form anywhere.
+    let t = w.pharmacy.url_token.clone();
+    let mut p = Patient::new(&w.base);
+    p.get(&format!("/w/{t}")).await;
+    let b01 = p.post(&format!("/w/{t}/flow/register"), &[]).await;
+    assert!(!b01.body.contains("処方箋"));
+    assert!(!b01.body.contains("限度額情報の提供"));
+    let form: Vec<_> = ALL_BUT_CHECKUPS
+        .iter()
+        .copied()
+        .filter(|(k, _)| *k != "item_limit_amount")
+        .collect();
+    let b02 = p.post(&format!("/w/{t}/choose"), &form).await;
+    assert!(b02.body.contains("画面番号：B-02"), "{}", b02.body);
+    let at_auth = p.post(&format!("/w/{t}/auth"), &[]).await;
+    let done = p.authenticate(&at_auth, w.good_card, "1234").await;
+    assert!(done.body.contains("同意登録完了"));
+    assert!(!done.body.contains("処方箋の発行方法"));
+
+    // Online care from a partner: the date, validity to that day, the way back.
+    let t = w.clinic.url_token.clone();
+    let day = (Utc::now().date_naive() + chrono::Duration::days(3))
+        .format("%Y-%m-%d")
+        .to_string();
+    let mut p = Patient::new(&w.base);
+    let a01 = p
+        .get(&format!(
+            "/w/{t}?mode=online&return=https://partner.example/visit/9&date={day}"
+        ))
+        .await;
+    assert!(a01.body.contains("オンライン診療等"));
+    let b01 = p.post(&format!("/w/{t}/flow/register"), &[]).await;
+    assert!(b01.body.contains("限度額情報の提供"));
+    assert!(b01.body.contains("受診予定日"));
+    let mut form = ALL_BUT_CHECKUPS.to_vec();
+    form.push(("prescription_form", "1"));
+    form.push(("consultation_date", &day));
+    p.post(&format!("/w/{t}/choose"), &form).await;
+    let at_auth = p.post(&format!("/w/{t}/auth"), &[]).await;
+    let done = p.authenticate(&at_auth, w.good_card, "1234").await;
+    assert!(done.body.contains("手続きを終了する"));
+    assert!(
+        done.body
+            .contains("https://partner.example/visit/9?zaitaku_status=completed")
+    );
+    let latest = w
+        .state
+        .store
+        .latest_consent(w.clinic.id, w.good_person)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(latest.care_kind, CareKind::Online);
+    assert_eq!(latest.channel, Channel::Partner);
+    let until = latest.valid_until.unwrap();
+    let last_day = (until - chrono::Duration::seconds(1))
+        .with_timezone(&zaitaku_domain::consent::jst())
+        .date_naive();
+    assert_eq!(
+        last_day,
+        NaiveDate::parse_from_str(&day, "%Y-%m-%d").unwrap()
+    );
+}
+on_both!(pharmacy_and_online_variants);
+
+async fn failure_outcomes(url: &str) {
+    let w = world(url).await;
+    let t = w.clinic.url_token.clone();
+    let mut form = ALL_BUT_CHECKUPS.to_vec();
+    form.push(("prescription_form", "1"));
+    async fn to_auth(p: &mut Patient, t: &str, form: &[(&str, &str)]) -> Page {
+        p.get(&format!("/w/{t}")).await;
+        p.post(&format!("/w/{t}/flow/register"), &[]).await;
+        p.post(&format!("/w/{t}/choose"), form).await;
+        p.post(&format!("/w/{t}/auth"), &[]).await
+    }
+    // 保険証未登録.
+    let mut p = Patient::new(&w.base);
+    let at = to_auth(&mut p, &t, &form).await;
+    let page = p.authenticate(&at, w.unregistered_card, "1234").await;
+    assert!(
+        page.body.contains("保険証未登録") && page.body.contains("E-C-04-02-A-6002"),
+        "{}",
+        page.body
+    );
+    // Qualification ended.
+    let mut p = Patient::new(&w.base);
+    let at = to_auth(&mut p, &t, &form).await;
+    let page = p.authenticate(&at, w.invalid_card, "1234").await;
+    assert!(page.body.contains("この資格は無効です"), "{}", page.body);
+    // Neither wrote a consent.
+    for person in [w.unregistered_person, w.invalid_person] {
+        assert!(
+            w.state
+                .store
+                .consent_history(w.clinic.id, person)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+    }
+    // Wrong PIN stays on the authenticator with the tries left.
+    let mut p = Patient::new(&w.base);
+    let at = to_auth(&mut p, &t, &form).await;
+    let page = p.authenticate(&at, w.good_card, "0000").await;
+    assert!(
+        page.body.contains("残り<strong>2</strong>回"),
+        "{}",
+        page.body
+    );
+    // Cancelled at the authenticator.
+    let request = at.url.split("/auth/r/").nth(1).unwrap().to_owned();
+    let back = p.post(&format!("/auth/r/{request}/cancel"), &[]).await;
+    assert!(
+        back.body.contains("本人認証を中止しました"),
+        "{}",
+        back.body
+    );
+    // No session (cookie lost / expired) and a forged form.
+    let mut stranger = Patient::new(&w.base);
+    let page = stranger.get(&format!("/w/{t}/choose")).await;
+    assert_eq!(page.status, 410);
+    assert!(page.body.contains("セッションの有効期限が切れました"));
+    let mut p = Patient::new(&w.base);
+    p.get(&format!("/w/{t}")).await;
+    p.csrf = "forged".into();
+    let page = p.post(&format!("/w/{t}/flow/register"), &[]).await;
+    assert!(page.body.contains("Z-W-0440"));
+    // Flow C with nothing to cancel.
+    let mut p = Patient::new(&w.base);
+    p.get(&format!("/w/{t}")).await;
+    p.post(&format!("/w/{t}/flow/cancel"), &[]).await;
+    let at = p.post(&format!("/w/{t}/auth"), &[]).await;
+    let page = p.authenticate(&at, w.good_card, "1234").await;
+    assert!(
+        page.body.contains("取り消す同意がありません"),
+        "{}",
+        page.body
+    );
+}
+on_both!(failure_outcomes);
