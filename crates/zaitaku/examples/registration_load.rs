@@ -1,0 +1,171 @@
+//! Load benchmark of complete consent registrations at the service level:
+//! nonce → card-signed token → verification down to a person → consent
+//! durably recorded. Tokens are signed before the timed phase (within the
+//! nonce lifetime); the timed phase verifies and records.
+//!
+//! cargo run --release -p zaitaku --example registration_load -- [N] [CONCURRENCY] [DATABASE_URL]
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use zaitaku_domain::codes::PrescriptionForm;
+use zaitaku_domain::consent::{CareKind, Channel, Choice, ConsentAction, ConsentRequest};
+use zaitaku_domain::institution::{Institution, InstitutionCode, InstitutionKind};
+use zaitaku_domain::prefecture::Prefecture;
+use zaitaku_identity::{CardKind, CardSecret, Identity, IssueCard};
+use zaitaku_storage::{NewConsent, PersonRecords, Store};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    let n: usize = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(5000);
+    let concurrency: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(32);
+    let dir = tempfile::tempdir()?;
+    let url = args
+        .get(3)
+        .cloned()
+        .unwrap_or_else(|| format!("sqlite:{}", dir.path().join("bench.sqlite3").display()));
+    let store = Store::open(&url).await?;
+    let today = Utc::now().date_naive();
+    let issued_on = today - chrono::Duration::days(10);
+    let people: Vec<_> = zaitaku_synth::Population::new(3, today)
+        .persons()
+        .filter(|p| p.eligibility.person.birth_date < issued_on)
+        .take(n)
+        .collect();
+    let records: Vec<_> = people
+        .iter()
+        .map(|r| PersonRecords {
+            eligibility: &r.eligibility,
+            drugs: &r.drugs,
+            clinical: &r.clinical,
+            checkups: &r.checkups,
+        })
+        .collect();
+    let mut loader = store.bulk_loader().await?;
+    loader.insert(&records).await?;
+    loader.finish().await?;
+    // Every person registered for insurance use, so each login succeeds.
+    sqlx::query("UPDATE persons SET insurance_use_registered = 1")
+        .execute(store.pool())
+        .await?;
+    let code = InstitutionCode::build(
+        Prefecture::new(13).ok_or_else(|| anyhow::anyhow!("pref"))?,
+        InstitutionKind::Medical,
+        1,
+        99,
+    )?;
+    let mut inst = Institution::new(code, "負荷試験クリニック", true)?;
+    inst.remote_function_enabled = true;
+    let inst = store
+        .insert_institution(&inst, &zaitaku_storage::new_url_token()?, Utc::now())
+        .await?;
+    let identity = Identity::new(store.clone()).await?;
+    identity.ensure_authorities(Utc::now()).await?;
+    // One iPhone card (no PIN hashing) reused by every registration would hide
+    // nothing the timed phase does; cards are per person so consents differ.
+    eprintln!("issuing {n} cards and signing {n} tokens (untimed)…");
+    let origin = "http://127.0.0.1:8080";
+    let mut prepared = Vec::with_capacity(n);
+    for (i, p) in people.iter().enumerate() {
+        let card = identity
+            .issue_card(
+                &IssueCard {
+                    person_id: p.eligibility.person.id,
+                    kind: CardKind::IPhone,
+                    pin: None,
+                    issued_on,
+                    authority_id: None,
+                    in_demo_wallet: false,
+                },
+                Utc::now(),
+            )
+            .await?;
+        let session = format!("bench-{i}");
+        let nonce = identity.new_nonce(&session, Utc::now()).await?;
+        let token = identity
+            .sign_in_card(card.id, &CardSecret::Biometric, origin, &nonce, Utc::now())
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        prepared.push((session, nonce, token, format!("idem-{i}")));
+    }
+    let choices: BTreeMap<_, _> = inst
+        .institution
+        .consent_items
+        .iter()
+        .map(|i| (*i, Choice::Agree))
+        .collect();
+    let decision = ConsentRequest {
+        choices,
+        prescription_form: Some(PrescriptionForm::Electronic),
+        consultation_date: None,
+    }
+    .validate(&inst.institution, CareKind::HomeVisit, Utc::now())?;
+
+    eprintln!(
+        "timed: {n} registrations, {concurrency} at a time on {}",
+        store.backend().name()
+    );
+    let started = Instant::now();
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Duration>(n);
+    let queue = std::sync::Arc::new(tokio::sync::Mutex::new(prepared.into_iter()));
+    let mut workers = Vec::new();
+    for _ in 0..concurrency {
+        let (queue, identity, store, tx, decision) = (
+            queue.clone(),
+            identity.clone(),
+            store.clone(),
+            tx.clone(),
+            decision.clone(),
+        );
+        let inst_id = inst.id;
+        workers.push(tokio::spawn(async move {
+            loop {
+                let Some((session, nonce, token, key)) = queue.lock().await.next() else {
+                    break;
+                };
+                let t0 = Instant::now();
+                let who = identity
+                    .verify_login(&token, origin, &nonce, &session, Utc::now())
+                    .await?;
+                store
+                    .record_consent(&NewConsent {
+                        institution_id: inst_id,
+                        person_id: who.person_id,
+                        action: ConsentAction::Register,
+                        channel: Channel::Web,
+                        decision: &decision,
+                        recorded_at: Utc::now(),
+                        recorded_by: "patient",
+                        needs_photo_id_check: false,
+                        idempotency_key: Some(&key),
+                    })
+                    .await?;
+                let _ = tx.send(t0.elapsed()).await;
+            }
+            anyhow::Ok(())
+        }));
+    }
+    drop(tx);
+    for w in workers {
+        w.await??;
+    }
+    let elapsed = started.elapsed();
+    let mut lat = Vec::with_capacity(n);
+    while let Some(d) = rx.recv().await {
+        lat.push(d);
+    }
+    lat.sort();
+    let pct = |p: f64| lat[((lat.len() as f64 * p) as usize).min(lat.len() - 1)];
+    println!(
+        "{} registrations in {:.2} s: {:.0}/s, p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        lat.len(),
+        elapsed.as_secs_f64(),
+        lat.len() as f64 / elapsed.as_secs_f64(),
+        pct(0.50).as_secs_f64() * 1e3,
+        pct(0.99).as_secs_f64() * 1e3,
+        lat.last().map_or(0.0, |d| d.as_secs_f64() * 1e3)
+    );
+    Ok(())
+}
