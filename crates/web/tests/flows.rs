@@ -593,3 +593,136 @@ async fn failure_outcomes(url: &str) {
     );
 }
 on_both!(failure_outcomes);
+
+/// An issue date that makes the certificate's last day fall `from..=to` days
+/// from today for someone born on `birth`.
+fn issued_for(birth: NaiveDate, from: i64, to: i64) -> Option<NaiveDate> {
+    let today = Utc::now().date_naive();
+    (0..900)
+        .map(|i| today - chrono::Duration::days(5 * 365 + 450 - i))
+        .find(|d| {
+            zaitaku_card::fifth_birthday_after(*d, birth).is_some_and(|last| {
+                (today + chrono::Duration::days(from)..=today + chrono::Duration::days(to))
+                    .contains(&last)
+            })
+        })
+}
+
+async fn certificate_and_eligibility_outcomes(url: &str) {
+    let w = world(url).await;
+    let store = &w.state.store;
+    let today = Utc::now().date_naive();
+    let t = w.clinic.url_token.clone();
+    let mut form = ALL_BUT_CHECKUPS.to_vec();
+    form.push(("prescription_form", "1"));
+    async fn register(w: &World, t: &str, form: &[(&str, &str)], card: i64) -> Page {
+        let mut p = Patient::new(&w.base);
+        p.get(&format!("/w/{t}")).await;
+        p.post(&format!("/w/{t}/flow/register"), &[]).await;
+        p.post(&format!("/w/{t}/choose"), form).await;
+        let at = p.post(&format!("/w/{t}/auth"), &[]).await;
+        p.authenticate(&at, card, "1234").await
+    }
+    let mut candidates = Vec::new();
+    for id in 1..=3000 {
+        if let Some(e) = store.eligibility(id).await.unwrap() {
+            candidates.push(e);
+        }
+    }
+    let valid = |e: &&zaitaku_domain::eligibility::Eligibility| {
+        e.person.insurance_use_registered
+            && e.resolve(today).validity == QualificationValidity::Valid
+    };
+    let issue = |person: i64, issued_on: NaiveDate| {
+        let id = w.state.identity.clone();
+        async move {
+            id.issue_card(
+                &IssueCard {
+                    person_id: person,
+                    kind: CardKind::Physical,
+                    pin: Some("1234".into()),
+                    issued_on,
+                    authority_id: None,
+                    in_demo_wallet: true,
+                },
+                Utc::now(),
+            )
+            .await
+            .unwrap()
+            .id
+        }
+    };
+    let adults: Vec<_> = candidates
+        .iter()
+        .filter(valid)
+        .filter(|e| {
+            zaitaku_domain::person::age_on(e.person.birth_date, today) >= 20
+                && e.person.id != w.good_person
+        })
+        .collect();
+
+    // Expiring within 3 months: registered, with the seed's warning.
+    let (e, issued) = adults
+        .iter()
+        .find_map(|e| issued_for(e.person.birth_date, 10, 80).map(|d| (e, d)))
+        .unwrap();
+    let card = issue(e.person.id, issued).await;
+    let page = register(&w, &t, &form, card).await;
+    assert!(page.body.contains("同意登録完了"), "{}", page.body);
+    assert!(
+        page.body.contains("有効期限が残り3カ月を切りました"),
+        "{}",
+        page.body
+    );
+
+    // Grace period: registered, eligibility shown, medical information not provided.
+    let (e, issued) = adults
+        .iter()
+        .filter(|x| x.person.id != e.person.id)
+        .find_map(|e| issued_for(e.person.birth_date, -80, -10).map(|d| (e, d)))
+        .unwrap();
+    let card = issue(e.person.id, issued).await;
+    let page = register(&w, &t, &form, card).await;
+    assert!(page.body.contains("同意登録完了"));
+    assert!(page.body.contains("猶予期間"));
+    assert!(
+        page.body
+            .contains("医療情報はこの医療機関等に提供されません")
+    );
+
+    // Expired beyond grace: refused.
+    let (e2, issued) = adults
+        .iter()
+        .rev()
+        .find_map(|e| issued_for(e.person.birth_date, -300, -120).map(|d| (e, d)))
+        .unwrap();
+    let card = issue(e2.person.id, issued).await;
+    let page = register(&w, &t, &form, card).await;
+    assert!(page.body.contains("Z-C-0016"), "{}", page.body);
+    assert!(
+        store
+            .consent_history(w.clinic.id, e2.person.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // 医療扶助 and 未就学.
+    let assistance = candidates
+        .iter()
+        .filter(valid)
+        .find(|e| e.category(today).label() == "医療扶助" && e.person.birth_date < today)
+        .unwrap();
+    let card = issue(assistance.person.id, today).await;
+    let page = register(&w, &t, &form, card).await;
+    assert!(page.body.contains("医療扶助の対象者です"), "{}", page.body);
+    let child = candidates
+        .iter()
+        .filter(valid)
+        .find(|e| e.category(today).label() == "義務教育就学前" && e.person.birth_date < today)
+        .unwrap();
+    let card = issue(child.person.id, today).await;
+    let page = register(&w, &t, &form, card).await;
+    assert!(page.body.contains("義務教育就学前"), "{}", page.body);
+}
+on_both!(certificate_and_eligibility_outcomes);
