@@ -10,13 +10,15 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::{Duration, Utc};
 use serde::Deserialize;
 use serde_json::json;
-use zaitaku_authenticator::{b64url, code_challenge};
+use zaitaku_authenticator::b64url;
 use zaitaku_domain::person::{japanese_date, wareki};
 use zaitaku_identity::{CertificateStatus, random_bytes};
 use zaitaku_storage::AuditEvent;
 
 use crate::AppState;
 use crate::error::{WebError, error_page};
+use crate::flow::cookie;
+use crate::handoff::{Returned, authorize_url, returned};
 
 const COOKIE: &str = "zt_sid";
 const CALLBACK: &str = "/demo/identity/callback";
@@ -47,17 +49,6 @@ fn session_cookie(state: &AppState, sid: &str) -> Result<HeaderValue, WebError> 
     .map_err(|e| WebError::Internal(e.to_string()))
 }
 
-pub(crate) fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v)
-}
-
 /// Opens a session and hands the browser to the authenticator.
 pub async fn begin(State(state): State<AppState>) -> Result<Response, WebError> {
     let now = Utc::now();
@@ -78,26 +69,11 @@ pub async fn begin(State(state): State<AppState>) -> Result<Response, WebError> 
             now + Duration::minutes(30),
         )
         .await?;
-    let url = format!(
-        "/auth/authorize?state={oauth_state}&code_challenge={}&code_challenge_method=S256&nonce={}&redirect_uri={CALLBACK}",
-        code_challenge(&verifier),
-        urlencode(&nonce),
-    );
+    let url = authorize_url(&oauth_state, &verifier, &nonce, CALLBACK, false);
     let mut res = Redirect::to(&url).into_response();
     res.headers_mut()
         .insert(header::SET_COOKIE, session_cookie(&state, &sid)?);
     Ok(res)
-}
-
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 #[derive(Deserialize)]
@@ -162,54 +138,24 @@ pub async fn callback(
     }
     // Each session signs in at most once.
     state.store.delete_session(sid).await?;
-    match q.error.as_deref() {
-        Some("cancelled") => {
-            return Ok(refused(
-                "本人確認を中止しました",
-                "本人確認は行われていません。必要なときは、最初からやり直してください。",
-                "Z-W-0442",
-            ));
-        }
-        Some("locked") => {
-            return Ok(refused(
-                "暗証番号がロックされています",
-                "ロックの解除と暗証番号の再設定は、住民票がある市区町村の窓口で行ってください。",
-                "Z-A-0003",
-            ));
-        }
-        Some("revoked") => {
-            return Ok(refused(
-                "このカードは利用できません",
-                "このカードの電子証明書は失効しています。",
-                "Z-A-0004",
-            ));
-        }
-        Some(_) => {
-            return Ok(refused(
-                "本人確認が完了しませんでした",
-                "認証の有効期限（5分）が切れたか、認証アプリから戻りませんでした。最初からやり直してください。",
-                "Z-A-0002",
-            ));
-        }
-        None => {}
-    }
-    let Some(code) = q.code else {
-        return Ok(refused(
-            "認証できませんでした",
-            "最初からやり直してください。",
-            "Z-W-0441",
-        ));
+    let (token, cross_device) = match returned(
+        &state,
+        q.error.as_deref(),
+        q.code.as_deref(),
+        &field("verifier"),
+    )
+    .await?
+    {
+        Returned::Token {
+            token,
+            cross_device,
+        } => (token, cross_device),
+        Returned::Refused {
+            title,
+            message,
+            code,
+        } => return Ok(refused(title, message, code)),
     };
-    let auth = zaitaku_authenticator::AuthenticatorState {
-        identity: state.identity.clone(),
-        origin: state.origin(),
-    };
-    let (token, cross_device) =
-        match zaitaku_authenticator::exchange(&auth, &code, &field("verifier")).await {
-            Ok(Ok(t)) => t,
-            Ok(Err(why)) => return Ok(refused("認証できませんでした", why, "Z-W-0441")),
-            Err(e) => return Err(WebError::Internal(e)),
-        };
     let who = match state
         .identity
         .verify_login(&token, &state.origin(), &field("nonce"), sid, now)

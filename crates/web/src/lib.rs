@@ -5,6 +5,7 @@
 
 mod error;
 mod flow;
+mod handoff;
 mod identity_check;
 mod pages;
 mod security;

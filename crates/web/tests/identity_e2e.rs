@@ -246,6 +246,6 @@ async fn locked_card_and_cancel_are_explained() {
         .click()
         .await
         .unwrap();
-    let t = wait_for(c, "本人確認を中止しました").await;
+    let t = wait_for(c, "本人認証を中止しました").await;
     assert!(t.contains("Z-W-0442"));
 }

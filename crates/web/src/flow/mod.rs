@@ -13,3 +13,4 @@ mod session;
 pub use pages::{
     auth, callback, choose_page, choose_submit, confirm_page, done_page, flow_start, start,
 };
+pub(crate) use session::cookie;

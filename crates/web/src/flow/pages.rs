@@ -10,7 +10,6 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::{NaiveDate, Utc};
 use serde::Deserialize;
 use serde_json::json;
-use zaitaku_authenticator::code_challenge;
 use zaitaku_domain::codes::PrescriptionForm;
 use zaitaku_domain::consent::{
     CareKind, Channel, Choice, ConsentAction, ConsentDecision, ConsentItem, ConsentRequest,
@@ -23,6 +22,7 @@ use super::eligibility_view::{self, EligibilityView};
 use super::session::{Flow, FlowKind, Outcome, PendingAuth, Purpose, random_token};
 use crate::AppState;
 use crate::error::{WebError, error_page};
+use crate::handoff::{Returned, authorize_url, returned};
 use crate::pages::{open_institution, unavailable_url};
 
 fn today() -> NaiveDate {
@@ -499,15 +499,12 @@ async fn begin_auth(
         .new_nonce(&flow.sid, now)
         .await
         .map_err(|e| WebError::Internal(e.to_string()))?;
-    let url = format!(
-        "/auth/authorize?state={oauth_state}&code_challenge={}&code_challenge_method=S256&nonce={}&redirect_uri=/w/{token}/callback{}",
-        code_challenge(&verifier),
-        urlencode(&nonce),
-        if method == Some("qr") {
-            "&prompt=qr"
-        } else {
-            ""
-        }
+    let url = authorize_url(
+        &oauth_state,
+        &verifier,
+        &nonce,
+        &format!("/w/{token}/callback"),
+        method == Some("qr"),
     );
     flow.auth = Some(PendingAuth {
         state: oauth_state,
@@ -517,17 +514,6 @@ async fn begin_auth(
     });
     flow.save(state).await?;
     Ok(Redirect::to(&url).into_response())
-}
-
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 #[derive(Deserialize)]
@@ -588,59 +574,24 @@ pub async fn callback(
     }
     flow.auth = None;
     flow.save(&state).await?;
-    match q.error.as_deref() {
-        Some("cancelled") => {
-            return Ok(refused(
-                &token,
-                "本人認証を中止しました",
-                "同意の登録・更新・取消は行われていません。もう一度行う場合は、最初の画面からやり直してください。",
-                "Z-W-0442",
-            ));
-        }
-        Some("locked") => {
-            return Ok(refused(
-                &token,
-                "暗証番号がロックされています",
-                "暗証番号を3回連続して間違えたため、ロックされています。ロックの解除と暗証番号の再設定は、住民票がある市区町村の窓口で行ってください。",
-                "Z-A-0003",
-            ));
-        }
-        Some("revoked") => {
-            return Ok(refused(
-                &token,
-                "このカードは利用できません",
-                "このカードの電子証明書は失効しています。住民票がある市区町村の窓口にお問い合わせください。",
-                "Z-A-0004",
-            ));
-        }
-        Some(_) => {
-            return Ok(refused(
-                &token,
-                "本人認証が完了しませんでした",
-                "認証の有効期限（5分）が切れたか、認証アプリから戻りませんでした。同意は登録されていません。最初からやり直してください。",
-                "Z-A-0002",
-            ));
-        }
-        None => {}
-    }
-    let Some(code) = q.code else {
-        return Ok(refused(
-            &token,
-            "認証できませんでした",
-            "最初からやり直してください。",
-            "Z-W-0441",
-        ));
+    let (signed, cross_device) = match returned(
+        &state,
+        q.error.as_deref(),
+        q.code.as_deref(),
+        &pending.verifier,
+    )
+    .await?
+    {
+        Returned::Token {
+            token,
+            cross_device,
+        } => (token, cross_device),
+        Returned::Refused {
+            title,
+            message,
+            code,
+        } => return Ok(refused(&token, title, message, code)),
     };
-    let auth_state = zaitaku_authenticator::AuthenticatorState {
-        identity: state.identity.clone(),
-        origin: state.origin(),
-    };
-    let (signed, cross_device) =
-        match zaitaku_authenticator::exchange(&auth_state, &code, &pending.verifier).await {
-            Ok(Ok(t)) => t,
-            Ok(Err(why)) => return Ok(refused(&token, "認証できませんでした", why, "Z-W-0441")),
-            Err(e) => return Err(WebError::Internal(e)),
-        };
     let now = Utc::now();
     let who = match state
         .identity

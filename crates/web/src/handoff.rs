@@ -1,0 +1,113 @@
+//! The relying party's side of the authenticator hand-off, shared by the
+//! consent flows and the identity check: PKCE, the redirect there, and the
+//! way back (an error, or a code exchanged for the card's token).
+
+use crate::AppState;
+use crate::error::WebError;
+
+/// What came back from the authenticator.
+pub(crate) enum Returned {
+    Token {
+        token: String,
+        cross_device: bool,
+    },
+    Refused {
+        title: &'static str,
+        message: &'static str,
+        code: &'static str,
+    },
+}
+
+/// `/auth/authorize?…` for a fresh hand-off back to `redirect_uri`.
+pub(crate) fn authorize_url(
+    state: &str,
+    verifier: &str,
+    nonce: &str,
+    redirect_uri: &str,
+    qr: bool,
+) -> String {
+    format!(
+        "/auth/authorize?state={state}&code_challenge={}&code_challenge_method=S256&nonce={}&redirect_uri={redirect_uri}{}",
+        zaitaku_authenticator::code_challenge(verifier),
+        urlencode(nonce),
+        if qr { "&prompt=qr" } else { "" }
+    )
+}
+
+pub(crate) fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// Interprets the return (`error=…` or `code=…`) and, for a code, fetches the
+/// token over the back channel with the PKCE verifier.
+pub(crate) async fn returned(
+    state: &AppState,
+    error: Option<&str>,
+    code: Option<&str>,
+    verifier: &str,
+) -> Result<Returned, WebError> {
+    let refused = |title, message, code| {
+        Ok(Returned::Refused {
+            title,
+            message,
+            code,
+        })
+    };
+    match error {
+        Some("cancelled") => {
+            return refused(
+                "本人認証を中止しました",
+                "本人認証は行われていません。同意の登録・更新・取消も行われていません。必要なときは、最初の画面からやり直してください。",
+                "Z-W-0442",
+            );
+        }
+        Some("locked") => {
+            return refused(
+                "暗証番号がロックされています",
+                "暗証番号を3回連続して間違えたため、ロックされています。ロックの解除と暗証番号の再設定は、住民票がある市区町村の窓口で行ってください。",
+                "Z-A-0003",
+            );
+        }
+        Some("revoked") => {
+            return refused(
+                "このカードは利用できません",
+                "このカードの電子証明書は失効しています。住民票がある市区町村の窓口にお問い合わせください。",
+                "Z-A-0004",
+            );
+        }
+        Some(_) => {
+            return refused(
+                "本人認証が完了しませんでした",
+                "認証の有効期限（5分）が切れたか、認証アプリから戻りませんでした。同意は登録されていません。最初からやり直してください。",
+                "Z-A-0002",
+            );
+        }
+        None => {}
+    }
+    let Some(code) = code else {
+        return refused(
+            "認証できませんでした",
+            "最初からやり直してください。",
+            "Z-W-0441",
+        );
+    };
+    let auth = zaitaku_authenticator::AuthenticatorState {
+        identity: state.identity.clone(),
+        origin: state.origin(),
+    };
+    match zaitaku_authenticator::exchange(&auth, code, verifier).await {
+        Ok(Ok((token, cross_device))) => Ok(Returned::Token {
+            token,
+            cross_device,
+        }),
+        Ok(Err(why)) => refused("認証できませんでした", why, "Z-W-0441"),
+        Err(e) => Err(WebError::Internal(e)),
+    }
+}
