@@ -12,6 +12,7 @@
 //!   the last commits on power loss.) The bulk seeder relaxes this for its own
 //!   connection only, because a seed can always be regenerated.
 
+mod accounts;
 mod audit;
 mod auth;
 mod cards;
@@ -29,6 +30,7 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyConnection, AnyPool, Connection, Executor};
 
+pub use accounts::{NewAccount, StoredAccount};
 pub use audit::{AuditEvent, AuditRecord};
 pub use auth::{AuthRequest, NonceRejection};
 pub use cards::{NewCard, StoredAuthority, StoredCard};

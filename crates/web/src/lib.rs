@@ -3,6 +3,7 @@
 //! Pages are server-rendered (askama); the CSS is embedded in the binary so
 //! a single file runs the whole service.
 
+pub mod admin;
 mod error;
 mod flow;
 mod handoff;
@@ -93,6 +94,9 @@ pub fn router(state: AppState) -> Router {
         .route("/w/{token}/callback", get(flow::callback))
         .route("/w/{token}/done", get(flow::done_page))
         .route("/w/{token}/faq", get(pages::faq))
+        .route("/admin", get(admin::home))
+        .route("/admin/login", get(admin::login_page).post(admin::login))
+        .route("/admin/logout", axum::routing::post(admin::logout))
         .route("/demo/identity", get(identity_check::start_page))
         .route(
             "/demo/identity/start",

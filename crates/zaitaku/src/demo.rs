@@ -100,6 +100,36 @@ pub async fn institutions(store: &Store) -> Result<Vec<StoredInstitution>> {
     Ok(out)
 }
 
+/// The demo's administrator login, the same at every demo institution.
+pub const ADMIN_USER: &str = "admin01";
+pub const ADMIN_PASSWORD: &str = "Zaitaku#2026";
+
+/// One administrator account per demo institution, unless it exists.
+pub async fn ensure_admins(store: &Store, institutions: &[StoredInstitution]) -> Result<()> {
+    for i in institutions {
+        if !store.accounts_of(i.id).await?.is_empty() {
+            continue;
+        }
+        let hash =
+            zaitaku_web::admin::hash_password(ADMIN_PASSWORD).map_err(|e| anyhow::anyhow!(e))?;
+        store
+            .insert_account(
+                &zaitaku_storage::NewAccount {
+                    institution_id: i.id,
+                    user_id: ADMIN_USER,
+                    role: zaitaku_domain::account::Role::Admin,
+                    name: "管理 太郎",
+                    name_kana: "カンリ　タロウ",
+                    start_date: chrono::NaiveDate::from_ymd_opt(2026, 4, 1).unwrap_or_default(),
+                    password_hash: &hash,
+                },
+                Utc::now(),
+            )
+            .await?;
+    }
+    Ok(())
+}
+
 /// A person who shows one of the interesting cases.
 pub struct DemoPatient {
     pub case: &'static str,
@@ -205,6 +235,14 @@ pub fn print_banner(
         }
         println!("  {}（{}）", inst.name, notes.join("・"));
         println!("    {base_url}/w/{}", i.url_token);
+    }
+    println!();
+    println!("管理者ログイン: {base_url}/admin/login");
+    println!(
+        "  医療機関等コード（上の各機関）  ユーザID {ADMIN_USER}  パスワード {ADMIN_PASSWORD}"
+    );
+    for i in institutions {
+        println!("    {}  {}", i.institution.code, i.institution.name);
     }
     println!();
     println!("デモ患者（ID・氏名・生年月日・場合）:");

@@ -74,6 +74,7 @@ async fn run(command: Command) -> Result<()> {
             let url = demo::database_url(&args.data_dir);
             let store = Store::open(&url).await?;
             let institutions = demo::institutions(&store).await?;
+            demo::ensure_admins(&store, &institutions).await?;
             let today = today_in_japan();
             if store.count_persons().await? == 0 && args.persons > 0 {
                 eprintln!("合成患者 {} 人を作成しています…", args.persons);

@@ -1,0 +1,173 @@
+//! Institution accounts and the login counters behind the lockout rule.
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+use zaitaku_domain::account::{LOCK_AFTER_FAILURES, LOCK_MINUTES, Role};
+
+use crate::sql::{date_text, flag, from_micros, micros, parse_date};
+use crate::{Result, StorageError, Store};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredAccount {
+    pub id: i64,
+    pub institution_id: i64,
+    pub user_id: String,
+    pub role: Role,
+    pub name: String,
+    pub name_kana: String,
+    pub start_date: NaiveDate,
+    pub password_hash: String,
+    pub failed_attempts: u32,
+    pub locked_until: Option<DateTime<Utc>>,
+    pub disabled: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewAccount<'a> {
+    pub institution_id: i64,
+    pub user_id: &'a str,
+    pub role: Role,
+    pub name: &'a str,
+    pub name_kana: &'a str,
+    pub start_date: NaiveDate,
+    pub password_hash: &'a str,
+}
+
+const COLUMNS: &str = "a.id, a.institution_id, a.user_id, a.role, a.name, a.name_kana, a.start_date, a.password_hash, \
+     a.failed_attempts, a.locked_until, a.disabled";
+
+fn from_row(row: &AnyRow) -> Result<StoredAccount> {
+    let t = "accounts";
+    let role: String = row.try_get("role")?;
+    let start: String = row.try_get("start_date")?;
+    Ok(StoredAccount {
+        id: row.try_get("id")?,
+        institution_id: row.try_get("institution_id")?,
+        user_id: row.try_get("user_id")?,
+        role: Role::parse(&role).map_err(|e| StorageError::corrupt(t, "role", e))?,
+        name: row.try_get("name")?,
+        name_kana: row.try_get("name_kana")?,
+        start_date: parse_date(t, "start_date", &start)?,
+        password_hash: row.try_get("password_hash")?,
+        failed_attempts: u32::try_from(row.try_get::<i64, _>("failed_attempts")?)
+            .unwrap_or(u32::MAX),
+        locked_until: row
+            .try_get::<Option<i64>, _>("locked_until")?
+            .map(|v| from_micros(t, "locked_until", v))
+            .transpose()?,
+        disabled: row.try_get::<i64, _>("disabled")? != 0,
+    })
+}
+
+impl Store {
+    pub async fn insert_account(
+        &self,
+        a: &NewAccount<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<StoredAccount> {
+        let row = sqlx::query(
+            "INSERT INTO accounts (institution_id, user_id, role, name, name_kana, start_date, password_hash, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+        )
+        .bind(a.institution_id)
+        .bind(a.user_id)
+        .bind(a.role.as_str())
+        .bind(a.name)
+        .bind(a.name_kana)
+        .bind(date_text(a.start_date))
+        .bind(a.password_hash)
+        .bind(micros(now))
+        .fetch_one(&self.pool)
+        .await
+        .map_err(|e| StorageError::from_unique(e, "ユーザID"))?;
+        let id: i64 = row.try_get("id")?;
+        self.account(id)
+            .await?
+            .ok_or_else(|| StorageError::corrupt("accounts", "id", id))
+    }
+
+    pub async fn account(&self, id: i64) -> Result<Option<StoredAccount>> {
+        let sql = format!("SELECT {COLUMNS} FROM accounts a WHERE a.id = $1");
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(from_row).transpose()
+    }
+
+    /// The account for a login form: institution code plus user ID.
+    pub async fn account_for_login(
+        &self,
+        institution_code: &str,
+        user_id: &str,
+    ) -> Result<Option<StoredAccount>> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM accounts a JOIN institutions i ON i.id = a.institution_id WHERE i.code = $1 AND a.user_id = $2"
+        );
+        let row = sqlx::query(&sql)
+            .bind(institution_code)
+            .bind(user_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(from_row).transpose()
+    }
+
+    pub async fn accounts_of(&self, institution_id: i64) -> Result<Vec<StoredAccount>> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM accounts a WHERE a.institution_id = $1 ORDER BY a.user_id"
+        );
+        sqlx::query(&sql)
+            .bind(institution_id)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(from_row)
+            .collect()
+    }
+
+    /// Counts a wrong password in one statement (so concurrent attempts all
+    /// count) and locks at the fifth consecutive one. Returns the new count
+    /// and the lock, if any.
+    pub async fn record_login_failure(
+        &self,
+        id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<(u32, Option<DateTime<Utc>>)> {
+        let until = micros(now + Duration::minutes(LOCK_MINUTES));
+        let row = sqlx::query(
+            "UPDATE accounts SET failed_attempts = failed_attempts + 1, \
+             locked_until = CASE WHEN failed_attempts + 1 >= $1 THEN $2 ELSE locked_until END \
+             WHERE id = $3 RETURNING failed_attempts, locked_until",
+        )
+        .bind(i64::from(LOCK_AFTER_FAILURES))
+        .bind(until)
+        .bind(id)
+        .fetch_one(&self.pool)
+        .await?;
+        let count = u32::try_from(row.try_get::<i64, _>("failed_attempts")?).unwrap_or(u32::MAX);
+        let locked = row
+            .try_get::<Option<i64>, _>("locked_until")?
+            .map(|v| from_micros("accounts", "locked_until", v))
+            .transpose()?;
+        Ok((count, locked))
+    }
+
+    /// A correct password, or an administrator's unlock: the counter restarts.
+    pub async fn reset_login_failures(&self, id: i64) -> Result<()> {
+        sqlx::query("UPDATE accounts SET failed_attempts = 0, locked_until = NULL WHERE id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn set_account_disabled(&self, id: i64, disabled: bool) -> Result<()> {
+        sqlx::query("UPDATE accounts SET disabled = $1 WHERE id = $2")
+            .bind(flag(disabled))
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}
