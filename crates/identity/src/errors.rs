@@ -21,6 +21,8 @@ pub enum IdentityError {
     NoPinOnIphone,
     #[error("認証局がありません。先に認証局を作成してください。")]
     NoAuthority,
+    #[error("カードの種類「{0}」が登録データにあり得ない値です。")]
+    UnknownCardKind(String),
 }
 
 /// The card's answer to one unlock attempt.

@@ -85,8 +85,10 @@ impl Identity {
         let ca = CertificateAuthority::load(key, authority.cert_der.clone())?;
         let serial = random_serial()?;
         let keys = CardKeys::issue(&ca, serial, req.issued_on, person.birth_date)?;
+        // CardKeys::issue has already refused impossible dates; this only
+        // repeats the computation for the stored expiry.
         let last_day = zaitaku_card::fifth_birthday_after(req.issued_on, person.birth_date)
-            .ok_or(IdentityError::PinFormat)?;
+            .ok_or(IdentityError::NoSuchPerson(req.person_id))?;
         let not_after = zaitaku_card::validity::end_of_day_jst(last_day);
         let serial_hex = serial_hex(serial);
         let card = self
