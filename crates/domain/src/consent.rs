@@ -306,7 +306,7 @@ impl ConsentRequest {
                 if day < today {
                     return Err(ValidationError::ConsultationDate);
                 }
-                Some(end_of_day_jst(day))
+                Some(next_midnight_jst(day))
             }
             CareKind::HomeVisit | CareKind::Outpatient => None,
         };
@@ -320,8 +320,8 @@ impl ConsentRequest {
 }
 
 /// The first instant after `day` in Japan time, as UTC: consent is valid while
-/// `now < end_of_day_jst(day)`.
-pub fn end_of_day_jst(day: NaiveDate) -> DateTime<Utc> {
+/// `now < next_midnight_jst(day)`.
+pub fn next_midnight_jst(day: NaiveDate) -> DateTime<Utc> {
     let next = day.succ_opt().unwrap_or(day);
     let midnight = next.and_hms_opt(0, 0, 0).unwrap_or_default();
     jst()
