@@ -54,16 +54,26 @@ pub enum Role {
     General,
     /// 医療情報閲覧
     MedicalViewer,
+    /// The platform's operator (call centre): belongs to no institution.
+    Operator,
 }
 
 impl Role {
-    pub const ALL: [Self; 3] = [Self::Admin, Self::General, Self::MedicalViewer];
+    pub const ALL: [Self; 4] = [
+        Self::Admin,
+        Self::General,
+        Self::MedicalViewer,
+        Self::Operator,
+    ];
+    /// The roles an institution's administrator may give (権限区分).
+    pub const INSTITUTION: [Self; 3] = [Self::Admin, Self::General, Self::MedicalViewer];
 
     pub fn label(self) -> &'static str {
         match self {
             Self::Admin => "管理者",
             Self::General => "一般利用者",
             Self::MedicalViewer => "医療情報閲覧",
+            Self::Operator => "運用者",
         }
     }
 
@@ -72,6 +82,33 @@ impl Role {
             Self::Admin => "admin",
             Self::General => "general",
             Self::MedicalViewer => "medical_viewer",
+            Self::Operator => "operator",
+        }
+    }
+
+    /// The permission table (docs/permissions.md, kept in step by a test).
+    /// An operator never reads patients' data; institution roles never reach
+    /// the platform's pages.
+    pub fn may(self, p: Permission) -> bool {
+        use Permission as P;
+        match self {
+            Self::Admin => !matches!(p, P::ManageInstitutions | P::ViewPlatformAudit),
+            Self::General => matches!(
+                p,
+                P::ViewUrl | P::ViewPatients | P::RecordPatientNotes | P::ChangeOwnPassword
+            ),
+            Self::MedicalViewer => matches!(
+                p,
+                P::ViewUrl
+                    | P::ViewPatients
+                    | P::RecordPatientNotes
+                    | P::ViewMedical
+                    | P::ChangeOwnPassword
+            ),
+            Self::Operator => matches!(
+                p,
+                P::ManageInstitutions | P::ViewPlatformAudit | P::ChangeOwnPassword
+            ),
         }
     }
 
@@ -83,6 +120,115 @@ impl Role {
                 field: "権限",
                 value: s.to_owned(),
             })
+    }
+}
+
+/// What a page or an action needs. Each administration route names exactly one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Permission {
+    /// 医療機関等別URL・二次元コードの表示、ダウンロード、印刷
+    ViewUrl,
+    /// 医療機関等別URLの変更
+    RotateUrl,
+    /// 環境設定情報更新
+    ManageSettings,
+    /// アカウント管理（登録・無効化・パスワード再設定・ロック解除）
+    ManageAccounts,
+    /// 同意取得済み患者一覧、資格情報、再照会
+    ViewPatients,
+    /// 照会番号の登録、顔写真付き身分証の確認記録
+    RecordPatientNotes,
+    /// 薬剤情報・診療情報・特定健診等情報の閲覧
+    ViewMedical,
+    /// 自機関の監査ログ
+    ViewInstitutionAudit,
+    /// パスワード変更（自分）
+    ChangeOwnPassword,
+    /// 医療機関等の登録、管理者アカウントのロック解除（運用者）
+    ManageInstitutions,
+    /// プラットフォーム全体の監査ログと改ざん検証（運用者）
+    ViewPlatformAudit,
+}
+
+impl Permission {
+    pub const ALL: [Self; 11] = [
+        Self::ViewUrl,
+        Self::RotateUrl,
+        Self::ManageSettings,
+        Self::ManageAccounts,
+        Self::ViewPatients,
+        Self::RecordPatientNotes,
+        Self::ViewMedical,
+        Self::ViewInstitutionAudit,
+        Self::ChangeOwnPassword,
+        Self::ManageInstitutions,
+        Self::ViewPlatformAudit,
+    ];
+
+    /// The stable name used in docs/permissions.md and the audit log.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ViewUrl => "view_url",
+            Self::RotateUrl => "rotate_url",
+            Self::ManageSettings => "manage_settings",
+            Self::ManageAccounts => "manage_accounts",
+            Self::ViewPatients => "view_patients",
+            Self::RecordPatientNotes => "record_patient_notes",
+            Self::ViewMedical => "view_medical",
+            Self::ViewInstitutionAudit => "view_institution_audit",
+            Self::ChangeOwnPassword => "change_own_password",
+            Self::ManageInstitutions => "manage_institutions",
+            Self::ViewPlatformAudit => "view_platform_audit",
+        }
+    }
+}
+
+/// 照会番号: up to 50 characters, printable, unique per institution (checked
+/// by the store).
+pub fn validate_reference_number(s: &str) -> Result<String> {
+    let s = s.trim();
+    if s.is_empty() {
+        return Err(ValidationError::Required {
+            field: "照会番号"
+        });
+    }
+    if s.chars().count() > 50 || s.chars().any(char::is_control) {
+        return Err(ValidationError::Characters {
+            field: "照会番号",
+            allowed: "50文字以内で入力してください。",
+        });
+    }
+    Ok(s.to_owned())
+}
+
+/// ユーザ名 and ユーザ名（カナ）: required, at most 50 characters.
+pub fn validate_display_name(field: &'static str, s: &str) -> Result<String> {
+    let s = s.trim();
+    if s.is_empty() {
+        return Err(ValidationError::Required { field });
+    }
+    if s.chars().count() > 50 || s.chars().any(char::is_control) {
+        return Err(ValidationError::Characters {
+            field,
+            allowed: "50文字以内で入力してください。",
+        });
+    }
+    Ok(s.to_owned())
+}
+
+/// ユーザ名（カナ）: full-width katakana, the long-vowel mark and spaces.
+pub fn validate_kana_name(s: &str) -> Result<String> {
+    let s = validate_display_name("ユーザ名（カナ）", s)?;
+    let ok = s
+        .chars()
+        .all(|c| matches!(c, 'ァ'..='ヶ' | 'ー' | '・' | '　' | ' '));
+    if ok {
+        Ok(s)
+    } else {
+        Err(ValidationError::Characters {
+            field: "ユーザ名（カナ）",
+            allowed: "全角カタカナで入力してください。",
+        })
     }
 }
 

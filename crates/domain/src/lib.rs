@@ -7,6 +7,7 @@
 //! - [`medical`]: the medical information consent releases.
 //! - [`error`]: every refusal with its stable code and Japanese message.
 
+pub mod access;
 pub mod account;
 pub mod check_digit;
 pub mod codes;

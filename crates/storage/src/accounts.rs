@@ -11,7 +11,8 @@ use crate::{Result, StorageError, Store};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredAccount {
     pub id: i64,
-    pub institution_id: i64,
+    /// `None` for a platform operator.
+    pub institution_id: Option<i64>,
     pub user_id: String,
     pub role: Role,
     pub name: String,
@@ -21,21 +22,32 @@ pub struct StoredAccount {
     pub failed_attempts: u32,
     pub locked_until: Option<DateTime<Utc>>,
     pub disabled: bool,
+    /// Set by a password reset: the next login must choose a new password.
+    pub must_change_password: bool,
+    pub last_login_at: Option<DateTime<Utc>>,
+}
+
+impl StoredAccount {
+    pub fn is_locked(&self, now: DateTime<Utc>) -> bool {
+        self.locked_until.is_some_and(|t| t > now)
+    }
 }
 
 #[derive(Debug, Clone)]
 pub struct NewAccount<'a> {
-    pub institution_id: i64,
+    /// `None` only with [`Role::Operator`].
+    pub institution_id: Option<i64>,
     pub user_id: &'a str,
     pub role: Role,
     pub name: &'a str,
     pub name_kana: &'a str,
     pub start_date: NaiveDate,
     pub password_hash: &'a str,
+    pub must_change_password: bool,
 }
 
 const COLUMNS: &str = "a.id, a.institution_id, a.user_id, a.role, a.name, a.name_kana, a.start_date, a.password_hash, \
-     a.failed_attempts, a.locked_until, a.disabled";
+     a.failed_attempts, a.locked_until, a.disabled, a.must_change_password, a.last_login_at";
 
 fn from_row(row: &AnyRow) -> Result<StoredAccount> {
     let t = "accounts";
@@ -57,6 +69,11 @@ fn from_row(row: &AnyRow) -> Result<StoredAccount> {
             .map(|v| from_micros(t, "locked_until", v))
             .transpose()?,
         disabled: row.try_get::<i64, _>("disabled")? != 0,
+        must_change_password: row.try_get::<i64, _>("must_change_password")? != 0,
+        last_login_at: row
+            .try_get::<Option<i64>, _>("last_login_at")?
+            .map(|v| from_micros(t, "last_login_at", v))
+            .transpose()?,
     })
 }
 
@@ -67,8 +84,8 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<StoredAccount> {
         let row = sqlx::query(
-            "INSERT INTO accounts (institution_id, user_id, role, name, name_kana, start_date, password_hash, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+            "INSERT INTO accounts (institution_id, user_id, role, name, name_kana, start_date, password_hash, created_at, \
+             must_change_password) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
         )
         .bind(a.institution_id)
         .bind(a.user_id)
@@ -78,6 +95,7 @@ impl Store {
         .bind(date_text(a.start_date))
         .bind(a.password_hash)
         .bind(micros(now))
+        .bind(flag(a.must_change_password))
         .fetch_one(&self.pool)
         .await
         .map_err(|e| StorageError::from_unique(e, "ユーザID"))?;
@@ -111,6 +129,77 @@ impl Store {
             .fetch_optional(&self.pool)
             .await?;
         row.as_ref().map(from_row).transpose()
+    }
+
+    /// A platform operator's account for the operator login form.
+    pub async fn operator_for_login(&self, user_id: &str) -> Result<Option<StoredAccount>> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM accounts a WHERE a.institution_id IS NULL AND a.role = 'operator' AND a.user_id = $1"
+        );
+        let row = sqlx::query(&sql)
+            .bind(user_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(from_row).transpose()
+    }
+
+    /// One account, only if it belongs to this institution: every change an
+    /// administrator makes goes through here, so no ID reaches another
+    /// institution's account.
+    pub async fn account_of(&self, institution_id: i64, id: i64) -> Result<Option<StoredAccount>> {
+        let sql =
+            format!("SELECT {COLUMNS} FROM accounts a WHERE a.id = $1 AND a.institution_id = $2");
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .bind(institution_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(from_row).transpose()
+    }
+
+    /// A successful login: the counter restarts and the time is kept.
+    pub async fn record_login(&self, id: i64, now: DateTime<Utc>) -> Result<()> {
+        sqlx::query(
+            "UPDATE accounts SET failed_attempts = 0, locked_until = NULL, last_login_at = $1 WHERE id = $2",
+        )
+        .bind(micros(now))
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// A new password hash. `must_change` is true for a reset by an
+    /// administrator (a temporary password) and false when the owner chose it.
+    pub async fn set_password(
+        &self,
+        id: i64,
+        password_hash: &str,
+        must_change: bool,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE accounts SET password_hash = $1, must_change_password = $2, failed_attempts = 0, \
+             locked_until = NULL WHERE id = $3",
+        )
+        .bind(password_hash)
+        .bind(flag(must_change))
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Every institution administrator, for the operator's unlock page.
+    pub async fn institution_admins(&self) -> Result<Vec<StoredAccount>> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM accounts a WHERE a.role = 'admin' ORDER BY a.institution_id, a.user_id"
+        );
+        sqlx::query(&sql)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(from_row)
+            .collect()
     }
 
     pub async fn accounts_of(&self, institution_id: i64) -> Result<Vec<StoredAccount>> {

@@ -68,7 +68,7 @@ fn record_hash(prev: &str, f: &Hashed<'_>) -> String {
     hex::encode(h.finalize())
 }
 
-fn from_row(row: &AnyRow) -> Result<AuditRecord> {
+pub(crate) fn from_row(row: &AnyRow) -> Result<AuditRecord> {
     Ok(AuditRecord {
         seq: row.try_get("seq")?,
         at: from_micros("audit_log", "at", row.try_get("at")?)?,

@@ -154,4 +154,53 @@ impl Store {
             .await?;
         Ok(token)
     }
+
+    pub async fn institution(&self, id: i64) -> Result<Option<StoredInstitution>> {
+        let sql = format!("SELECT {COLUMNS} FROM institutions WHERE id = $1");
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(from_row).transpose()
+    }
+
+    /// The administrator acknowledged the オンライン資格確認等システム利用規約
+    /// when switching the function on.
+    pub async fn record_terms_acceptance(
+        &self,
+        id: i64,
+        account_id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE institutions SET terms_accepted_at = $1, terms_accepted_by = $2 WHERE id = $3",
+        )
+        .bind(micros(now))
+        .bind(account_id)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// When, and by whom (user name), the terms were last acknowledged.
+    pub async fn terms_acceptance(&self, id: i64) -> Result<Option<(DateTime<Utc>, String)>> {
+        let row = sqlx::query(
+            "SELECT i.terms_accepted_at, a.name FROM institutions i LEFT JOIN accounts a ON a.id = i.terms_accepted_by \
+             WHERE i.id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let at: Option<i64> = row.try_get("terms_accepted_at")?;
+        let name: Option<String> = row.try_get("name")?;
+        at.map(|v| {
+            Ok((
+                from_micros("institutions", "terms_accepted_at", v)?,
+                name.unwrap_or_default(),
+            ))
+        })
+        .transpose()
+    }
 }

@@ -14,6 +14,7 @@
 
 mod accounts;
 mod audit;
+mod audit_view;
 mod auth;
 mod cards;
 mod consents;
@@ -21,6 +22,7 @@ mod eligibility;
 mod error;
 mod institutions;
 mod medical;
+mod patients;
 mod sessions;
 mod sql;
 
@@ -32,12 +34,14 @@ use sqlx::{AnyConnection, AnyPool, Connection, Executor};
 
 pub use accounts::{NewAccount, StoredAccount};
 pub use audit::{AuditEvent, AuditRecord};
+pub use audit_view::AuditQuery;
 pub use auth::{AuthRequest, NonceRejection};
 pub use cards::{NewCard, StoredAuthority, StoredCard};
 pub use consents::NewConsent;
 pub use eligibility::PersonRecords;
 pub use error::StorageError;
 pub use institutions::{StoredInstitution, new_url_token};
+pub use patients::{ConsentedPatient, PatientFilter, PatientNotes};
 
 pub type Result<T, E = StorageError> = std::result::Result<T, E>;
 

@@ -80,6 +80,8 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(pages::health))
         .route("/static/app.css", get(pages::stylesheet))
         .route("/static/keypad.js", get(pages::keypad_script))
+        .route("/static/admin.css", get(pages::admin_stylesheet))
+        .route("/static/admin.js", get(pages::admin_script))
         .route("/w/{token}", get(flow::start))
         .route(
             "/w/{token}/flow/{kind}",
@@ -94,15 +96,13 @@ pub fn router(state: AppState) -> Router {
         .route("/w/{token}/callback", get(flow::callback))
         .route("/w/{token}/done", get(flow::done_page))
         .route("/w/{token}/faq", get(pages::faq))
-        .route("/admin", get(admin::home))
-        .route("/admin/login", get(admin::login_page).post(admin::login))
-        .route("/admin/logout", axum::routing::post(admin::logout))
         .route("/demo/identity", get(identity_check::start_page))
         .route(
             "/demo/identity/start",
             axum::routing::post(identity_check::begin),
         )
         .route("/demo/identity/callback", get(identity_check::callback))
+        .merge(admin::routes())
         .fallback(pages::not_found)
         .with_state(state)
         .merge(authenticator)

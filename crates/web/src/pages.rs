@@ -14,6 +14,28 @@ use crate::error::{WebError, error_page};
 
 const STYLESHEET: &str = include_str!("../static/app.css");
 const KEYPAD_JS: &str = include_str!("../static/keypad.js");
+const ADMIN_STYLESHEET: &str = include_str!("../static/admin.css");
+const ADMIN_JS: &str = include_str!("../static/admin.js");
+
+pub async fn admin_stylesheet() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        ADMIN_STYLESHEET,
+    )
+}
+
+pub async fn admin_script() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        ADMIN_JS,
+    )
+}
 
 pub async fn keypad_script() -> impl IntoResponse {
     (

@@ -31,13 +31,14 @@ async fn start(url: &str) -> (String, Store, String) {
     store
         .insert_account(
             &NewAccount {
-                institution_id: inst.id,
+                institution_id: Some(inst.id),
                 user_id: "admin01",
                 role: Role::Admin,
                 name: "管理 太郎",
                 name_kana: "カンリ　タロウ",
                 start_date: NaiveDate::from_ymd_opt(2026, 4, 1).unwrap(),
                 password_hash: &zaitaku_web::admin::hash_password("Zaitaku#2026").unwrap(),
+                must_change_password: false,
             },
             Utc::now(),
         )
@@ -83,7 +84,7 @@ async fn login_logout_and_lockout(url: &str) {
     assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"));
     let cookie = cookie.split(';').next().unwrap().to_owned();
     let home = client()
-        .get(format!("{base}/admin"))
+        .get(format!("{base}/admin/url"))
         .header("cookie", &cookie)
         .send()
         .await

@@ -4,6 +4,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 use chrono::{NaiveDate, Utc};
+use zaitaku_domain::account::Role;
 use zaitaku_domain::codes::QualificationValidity;
 use zaitaku_domain::consent::ConsentItem;
 use zaitaku_domain::eligibility::Eligibility;
@@ -100,28 +101,68 @@ pub async fn institutions(store: &Store) -> Result<Vec<StoredInstitution>> {
     Ok(out)
 }
 
-/// The demo's administrator login, the same at every demo institution.
+/// The demo's staff logins, the same at every demo institution: one per role.
 pub const ADMIN_USER: &str = "admin01";
+pub const STAFF_USER: &str = "staff01";
+pub const VIEWER_USER: &str = "viewer01";
 pub const ADMIN_PASSWORD: &str = "Zaitaku#2026";
+/// The platform operator's login (`/operator/login`).
+pub const OPERATOR_USER: &str = "ops01";
+pub const OPERATOR_PASSWORD: &str = "Operator#2026";
 
-/// One administrator account per demo institution, unless it exists.
+const DEMO_STAFF: [(&str, Role, &str, &str); 3] = [
+    (ADMIN_USER, Role::Admin, "管理 太郎", "カンリ　タロウ"),
+    (STAFF_USER, Role::General, "訪問 花子", "ホウモン　ハナコ"),
+    (
+        VIEWER_USER,
+        Role::MedicalViewer,
+        "薬局 次郎",
+        "ヤッキョク　ジロウ",
+    ),
+];
+
+/// One account per role at each demo institution and one platform operator,
+/// unless they exist.
 pub async fn ensure_admins(store: &Store, institutions: &[StoredInstitution]) -> Result<()> {
+    let start = chrono::NaiveDate::from_ymd_opt(2026, 4, 1).unwrap_or_default();
+    // One Argon2id hash for the shared demo password: hashing is deliberately slow.
+    let hash = zaitaku_web::admin::hash_password(ADMIN_PASSWORD).map_err(|e| anyhow::anyhow!(e))?;
     for i in institutions {
         if !store.accounts_of(i.id).await?.is_empty() {
             continue;
         }
+        for (user_id, role, name, kana) in DEMO_STAFF {
+            store
+                .insert_account(
+                    &zaitaku_storage::NewAccount {
+                        institution_id: Some(i.id),
+                        user_id,
+                        role,
+                        name,
+                        name_kana: kana,
+                        start_date: start,
+                        password_hash: &hash,
+                        must_change_password: false,
+                    },
+                    Utc::now(),
+                )
+                .await?;
+        }
+    }
+    if store.operator_for_login(OPERATOR_USER).await?.is_none() {
         let hash =
-            zaitaku_web::admin::hash_password(ADMIN_PASSWORD).map_err(|e| anyhow::anyhow!(e))?;
+            zaitaku_web::admin::hash_password(OPERATOR_PASSWORD).map_err(|e| anyhow::anyhow!(e))?;
         store
             .insert_account(
                 &zaitaku_storage::NewAccount {
-                    institution_id: i.id,
-                    user_id: ADMIN_USER,
-                    role: zaitaku_domain::account::Role::Admin,
-                    name: "管理 太郎",
-                    name_kana: "カンリ　タロウ",
-                    start_date: chrono::NaiveDate::from_ymd_opt(2026, 4, 1).unwrap_or_default(),
+                    institution_id: None,
+                    user_id: OPERATOR_USER,
+                    role: Role::Operator,
+                    name: "運用 三郎",
+                    name_kana: "ウンヨウ　サブロウ",
+                    start_date: start,
                     password_hash: &hash,
+                    must_change_password: false,
                 },
                 Utc::now(),
             )
@@ -237,13 +278,18 @@ pub fn print_banner(
         println!("    {base_url}/w/{}", i.url_token);
     }
     println!();
-    println!("管理者ログイン: {base_url}/admin/login");
+    println!("医療機関等向け管理画面: {base_url}/admin/login");
     println!(
-        "  医療機関等コード（上の各機関）  ユーザID {ADMIN_USER}  パスワード {ADMIN_PASSWORD}"
+        "  医療機関等コード（下の各機関）とパスワード {ADMIN_PASSWORD} で、次のユーザIDが使えます:"
+    );
+    println!(
+        "    {ADMIN_USER}（管理者）  {STAFF_USER}（一般利用者）  {VIEWER_USER}（医療情報閲覧）"
     );
     for i in institutions {
         println!("    {}  {}", i.institution.code, i.institution.name);
     }
+    println!("運用者向け管理画面: {base_url}/operator/login");
+    println!("  ユーザID {OPERATOR_USER}  パスワード {OPERATOR_PASSWORD}");
     println!();
     println!("デモ患者（ID・氏名・生年月日・場合）:");
     for p in patients {

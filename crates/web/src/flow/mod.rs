@@ -6,7 +6,7 @@
 //! authenticator and comes back to `/w/{token}/callback`; only then is stored
 //! consent shown or anything written.
 
-mod eligibility_view;
+pub(crate) mod eligibility_view;
 mod pages;
 mod session;
 

@@ -1,0 +1,647 @@
+//! The door of the administration: login with the lockout rule, the session,
+//! the permission check every page goes through, password changes, logout.
+//!
+//! Two realms share this code: institution staff (`/admin`, code + ID +
+//! password) and the platform's operators (`/operator`, ID + password). A
+//! session belongs to one realm; its cookie is scoped to that realm's path.
+
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use askama::Template;
+use axum::Form;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use chrono::{Duration, Utc};
+use serde::Deserialize;
+use serde_json::json;
+use zaitaku_domain::account::{Permission, Role, validate_password};
+use zaitaku_identity::random_bytes;
+use zaitaku_storage::{AuditEvent, StoredAccount, StoredInstitution};
+
+use crate::AppState;
+use crate::error::{WebError, error_page};
+use crate::flow::cookie;
+
+/// An administrator's session ends after this long without a request.
+const IDLE_MINUTES: i64 = 30;
+/// Same words for an unknown ID and a wrong password: nothing is revealed.
+const LOGIN_FAILED: &str = "医療機関等コード、ユーザID、またはパスワードが正しくありません。";
+const OPERATOR_LOGIN_FAILED: &str = "ユーザID、またはパスワードが正しくありません。";
+const LOCKED: &str = "パスワードを5回続けて間違えたため、このアカウントは30分間ロックされています。時間をおいてお試しいただくか、管理者に解除を依頼してください。";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Realm {
+    Institution,
+    Operator,
+}
+
+impl Realm {
+    fn cookie(self) -> &'static str {
+        match self {
+            Self::Institution => "zt_admin",
+            Self::Operator => "zt_operator",
+        }
+    }
+
+    pub fn base(self) -> &'static str {
+        match self {
+            Self::Institution => "/admin",
+            Self::Operator => "/operator",
+        }
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Institution => "institution",
+            Self::Operator => "operator",
+        }
+    }
+}
+
+/// Argon2id PHC string for a password (already checked against the rules).
+pub fn hash_password(password: &str) -> Result<String, String> {
+    let mut salt = [0u8; 16];
+    random_bytes(&mut salt).map_err(|e| e.to_string())?;
+    let salt = SaltString::encode_b64(&salt).map_err(|e| e.to_string())?;
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| e.to_string())
+}
+
+fn password_matches(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash).is_ok_and(|h| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &h)
+            .is_ok()
+    })
+}
+
+/// A temporary password that meets the rules (12 characters from each class),
+/// for an administrator's reset or a new account. Shown once, never stored.
+pub fn temporary_password() -> Result<String, WebError> {
+    const UPPER: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ";
+    const LOWER: &[u8] = b"abcdefghijkmnopqrstuvwxyz";
+    const DIGIT: &[u8] = b"23456789";
+    const SYMBOL: &[u8] = b"#$%&*@!?";
+    let mut bytes = [0u8; 12];
+    random_bytes(&mut bytes).map_err(|e| WebError::Internal(e.to_string()))?;
+    let classes = [UPPER, LOWER, DIGIT, SYMBOL];
+    let password: String = bytes
+        .iter()
+        .enumerate()
+        .map(|(i, b)| {
+            let set = classes[i % classes.len()];
+            char::from(set[usize::from(*b) % set.len()])
+        })
+        .collect();
+    validate_password(&password).map_err(|e| WebError::Internal(e.to_string()))?;
+    Ok(password)
+}
+
+/// A signed-in member of staff (or operator), re-read from the database on
+/// every request so that a disabled account or a changed role takes effect at
+/// once.
+pub struct Staff {
+    pub sid: String,
+    pub csrf: String,
+    pub account: StoredAccount,
+    /// `None` for an operator.
+    pub institution: Option<StoredInstitution>,
+}
+
+impl Staff {
+    /// The institution of institution staff. Operators never reach a handler
+    /// that calls this: their role has none of the institution permissions.
+    pub fn institution(&self) -> Result<&StoredInstitution, WebError> {
+        self.institution
+            .as_ref()
+            .ok_or_else(|| WebError::Internal("operator reached an institution page".into()))
+    }
+
+    pub fn institution_id(&self) -> Option<i64> {
+        self.institution.as_ref().map(|i| i.id)
+    }
+
+    pub fn may(&self, p: Permission) -> bool {
+        self.account.role.may(p)
+    }
+
+    /// An audit record made by this member of staff.
+    pub fn event<'a>(
+        &self,
+        action: &'a str,
+        outcome: &'a str,
+        person_id: Option<i64>,
+        detail: serde_json::Value,
+    ) -> AuditEvent<'a> {
+        let mut detail = detail;
+        if let Some(map) = detail.as_object_mut() {
+            map.insert("account".into(), json!(self.account.id));
+            map.insert("user_id".into(), json!(self.account.user_id));
+            map.insert("role".into(), json!(self.account.role.as_str()));
+        }
+        AuditEvent {
+            actor: if self.account.role == Role::Operator {
+                "operator"
+            } else {
+                "staff"
+            },
+            action,
+            outcome,
+            institution_id: self.institution_id(),
+            person_id,
+            detail,
+        }
+    }
+
+    /// The refusal to send when a form's CSRF token is not this session's.
+    pub fn csrf_refusal(&self, token: Option<&str>) -> Option<Response> {
+        if token == Some(self.csrf.as_str()) {
+            None
+        } else {
+            Some(error_page(
+                StatusCode::FORBIDDEN,
+                "操作を受け付けられませんでした",
+                "画面の有効期限が切れたか、別の画面からの送信です。もう一度画面を開き直してから操作してください。",
+                "Z-W-0604",
+            ))
+        }
+    }
+}
+
+/// Who is signed in on this realm, if anyone (no permission check).
+async fn signed_in(
+    state: &AppState,
+    headers: &HeaderMap,
+    realm: Realm,
+) -> Result<Option<Staff>, WebError> {
+    let Some(sid) = cookie(headers, realm.cookie()) else {
+        return Ok(None);
+    };
+    let now = Utc::now();
+    let Some(data) = state.store.session(sid, now).await? else {
+        return Ok(None);
+    };
+    let (Some(account_id), Some(csrf), Some(session_realm)) = (
+        data.get("account").and_then(serde_json::Value::as_i64),
+        data.get("csrf").and_then(serde_json::Value::as_str),
+        data.get("realm").and_then(serde_json::Value::as_str),
+    ) else {
+        return Ok(None);
+    };
+    if session_realm != realm.as_str() {
+        return Ok(None);
+    }
+    let Some(account) = state.store.account(account_id).await? else {
+        return Ok(None);
+    };
+    if account.disabled || account.is_locked(now) {
+        state.store.delete_session(sid).await?;
+        return Ok(None);
+    }
+    let institution = match account.institution_id {
+        Some(id) => match state.store.institution(id).await? {
+            Some(i) => Some(i),
+            None => return Ok(None),
+        },
+        None => None,
+    };
+    if (realm == Realm::Operator) != (account.role == Role::Operator) {
+        return Ok(None);
+    }
+    // Sliding expiry: each request keeps the session alive for another 30 minutes.
+    state
+        .store
+        .put_session(sid, &data, now, now + Duration::minutes(IDLE_MINUTES))
+        .await?;
+    Ok(Some(Staff {
+        sid: sid.to_owned(),
+        csrf: csrf.to_owned(),
+        account,
+        institution,
+    }))
+}
+
+/// The check in front of every administration page and action: signed in on
+/// this realm, password not awaiting change, and the role holds `permission`.
+/// `Err` is the response to send instead (login redirect or a refusal page).
+pub async fn require(
+    state: &AppState,
+    headers: &HeaderMap,
+    realm: Realm,
+    permission: Permission,
+) -> Result<Result<Staff, Response>, WebError> {
+    let Some(staff) = signed_in(state, headers, realm).await? else {
+        return Ok(Err(
+            Redirect::to(&format!("{}/login", realm.base())).into_response()
+        ));
+    };
+    if staff.account.must_change_password && permission != Permission::ChangeOwnPassword {
+        return Ok(Err(
+            Redirect::to(&format!("{}/password", realm.base())).into_response()
+        ));
+    }
+    if !staff.may(permission) {
+        state
+            .store
+            .audit(
+                &staff.event(
+                    "access.denied",
+                    "role",
+                    None,
+                    json!({"permission": permission.as_str()}),
+                ),
+                Utc::now(),
+            )
+            .await?;
+        return Ok(Err(forbidden()));
+    }
+    Ok(Ok(staff))
+}
+
+pub fn forbidden() -> Response {
+    error_page(
+        StatusCode::FORBIDDEN,
+        "この画面を利用する権限がありません",
+        "ご利用のアカウントの権限区分では、この画面は利用できません。必要な場合は医療機関等の管理者にご相談ください。",
+        "Z-W-0603",
+    )
+}
+
+/// The answer for an ID that is not this institution's (or does not exist):
+/// the same page either way, so nothing about other institutions leaks.
+pub fn not_found() -> Response {
+    error_page(
+        StatusCode::NOT_FOUND,
+        "該当する情報がありません",
+        "指定された情報は見つかりませんでした。一覧から選び直してください。",
+        "Z-W-0605",
+    )
+}
+
+/// `let staff = gate!(state, headers, Realm::Institution, Permission::X);`
+macro_rules! gate {
+    ($state:expr, $headers:expr, $realm:expr, $perm:expr) => {
+        match $crate::admin::auth::require(&$state, &$headers, $realm, $perm).await? {
+            Ok(staff) => staff,
+            Err(response) => return Ok(response),
+        }
+    };
+}
+pub(crate) use gate;
+
+#[derive(Template)]
+#[template(path = "admin/login.html")]
+struct LoginPage<'a> {
+    error: Option<&'a str>,
+    operator: bool,
+    code: &'a str,
+    user_id: &'a str,
+}
+
+fn no_store(mut res: Response) -> Response {
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res
+}
+
+pub async fn login_page() -> Result<Response, WebError> {
+    let page = LoginPage {
+        error: None,
+        operator: false,
+        code: "",
+        user_id: "",
+    };
+    Ok(no_store(Html(page.render()?).into_response()))
+}
+
+pub async fn operator_login_page() -> Result<Response, WebError> {
+    let page = LoginPage {
+        error: None,
+        operator: true,
+        code: "",
+        user_id: "",
+    };
+    Ok(no_store(Html(page.render()?).into_response()))
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    institution_code: String,
+    user_id: String,
+    password: String,
+}
+
+pub async fn login(
+    State(state): State<AppState>,
+    Form(form): Form<LoginForm>,
+) -> Result<Response, WebError> {
+    let account = state
+        .store
+        .account_for_login(form.institution_code.trim(), form.user_id.trim())
+        .await?;
+    attempt(&state, Realm::Institution, account, &form).await
+}
+
+pub async fn operator_login(
+    State(state): State<AppState>,
+    Form(form): Form<LoginForm>,
+) -> Result<Response, WebError> {
+    let account = state.store.operator_for_login(form.user_id.trim()).await?;
+    attempt(&state, Realm::Operator, account, &form).await
+}
+
+/// The lockout rule, the audit of every attempt (never the password) and the
+/// session on success — the same for both realms.
+async fn attempt(
+    state: &AppState,
+    realm: Realm,
+    account: Option<StoredAccount>,
+    form: &LoginForm,
+) -> Result<Response, WebError> {
+    let now = Utc::now();
+    let again = |message: &str| -> Result<Response, WebError> {
+        let page = LoginPage {
+            error: Some(message),
+            operator: realm == Realm::Operator,
+            code: &form.institution_code,
+            user_id: &form.user_id,
+        };
+        Ok((StatusCode::UNAUTHORIZED, Html(page.render()?)).into_response())
+    };
+    let failed = match realm {
+        Realm::Institution => LOGIN_FAILED,
+        Realm::Operator => OPERATOR_LOGIN_FAILED,
+    };
+    let audit = |outcome: &'static str, institution: Option<i64>| AuditEvent {
+        actor: match realm {
+            Realm::Institution => "staff",
+            Realm::Operator => "operator",
+        },
+        action: "account.login",
+        outcome,
+        institution_id: institution,
+        person_id: None,
+        detail: json!({"user_id": form.user_id.trim(), "institution_code": form.institution_code.trim()}),
+    };
+    let Some(account) = account else {
+        state.store.audit(&audit("unknown_user", None), now).await?;
+        return again(failed);
+    };
+    if account.is_locked(now) {
+        state
+            .store
+            .audit(&audit("locked", account.institution_id), now)
+            .await?;
+        return again(LOCKED);
+    }
+    let started = account.start_date <= crate::admin::today();
+    if account.disabled || !started || !password_matches(&form.password, &account.password_hash) {
+        let (count, locked) = state.store.record_login_failure(account.id, now).await?;
+        let outcome = if locked.is_some_and(|t| t > now) {
+            "locked_now"
+        } else if account.disabled {
+            "disabled"
+        } else if !started {
+            "not_started"
+        } else {
+            "wrong_password"
+        };
+        state
+            .store
+            .audit(&audit(outcome, account.institution_id), now)
+            .await?;
+        tracing::info!(failures = count, "administration login refused");
+        return again(failed);
+    }
+    state.store.record_login(account.id, now).await?;
+    state
+        .store
+        .audit(&audit("ok", account.institution_id), now)
+        .await?;
+    let mut sid = [0u8; 32];
+    random_bytes(&mut sid).map_err(|e| WebError::Internal(e.to_string()))?;
+    let sid = zaitaku_authenticator::b64url(&sid);
+    let mut csrf = [0u8; 32];
+    random_bytes(&mut csrf).map_err(|e| WebError::Internal(e.to_string()))?;
+    state
+        .store
+        .put_session(
+            &sid,
+            &json!({"account": account.id, "realm": realm.as_str(), "csrf": zaitaku_authenticator::b64url(&csrf)}),
+            now,
+            now + Duration::minutes(IDLE_MINUTES),
+        )
+        .await?;
+    let secure = if state.public_url.starts_with("https://") {
+        "; Secure"
+    } else {
+        ""
+    };
+    let target = if account.must_change_password {
+        format!("{}/password", realm.base())
+    } else {
+        realm.base().to_owned()
+    };
+    let mut res = Redirect::to(&target).into_response();
+    res.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_str(&format!(
+            "{}={sid}; Path={}; HttpOnly; SameSite=Strict{secure}",
+            realm.cookie(),
+            realm.base()
+        ))
+        .map_err(|e| WebError::Internal(e.to_string()))?,
+    );
+    Ok(res)
+}
+
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    pub csrf: Option<String>,
+}
+
+pub async fn logout(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, WebError> {
+    end_session(&state, &headers, Realm::Institution, form).await
+}
+
+pub async fn operator_logout(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, WebError> {
+    end_session(&state, &headers, Realm::Operator, form).await
+}
+
+async fn end_session(
+    state: &AppState,
+    headers: &HeaderMap,
+    realm: Realm,
+    form: CsrfForm,
+) -> Result<Response, WebError> {
+    if let Some(s) = signed_in(state, headers, realm).await?
+        && form.csrf.as_deref() == Some(s.csrf.as_str())
+    {
+        state.store.delete_session(&s.sid).await?;
+        state
+            .store
+            .audit(
+                &s.event("account.logout", "ok", None, json!({})),
+                Utc::now(),
+            )
+            .await?;
+    }
+    let mut res = Redirect::to(&format!("{}/login", realm.base())).into_response();
+    res.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_str(&format!(
+            "{}=; Path={}; HttpOnly; SameSite=Strict; Max-Age=0",
+            realm.cookie(),
+            realm.base()
+        ))
+        .map_err(|e| WebError::Internal(e.to_string()))?,
+    );
+    Ok(res)
+}
+
+#[derive(Template)]
+#[template(path = "admin/password.html")]
+struct PasswordPage<'a> {
+    nav: crate::admin::Nav<'a>,
+    forced: bool,
+    error: Option<String>,
+    done: bool,
+}
+
+async fn password_page_for(
+    state: &AppState,
+    headers: &HeaderMap,
+    realm: Realm,
+) -> Result<Response, WebError> {
+    let staff = gate!(state, headers, realm, Permission::ChangeOwnPassword);
+    let page = PasswordPage {
+        nav: crate::admin::Nav::new(&staff, realm, ""),
+        forced: staff.account.must_change_password,
+        error: None,
+        done: false,
+    };
+    Ok(no_store(Html(page.render()?).into_response()))
+}
+
+pub async fn password_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, WebError> {
+    password_page_for(&state, &headers, Realm::Institution).await
+}
+
+pub async fn operator_password_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, WebError> {
+    password_page_for(&state, &headers, Realm::Operator).await
+}
+
+#[derive(Deserialize)]
+pub struct PasswordForm {
+    csrf: Option<String>,
+    current: String,
+    new: String,
+    confirm: String,
+}
+
+async fn change_password_for(
+    state: &AppState,
+    headers: &HeaderMap,
+    realm: Realm,
+    form: PasswordForm,
+) -> Result<Response, WebError> {
+    let staff = gate!(state, headers, realm, Permission::ChangeOwnPassword);
+    if let Some(r) = staff.csrf_refusal(form.csrf.as_deref()) {
+        return Ok(r);
+    }
+    let now = Utc::now();
+    let refuse = |message: String| -> Result<Response, WebError> {
+        let page = PasswordPage {
+            nav: crate::admin::Nav::new(&staff, realm, ""),
+            forced: staff.account.must_change_password,
+            error: Some(message),
+            done: false,
+        };
+        Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(page.render()?)).into_response())
+    };
+    if !password_matches(&form.current, &staff.account.password_hash) {
+        state
+            .store
+            .audit(
+                &staff.event("account.password_change", "wrong_password", None, json!({})),
+                now,
+            )
+            .await?;
+        return refuse("現在のパスワードが正しくありません。".into());
+    }
+    if let Err(e) = validate_password(&form.new) {
+        return refuse(format!("{e}（{}）", e.code()));
+    }
+    if form.new != form.confirm {
+        return refuse("新しいパスワードと確認用のパスワードが一致しません。".into());
+    }
+    if form.new == form.current {
+        return refuse("現在と異なるパスワードを設定してください。".into());
+    }
+    let hash = hash_password(&form.new).map_err(WebError::Internal)?;
+    state
+        .store
+        .set_password(staff.account.id, &hash, false)
+        .await?;
+    state
+        .store
+        .audit(
+            &staff.event("account.password_change", "ok", None, json!({})),
+            now,
+        )
+        .await?;
+    let page = PasswordPage {
+        nav: crate::admin::Nav::new(&staff, realm, ""),
+        forced: false,
+        error: None,
+        done: true,
+    };
+    Ok(no_store(Html(page.render()?).into_response()))
+}
+
+pub async fn change_password(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<PasswordForm>,
+) -> Result<Response, WebError> {
+    change_password_for(&state, &headers, Realm::Institution, form).await
+}
+
+pub async fn operator_change_password(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<PasswordForm>,
+) -> Result<Response, WebError> {
+    change_password_for(&state, &headers, Realm::Operator, form).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn temporary_passwords_meet_the_rules_and_differ() {
+        let a = temporary_password().unwrap();
+        let b = temporary_password().unwrap();
+        assert!(validate_password(&a).is_ok(), "{a}");
+        assert_ne!(a, b);
+    }
+}

@@ -1,0 +1,52 @@
+//! The menu after login: the pages this role may open, and what needs doing
+//! (function switched off, patients awaiting a photo-ID check).
+
+use askama::Template;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::{Html, IntoResponse, Response};
+use zaitaku_domain::account::Permission;
+use zaitaku_storage::PatientFilter;
+
+use super::Nav;
+use super::auth::{Realm, gate};
+use crate::AppState;
+use crate::error::WebError;
+
+#[derive(Template)]
+#[template(path = "admin/menu.html")]
+struct MenuPage<'a> {
+    nav: Nav<'a>,
+    function_enabled: bool,
+    is_admin: bool,
+    photo_checks: Option<usize>,
+}
+
+pub async fn menu(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, WebError> {
+    // Every institution role may see the URL; it is the weakest permission.
+    let staff = gate!(state, headers, Realm::Institution, Permission::ViewUrl);
+    let inst = staff.institution()?;
+    let photo_checks = if staff.may(Permission::ViewPatients) {
+        let pending = state
+            .store
+            .consented_patients(
+                inst.id,
+                &PatientFilter {
+                    needs_photo_id_check_only: true,
+                    limit: 500,
+                    ..PatientFilter::default()
+                },
+            )
+            .await?;
+        Some(pending.len())
+    } else {
+        None
+    };
+    let page = MenuPage {
+        function_enabled: inst.institution.remote_function_enabled,
+        is_admin: staff.may(Permission::ManageSettings),
+        photo_checks,
+        nav: Nav::new(&staff, Realm::Institution, "/admin"),
+    };
+    Ok(Html(page.render()?).into_response())
+}

@@ -1,0 +1,199 @@
+//! The administration (seed 002, the 資格確認端末 side of the web service):
+//! institution staff under `/admin`, the platform's operators under
+//! `/operator`. Every route names the one permission it needs
+//! ([`zaitaku_domain::account::Permission`], docs/permissions.md) and every
+//! query is scoped to the signed-in account's institution.
+
+mod accounts;
+mod audit;
+pub mod auth;
+mod home;
+mod medical;
+mod operator;
+mod patients;
+mod settings;
+mod url;
+
+use axum::Router;
+use axum::routing::{get, post};
+use chrono::{DateTime, NaiveDate, Utc};
+use zaitaku_domain::account::{Permission, Role};
+use zaitaku_domain::consent::jst;
+
+use crate::AppState;
+use auth::{Realm, Staff};
+
+pub use auth::hash_password;
+
+pub fn today() -> NaiveDate {
+    Utc::now().with_timezone(&jst()).date_naive()
+}
+
+/// `2026年11月21日 14:05` in JST, for tables.
+pub fn jst_minute(t: DateTime<Utc>) -> String {
+    t.with_timezone(&jst())
+        .format("%Y年%m月%d日 %H:%M")
+        .to_string()
+}
+
+pub struct NavItem {
+    pub href: &'static str,
+    pub label: &'static str,
+    pub current: bool,
+}
+
+/// The header of every administration page: who is signed in, where, and the
+/// menu of the pages this role may open (nothing else is offered).
+pub struct Nav<'a> {
+    pub staff_name: &'a str,
+    pub role: &'static str,
+    pub institution: Option<(&'a str, &'a str)>,
+    pub csrf: &'a str,
+    pub logout: &'static str,
+    pub items: Vec<NavItem>,
+}
+
+const INSTITUTION_MENU: [(&str, &str, Permission); 6] = [
+    (
+        "/admin/patients",
+        "同意取得済み患者一覧",
+        Permission::ViewPatients,
+    ),
+    (
+        "/admin/url",
+        "医療機関等別URL取得・変更",
+        Permission::ViewUrl,
+    ),
+    (
+        "/admin/settings",
+        "環境設定情報更新",
+        Permission::ManageSettings,
+    ),
+    (
+        "/admin/accounts",
+        "アカウント管理",
+        Permission::ManageAccounts,
+    ),
+    ("/admin/audit", "監査ログ", Permission::ViewInstitutionAudit),
+    (
+        "/admin/password",
+        "パスワード変更",
+        Permission::ChangeOwnPassword,
+    ),
+];
+
+const OPERATOR_MENU: [(&str, &str, Permission); 3] = [
+    (
+        "/operator",
+        "医療機関等一覧",
+        Permission::ManageInstitutions,
+    ),
+    (
+        "/operator/audit",
+        "監査ログ（全体）",
+        Permission::ViewPlatformAudit,
+    ),
+    (
+        "/operator/password",
+        "パスワード変更",
+        Permission::ChangeOwnPassword,
+    ),
+];
+
+impl<'a> Nav<'a> {
+    pub fn new(staff: &'a Staff, realm: Realm, current: &str) -> Self {
+        let menu: &[(&str, &str, Permission)] = match realm {
+            Realm::Institution => &INSTITUTION_MENU,
+            Realm::Operator => &OPERATOR_MENU,
+        };
+        Self {
+            staff_name: &staff.account.name,
+            role: staff.account.role.label(),
+            institution: staff
+                .institution
+                .as_ref()
+                .map(|i| (i.institution.name.as_str(), i.institution.code.as_str())),
+            csrf: &staff.csrf,
+            logout: match realm {
+                Realm::Institution => "/admin/logout",
+                Realm::Operator => "/operator/logout",
+            },
+            items: menu
+                .iter()
+                .filter(|(_, _, p)| staff.may(*p))
+                .filter(|_| !staff.account.must_change_password)
+                .map(|(href, label, _)| NavItem {
+                    href,
+                    label,
+                    current: *href == current,
+                })
+                .collect(),
+        }
+    }
+
+    pub fn is_operator(&self) -> bool {
+        self.role == Role::Operator.label()
+    }
+}
+
+/// Every administration route. The permission each needs is stated in its
+/// handler's `gate!`; docs/permissions.md lists them and the route tests
+/// walk this table.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/admin", get(home::menu))
+        .route("/admin/login", get(auth::login_page).post(auth::login))
+        .route("/admin/logout", post(auth::logout))
+        .route(
+            "/admin/password",
+            get(auth::password_page).post(auth::change_password),
+        )
+        .route("/admin/url", get(url::page))
+        .route("/admin/url/qr.png", get(url::qr_png))
+        .route("/admin/url/qr.svg", get(url::qr_svg))
+        .route("/admin/url/poster", get(url::poster))
+        .route("/admin/url/rotate", get(url::rotate_page).post(url::rotate))
+        .route("/admin/settings", get(settings::page).post(settings::save))
+        .route("/admin/accounts", get(accounts::list))
+        .route(
+            "/admin/accounts/new",
+            get(accounts::new_page).post(accounts::create),
+        )
+        .route("/admin/accounts/{id}/disable", post(accounts::disable))
+        .route("/admin/accounts/{id}/enable", post(accounts::enable))
+        .route("/admin/accounts/{id}/unlock", post(accounts::unlock))
+        .route(
+            "/admin/accounts/{id}/reset-password",
+            post(accounts::reset_password),
+        )
+        .route("/admin/patients", get(patients::list))
+        .route("/admin/patients/{id}", get(patients::detail))
+        .route("/admin/patients/{id}/requery", post(patients::requery))
+        .route(
+            "/admin/patients/{id}/reference",
+            post(patients::set_reference),
+        )
+        .route(
+            "/admin/patients/{id}/photo-id",
+            post(patients::photo_id_checked),
+        )
+        .route("/admin/patients/{id}/medical", get(medical::page))
+        .route("/admin/audit", get(audit::institution))
+        .route("/operator", get(operator::home))
+        .route(
+            "/operator/login",
+            get(auth::operator_login_page).post(auth::operator_login),
+        )
+        .route("/operator/logout", post(auth::operator_logout))
+        .route(
+            "/operator/password",
+            get(auth::operator_password_page).post(auth::operator_change_password),
+        )
+        .route(
+            "/operator/institutions/new",
+            get(operator::new_page).post(operator::create),
+        )
+        .route("/operator/accounts/{id}/unlock", post(operator::unlock))
+        .route("/operator/audit", get(audit::platform))
+        .route("/operator/audit/verify", post(audit::verify))
+}

@@ -1,0 +1,657 @@
+//! 同意取得済み患者一覧（訪問診療等・オンライン診療等）and the patient page:
+//! eligibility as confirmed at consent and by 再照会, consent history,
+//! 照会番号 and the photo-ID check (seed 002 「資格情報取得後に行うこと」).
+//! A person who never consented to this institution is "not found" here,
+//! exactly like a person who does not exist.
+
+use std::collections::BTreeMap;
+
+use askama::Template;
+use axum::extract::{Form, Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use serde::Deserialize;
+use serde_json::json;
+use zaitaku_card::validity::classify;
+use zaitaku_domain::access::{CertificateStanding, MedicalRefusal, requery_allowed};
+use zaitaku_domain::account::{Permission, validate_reference_number};
+use zaitaku_domain::consent::{
+    CareKind, Choice, ConsentItem, ConsentRecord, ConsentState, next_midnight_jst,
+};
+use zaitaku_domain::person::{age_on, japanese_date};
+use zaitaku_identity::CertificateStatus;
+use zaitaku_storage::{ConsentedPatient, PatientFilter, StorageError};
+
+use super::auth::{CsrfForm, Realm, Staff, gate, not_found};
+use super::{Nav, jst_minute, today};
+use crate::AppState;
+use crate::error::WebError;
+use crate::flow::eligibility_view::{self, EligibilityView};
+
+/// The list shows at most this many lines; the filters narrow it down.
+const LIST_LIMIT: i64 = 200;
+
+pub fn jst_start(day: NaiveDate) -> DateTime<Utc> {
+    next_midnight_jst(day) - Duration::days(1)
+}
+
+/// The best standing among the person's cards that are not revoked.
+pub async fn certificate_standing(
+    state: &AppState,
+    person_id: i64,
+    now: DateTime<Utc>,
+) -> Result<CertificateStanding, WebError> {
+    let mut best = CertificateStanding::Unusable;
+    for card in state.store.cards(Some(person_id)).await? {
+        if card.revoked_at.is_some() {
+            continue;
+        }
+        match classify(card.issued_at, card.not_after, now) {
+            Ok(CertificateStatus::Grace { .. }) => best = CertificateStanding::Grace,
+            Ok(_) => return Ok(CertificateStanding::Valid),
+            Err(_) => {}
+        }
+    }
+    Ok(best)
+}
+
+fn state_label(s: ConsentState) -> &'static str {
+    match s {
+        ConsentState::None => "同意なし",
+        ConsentState::InForce => "有効",
+        ConsentState::Expired => "有効期限切れ",
+        ConsentState::Revoked => "取消済み",
+    }
+}
+
+pub struct ListLine {
+    pub id: i64,
+    pub name: String,
+    pub name_kana: String,
+    pub birth: String,
+    pub consented_at: String,
+    pub care_kind: &'static str,
+    pub state: &'static str,
+    pub reference: String,
+    pub needs_photo: bool,
+}
+
+fn list_line(p: &ConsentedPatient, now: DateTime<Utc>) -> ListLine {
+    let state = match p.latest_action {
+        zaitaku_domain::consent::ConsentAction::Revoke => ConsentState::Revoked,
+        _ if p.valid_until.is_some_and(|u| now >= u) => ConsentState::Expired,
+        _ => ConsentState::InForce,
+    };
+    ListLine {
+        id: p.person_id,
+        name: p.name.clone(),
+        name_kana: p.name_kana.clone(),
+        birth: format!(
+            "{}（{}歳）",
+            japanese_date(p.birth_date),
+            age_on(p.birth_date, today())
+        ),
+        consented_at: jst_minute(p.recorded_at),
+        care_kind: p.care_kind.label(),
+        state: state_label(state),
+        reference: p.reference_number.clone().unwrap_or_default(),
+        needs_photo: p.needs_photo_id_check,
+    }
+}
+
+#[derive(Deserialize, Default)]
+pub struct ListQuery {
+    from: Option<String>,
+    to: Option<String>,
+    kind: Option<String>,
+    photo: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "admin/patients.html")]
+struct ListPage<'a> {
+    nav: Nav<'a>,
+    from: String,
+    to: String,
+    kind: String,
+    photo: bool,
+    kinds: Vec<(&'static str, &'static str)>,
+    patients: Vec<ListLine>,
+    limit_reached: bool,
+    error: Option<&'static str>,
+}
+
+fn parse_day(s: Option<&str>) -> Result<Option<NaiveDate>, ()> {
+    match s.map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(s) => NaiveDate::parse_from_str(s, "%Y-%m-%d")
+            .map(Some)
+            .map_err(|_| ()),
+    }
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<ListQuery>,
+) -> Result<Response, WebError> {
+    let staff = gate!(state, headers, Realm::Institution, Permission::ViewPatients);
+    let inst = staff.institution()?;
+    let today = today();
+    // Like the staff app's result search: the last 30 days unless asked otherwise.
+    let first_visit = q.from.is_none() && q.to.is_none() && q.kind.is_none() && q.photo.is_none();
+    let from = if first_visit {
+        Ok(Some(today - Duration::days(30)))
+    } else {
+        parse_day(q.from.as_deref())
+    };
+    let to = parse_day(q.to.as_deref());
+    let kind = q
+        .kind
+        .as_deref()
+        .filter(|k| !k.is_empty())
+        .map(CareKind::parse)
+        .transpose();
+    let (from, to, kind, error) = match (from, to, kind) {
+        (Ok(f), Ok(t), Ok(k)) if f.zip(t).is_none_or(|(f, t)| f <= t) => (f, t, k, None),
+        (Ok(_), Ok(_), Ok(_)) => (
+            None,
+            None,
+            None,
+            Some("同意日の期間が正しくありません（開始日が終了日より後です）。"),
+        ),
+        _ => (
+            None,
+            None,
+            None,
+            Some("検索条件が正しくありません。日付は 2026-04-01 の形で入力してください。"),
+        ),
+    };
+    let photo = q.photo.as_deref() == Some("1");
+    let now = Utc::now();
+    let patients = if error.is_none() {
+        state
+            .store
+            .consented_patients(
+                inst.id,
+                &PatientFilter {
+                    from: from.map(jst_start),
+                    until: to.map(next_midnight_jst),
+                    care_kind: kind,
+                    needs_photo_id_check_only: photo,
+                    limit: LIST_LIMIT,
+                },
+            )
+            .await?
+    } else {
+        Vec::new()
+    };
+    state
+        .store
+        .audit(
+            &staff.event(
+                "patients.list",
+                "ok",
+                None,
+                json!({"count": patients.len(), "from": from, "to": to, "kind": kind.map(CareKind::as_str), "photo": photo}),
+            ),
+            now,
+        )
+        .await?;
+    let page = ListPage {
+        from: from
+            .map(|d| d.format("%Y-%m-%d").to_string())
+            .unwrap_or_default(),
+        to: to
+            .map(|d| d.format("%Y-%m-%d").to_string())
+            .unwrap_or_default(),
+        kind: kind.map(|k| k.as_str().to_owned()).unwrap_or_default(),
+        photo,
+        kinds: [CareKind::HomeVisit, CareKind::Online, CareKind::Outpatient]
+            .into_iter()
+            .map(|k| (k.as_str(), k.label()))
+            .collect(),
+        limit_reached: patients.len() as i64 >= LIST_LIMIT,
+        patients: patients.iter().map(|p| list_line(p, now)).collect(),
+        error,
+        nav: Nav::new(&staff, Realm::Institution, "/admin/patients"),
+    };
+    let status = if page.error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    let mut res = (status, Html(page.render()?)).into_response();
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(res)
+}
+
+/// The patient `id` if they consented to the signed-in staff's institution;
+/// otherwise the not-found page, and the attempt is audited.
+pub async fn consented(
+    state: &AppState,
+    staff: &Staff,
+    id: i64,
+    action: &str,
+) -> Result<Result<ConsentedPatient, Response>, WebError> {
+    let inst = staff.institution()?;
+    match state.store.consented_patient(inst.id, id).await? {
+        Some(p) => Ok(Ok(p)),
+        None => {
+            state
+                .store
+                .audit(
+                    &staff.event(
+                        "access.denied",
+                        "not_found",
+                        None,
+                        json!({"requested_person": id, "attempted": action}),
+                    ),
+                    Utc::now(),
+                )
+                .await?;
+            Ok(Err(not_found()))
+        }
+    }
+}
+
+macro_rules! patient {
+    ($state:expr, $staff:expr, $id:expr, $action:expr) => {
+        match consented(&$state, &$staff, $id, $action).await? {
+            Ok(p) => p,
+            Err(r) => return Ok(r),
+        }
+    };
+}
+pub(crate) use patient;
+
+pub struct HistoryLine {
+    pub at: String,
+    pub action: &'static str,
+    pub care_kind: &'static str,
+    pub channel: &'static str,
+    pub choices: Vec<(&'static str, &'static str)>,
+    pub prescription: &'static str,
+    pub valid_until: String,
+    pub own_device: bool,
+}
+
+fn history_line(r: &ConsentRecord) -> HistoryLine {
+    HistoryLine {
+        at: jst_minute(r.recorded_at),
+        action: r.action.label(),
+        care_kind: r.care_kind.label(),
+        channel: r.channel.label(),
+        choices: r
+            .choices
+            .iter()
+            .map(|(item, c)| (item.label(), c.label()))
+            .collect(),
+        prescription: r.prescription_form.map_or("—", |f| f.label()),
+        valid_until: r
+            .valid_until
+            .map_or("定めなし（取消まで）".to_owned(), jst_minute),
+        own_device: r.needs_photo_id_check,
+    }
+}
+
+/// One medical-information link and whether it would open now.
+pub struct MedicalLink {
+    pub kind: &'static str,
+    pub label: &'static str,
+    pub refusal: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "admin/patient.html")]
+struct DetailPage<'a> {
+    nav: Nav<'a>,
+    id: i64,
+    name: String,
+    name_kana: String,
+    birth: String,
+    sex: &'static str,
+    state: &'static str,
+    in_force: bool,
+    needs_photo: bool,
+    photo_checked: Option<String>,
+    reference: String,
+    notice: Option<String>,
+    error: Option<(String, &'static str)>,
+    eligibility: Option<EligibilityView>,
+    eligibility_date: String,
+    requeried_at: Option<String>,
+    requery_refusal: Option<String>,
+    certificate_note: Option<&'static str>,
+    medical: Vec<MedicalLink>,
+    history: Vec<HistoryLine>,
+}
+
+/// Extra things to show on the patient page after an action.
+#[derive(Default)]
+struct Outcome {
+    notice: Option<String>,
+    error: Option<(String, &'static str)>,
+    requeried: bool,
+    reference_input: Option<String>,
+}
+
+async fn render_detail(
+    state: &AppState,
+    staff: &Staff,
+    patient: &ConsentedPatient,
+    outcome: Outcome,
+) -> Result<Response, WebError> {
+    let inst = staff.institution()?;
+    let now = Utc::now();
+    let pid = patient.person_id;
+    let history = state.store.consent_history(inst.id, pid).await?;
+    let latest = history.last();
+    let consent_state = ConsentState::of(latest, now);
+    let notes = state.store.patient_notes(inst.id, pid).await?;
+    let standing = certificate_standing(state, pid, now).await?;
+    // Eligibility as confirmed with the latest registration, or — by 再照会 —
+    // as of today. The choices decide what the block may show.
+    let last_given = history
+        .iter()
+        .rev()
+        .find(|r| r.action != zaitaku_domain::consent::ConsentAction::Revoke);
+    let choices: BTreeMap<ConsentItem, Choice> =
+        last_given.map(|r| r.choices.clone()).unwrap_or_default();
+    let consent_day = last_given.map_or(today(), |r| {
+        r.recorded_at
+            .with_timezone(&zaitaku_domain::consent::jst())
+            .date_naive()
+    });
+    let requery_refusal = requery_allowed(latest, now).err();
+    let on = if outcome.requeried && requery_refusal.is_none() {
+        today()
+    } else {
+        consent_day
+    };
+    let eligibility = state.store.eligibility(pid).await?;
+    let view = eligibility.as_ref().map(|e| {
+        eligibility_view::build(
+            e,
+            &choices,
+            inst.institution.offers(ConsentItem::LimitAmount),
+            on,
+        )
+    });
+    let medical = if staff.may(Permission::ViewMedical) {
+        super::medical::KINDS
+            .iter()
+            .map(|k| MedicalLink {
+                kind: k.as_str(),
+                label: k.label(),
+                refusal: k
+                    .access(latest, standing, now)
+                    .err()
+                    .map(|r: MedicalRefusal| format!("{r}（{}）", r.code())),
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    state
+        .store
+        .audit(
+            &staff.event(
+                if outcome.requeried {
+                    "eligibility.requery"
+                } else {
+                    "patient.view"
+                },
+                if outcome.requeried && requery_refusal.is_some() {
+                    "refused"
+                } else {
+                    "ok"
+                },
+                Some(pid),
+                json!({"eligibility_on": on}),
+            ),
+            now,
+        )
+        .await?;
+    let person = eligibility.as_ref().map(|e| &e.person);
+    let page = DetailPage {
+        id: pid,
+        name: patient.name.clone(),
+        name_kana: patient.name_kana.clone(),
+        birth: format!(
+            "{}（{}歳）",
+            japanese_date(patient.birth_date),
+            age_on(patient.birth_date, today())
+        ),
+        sex: person.map_or("—", |p| p.sex.label()),
+        state: state_label(consent_state),
+        in_force: consent_state == ConsentState::InForce,
+        needs_photo: patient.needs_photo_id_check,
+        photo_checked: notes.photo_id_checked_at.map(|at| {
+            format!(
+                "{}（{}）",
+                jst_minute(at),
+                notes.photo_id_checked_by.clone().unwrap_or_default()
+            )
+        }),
+        reference: outcome
+            .reference_input
+            .or(notes.reference_number)
+            .unwrap_or_default(),
+        notice: outcome.notice,
+        error: outcome.error,
+        eligibility: view,
+        eligibility_date: japanese_date(on),
+        requeried_at: (outcome.requeried && requery_refusal.is_none()).then(|| jst_minute(now)),
+        requery_refusal: if outcome.requeried {
+            requery_refusal.map(|r| format!("{r}（{}）", r.code()))
+        } else {
+            None
+        },
+        certificate_note: match standing {
+            CertificateStanding::Valid => None,
+            CertificateStanding::Grace => Some(
+                "電子証明書の有効期限切れ（猶予期間中）です。資格情報は確認できますが、薬剤情報等は提供されません。",
+            ),
+            CertificateStanding::Unusable => {
+                Some("有効な電子証明書がありません。薬剤情報等は提供されません。")
+            }
+        },
+        medical,
+        history: history.iter().rev().map(history_line).collect(),
+        nav: Nav::new(staff, Realm::Institution, "/admin/patients"),
+    };
+    let status = if page.error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    let mut res = (status, Html(page.render()?)).into_response();
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(res)
+}
+
+#[derive(Deserialize)]
+pub struct DetailQuery {
+    done: Option<String>,
+}
+
+pub async fn detail(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Query(q): Query<DetailQuery>,
+) -> Result<Response, WebError> {
+    let staff = gate!(state, headers, Realm::Institution, Permission::ViewPatients);
+    let patient = patient!(state, staff, id, "view");
+    let notice = match q.done.as_deref() {
+        Some("reference") => Some("照会番号を登録しました。".to_owned()),
+        Some("reference_cleared") => Some("照会番号を削除しました。".to_owned()),
+        Some("photo") => Some("顔写真付き身分証による本人確認を記録しました。".to_owned()),
+        _ => None,
+    };
+    render_detail(
+        &state,
+        &staff,
+        &patient,
+        Outcome {
+            notice,
+            ..Outcome::default()
+        },
+    )
+    .await
+}
+
+pub async fn requery(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, WebError> {
+    let staff = gate!(state, headers, Realm::Institution, Permission::ViewPatients);
+    if let Some(r) = staff.csrf_refusal(form.csrf.as_deref()) {
+        return Ok(r);
+    }
+    let patient = patient!(state, staff, id, "requery");
+    render_detail(
+        &state,
+        &staff,
+        &patient,
+        Outcome {
+            requeried: true,
+            ..Outcome::default()
+        },
+    )
+    .await
+}
+
+#[derive(Deserialize)]
+pub struct ReferenceForm {
+    csrf: Option<String>,
+    reference: String,
+}
+
+pub async fn set_reference(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Form(form): Form<ReferenceForm>,
+) -> Result<Response, WebError> {
+    let staff = gate!(
+        state,
+        headers,
+        Realm::Institution,
+        Permission::RecordPatientNotes
+    );
+    if let Some(r) = staff.csrf_refusal(form.csrf.as_deref()) {
+        return Ok(r);
+    }
+    let patient = patient!(state, staff, id, "reference");
+    let inst = staff.institution()?;
+    let now = Utc::now();
+    // An empty field removes the number.
+    let value = if form.reference.trim().is_empty() {
+        None
+    } else {
+        match validate_reference_number(&form.reference) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                let outcome = Outcome {
+                    error: Some((e.to_string(), e.code())),
+                    reference_input: Some(form.reference),
+                    ..Outcome::default()
+                };
+                return render_detail(&state, &staff, &patient, outcome).await;
+            }
+        }
+    };
+    match state
+        .store
+        .set_reference_number(inst.id, id, value.as_deref(), now)
+        .await
+    {
+        Ok(()) => {}
+        Err(StorageError::Duplicate(_)) => {
+            let outcome = Outcome {
+                error: Some((
+                    "この照会番号は別の患者に登録されています。医療機関等の中で重複しない番号を入力してください。".into(),
+                    "Z-W-0631",
+                )),
+                reference_input: Some(form.reference),
+                ..Outcome::default()
+            };
+            return render_detail(&state, &staff, &patient, outcome).await;
+        }
+        Err(e) => return Err(e.into()),
+    }
+    state
+        .store
+        .audit(
+            &staff.event(
+                "patient.reference_number",
+                "ok",
+                Some(id),
+                json!({"cleared": value.is_none()}),
+            ),
+            now,
+        )
+        .await?;
+    let done = if value.is_some() {
+        "reference"
+    } else {
+        "reference_cleared"
+    };
+    Ok(Redirect::to(&format!("/admin/patients/{id}?done={done}")).into_response())
+}
+
+pub async fn photo_id_checked(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, WebError> {
+    let staff = gate!(
+        state,
+        headers,
+        Realm::Institution,
+        Permission::RecordPatientNotes
+    );
+    if let Some(r) = staff.csrf_refusal(form.csrf.as_deref()) {
+        return Ok(r);
+    }
+    let _patient = patient!(state, staff, id, "photo_id");
+    let inst = staff.institution()?;
+    let now = Utc::now();
+    state
+        .store
+        .record_photo_id_check(inst.id, id, staff.account.id, now)
+        .await?;
+    state
+        .store
+        .audit(
+            &staff.event("patient.photo_id_checked", "ok", Some(id), json!({})),
+            now,
+        )
+        .await?;
+    Ok(Redirect::to(&format!("/admin/patients/{id}?done=photo")).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jst_day_bounds() {
+        let d = NaiveDate::from_ymd_opt(2026, 11, 21).unwrap();
+        assert_eq!(jst_start(d).to_rfc3339(), "2026-11-20T15:00:00+00:00");
+        assert_eq!(
+            next_midnight_jst(d).to_rfc3339(),
+            "2026-11-21T15:00:00+00:00"
+        );
+        assert_eq!(parse_day(Some("2026-13-01")), Err(()));
+        assert_eq!(parse_day(Some(" ")), Ok(None));
+    }
+}

@@ -1,0 +1,226 @@
+//! 環境設定情報更新 (seed 002 事前準備①): the 「オンライン診療等・外来診療等
+//! （通常とは異なる動線）機能」 switch, which may be turned on only after the
+//! administrator acknowledges the terms; e-prescription capability; the consent
+//! items the web service offers.
+
+use askama::Template;
+use axum::extract::{Form, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use chrono::Utc;
+use serde::Deserialize;
+use serde_json::json;
+use zaitaku_domain::account::Permission;
+use zaitaku_domain::consent::ConsentItem;
+use zaitaku_domain::error::ValidationError;
+
+use super::auth::{Realm, Staff, gate};
+use super::{Nav, jst_minute};
+use crate::AppState;
+use crate::error::WebError;
+
+pub struct ItemBox {
+    pub value: &'static str,
+    pub label: &'static str,
+    pub checked: bool,
+}
+
+#[derive(Template)]
+#[template(path = "admin/settings.html")]
+struct SettingsPage<'a> {
+    nav: Nav<'a>,
+    enabled: bool,
+    eprescription: bool,
+    eprescription_applies: bool,
+    items: Vec<ItemBox>,
+    terms_accepted: Option<String>,
+    error: Option<(String, &'static str)>,
+    saved: bool,
+}
+
+#[derive(Deserialize)]
+pub struct SavedQuery {
+    saved: Option<String>,
+}
+
+async fn render(
+    state: &AppState,
+    staff: &Staff,
+    form: Option<&SettingsForm>,
+    error: Option<(String, &'static str)>,
+    saved: bool,
+) -> Result<Response, WebError> {
+    let inst = staff.institution()?;
+    let i = &inst.institution;
+    let chosen = |item: ConsentItem| match form {
+        Some(f) => f.items().contains(&item),
+        None => i.offers(item),
+    };
+    let page = SettingsPage {
+        enabled: form.map_or(i.remote_function_enabled, SettingsForm::enabled),
+        eprescription: form.map_or(i.eprescription, |f| f.eprescription.as_deref() == Some("1")),
+        eprescription_applies: i.kind.issues_prescriptions(),
+        items: ConsentItem::ALL
+            .into_iter()
+            .map(|item| ItemBox {
+                value: item.as_str(),
+                label: item.label(),
+                checked: chosen(item),
+            })
+            .collect(),
+        terms_accepted: state
+            .store
+            .terms_acceptance(inst.id)
+            .await?
+            .map(|(at, by)| format!("{}（{by}）", jst_minute(at))),
+        error: error.clone(),
+        saved,
+        nav: Nav::new(staff, Realm::Institution, "/admin/settings"),
+    };
+    let status = if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Html(page.render()?)).into_response())
+}
+
+pub async fn page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    axum::extract::Query(q): axum::extract::Query<SavedQuery>,
+) -> Result<Response, WebError> {
+    let staff = gate!(
+        state,
+        headers,
+        Realm::Institution,
+        Permission::ManageSettings
+    );
+    render(&state, &staff, None, None, q.saved.is_some()).await
+}
+
+/// Checkboxes arrive as repeated `items=` fields, which `Form` cannot collect
+/// into a Vec; the raw pairs are read instead.
+#[derive(Default)]
+pub struct SettingsForm {
+    csrf: Option<String>,
+    function: Option<String>,
+    terms: Option<String>,
+    eprescription: Option<String>,
+    items: Vec<String>,
+}
+
+impl SettingsForm {
+    fn from_pairs(pairs: Vec<(String, String)>) -> Self {
+        let mut f = Self::default();
+        for (k, v) in pairs {
+            match k.as_str() {
+                "csrf" => f.csrf = Some(v),
+                "function" => f.function = Some(v),
+                "terms" => f.terms = Some(v),
+                "eprescription" => f.eprescription = Some(v),
+                "items" => f.items.push(v),
+                _ => {}
+            }
+        }
+        f
+    }
+
+    fn enabled(&self) -> bool {
+        self.function.as_deref() == Some("on")
+    }
+
+    fn items(&self) -> Vec<ConsentItem> {
+        self.items
+            .iter()
+            .filter_map(|s| ConsentItem::parse(s).ok())
+            .collect()
+    }
+}
+
+pub async fn save(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Result<Response, WebError> {
+    let staff = gate!(
+        state,
+        headers,
+        Realm::Institution,
+        Permission::ManageSettings
+    );
+    let form = SettingsForm::from_pairs(pairs);
+    if let Some(r) = staff.csrf_refusal(form.csrf.as_deref()) {
+        return Ok(r);
+    }
+    let inst = staff.institution()?;
+    let before = &inst.institution;
+    let mut after = before.clone();
+    after.remote_function_enabled = form.enabled();
+    after.eprescription = form.eprescription.as_deref() == Some("1");
+    after.set_consent_items(&form.items());
+    let switching_on = after.remote_function_enabled && !before.remote_function_enabled;
+    if switching_on && form.terms.as_deref() != Some("1") {
+        let msg = "「オンライン資格確認等システム利用規約」を確認し、「利用規約を確認しました」にチェックを入れてください。";
+        return render(
+            &state,
+            &staff,
+            Some(&form),
+            Some((msg.into(), "Z-W-0610")),
+            false,
+        )
+        .await;
+    }
+    if after.consent_items.is_empty() {
+        let msg = "マイナ在宅受付Webで表示する同意項目を1つ以上選択してください。";
+        return render(
+            &state,
+            &staff,
+            Some(&form),
+            Some((msg.into(), "Z-W-0611")),
+            false,
+        )
+        .await;
+    }
+    if after.eprescription && !after.kind.issues_prescriptions() {
+        let e = ValidationError::EprescriptionNotApplicable;
+        return render(
+            &state,
+            &staff,
+            Some(&form),
+            Some((e.to_string(), e.code())),
+            false,
+        )
+        .await;
+    }
+    let now = Utc::now();
+    state
+        .store
+        .update_institution_settings(inst.id, &after, now)
+        .await?;
+    if switching_on {
+        state
+            .store
+            .record_terms_acceptance(inst.id, staff.account.id, now)
+            .await?;
+    }
+    state
+        .store
+        .audit(
+            &staff.event(
+                "institution.settings",
+                "ok",
+                None,
+                json!({
+                    "function": after.remote_function_enabled,
+                    "function_before": before.remote_function_enabled,
+                    "terms_acknowledged": switching_on,
+                    "eprescription": after.eprescription,
+                    "items": after.consent_items.iter().map(|i| i.as_str()).collect::<Vec<_>>(),
+                }),
+            ),
+            now,
+        )
+        .await?;
+    Ok(Redirect::to("/admin/settings?saved=1").into_response())
+}
