@@ -241,6 +241,72 @@ pub const LOCK_MINUTES: i64 = 30;
 mod tests {
     use super::*;
 
+    /// docs/permissions.md's table and `Role::may` say the same thing.
+    #[test]
+    fn permission_table_matches_the_docs() {
+        let doc = include_str!("../../../docs/permissions.md");
+        let roles = [
+            Role::Admin,
+            Role::General,
+            Role::MedicalViewer,
+            Role::Operator,
+        ];
+        for p in Permission::ALL {
+            let row = doc
+                .lines()
+                .find(|l| l.starts_with(&format!("| {} |", p.as_str())))
+                .unwrap_or_else(|| panic!("{} missing from docs/permissions.md", p.as_str()));
+            let cells: Vec<&str> = row
+                .split('|')
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .collect();
+            for (i, role) in roles.iter().enumerate() {
+                assert_eq!(
+                    cells[i + 1] == "✓",
+                    role.may(p),
+                    "{} for {} differs between the docs and Role::may",
+                    p.as_str(),
+                    role.as_str()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn operators_never_see_patients_and_staff_never_the_platform() {
+        for p in [
+            Permission::ViewPatients,
+            Permission::ViewMedical,
+            Permission::RecordPatientNotes,
+        ] {
+            assert!(!Role::Operator.may(p));
+        }
+        for r in Role::INSTITUTION {
+            assert!(!r.may(Permission::ManageInstitutions));
+            assert!(!r.may(Permission::ViewPlatformAudit));
+        }
+        assert!(
+            !Role::General.may(Permission::ViewMedical),
+            "一般利用者 sees eligibility only"
+        );
+        assert!(Role::MedicalViewer.may(Permission::ViewMedical));
+    }
+
+    #[test]
+    fn reference_numbers_and_names() {
+        assert!(validate_reference_number(&"1".repeat(50)).is_ok());
+        assert!(validate_reference_number(&"1".repeat(51)).is_err());
+        assert_eq!(
+            validate_reference_number(" ").unwrap_err().code(),
+            "Z-V-0001"
+        );
+        assert_eq!(validate_reference_number("A-0012").unwrap(), "A-0012");
+        assert!(validate_kana_name("カンリ　タロウ").is_ok());
+        assert!(validate_kana_name("かんり").is_err());
+        assert!(validate_display_name("ユーザ名", "").is_err());
+    }
+
     #[test]
     fn user_ids() {
         assert!(validate_user_id("ad").is_ok());

@@ -56,3 +56,13 @@ impl Store {
             .collect()
     }
 }
+
+impl Store {
+    /// How many records the log holds.
+    pub async fn audit_count(&self) -> Result<i64> {
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM audit_log")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(sqlx::Row::try_get(&row, "n")?)
+    }
+}

@@ -51,6 +51,21 @@ pub enum Command {
     Migrate(DatabaseArgs),
     /// The JPKI stand-in: issue, list, sign with, verify, reset and revoke cards.
     Card(crate::card::CardArgs),
+    /// The audit log: verify that no record was edited or deleted.
+    Audit(AuditArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct AuditArgs {
+    #[command(subcommand)]
+    pub command: AuditCommand,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AuditCommand {
+    /// Walks the whole hash chain. Exits 0 when intact, 1 when a record was
+    /// edited, deleted or re-ordered (naming the first broken sequence number).
+    Verify(DatabaseArgs),
 }
 
 #[derive(Args, Debug)]

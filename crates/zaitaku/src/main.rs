@@ -133,6 +133,23 @@ async fn run(command: Command) -> Result<()> {
             Ok(())
         }
         Command::Card(args) => card::run(args, today_in_japan()).await,
+        Command::Audit(args) => match args.command {
+            cli::AuditCommand::Verify(db) => {
+                let store = Store::open(&db.database_url).await?;
+                let broken = store.verify_audit_chain().await?;
+                let count = store.audit_count().await?;
+                store.close().await;
+                match broken {
+                    None => {
+                        println!("監査ログは正常です（{count} 件、編集・削除なし）。");
+                        Ok(())
+                    }
+                    Some(seq) => anyhow::bail!(
+                        "監査ログの連鎖が番号 {seq} で途切れています。この記録以降が編集・削除・並べ替えされた可能性があります（全 {count} 件）。"
+                    ),
+                }
+            }
+        },
         Command::Migrate(args) => {
             let store = Store::open(&args.database_url).await?;
             println!(
