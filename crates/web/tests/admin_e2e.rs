@@ -1,0 +1,484 @@
+//! An administrator's day in a real headless Chromium, as a new user would go
+//! through it: log in (after one wrong password), switch the function on
+//! (first forgetting the terms), fetch the URL, QR code and poster, see a
+//! patient who just consented on their phone, register a 照会番号, read the
+//! drug history, find that read in the audit log, rotate the URL, register a
+//! colleague; then the operator verifies the audit chain.
+//!
+//! Set ZAITAKU_SCREENSHOTS=DIR to save a PNG of every screen.
+
+use std::time::Duration;
+
+use chrono::{Datelike, NaiveDate, Utc};
+use fantoccini::{Client, Locator};
+use zaitaku_domain::account::Role;
+use zaitaku_domain::codes::QualificationValidity;
+use zaitaku_domain::institution::{Institution, InstitutionCode, InstitutionKind};
+use zaitaku_domain::prefecture::Prefecture;
+use zaitaku_identity::{CardKind, IssueCard};
+use zaitaku_storage::{NewAccount, PersonRecords, Store};
+use zaitaku_web::AppState;
+
+const PASSWORD: &str = "Zaitaku#2026";
+
+struct Site {
+    base: String,
+    code: String,
+    token: String,
+    card: i64,
+    patient_name: String,
+    /// A month in which the patient has drug records.
+    drug_month: NaiveDate,
+    store: Store,
+    _db: zaitaku_testkit::TempSqlite,
+}
+
+async fn site() -> Site {
+    let db = zaitaku_testkit::sqlite();
+    let store = Store::open(&db.url).await.unwrap();
+    let today = Utc::now().date_naive();
+    let people: Vec<_> = zaitaku_synth::Population::new(7, today)
+        .persons()
+        .take(300)
+        .collect();
+    let records: Vec<_> = people
+        .iter()
+        .map(|r| PersonRecords {
+            eligibility: &r.eligibility,
+            drugs: &r.drugs,
+            clinical: &r.clinical,
+            checkups: &r.checkups,
+        })
+        .collect();
+    store.insert_persons(&records).await.unwrap();
+    let chosen = people
+        .iter()
+        .find(|r| {
+            let e = &r.eligibility;
+            e.person.insurance_use_registered
+                && e.resolve(today).validity == QualificationValidity::Valid
+                && !r.drugs.is_empty()
+        })
+        .unwrap();
+    let drug_month = chosen
+        .drugs
+        .iter()
+        .map(|d| d.dispensed_on)
+        .max()
+        .unwrap()
+        .with_day(1)
+        .unwrap();
+    let code = InstitutionCode::build(
+        Prefecture::new(13).unwrap(),
+        InstitutionKind::Medical,
+        1,
+        41,
+    )
+    .unwrap();
+    // Function off: the administrator switches it on in the test.
+    let inst = Institution::new(code.clone(), "試験訪問クリニック", false).unwrap();
+    let inst = store
+        .insert_institution(
+            &inst,
+            &zaitaku_storage::new_url_token().unwrap(),
+            Utc::now(),
+        )
+        .await
+        .unwrap();
+    let hash = zaitaku_web::admin::hash_password(PASSWORD).unwrap();
+    for (user_id, role, name, kana) in [
+        ("admin01", Role::Admin, "管理 太郎", "カンリ　タロウ"),
+        (
+            "viewer01",
+            Role::MedicalViewer,
+            "薬局 次郎",
+            "ヤッキョク　ジロウ",
+        ),
+        ("staff01", Role::General, "訪問 花子", "ホウモン　ハナコ"),
+    ] {
+        store
+            .insert_account(
+                &NewAccount {
+                    institution_id: Some(inst.id),
+                    user_id,
+                    role,
+                    name,
+                    name_kana: kana,
+                    start_date: NaiveDate::from_ymd_opt(2026, 4, 1).unwrap(),
+                    password_hash: &hash,
+                    must_change_password: false,
+                },
+                Utc::now(),
+            )
+            .await
+            .unwrap();
+    }
+    store
+        .insert_account(
+            &NewAccount {
+                institution_id: None,
+                user_id: "ops01",
+                role: Role::Operator,
+                name: "運用 三郎",
+                name_kana: "ウンヨウ　サブロウ",
+                start_date: NaiveDate::from_ymd_opt(2026, 4, 1).unwrap(),
+                password_hash: &hash,
+                must_change_password: false,
+            },
+            Utc::now(),
+        )
+        .await
+        .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let state = AppState::new(store.clone(), base.clone()).await.unwrap();
+    state.identity.ensure_authorities(Utc::now()).await.unwrap();
+    let card = state
+        .identity
+        .issue_card(
+            &IssueCard {
+                person_id: chosen.eligibility.person.id,
+                kind: CardKind::Physical,
+                pin: Some("1234".into()),
+                issued_on: today - chrono::Duration::days(30),
+                authority_id: None,
+                in_demo_wallet: true,
+            },
+            Utc::now(),
+        )
+        .await
+        .unwrap()
+        .id;
+    tokio::spawn(zaitaku_web::serve(listener, state, std::future::pending()));
+    Site {
+        base,
+        code: code.as_str().to_owned(),
+        token: inst.url_token,
+        card,
+        patient_name: chosen.eligibility.person.name.clone(),
+        drug_month,
+        store,
+        _db: db,
+    }
+}
+
+/// A PNG of the whole page (the window grows to the page's height for the
+/// shot, so tables below the fold are in the picture too).
+async fn shot(c: &Client, name: &str) {
+    if let Ok(dir) = std::env::var("ZAITAKU_SCREENSHOTS") {
+        let (w, h) = c.get_window_size().await.unwrap();
+        let full = c
+            .execute("return document.documentElement.scrollHeight", vec![])
+            .await
+            .unwrap()
+            .as_u64()
+            .unwrap_or(h);
+        c.set_window_size(w as u32, full.clamp(h, 4000) as u32)
+            .await
+            .unwrap();
+        let png = c.screenshot().await.unwrap();
+        c.set_window_size(w as u32, h as u32).await.unwrap();
+        std::fs::write(format!("{dir}/{name}.png"), png).unwrap();
+    }
+}
+
+async fn text(c: &Client) -> String {
+    match c.find(Locator::Css("body")).await {
+        Ok(body) => body.text().await.unwrap_or_default(),
+        Err(_) => String::new(),
+    }
+}
+
+async fn wait_for(c: &Client, needle: &str) -> String {
+    for _ in 0..60 {
+        let t = text(c).await;
+        if t.contains(needle) {
+            return t;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("page never showed {needle:?}: {}", text(c).await);
+}
+
+/// Clicks the element, retrying while the previous page is still being
+/// replaced (a stale or not-yet-present element).
+async fn click(c: &Client, css: &str) {
+    let mut last = String::new();
+    for _ in 0..30 {
+        match c.find(Locator::Css(css)).await {
+            Ok(e) => match e.click().await {
+                Ok(()) => return,
+                Err(err) => last = err.to_string(),
+            },
+            Err(err) => last = err.to_string(),
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("{css}: {last}");
+}
+
+async fn fill(c: &Client, css: &str, value: &str) {
+    let field = c
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"));
+    field.clear().await.unwrap();
+    field.send_keys(value).await.unwrap();
+}
+
+async fn value_of(c: &Client, css: &str) -> String {
+    c.find(Locator::Css(css))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap()
+        .unwrap_or_default()
+}
+
+async fn login(c: &Client, base: &str, code: &str, user: &str, password: &str) {
+    c.goto(&format!("{base}/admin/login")).await.unwrap();
+    wait_for(c, "ログイン").await;
+    fill(c, "#institution_code", code).await;
+    fill(c, "#user_id", user).await;
+    fill(c, "#password", password).await;
+    click(c, "form button[type=submit]").await;
+}
+
+/// The patient registers on their own phone through the institution URL.
+async fn patient_registers(url: &str, card: i64) {
+    let b = zaitaku_testkit::browser(390, 844, true).await;
+    let c = &b.client;
+    c.goto(url).await.unwrap();
+    wait_for(c, "同意登録の準備と開始").await;
+    click(c, "main form button[type=submit]").await;
+    wait_for(c, "すべての項目に同意する").await;
+    click(c, "button[name=all]").await;
+    click(c, "form.choices > button.button--primary").await;
+    wait_for(c, "登録内容の確認").await;
+    click(c, "form[action$='/auth'] button").await;
+    wait_for(c, "カードを選んでください").await;
+    click(c, &format!("a[href$='/card/{card}']")).await;
+    wait_for(c, "暗証番号（数字4桁）を入力してください").await;
+    for d in "1234".chars() {
+        click(c, &format!(".keypad button[data-digit='{d}']")).await;
+    }
+    click(c, ".pin-form button[type=submit]").await;
+    wait_for(c, "同意登録が正常に完了いたしました。").await;
+}
+
+#[tokio::test]
+async fn an_administrators_day_on_a_desktop() {
+    let s = site().await;
+    let b = zaitaku_testkit::browser(1366, 768, false).await;
+    let c = &b.client;
+    let old_url = format!("{}/w/{}", s.base, s.token);
+
+    // A wrong password first: the answer reveals nothing.
+    login(c, &s.base, &s.code, "admin01", "Wrong#2026").await;
+    wait_for(
+        c,
+        "医療機関等コード、ユーザID、またはパスワードが正しくありません。",
+    )
+    .await;
+    shot(c, "admin-login-error-desktop").await;
+    login(c, &s.base, &s.code, "admin01", PASSWORD).await;
+    let t = wait_for(c, "メニュー").await;
+    assert!(t.contains("「利用しない」になっています"), "{t}");
+    shot(c, "admin-menu-desktop").await;
+
+    // 環境設定情報更新: 利用する without the terms is refused, then with them.
+    click(c, "a[href='/admin/settings']").await;
+    wait_for(c, "環境設定情報更新").await;
+    click(c, "input[name=function][value=on]").await;
+    click(c, "form.settings > button[type=submit]").await;
+    let t = wait_for(c, "Z-W-0610").await;
+    assert!(t.contains("利用規約を確認しました"));
+    shot(c, "admin-settings-error-desktop").await;
+    click(c, "input[name=terms]").await;
+    click(c, "input[name=function][value=on]").await;
+    click(c, "form.settings > button[type=submit]").await;
+    let t = wait_for(c, "環境設定情報を更新しました。").await;
+    assert!(t.contains("利用規約の確認："));
+    shot(c, "admin-settings-desktop").await;
+
+    // 医療機関等別URL: the URL, the QR code, downloads and the poster.
+    click(c, "nav.admin-menu a[href='/admin/url']").await;
+    wait_for(c, "医療機関等別URL取得・変更").await;
+    assert_eq!(value_of(c, "#institution-url").await, old_url);
+    assert!(c.find(Locator::Css("figure.qr svg")).await.is_ok());
+    assert!(
+        c.find(Locator::Css("a[href='/admin/url/qr.png']"))
+            .await
+            .is_ok()
+    );
+    shot(c, "admin-url-desktop").await;
+    c.goto(&format!("{}/admin/url/poster", s.base))
+        .await
+        .unwrap();
+    let t = wait_for(c, "二次元コードを読み取ってください").await;
+    assert!(t.contains("試験訪問クリニック") && t.contains(&old_url));
+    shot(c, "admin-poster-desktop").await;
+
+    // A patient consents on their phone; the administrator sees them.
+    patient_registers(&old_url, s.card).await;
+    c.goto(&format!("{}/admin", s.base)).await.unwrap();
+    click(c, "nav.admin-menu a[href='/admin/patients']").await;
+    let t = wait_for(c, "同意取得済み患者一覧").await;
+    assert!(t.contains(&s.patient_name), "{t}");
+    assert!(t.contains("訪問診療等"));
+    shot(c, "admin-patients-desktop").await;
+    click(c, "table a[href^='/admin/patients/']").await;
+    let t = wait_for(c, "同意の履歴").await;
+    assert!(t.contains("資格情報") && t.contains("一部負担割合"));
+    fill(c, "#reference", "SHINSATSU-0001").await;
+    click(c, "form[action$='/reference'] button").await;
+    wait_for(c, "照会番号を登録しました。").await;
+    click(c, "form[action$='/requery'] button").await;
+    wait_for(c, "再照会しました").await;
+    shot(c, "admin-patient-desktop").await;
+
+    // The drug history, by 診療年月.
+    click(c, "a[href*='/medical?kind=drugs']").await;
+    wait_for(c, "薬剤情報").await;
+    let month = s.drug_month.format("%Y-%m").to_string();
+    let current = c.current_url().await.unwrap();
+    c.goto(&format!(
+        "{}&from={month}&to={month}",
+        current.as_str().split('&').next().unwrap()
+    ))
+    .await
+    .unwrap();
+    let t = wait_for(c, "薬剤名").await;
+    assert!(t.contains("件") && t.contains("日分"), "{t}");
+    shot(c, "admin-medical-desktop").await;
+
+    // The read is in the institution's audit log.
+    c.goto(&format!("{}/admin/audit?category=medical.", s.base))
+        .await
+        .unwrap();
+    let t = wait_for(c, "監査ログ").await;
+    assert!(
+        t.contains("薬剤情報等の閲覧") && t.contains("admin01"),
+        "{t}"
+    );
+    shot(c, "admin-audit-desktop").await;
+
+    // 変更: a new URL, the old one stops at once.
+    c.goto(&format!("{}/admin/url", s.base)).await.unwrap();
+    click(c, "a[href='/admin/url/rotate']").await;
+    wait_for(c, "URLを変更しますか").await;
+    shot(c, "admin-url-rotate-desktop").await;
+    click(c, "form[action='/admin/url/rotate'] button").await;
+    wait_for(c, "新しいURLを発行しました。").await;
+    let new_url = value_of(c, "#institution-url").await;
+    assert_ne!(new_url, old_url);
+    c.goto(&old_url).await.unwrap();
+    wait_for(c, "このURLではご利用いただけません").await;
+    c.goto(&new_url).await.unwrap();
+    wait_for(c, "同意登録の準備と開始").await;
+
+    // A colleague's account, with a temporary password shown once.
+    c.goto(&format!("{}/admin/accounts/new", s.base))
+        .await
+        .unwrap();
+    wait_for(c, "アカウント管理（登録）").await;
+    click(c, "input[name=role][value=medical_viewer]").await;
+    fill(c, "#user_id", "nurse02").await;
+    fill(c, "#name", "看護 四郎").await;
+    fill(c, "#name_kana", "カンゴ　シロウ").await;
+    shot(c, "admin-account-new-desktop").await;
+    click(c, "form[action='/admin/accounts/new'] button[type=submit]").await;
+    wait_for(c, "仮パスワード").await;
+    let temporary = c
+        .find(Locator::Css("#temp-password"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(temporary.chars().count(), 12);
+    shot(c, "admin-account-created-desktop").await;
+    c.goto(&format!("{}/admin/accounts", s.base)).await.unwrap();
+    let t = wait_for(c, "アカウント一覧").await;
+    assert!(t.contains("nurse02") && t.contains("仮パスワード"));
+    shot(c, "admin-accounts-desktop").await;
+    let audit = s.store.audit_records(Some("medical."), 10).await.unwrap();
+    assert!(audit.iter().any(|r| r.outcome == "ok"));
+}
+
+#[tokio::test]
+async fn roles_on_a_phone_and_the_operator() {
+    let s = site().await;
+    let url = format!("{}/w/{}", s.base, s.token);
+    // Switch the function on directly: this test is about the other roles.
+    let inst = s
+        .store
+        .institution_by_code(&InstitutionCode::parse(&s.code).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let mut i = inst.institution.clone();
+    i.remote_function_enabled = true;
+    s.store
+        .update_institution_settings(inst.id, &i, Utc::now())
+        .await
+        .unwrap();
+    patient_registers(&url, s.card).await;
+
+    let b = zaitaku_testkit::browser(390, 844, true).await;
+    let c = &b.client;
+    // 医療情報閲覧: the list, the patient, the drug history.
+    login(c, &s.base, &s.code, "viewer01", PASSWORD).await;
+    let t = wait_for(c, "メニュー").await;
+    assert!(!t.contains("アカウント管理") && !t.contains("環境設定情報更新"));
+    shot(c, "admin-menu-phone").await;
+    c.goto(&format!("{}/admin/patients", s.base)).await.unwrap();
+    wait_for(c, &s.patient_name).await;
+    shot(c, "admin-patients-phone").await;
+    click(c, "table a[href^='/admin/patients/']").await;
+    wait_for(c, "同意の履歴").await;
+    shot(c, "admin-patient-phone").await;
+    click(c, "a[href*='/medical?kind=drugs']").await;
+    wait_for(c, "診療年月（開始）").await;
+    shot(c, "admin-medical-phone").await;
+    // Not for this role: the settings page.
+    c.goto(&format!("{}/admin/settings", s.base)).await.unwrap();
+    wait_for(c, "この画面を利用する権限がありません").await;
+    shot(c, "admin-forbidden-phone").await;
+    c.goto(&format!("{}/admin", s.base)).await.unwrap();
+    click(c, "button.who__logout").await;
+    wait_for(c, "ログイン").await;
+
+    // 一般利用者: eligibility yes, medical information no.
+    login(c, &s.base, &s.code, "staff01", PASSWORD).await;
+    wait_for(c, "メニュー").await;
+    c.goto(&format!("{}/admin/patients", s.base)).await.unwrap();
+    wait_for(c, &s.patient_name).await;
+    click(c, "table a[href^='/admin/patients/']").await;
+    let t = wait_for(c, "同意の履歴").await;
+    assert!(!t.contains("薬剤情報を見る"));
+    let detail = c.current_url().await.unwrap();
+    c.goto(&format!("{}/medical?kind=drugs", detail.as_str()))
+        .await
+        .unwrap();
+    wait_for(c, "Z-W-0603").await;
+
+    // The operator: institutions, the whole audit log, the chain verified.
+    let b = zaitaku_testkit::browser(1366, 768, false).await;
+    let c = &b.client;
+    c.goto(&format!("{}/operator/login", s.base)).await.unwrap();
+    wait_for(c, "ログイン").await;
+    assert!(c.find(Locator::Css("#institution_code")).await.is_err());
+    fill(c, "#user_id", "ops01").await;
+    fill(c, "#password", PASSWORD).await;
+    click(c, "form button[type=submit]").await;
+    let t = wait_for(c, "医療機関等一覧").await;
+    assert!(t.contains(&s.code) && t.contains("試験訪問クリニック"));
+    shot(c, "operator-home-desktop").await;
+    c.goto(&format!("{}/operator/audit", s.base)).await.unwrap();
+    wait_for(c, "監査ログ（全体）").await;
+    click(c, "form[action='/operator/audit/verify'] button").await;
+    wait_for(c, "監査ログの連鎖は正常です。").await;
+    shot(c, "operator-audit-desktop").await;
+}
