@@ -27,22 +27,25 @@ pub fn validate_user_id(s: &str) -> Result<String> {
 /// パスワード: 8–20 characters with an upper-case letter, a lower-case letter,
 /// a digit and one of [`PASSWORD_SYMBOLS`], nothing else.
 pub fn validate_password(s: &str) -> Result<()> {
-    let n = s.chars().count();
     let allowed = |c: char| c.is_ascii_alphanumeric() || PASSWORD_SYMBOLS.contains(c);
-    let ok = (8..=20).contains(&n)
-        && s.chars().all(allowed)
-        && s.chars().any(|c| c.is_ascii_uppercase())
-        && s.chars().any(|c| c.is_ascii_lowercase())
-        && s.chars().any(|c| c.is_ascii_digit())
-        && s.chars().any(|c| PASSWORD_SYMBOLS.contains(c));
-    if ok {
-        Ok(())
-    } else {
-        Err(ValidationError::Characters {
+    if !s.chars().all(allowed) {
+        return Err(ValidationError::Characters {
             field: "パスワード",
-            allowed: "8〜20文字で、英大文字・英小文字・数字・記号をそれぞれ1文字以上含めてください。",
-        })
+            allowed: "英大文字・英小文字・数字と、記号 ` ~ ! @ # $ % ^ & * _ { } [ ] | : ; ' < > , . ? - ( ) / が使えます。",
+        });
     }
+    if !(8..=20).contains(&s.chars().count()) {
+        return Err(ValidationError::PasswordLength);
+    }
+    let has = |f: fn(&char) -> bool| s.chars().any(|c| f(&c));
+    if !(has(char::is_ascii_uppercase)
+        && has(char::is_ascii_lowercase)
+        && has(char::is_ascii_digit)
+        && s.chars().any(|c| PASSWORD_SYMBOLS.contains(c)))
+    {
+        return Err(ValidationError::PasswordClasses);
+    }
+    Ok(())
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -192,10 +195,16 @@ pub fn validate_reference_number(s: &str) -> Result<String> {
             field: "照会番号"
         });
     }
-    if s.chars().count() > 50 || s.chars().any(char::is_control) {
+    if s.chars().count() > 50 {
+        return Err(ValidationError::TooLong {
+            field: "照会番号",
+            max: 50,
+        });
+    }
+    if s.chars().any(char::is_control) {
         return Err(ValidationError::Characters {
             field: "照会番号",
-            allowed: "50文字以内で入力してください。",
+            allowed: "改行などの制御文字は使えません。",
         });
     }
     Ok(s.to_owned())
@@ -207,10 +216,13 @@ pub fn validate_display_name(field: &'static str, s: &str) -> Result<String> {
     if s.is_empty() {
         return Err(ValidationError::Required { field });
     }
-    if s.chars().count() > 50 || s.chars().any(char::is_control) {
+    if s.chars().count() > 50 {
+        return Err(ValidationError::TooLong { field, max: 50 });
+    }
+    if s.chars().any(char::is_control) {
         return Err(ValidationError::Characters {
             field,
-            allowed: "50文字以内で入力してください。",
+            allowed: "改行などの制御文字は使えません。",
         });
     }
     Ok(s.to_owned())

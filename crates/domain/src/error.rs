@@ -58,6 +58,10 @@ pub enum ValidationError {
     ConsultationDate,
     #[error("電子処方箋は病院・診療所（医科・歯科）でのみ設定できます。")]
     EprescriptionNotApplicable,
+    #[error("パスワードは8〜20文字で入力してください。")]
+    PasswordLength,
+    #[error("パスワードには英大文字・英小文字・数字・記号をそれぞれ1文字以上含めてください。")]
+    PasswordClasses,
 }
 
 impl ValidationError {
@@ -83,6 +87,8 @@ impl ValidationError {
             Self::ConsentItemMissing => "Z-V-0017",
             Self::ConsultationDate => "Z-V-0018",
             Self::EprescriptionNotApplicable => "Z-V-0019",
+            Self::PasswordLength => "Z-V-0020",
+            Self::PasswordClasses => "Z-V-0021",
         }
     }
 
@@ -107,6 +113,8 @@ impl ValidationError {
         ("Z-V-0017", "同意項目の未選択"),
         ("Z-V-0018", "受診予定日が不正"),
         ("Z-V-0019", "電子処方箋を設定できない施設種別"),
+        ("Z-V-0020", "パスワードの文字数が8〜20文字でない"),
+        ("Z-V-0021", "パスワードに必要な文字の種類が足りない"),
     ];
 }
 

@@ -216,24 +216,29 @@ impl Store {
     }
 
     /// Counts a wrong password in one statement (so concurrent attempts all
-    /// count) and locks at the fifth consecutive one. Returns the new count
-    /// and the lock, if any.
+    /// count) and locks at the fifth consecutive one. A lock that has run out
+    /// starts the count again, so one typo after it does not lock at once.
+    /// Returns the new count and the lock, if any.
     pub async fn record_login_failure(
         &self,
         id: i64,
         now: DateTime<Utc>,
     ) -> Result<(u32, Option<DateTime<Utc>>)> {
         let until = micros(now + Duration::minutes(LOCK_MINUTES));
-        let row = sqlx::query(
-            "UPDATE accounts SET failed_attempts = failed_attempts + 1, \
-             locked_until = CASE WHEN failed_attempts + 1 >= $1 THEN $2 ELSE locked_until END \
-             WHERE id = $3 RETURNING failed_attempts, locked_until",
-        )
-        .bind(i64::from(LOCK_AFTER_FAILURES))
-        .bind(until)
-        .bind(id)
-        .fetch_one(&self.pool)
-        .await?;
+        let lapsed = "(locked_until IS NOT NULL AND locked_until <= $4)";
+        let count = format!("CASE WHEN {lapsed} THEN 1 ELSE failed_attempts + 1 END");
+        let sql = format!(
+            "UPDATE accounts SET failed_attempts = {count}, \
+             locked_until = CASE WHEN {count} >= $1 THEN $2 WHEN {lapsed} THEN NULL ELSE locked_until END \
+             WHERE id = $3 RETURNING failed_attempts, locked_until"
+        );
+        let row = sqlx::query(&sql)
+            .bind(i64::from(LOCK_AFTER_FAILURES))
+            .bind(until)
+            .bind(id)
+            .bind(micros(now))
+            .fetch_one(&self.pool)
+            .await?;
         let count = u32::try_from(row.try_get::<i64, _>("failed_attempts")?).unwrap_or(u32::MAX);
         let locked = row
             .try_get::<Option<i64>, _>("locked_until")?

@@ -1,13 +1,20 @@
-//! The administrator's login on SQLite and PostgreSQL: success, answers that
-//! reveal nothing, the lockout after five wrong passwords, logout.
+//! The administrator's pages on SQLite and PostgreSQL: login with answers
+//! that reveal nothing, the lockout after five wrong passwords and the
+//! unlock, disabled accounts, password reset, URL rotation with its QR
+//! codes and poster, the settings with the terms, the audit viewers.
 
-use chrono::{NaiveDate, Utc};
+mod support;
+
+use chrono::{Duration, NaiveDate, Utc};
 use zaitaku_domain::account::Role;
+use zaitaku_domain::consent::CareKind;
 use zaitaku_domain::institution::{Institution, InstitutionCode, InstitutionKind};
 use zaitaku_domain::prefecture::Prefecture;
-use zaitaku_storage::{NewAccount, Store};
+use zaitaku_storage::{AuditRecord, NewAccount, Store, StoredAccount, StoredInstitution};
 use zaitaku_testkit::on_both;
 use zaitaku_web::AppState;
+
+use support::{Browser, Reply, Server, WRONG};
 
 async fn start(url: &str) -> (String, Store, String) {
     let store = Store::open(url).await.unwrap();
@@ -182,3 +189,906 @@ async fn login_logout_and_lockout(url: &str) {
     );
 }
 on_both!(login_logout_and_lockout);
+
+// ---------------------------------------------------------------------------
+// Lockout and unlock, disabled accounts, password reset, URL rotation,
+// settings and the audit viewers, through the pages an administrator uses.
+
+/// One institution with an administrator and a general user, a second
+/// administrator, and the platform operator.
+struct Clinic {
+    srv: Server,
+    a: StoredInstitution,
+    admin: StoredAccount,
+    general: StoredAccount,
+    operator: StoredAccount,
+}
+
+async fn clinic(url: &str, enabled: bool) -> Clinic {
+    let srv = support::server(url).await;
+    let store = &srv.store;
+    let a = support::institution(
+        store,
+        InstitutionKind::Medical,
+        31,
+        "試験在宅クリニック",
+        enabled,
+    )
+    .await;
+    let admin = support::account(store, Some(&a), "aadmin", Role::Admin, "試験 管理者").await;
+    let general = support::account(store, Some(&a), "agen", Role::General, "試験 一般").await;
+    let operator = support::account(store, None, "op01", Role::Operator, "運用 担当").await;
+    Clinic {
+        srv,
+        a,
+        admin,
+        general,
+        operator,
+    }
+}
+
+fn code(inst: &StoredInstitution) -> &str {
+    inst.institution.code.as_str()
+}
+
+async fn attempt(c: &Clinic, user_id: &str, password: &str) -> Reply {
+    match Browser::try_login(&c.srv.base, code(&c.a), user_id, password).await {
+        Ok((_, res)) | Err(res) => res,
+    }
+}
+
+async fn lock_out(c: &Clinic, user_id: &str) {
+    for _ in 0..5 {
+        let res = attempt(c, user_id, WRONG).await;
+        assert_eq!(res.status, 401);
+    }
+    let res = attempt(c, user_id, support::PASSWORD).await;
+    assert_eq!(res.status, 401, "even the right password");
+    assert!(res.body.contains("30分間ロック"), "{}", res.summary());
+}
+
+/// The newest record of `action`.
+async fn last(store: &Store, action: &str) -> AuditRecord {
+    store
+        .audit_records(Some(action), 1)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|r| r.action == action)
+        .unwrap_or_else(|| panic!("no {action} record"))
+}
+
+fn by(r: &AuditRecord, a: &StoredAccount) -> bool {
+    r.detail.contains(&format!("\"account\":{}", a.id))
+        && r.detail.contains(&format!("\"user_id\":\"{}\"", a.user_id))
+}
+
+fn about(r: &AuditRecord, target: &StoredAccount) -> bool {
+    r.detail.contains(&format!("\"target\":{}", target.id))
+}
+
+async fn administrators_unlock_locked_accounts(url: &str) {
+    let c = clinic(url, true).await;
+    let store = &c.srv.store;
+    let base = &c.srv.base;
+
+    // The institution's administrator unlocks a general user.
+    lock_out(&c, "agen").await;
+    let admin = Browser::login(base, &c.a, "aadmin").await;
+    let list = admin.get("/admin/accounts").await;
+    let unlock = format!("/admin/accounts/{}/unlock", c.general.id);
+    assert!(list.body.contains("ロック中") && list.body.contains(&unlock));
+    let res = admin.post(&unlock, &[]).await;
+    assert_eq!(res.location, "/admin/accounts?done=unlocked");
+    let list = admin.get(&res.location).await;
+    assert!(list.body.contains("ロックを解除しました。"));
+    assert!(!list.body.contains("ロック中"));
+    assert!(attempt(&c, "agen", support::PASSWORD).await.status == 303);
+    let r = last(store, "account.unlock").await;
+    assert!(by(&r, &c.admin) && about(&r, &c.general), "{}", r.detail);
+    assert_eq!(
+        (r.actor.as_str(), r.institution_id),
+        ("staff", Some(c.a.id))
+    );
+
+    // Locking the administrator ends their session too; the operator unlocks them.
+    lock_out(&c, "aadmin").await;
+    assert_eq!(admin.get("/admin").await.location, "/admin/login");
+    let operator = Browser::operator_login(base, "op01").await;
+    let home = operator.get("/operator").await;
+    let unlock = format!("/operator/accounts/{}/unlock", c.admin.id);
+    assert!(home.body.contains("ロック中") && home.body.contains(&unlock));
+    let res = operator.post(&unlock, &[]).await;
+    assert_eq!(res.location, "/operator?done=unlocked");
+    let home = operator.get(&res.location).await;
+    assert!(
+        home.body
+            .contains("管理者アカウントのロックを解除しました。")
+    );
+    assert!(!home.body.contains("ロック中"));
+    let admin = Browser::login(base, &c.a, "aadmin").await;
+    let r = last(store, "account.unlock").await;
+    assert!(by(&r, &c.operator) && about(&r, &c.admin), "{}", r.detail);
+    // Recorded against the institution, so its own log shows it.
+    assert_eq!(
+        (r.actor.as_str(), r.institution_id),
+        ("operator", Some(c.a.id))
+    );
+    let log = admin.get("/admin/audit?category=account.").await;
+    assert!(log.body.contains("ロック解除") && log.body.contains("operator（op01）"));
+}
+on_both!(administrators_unlock_locked_accounts);
+
+/// Five wrong passwords lock for 30 minutes; once the lock has run out, the
+/// count should start again rather than one more typo locking at once.
+async fn after_a_lock_runs_out_the_count_starts_again(url: &str) {
+    let c = clinic(url, true).await;
+    let store = &c.srv.store;
+    let long_ago = Utc::now() - Duration::minutes(31);
+    for _ in 0..5 {
+        store
+            .record_login_failure(c.general.id, long_ago)
+            .await
+            .unwrap();
+    }
+    let general = store.account(c.general.id).await.unwrap().unwrap();
+    assert!(
+        !general.is_locked(Utc::now()),
+        "the lock ran out a minute ago"
+    );
+    assert_eq!(attempt(&c, "agen", WRONG).await.status, 401);
+    let res = attempt(&c, "agen", support::PASSWORD).await;
+    assert_eq!(
+        res.status,
+        303,
+        "one typo after the lock: {}",
+        res.summary()
+    );
+}
+mod lock_runs_out {
+    #[tokio::test]
+    async fn sqlite() {
+        let db = zaitaku_testkit::sqlite();
+        super::after_a_lock_runs_out_the_count_starts_again(&db.url).await;
+    }
+    #[tokio::test]
+    async fn postgres() {
+        let url = zaitaku_testkit::postgres().await;
+        super::after_a_lock_runs_out_the_count_starts_again(&url).await;
+    }
+}
+
+async fn a_disabled_account_is_shut_out_at_once(url: &str) {
+    let c = clinic(url, true).await;
+    let base = &c.srv.base;
+    let store = &c.srv.store;
+    let admin = Browser::login(base, &c.a, "aadmin").await;
+    let general = Browser::login(base, &c.a, "agen").await;
+    assert_eq!(general.get("/admin/url").await.status, 200);
+
+    let res = admin
+        .post(&format!("/admin/accounts/{}/disable", c.general.id), &[])
+        .await;
+    assert_eq!(res.location, "/admin/accounts?done=disabled");
+    let list = admin.get(&res.location).await;
+    assert!(list.body.contains("アカウントを無効にしました。") && list.body.contains("無効"));
+    // The open session stops at its next request.
+    assert_eq!(general.get("/admin/url").await.location, "/admin/login");
+    assert_eq!(general.get("/admin").await.location, "/admin/login");
+    // The right password reads exactly like a wrong one for an unknown user.
+    let disabled = attempt(&c, "agen", support::PASSWORD).await;
+    assert_eq!(disabled.status, 401);
+    assert!(disabled.body.contains(support::LOGIN_FAILED));
+    let unknown = attempt(&c, "nobody", support::PASSWORD).await;
+    assert_eq!(
+        disabled.body.replace("value=\"agen\"", "value=\"nobody\""),
+        unknown.body
+    );
+    let r = last(store, "account.disable").await;
+    assert!(by(&r, &c.admin) && about(&r, &c.general));
+    // One cannot disable oneself.
+    let res = admin
+        .post(&format!("/admin/accounts/{}/disable", c.admin.id), &[])
+        .await;
+    assert_eq!(res.status, 409);
+    assert!(res.shows_code("Z-W-0623"));
+    assert!(!store.account(c.admin.id).await.unwrap().unwrap().disabled);
+
+    let res = admin
+        .post(&format!("/admin/accounts/{}/enable", c.general.id), &[])
+        .await;
+    assert_eq!(res.location, "/admin/accounts?done=enabled");
+    assert_eq!(attempt(&c, "agen", support::PASSWORD).await.status, 303);
+    let r = last(store, "account.enable").await;
+    assert!(by(&r, &c.admin) && about(&r, &c.general));
+}
+on_both!(a_disabled_account_is_shut_out_at_once);
+
+const NEW_PASSWORD: &str = "Hajimete#2027";
+
+async fn a_reset_password_must_be_changed_first(url: &str) {
+    let c = clinic(url, true).await;
+    let base = &c.srv.base;
+    let store = &c.srv.store;
+    let admin = Browser::login(base, &c.a, "aadmin").await;
+    let res = admin
+        .post(
+            &format!("/admin/accounts/{}/reset-password", c.general.id),
+            &[],
+        )
+        .await;
+    assert_eq!(res.status, 200, "{}", res.summary());
+    assert_eq!(res.header("cache-control"), "no-store");
+    assert!(res.body.contains("この画面でしか表示されません"));
+    let temporary = support::unescape(
+        support::between(&res.body, "id=\"temp-password\">", "</dd>").expect("shown"),
+    );
+    assert!(zaitaku_domain::account::validate_password(&temporary).is_ok());
+    // Shown once: not on the list, not in the log.
+    let list = admin.get("/admin/accounts").await;
+    assert!(list.body.contains("仮パスワード"));
+    assert!(!support::unescape(&list.body).contains(&temporary));
+    let r = last(store, "account.password_reset").await;
+    assert!(by(&r, &c.admin) && about(&r, &c.general));
+    assert!(
+        !store
+            .audit_records(None, 100)
+            .await
+            .unwrap()
+            .iter()
+            .any(|r| r.detail.contains(&temporary))
+    );
+    // Nobody resets their own password this way.
+    let res = admin
+        .post(
+            &format!("/admin/accounts/{}/reset-password", c.admin.id),
+            &[],
+        )
+        .await;
+    assert_eq!(res.status, 409);
+
+    // The old password is gone; the temporary one leads to the change page only.
+    assert_eq!(attempt(&c, "agen", support::PASSWORD).await.status, 401);
+    let (general, res) = Browser::try_login(base, code(&c.a), "agen", &temporary)
+        .await
+        .unwrap_or_else(|r| panic!("{}", r.summary()));
+    assert_eq!(res.location, "/admin/password");
+    for path in [
+        "/admin",
+        "/admin/url",
+        "/admin/url/qr.png",
+        "/admin/patients",
+        "/admin/settings",
+    ] {
+        let res = general.get(path).await;
+        assert_eq!(res.location, "/admin/password", "{path}: {}", res.summary());
+    }
+    let res = general
+        .post(&format!("/admin/patients/{}/photo-id", 1), &[])
+        .await;
+    assert_eq!(res.location, "/admin/password");
+    let page = general.get("/admin/password").await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("変更するまで他の画面は利用できません"));
+    assert!(!page.body.contains("class=\"admin-menu\""), "no menu yet");
+
+    // Refusals, each with its reason.
+    let change = |current: &str, new: &str, confirm: &str| {
+        let (general, current, new, confirm) = (
+            general.clone(),
+            current.to_owned(),
+            new.to_owned(),
+            confirm.to_owned(),
+        );
+        async move {
+            general
+                .post(
+                    "/admin/password",
+                    &[("current", &current), ("new", &new), ("confirm", &confirm)],
+                )
+                .await
+        }
+    };
+    let length = "パスワードは8〜20文字で入力してください。";
+    let classes = "英大文字・英小文字・数字・記号をそれぞれ1文字以上含めてください。";
+    let characters = "パスワードに使用できない文字が含まれています。";
+    for (weak, says) in [
+        ("Ab1#xyz", length),
+        ("abcdefg1#", classes),
+        ("Abcdefgh1", classes),
+        ("Abcdefg#x", classes),
+        ("Abcdefg1# 2", characters),
+    ] {
+        let res = change(&temporary, weak, weak).await;
+        assert_eq!(res.status, 422, "{weak}");
+        assert!(res.body.contains(says), "{weak}: {}", res.summary());
+    }
+    let res = change(&temporary, NEW_PASSWORD, "Hajimete#2028").await;
+    assert!(
+        res.body
+            .contains("新しいパスワードと確認用のパスワードが一致しません。")
+    );
+    let res = change(&temporary, &temporary, &temporary).await;
+    assert!(
+        res.body
+            .contains("現在と異なるパスワードを設定してください。")
+    );
+    let res = change(WRONG, NEW_PASSWORD, NEW_PASSWORD).await;
+    assert!(res.body.contains("現在のパスワードが正しくありません。"));
+    assert_eq!(general.get("/admin").await.location, "/admin/password");
+
+    let res = change(&temporary, NEW_PASSWORD, NEW_PASSWORD).await;
+    assert_eq!(res.status, 200, "{}", res.summary());
+    assert!(res.body.contains("パスワードを変更しました。"));
+    let menu = general.get("/admin").await;
+    assert_eq!(menu.status, 200);
+    assert!(menu.body.contains("href=\"/admin/patients\""));
+    assert_eq!(general.get("/admin/patients").await.status, 200);
+    assert_eq!(attempt(&c, "agen", &temporary).await.status, 401);
+    let res = attempt(&c, "agen", NEW_PASSWORD).await;
+    assert_eq!(res.location, "/admin");
+    let r = last(store, "account.password_change").await;
+    assert_eq!(r.outcome, "ok");
+    assert!(by(&r, &c.general));
+}
+on_both!(a_reset_password_must_be_changed_first);
+
+/// Right after the forced change, the confirmation page should offer the
+/// menu again: it is the only way on without typing an address.
+async fn the_forced_change_ends_on_a_page_with_the_menu(url: &str) {
+    let c = clinic(url, true).await;
+    let store = &c.srv.store;
+    let temporary = "Karini#2026";
+    let hash = zaitaku_web::admin::hash_password(temporary).unwrap();
+    store.set_password(c.general.id, &hash, true).await.unwrap();
+    let (general, res) = Browser::try_login(&c.srv.base, code(&c.a), "agen", temporary)
+        .await
+        .unwrap_or_else(|r| panic!("{}", r.summary()));
+    assert_eq!(res.location, "/admin/password");
+    let res = general
+        .post(
+            "/admin/password",
+            &[
+                ("current", temporary),
+                ("new", NEW_PASSWORD),
+                ("confirm", NEW_PASSWORD),
+            ],
+        )
+        .await;
+    assert!(res.body.contains("パスワードを変更しました。"));
+    assert!(
+        res.body.contains("class=\"admin-menu\""),
+        "the confirmation page has no menu and no link onwards"
+    );
+}
+mod forced_change_menu {
+    #[tokio::test]
+    async fn sqlite() {
+        let db = zaitaku_testkit::sqlite();
+        super::the_forced_change_ends_on_a_page_with_the_menu(&db.url).await;
+    }
+    #[tokio::test]
+    async fn postgres() {
+        let url = zaitaku_testkit::postgres().await;
+        super::the_forced_change_ends_on_a_page_with_the_menu(&url).await;
+    }
+}
+
+/// A password that only breaks the length or class rule should not be told
+/// it holds characters that cannot be used.
+async fn a_weak_password_is_told_what_is_wrong(url: &str) {
+    let c = clinic(url, true).await;
+    let general = Browser::login(&c.srv.base, &c.a, "agen").await;
+    let res = general
+        .post(
+            "/admin/password",
+            &[
+                ("current", support::PASSWORD),
+                ("new", "Abcdefgh1"),
+                ("confirm", "Abcdefgh1"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, 422);
+    assert!(
+        !res.body.contains("使用できない文字が含まれています"),
+        "Abcdefgh1 holds only allowed characters: {}",
+        support::between(&res.body, "role=\"alert\"><p>", "</p>").unwrap_or("")
+    );
+}
+mod weak_password_message {
+    #[tokio::test]
+    async fn sqlite() {
+        let db = zaitaku_testkit::sqlite();
+        super::a_weak_password_is_told_what_is_wrong(&db.url).await;
+    }
+    #[tokio::test]
+    async fn postgres() {
+        let url = zaitaku_testkit::postgres().await;
+        super::a_weak_password_is_told_what_is_wrong(&url).await;
+    }
+}
+
+/// Whether a QR code PNG (grey-scale, 4-module quiet zone) encodes `text`.
+fn png_encodes(png_bytes: &[u8], text: &str) -> bool {
+    use qrcode::{Color, EcLevel, QrCode};
+    let decoder = png::Decoder::new(std::io::Cursor::new(png_bytes));
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    assert_eq!(info.color_type, png::ColorType::Grayscale);
+    assert_eq!(info.width, info.height, "square");
+    let side = info.width as usize;
+    [EcLevel::L, EcLevel::M, EcLevel::Q, EcLevel::H]
+        .into_iter()
+        .any(|level| {
+            let code = QrCode::with_error_correction_level(text.as_bytes(), level).unwrap();
+            let n = code.width();
+            if !side.is_multiple_of(n + 8) {
+                return false;
+            }
+            let px = side / (n + 8);
+            code.to_colors().iter().enumerate().all(|(i, c)| {
+                let (x, y) = ((i % n + 4) * px + px / 2, (i / n + 4) * px + px / 2);
+                (buf[y * info.line_size + x] < 128) == (*c == Color::Dark)
+            })
+        })
+}
+
+async fn rotating_the_url_stops_the_old_one_at_once(url: &str) {
+    let c = clinic(url, true).await;
+    let base = &c.srv.base;
+    let store = &c.srv.store;
+    let old = c.a.url_token.clone();
+    let old_url = format!("{base}/w/{old}");
+    let anyone = Browser::anonymous(base);
+    let res = anyone.get(&format!("/w/{old}")).await;
+    assert_eq!(res.status, 200);
+    assert!(res.body.contains("試験在宅クリニック"));
+
+    // A general user sees the URL but cannot change it.
+    let general = Browser::login(base, &c.a, "agen").await;
+    let page = general.get("/admin/url").await;
+    assert!(page.body.contains(&format!("value=\"{old_url}\"")));
+    assert!(!page.body.contains("href=\"/admin/url/rotate\""));
+    let res = general.post("/admin/url/rotate", &[]).await;
+    assert_eq!(res.status, 403);
+    assert!(res.shows_code("Z-W-0603"));
+    assert_eq!(
+        store.institution(c.a.id).await.unwrap().unwrap().url_token,
+        old
+    );
+    assert_eq!(general.get("/admin/url/rotate").await.status, 403);
+
+    let admin = Browser::login(base, &c.a, "aadmin").await;
+    let png_before = admin.get("/admin/url/qr.png").await;
+    assert!(png_encodes(&png_before.bytes, &old_url));
+    let svg_before = admin.get("/admin/url/qr.svg").await;
+    let confirm = admin.get("/admin/url/rotate").await;
+    assert_eq!(confirm.status, 200);
+    assert!(confirm.body.contains("URLを変更しますか"));
+    let res = admin.post("/admin/url/rotate", &[]).await;
+    assert_eq!(res.location, "/admin/url?rotated=1");
+
+    // The old URL stops at once.
+    let res = anyone.get(&format!("/w/{old}")).await;
+    assert_eq!(res.status, 404);
+    assert!(res.body.contains("このURLではご利用いただけません"));
+    assert!(res.shows_code("Z-W-0410"));
+    assert!(!res.body.contains("試験在宅クリニック"));
+    // The new one is on the page and works.
+    let page = admin.get("/admin/url?rotated=1").await;
+    assert!(page.body.contains("新しいURLを発行しました。"));
+    let new_url = support::between(&page.body, "id=\"institution-url\" value=\"", "\"")
+        .unwrap()
+        .to_owned();
+    let new = store.institution(c.a.id).await.unwrap().unwrap().url_token;
+    assert_ne!(new, old);
+    assert_eq!(new_url, format!("{base}/w/{new}"));
+    let res = anyone.get(&format!("/w/{new}")).await;
+    assert_eq!(res.status, 200);
+    assert!(res.body.contains("試験在宅クリニック"));
+
+    // Downloads: the QR code of the new URL.
+    let png = admin.get("/admin/url/qr.png").await;
+    assert_eq!(png.status, 200);
+    assert_eq!(png.header("content-type"), "image/png");
+    assert_eq!(&png.bytes[..8], b"\x89PNG\r\n\x1a\n");
+    let disposition = png.header("content-disposition");
+    assert!(disposition.starts_with("attachment"), "{disposition}");
+    assert!(disposition.contains(&format!("{}.png", code(&c.a))));
+    assert!(
+        png_encodes(&png.bytes, &new_url),
+        "the PNG holds the new URL"
+    );
+    assert!(!png_encodes(&png.bytes, &old_url));
+    let svg = admin.get("/admin/url/qr.svg").await;
+    assert_eq!(svg.status, 200);
+    assert_eq!(svg.header("content-type"), "image/svg+xml");
+    assert!(svg.header("content-disposition").starts_with("attachment"));
+    assert!(svg.header("content-disposition").contains(".svg"));
+    assert!(svg.body.contains("<svg"));
+    assert_ne!(svg.body, svg_before.body);
+    // The poster: the institution's name and the new URL.
+    let poster = admin.get("/admin/url/poster").await;
+    assert_eq!(poster.status, 200);
+    assert!(poster.body.contains("試験在宅クリニック"));
+    assert!(poster.body.contains(&new_url) && !poster.body.contains(&old_url));
+    // General users see the new URL too.
+    assert!(general.get("/admin/url").await.body.contains(&new_url));
+    let r = last(store, "institution.url_rotate").await;
+    assert!(by(&r, &c.admin));
+    assert_eq!(r.institution_id, Some(c.a.id));
+}
+on_both!(rotating_the_url_stops_the_old_one_at_once);
+
+async fn settings_need_the_terms_and_an_item(url: &str) {
+    let c = clinic(url, false).await;
+    let base = &c.srv.base;
+    let store = &c.srv.store;
+    let anyone = Browser::anonymous(base);
+    let token = c.a.url_token.clone();
+    assert_eq!(anyone.get(&format!("/w/{token}")).await.status, 404);
+    let admin = Browser::login(base, &c.a, "aadmin").await;
+    let menu = admin.get("/admin").await;
+    assert!(menu.body.contains("「利用しない」になっています"));
+    let stored = || async { store.institution(c.a.id).await.unwrap().unwrap() };
+    let before = stored().await;
+
+    // Switching on without ticking the terms.
+    let res = admin
+        .post(
+            "/admin/settings",
+            &[("function", "on"), ("items", "clinical_and_drug")],
+        )
+        .await;
+    assert_eq!(res.status, 422);
+    assert!(res.shows_code("Z-W-0610"));
+    assert!(
+        res.body
+            .contains("「利用規約を確認しました」にチェックを入れてください。")
+    );
+    // No consent item at all.
+    let res = admin
+        .post("/admin/settings", &[("function", "on"), ("terms", "1")])
+        .await;
+    assert_eq!(res.status, 422);
+    assert!(res.shows_code("Z-W-0611"));
+    assert_eq!(
+        stored().await.institution,
+        before.institution,
+        "nothing saved"
+    );
+    assert_eq!(store.terms_acceptance(c.a.id).await.unwrap(), None);
+    assert_eq!(anyone.get(&format!("/w/{token}")).await.status, 404);
+
+    // With the terms: saved, and the web service opens.
+    let res = admin
+        .post(
+            "/admin/settings",
+            &[
+                ("function", "on"),
+                ("terms", "1"),
+                ("eprescription", "1"),
+                ("items", "clinical_and_drug"),
+                ("items", "checkups"),
+            ],
+        )
+        .await;
+    assert_eq!(res.location, "/admin/settings?saved=1");
+    let page = admin.get(&res.location).await;
+    assert!(page.body.contains("環境設定情報を更新しました。"));
+    assert!(page.body.contains("利用規約の確認："));
+    assert!(page.body.contains("（試験 管理者）"));
+    assert!(page.body.contains("value=\"checkups\" checked"));
+    assert!(!page.body.contains("value=\"surgery\" checked"));
+    let after = stored().await.institution;
+    assert!(after.remote_function_enabled && after.eprescription);
+    assert_eq!(
+        after.consent_items,
+        [
+            zaitaku_domain::consent::ConsentItem::ClinicalAndDrug,
+            zaitaku_domain::consent::ConsentItem::Checkups
+        ]
+    );
+    assert!(store.terms_acceptance(c.a.id).await.unwrap().is_some());
+    assert_eq!(anyone.get(&format!("/w/{token}")).await.status, 200);
+    let r = last(store, "institution.settings").await;
+    assert!(by(&r, &c.admin));
+    assert!(r.detail.contains("\"terms_acknowledged\":true"));
+
+    // A pharmacy (table digit 4) cannot offer e-prescription.
+    let pharmacy =
+        support::institution(store, InstitutionKind::Pharmacy, 32, "試験薬局", false).await;
+    assert_eq!(code(&pharmacy).as_bytes()[2], b'4');
+    support::account(store, Some(&pharmacy), "padmin", Role::Admin, "薬局 管理者").await;
+    let ph = Browser::login(base, &pharmacy, "padmin").await;
+    let page = ph.get("/admin/settings").await;
+    assert_eq!(page.status, 200);
+    assert!(!page.body.contains("name=\"eprescription\""), "not offered");
+    let res = ph
+        .post(
+            "/admin/settings",
+            &[
+                ("function", "on"),
+                ("terms", "1"),
+                ("eprescription", "1"),
+                ("items", "clinical_and_drug"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, 422);
+    assert!(
+        res.body
+            .contains("電子処方箋は病院・診療所（医科・歯科）でのみ設定できます。")
+    );
+    assert!(res.shows_code("Z-V-0019"));
+    let p = store.institution(pharmacy.id).await.unwrap().unwrap();
+    assert!(!p.institution.eprescription && !p.institution.remote_function_enabled);
+}
+on_both!(settings_need_the_terms_and_an_item);
+
+/// The sequence numbers listed on an audit page.
+fn listed_seqs(res: &Reply) -> Vec<i64> {
+    assert_eq!(res.status, 200, "{}", res.summary());
+    res.body
+        .split("<tr><td>")
+        .skip(1)
+        .filter_map(|s| s.split('<').next()?.parse().ok())
+        .collect()
+}
+
+async fn audit_viewers_are_scoped_and_verify_the_chain(url: &str) {
+    let c = clinic(url, true).await;
+    let base = &c.srv.base;
+    let store = &c.srv.store;
+    let b = support::institution(store, InstitutionKind::Medical, 33, "別院クリニック", true).await;
+    support::account(store, Some(&b), "badmin", Role::Admin, "別院 管理者").await;
+    support::person(
+        store,
+        77,
+        "別院 患者",
+        support::birth(),
+        &support::Records::default(),
+    )
+    .await;
+    support::consent(
+        store,
+        &b,
+        77,
+        support::Consent::register(CareKind::HomeVisit, support::days_ago(1)),
+    )
+    .await;
+    // Some activity at each institution.
+    let b_admin = Browser::login(base, &b, "badmin").await;
+    assert_eq!(b_admin.get("/admin/patients/77").await.status, 200);
+    assert_eq!(attempt(&c, "badmin", WRONG).await.status, 401);
+    let admin = Browser::login(base, &c.a, "aadmin").await;
+    assert_eq!(admin.get("/admin/patients").await.status, 200);
+    let operator = Browser::operator_login(base, "op01").await;
+
+    let all = store.audit_records(None, 500).await.unwrap();
+    let of = |inst: Option<i64>| -> Vec<i64> {
+        all.iter()
+            .filter(|r| r.institution_id == inst)
+            .map(|r| r.seq)
+            .collect()
+    };
+    let (a_seqs, b_seqs, none_seqs) = (of(Some(c.a.id)), of(Some(b.id)), of(None));
+    assert!(!b_seqs.is_empty() && !none_seqs.is_empty());
+
+    // The institution sees its own records only.
+    let res = admin.get("/admin/audit").await;
+    let shown = listed_seqs(&res);
+    assert!(
+        a_seqs.iter().all(|s| shown.contains(s)),
+        "{shown:?} {a_seqs:?}"
+    );
+    for seq in &shown {
+        let r = all.iter().find(|r| r.seq == *seq);
+        assert!(
+            r.is_none_or(|r| r.institution_id == Some(c.a.id)),
+            "record {seq} is not A's"
+        );
+    }
+    assert!(!res.body.contains("badmin") && !res.body.contains("別院"));
+    for category in ["account.", "patient", "access."] {
+        let res = admin
+            .get(&format!("/admin/audit?category={category}"))
+            .await;
+        assert!(listed_seqs(&res).iter().all(|s| !b_seqs.contains(s)));
+    }
+    // The operator sees the whole platform.
+    let res = operator.get("/operator/audit").await;
+    let shown = listed_seqs(&res);
+    for seqs in [&a_seqs, &b_seqs, &none_seqs] {
+        assert!(seqs.iter().all(|s| shown.contains(s)), "{shown:?} {seqs:?}");
+    }
+    assert!(res.body.contains("badmin") && res.body.contains("aadmin"));
+    // Only the operator verifies.
+    let res = admin.post("/operator/audit/verify", &[]).await;
+    assert_eq!(res.location, "/operator/login");
+
+    let res = operator.post("/operator/audit/verify", &[]).await;
+    assert_eq!(res.status, 200, "{}", res.summary());
+    assert!(res.body.contains("監査ログの連鎖は正常です。"));
+    assert_eq!(last(store, "audit.verify").await.outcome, "intact");
+
+    // Someone edits a record directly in the database.
+    support::tamper(store, "UPDATE audit_log SET outcome = 'x' WHERE seq = 3").await;
+    let res = operator.post("/operator/audit/verify", &[]).await;
+    assert_eq!(res.status, 200);
+    assert!(
+        res.body
+            .contains("監査ログの連鎖が番号 3 で途切れています。"),
+        "{}",
+        support::between(&res.body, "role=\"status\"><p>", "</p>").unwrap_or("")
+    );
+    let r = last(store, "audit.verify").await;
+    assert_eq!(r.outcome, "broken");
+    assert!(r.detail.contains("\"first_broken\":3"));
+}
+on_both!(audit_viewers_are_scoped_and_verify_the_chain);
+
+/// The form of アカウント管理（登録）.
+fn new_account<'a>(role: &'a str, user_id: &'a str, start: &'a str) -> [(&'a str, &'a str); 5] {
+    [
+        ("role", role),
+        ("user_id", user_id),
+        ("name", "新規 利用者"),
+        ("name_kana", "シンキ　リヨウシャ"),
+        ("start_date", start),
+    ]
+}
+
+async fn registering_an_account_shows_its_password_once(url: &str) {
+    let c = clinic(url, true).await;
+    let base = &c.srv.base;
+    let store = &c.srv.store;
+    let admin = Browser::login(base, &c.a, "aadmin").await;
+    let today = support::today().format("%Y-%m-%d").to_string();
+    let tomorrow = (support::today() + Duration::days(1))
+        .format("%Y-%m-%d")
+        .to_string();
+
+    let res = admin
+        .post(
+            "/admin/accounts/new",
+            &new_account("medical_viewer", "view02", &today),
+        )
+        .await;
+    assert_eq!(res.status, 200, "{}", res.summary());
+    assert_eq!(res.header("cache-control"), "no-store");
+    let temporary = support::unescape(
+        support::between(&res.body, "id=\"temp-password\">", "</dd>").expect("shown"),
+    );
+    let created = store
+        .account_for_login(code(&c.a), "view02")
+        .await
+        .unwrap()
+        .expect("stored");
+    assert_eq!(created.role, Role::MedicalViewer);
+    assert!(created.must_change_password);
+    let r = last(store, "account.create").await;
+    assert!(by(&r, &c.admin) && about(&r, &created));
+    assert!(!r.detail.contains(&temporary));
+    let (_, res) = Browser::try_login(base, code(&c.a), "view02", &temporary)
+        .await
+        .unwrap_or_else(|r| panic!("{}", r.summary()));
+    assert_eq!(res.location, "/admin/password");
+
+    // Refusals keep what was typed and store nothing.
+    let cases = [
+        (new_account("medical_viewer", "view02", &today), "Z-W-0622"),
+        (new_account("operator", "op02", &today), "Z-W-0620"),
+        (new_account("root", "root01", &today), "Z-W-0620"),
+        (new_account("general", "a", &today), "Z-V-0008"),
+        (new_account("general", "gen03", "2026/04/01"), "Z-W-0621"),
+    ];
+    let before = store.accounts_of(c.a.id).await.unwrap().len();
+    for (form, code) in &cases {
+        let res = admin.post("/admin/accounts/new", form).await;
+        assert_eq!(res.status, 422, "{form:?}: {}", res.summary());
+        assert!(res.shows_code(code), "{form:?}: {}", res.summary());
+        assert!(!res.body.contains("id=\"temp-password\""));
+    }
+    assert_eq!(store.accounts_of(c.a.id).await.unwrap().len(), before);
+    assert!(store.operator_for_login("op02").await.unwrap().is_none());
+
+    // An account whose first day is tomorrow cannot log in yet.
+    let res = admin
+        .post(
+            "/admin/accounts/new",
+            &new_account("general", "gen04", &tomorrow),
+        )
+        .await;
+    let temporary = support::unescape(
+        support::between(&res.body, "id=\"temp-password\">", "</dd>").expect("shown"),
+    );
+    let res = attempt(&c, "gen04", &temporary).await;
+    assert_eq!(res.status, 401);
+    assert!(res.body.contains(support::LOGIN_FAILED));
+}
+on_both!(registering_an_account_shows_its_password_once);
+
+async fn the_operator_registers_an_institution(url: &str) {
+    let c = clinic(url, true).await;
+    let base = &c.srv.base;
+    let store = &c.srv.store;
+    let operator = Browser::operator_login(base, "op01").await;
+    let new_code =
+        InstitutionCode::build(Prefecture::new(27).unwrap(), InstitutionKind::Dental, 2, 45)
+            .unwrap();
+    let form = |code: &str, eprescription: &'static str| {
+        vec![
+            ("code", code.to_owned()),
+            ("name", "新規歯科医院".to_owned()),
+            ("eprescription", eprescription.to_owned()),
+            ("admin_user_id", "dadmin".to_owned()),
+            ("admin_name", "歯科 管理者".to_owned()),
+            ("admin_kana", "シカ　カンリシャ".to_owned()),
+        ]
+    };
+    let post = |fields: Vec<(&'static str, String)>| {
+        let operator = operator.clone();
+        async move {
+            let f: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            operator.post("/operator/institutions/new", &f).await
+        }
+    };
+    let res = post(form(new_code.as_str(), "1")).await;
+    assert_eq!(res.status, 200, "{}", res.summary());
+    assert_eq!(res.header("cache-control"), "no-store");
+    let temporary = support::unescape(
+        support::between(&res.body, "class=\"mono temp-password\">", "</dd>").expect("shown"),
+    );
+    let stored = store
+        .institution_by_code(&new_code)
+        .await
+        .unwrap()
+        .expect("registered");
+    assert!(stored.institution.eprescription);
+    assert!(
+        !stored.institution.remote_function_enabled,
+        "off until its administrator agrees"
+    );
+    let r = last(store, "institution.create").await;
+    assert!(by(&r, &c.operator));
+    assert_eq!(r.institution_id, Some(stored.id));
+    // Its administrator logs in with the code and must choose a password.
+    let (_, res) = Browser::try_login(base, new_code.as_str(), "dadmin", &temporary)
+        .await
+        .unwrap_or_else(|r| panic!("{}", r.summary()));
+    assert_eq!(res.location, "/admin/password");
+    let list = operator.get("/operator").await;
+    assert!(list.body.contains("新規歯科医院") && list.body.contains("dadmin"));
+
+    // The same code again; a pharmacy offering e-prescription; a bad check digit.
+    let res = post(form(new_code.as_str(), "0")).await;
+    assert_eq!(res.status, 422);
+    assert!(res.shows_code("Z-W-0650"));
+    let pharmacy = InstitutionCode::build(
+        Prefecture::new(27).unwrap(),
+        InstitutionKind::Pharmacy,
+        2,
+        46,
+    )
+    .unwrap();
+    let res = post(form(pharmacy.as_str(), "1")).await;
+    assert_eq!(res.status, 422);
+    assert!(res.shows_code("Z-V-0019"));
+    assert!(
+        store
+            .institution_by_code(&pharmacy)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let mut bad = pharmacy.as_str().to_owned();
+    let last_digit = bad.pop().unwrap();
+    bad.push(if last_digit == '0' { '1' } else { '0' });
+    let res = post(form(&bad, "0")).await;
+    assert_eq!(res.status, 422, "{}", res.summary());
+    assert_eq!(store.list_institutions().await.unwrap().len(), 2);
+}
+on_both!(the_operator_registers_an_institution);

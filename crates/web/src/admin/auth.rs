@@ -403,8 +403,6 @@ async fn attempt(
         let (count, locked) = state.store.record_login_failure(account.id, now).await?;
         let outcome = if locked.is_some_and(|t| t > now) {
             "locked_now"
-        } else if account.disabled {
-            "disabled"
         } else if !started {
             "not_started"
         } else {
@@ -486,9 +484,11 @@ async fn end_session(
     realm: Realm,
     form: CsrfForm,
 ) -> Result<Response, WebError> {
-    if let Some(s) = signed_in(state, headers, realm).await?
-        && form.csrf.as_deref() == Some(s.csrf.as_str())
-    {
+    if let Some(s) = signed_in(state, headers, realm).await? {
+        // A logout from another site must not end the session.
+        if let Some(refusal) = s.csrf_refusal(form.csrf.as_deref()) {
+            return Ok(refusal);
+        }
         state.store.delete_session(&s.sid).await?;
         state
             .store
@@ -608,6 +608,9 @@ async fn change_password_for(
             now,
         )
         .await?;
+    // The menu comes back now that the temporary password is gone.
+    let mut staff = staff;
+    staff.account.must_change_password = false;
     let page = PasswordPage {
         nav: crate::admin::Nav::new(&staff, realm, ""),
         forced: false,

@@ -17,7 +17,7 @@ use zaitaku_domain::consent::{ConsentItem, ConsentRecord};
 use zaitaku_domain::medical::ClinicalKind;
 use zaitaku_domain::person::{japanese_date, wareki_month};
 
-use super::auth::{Realm, gate};
+use super::auth::{Realm, forbidden, gate};
 use super::patients::{certificate_standing, consented, patient};
 use super::{Nav, today};
 use crate::AppState;
@@ -140,8 +140,25 @@ pub async fn page(
     Path(id): Path<i64>,
     Query(q): Query<MedicalQuery>,
 ) -> Result<Response, WebError> {
-    let staff = gate!(state, headers, Realm::Institution, Permission::ViewMedical);
+    // Every institution role reaches the patient; the role check follows so
+    // that a refusal is audited against the patient it concerned.
+    let staff = gate!(state, headers, Realm::Institution, Permission::ViewPatients);
     let patient = patient!(state, staff, id, "medical");
+    if !staff.may(Permission::ViewMedical) {
+        state
+            .store
+            .audit(
+                &staff.event(
+                    "medical.read",
+                    "refused",
+                    Some(id),
+                    json!({"kind": q.kind, "refusal": "Z-W-0603"}),
+                ),
+                Utc::now(),
+            )
+            .await?;
+        return Ok(forbidden());
+    }
     let inst = staff.institution()?;
     let kind = q
         .kind
@@ -150,10 +167,12 @@ pub async fn page(
         .unwrap_or(MedicalKind::Drugs);
     let now = Utc::now();
     let today = today();
-    // Default range: the last 3 診療年月 including this one.
+    // Default range: the last 3 診療年月 including this one; check-ups are
+    // yearly, so their default reaches back five years.
     let this_month = today.with_day(1).unwrap_or(today);
+    let back = if kind == MedicalKind::Checkups { 59 } else { 2 };
     let default_from = this_month
-        .checked_sub_months(Months::new(2))
+        .checked_sub_months(Months::new(back))
         .unwrap_or(this_month);
     let (from, to, error) = match (month(q.from.as_deref()), month(q.to.as_deref())) {
         (Ok(f), Ok(t)) => {
@@ -252,7 +271,13 @@ pub async fn page(
                     "HDL",
                     "中性脂肪",
                 ];
-                let results = state.store.checkups(id).await?;
+                let results: Vec<_> = state
+                    .store
+                    .checkups(id)
+                    .await?
+                    .into_iter()
+                    .filter(|c| c.examined_on >= from && c.examined_on <= last_day_of_month(to))
+                    .collect();
                 count = results.len();
                 lines = results
                     .iter()
