@@ -225,8 +225,18 @@ impl Drop for Browser {
     }
 }
 
-/// Starts chromedriver on a free port and opens a browser window of the
-/// given size (390×844 for a phone, 1366×768 for a desktop).
+/// The phone form of the screens: an iPhone's user agent at 390×844.
+pub const PHONE_UA: &str =
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148";
+
+/// Starts chromedriver on a free port and opens a browser whose viewport is
+/// exactly `width`×`height` CSS pixels (390×844 for a phone, 1366×768 for a
+/// desktop). `mobile` also gives it a phone's user agent, touch and the
+/// mobile viewport rules.
+///
+/// The size is set by device emulation, not `--window-size`: a headless
+/// window is never narrower than 500 px and loses height to the toolbar, so
+/// a "phone" window would not be phone-sized.
 pub async fn browser(width: u32, height: u32, mobile: bool) -> Browser {
     let port = free_port();
     let mut driver = Command::new("chromedriver")
@@ -242,7 +252,7 @@ pub async fn browser(width: u32, height: u32, mobile: bool) -> Browser {
         .tempdir()
         .map(tempfile::TempDir::keep)
         .unwrap_or_else(|e| panic!("tempdir: {e}"));
-    let mut args = vec![
+    let args = vec![
         "--headless".to_owned(),
         "--no-sandbox".to_owned(),
         "--disable-gpu".to_owned(),
@@ -251,18 +261,30 @@ pub async fn browser(width: u32, height: u32, mobile: bool) -> Browser {
         "--no-first-run".to_owned(),
         "--disable-sync".to_owned(),
         "--hide-scrollbars".to_owned(),
-        format!("--window-size={width},{height}"),
+        "--lang=ja-JP".to_owned(),
+        format!("--window-size={},{}", width.max(500), height + 200),
         format!("--user-data-dir={}", profile.display()),
     ];
+    let mut emulation = serde_json::json!({
+        "deviceMetrics": {
+            "width": width,
+            "height": height,
+            "pixelRatio": 1.0,
+            "mobile": mobile,
+            "touch": mobile,
+        }
+    });
     if mobile {
-        args.push(
-            "--user-agent=Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148".to_owned(),
-        );
+        emulation["userAgent"] = PHONE_UA.into();
     }
     let mut caps = serde_json::Map::new();
     caps.insert(
         "goog:chromeOptions".to_owned(),
-        serde_json::json!({ "args": args, "binary": "/usr/bin/chromium" }),
+        serde_json::json!({
+            "args": args,
+            "binary": "/usr/bin/chromium",
+            "mobileEmulation": emulation,
+        }),
     );
     let deadline = Instant::now() + Duration::from_secs(30);
     let client = loop {
@@ -282,6 +304,79 @@ pub async fn browser(width: u32, height: u32, mobile: bool) -> Browser {
         }
     };
     Browser { client, driver }
+}
+
+/// A Chrome DevTools command sent through chromedriver's
+/// `goog/cdp/execute`, for what WebDriver cannot do (a full-page capture).
+#[derive(Debug)]
+struct Cdp {
+    cmd: &'static str,
+    params: serde_json::Value,
+}
+
+impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!(
+            "session/{}/goog/cdp/execute",
+            session_id.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        let body = serde_json::json!({ "cmd": self.cmd, "params": self.params });
+        (http::Method::POST, Some(body.to_string()))
+    }
+}
+
+/// The whole page as a PNG at the emulated width, not only the part in the
+/// viewport (WebDriver's screenshots stop at the viewport's edge).
+pub async fn full_page_png(client: &fantoccini::Client) -> Result<Vec<u8>, String> {
+    use base64::Engine;
+    let metrics = client
+        .issue_cmd(Cdp {
+            cmd: "Page.getLayoutMetrics",
+            params: serde_json::json!({}),
+        })
+        .await
+        .map_err(|e| e.to_string())?;
+    let size = &metrics["cssContentSize"];
+    let (Some(width), Some(height)) = (size["width"].as_f64(), size["height"].as_f64()) else {
+        return Err(format!("no content size in {metrics}"));
+    };
+    let shot = client
+        .issue_cmd(Cdp {
+            cmd: "Page.captureScreenshot",
+            params: serde_json::json!({
+                "format": "png",
+                "captureBeyondViewport": true,
+                "clip": { "x": 0, "y": 0, "width": width, "height": height, "scale": 1 },
+            }),
+        })
+        .await
+        .map_err(|e| e.to_string())?;
+    let data = shot["data"]
+        .as_str()
+        .ok_or_else(|| format!("no image in {shot}"))?;
+    base64::engine::general_purpose::STANDARD
+        .decode(data)
+        .map_err(|e| e.to_string())
+}
+
+/// With `ZAITAKU_SCREENSHOTS=DIR`, saves the whole page as `DIR/<name>.png`;
+/// otherwise does nothing.
+pub async fn shot(client: &fantoccini::Client, name: &str) {
+    let Ok(dir) = std::env::var("ZAITAKU_SCREENSHOTS") else {
+        return;
+    };
+    let png = full_page_png(client)
+        .await
+        .unwrap_or_else(|e| panic!("screenshot {name}: {e}"));
+    std::fs::write(Path::new(&dir).join(format!("{name}.png")), png)
+        .unwrap_or_else(|e| panic!("screenshot {name}: {e}"));
 }
 
 /// A synthetic person with no qualifications or certificates, for tests that

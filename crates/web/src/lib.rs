@@ -9,9 +9,11 @@ mod flow;
 mod handoff;
 mod identity_check;
 mod pages;
+pub mod partner;
 mod security;
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -26,6 +28,7 @@ use zaitaku_identity::Identity;
 use zaitaku_storage::Store;
 
 pub use error::WebError;
+pub use partner::ReturnSigner;
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -35,19 +38,36 @@ pub struct AppState {
     /// The address patients and staff use, e.g. `https://zaitaku.example.jp`;
     /// institution URLs are built from it.
     pub public_url: String,
+    /// Signs the return to an online-care partner (see [`partner`]).
+    pub signer: Arc<ReturnSigner>,
+}
+
+/// Why the server's state could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error(transparent)]
+    Identity(#[from] zaitaku_identity::IdentityError),
+    #[error(transparent)]
+    SigningKey(#[from] partner::SigningKeyError),
 }
 
 impl AppState {
-    pub async fn new(
-        store: Store,
-        public_url: String,
-    ) -> Result<Self, zaitaku_identity::IdentityError> {
+    /// With a fresh return-signing key: fine for one node that never
+    /// restarts during a visit (tests, the demo without a data folder);
+    /// otherwise give every node the same key with [`AppState::with_signer`].
+    pub async fn new(store: Store, public_url: String) -> Result<Self, StateError> {
         let identity = Identity::new(store.clone()).await?;
         Ok(Self {
             store,
             identity,
             public_url,
+            signer: Arc::new(ReturnSigner::generate()?),
         })
+    }
+
+    pub fn with_signer(mut self, signer: ReturnSigner) -> Self {
+        self.signer = Arc::new(signer);
+        self
     }
 
     /// The origin cards sign: scheme, host and port of the public URL.
@@ -82,6 +102,7 @@ pub fn router(state: AppState) -> Router {
         .route("/static/keypad.js", get(pages::keypad_script))
         .route("/static/admin.css", get(pages::admin_stylesheet))
         .route("/static/admin.js", get(pages::admin_script))
+        .route("/static/fresh.js", get(pages::fresh_script))
         .route("/w/{token}", get(flow::start))
         .route(
             "/w/{token}/flow/{kind}",
@@ -93,9 +114,18 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/w/{token}/confirm", get(flow::confirm_page))
         .route("/w/{token}/auth", axum::routing::post(flow::auth))
-        .route("/w/{token}/callback", get(flow::callback))
+        .route(
+            "/w/{token}/callback",
+            get(flow::callback).route_layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                flow::refusal_in_context,
+            )),
+        )
         .route("/w/{token}/done", get(flow::done_page))
+        .route("/w/{token}/leave", get(flow::leave))
         .route("/w/{token}/faq", get(pages::faq))
+        .route(partner::KEYS_PATH, get(pages::return_keys))
+        .route(partner::KEY_PEM_PATH, get(pages::return_key_pem))
         .route("/demo/identity", get(identity_check::start_page))
         .route(
             "/demo/identity/start",

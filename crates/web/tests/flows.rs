@@ -222,6 +222,17 @@ impl Patient {
         self.send(req).await
     }
 
+    /// 「手続きを終了する」: where the browser is sent (the partner's page).
+    async fn leave(&mut self, t: &str) -> String {
+        let mut req = self.http.get(format!("{}/w/{t}/leave", self.base));
+        if let Some(c) = &self.cookie {
+            req = req.header("cookie", c);
+        }
+        let res = req.send().await.unwrap();
+        assert_eq!(res.status().as_u16(), 303);
+        res.headers()["location"].to_str().unwrap().to_owned()
+    }
+
     /// On the authenticator: picks the card and enters the PIN, then follows
     /// the return link the success page offers.
     async fn authenticate(&mut self, at: &Page, card: i64, pin: &str) -> Page {
@@ -422,7 +433,7 @@ async fn flow_a_b_c_at_a_clinic(url: &str) {
     assert!(confirm.body.contains("すべての同意の取消"));
     let at_auth = p.post(&format!("/w/{t}/auth"), &[]).await;
     let done = p.authenticate(&at_auth, w.good_card, "1234").await;
-    assert!(done.body.contains("同意取消完了"), "{}", done.body);
+    assert!(done.body.contains("同意内容の取消完了"), "{}", done.body);
     let history = store
         .consent_history(w.clinic.id, w.good_person)
         .await
@@ -493,9 +504,13 @@ async fn pharmacy_and_online_variants(url: &str) {
     let at_auth = p.post(&format!("/w/{t}/auth"), &[]).await;
     let done = p.authenticate(&at_auth, w.good_card, "1234").await;
     assert!(done.body.contains("手続きを終了する"));
+    assert!(done.body.contains(&format!("href=\"/w/{t}/leave\"")));
+    let back = p.leave(&t).await;
     assert!(
-        done.body
-            .contains("https://partner.example/visit/9?zaitaku_status=completed")
+        back.starts_with(
+            "https://partner.example/visit/9?zaitaku_status=completed&zaitaku_action=register"
+        ),
+        "{back}"
     );
     let latest = w
         .state
@@ -726,3 +741,153 @@ async fn certificate_and_eligibility_outcomes(url: &str) {
     assert!(page.body.contains("義務教育就学前"), "{}", page.body);
 }
 on_both!(certificate_and_eligibility_outcomes);
+
+/// The field of a query string (values here are URL-safe as they stand).
+fn query_field(url: &str, name: &str) -> String {
+    url.split(['?', '&'])
+        .filter_map(|kv| kv.split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_owned())
+        .unwrap_or_default()
+}
+
+/// The partner's check, exactly as docs/auth-handoff.md tells a partner to do
+/// it with openssl. `Ok` when openssl says the signature is good.
+fn openssl_verifies(dir: &std::path::Path, return_url: &str, back: &str) -> bool {
+    let script = r#"set -e
+printf 'zaitaku-return-v1\nreturn=%s\nstatus=%s\naction=%s\ninstitution=%s\ndate=%s\nissued_at=%s\nstate=%s\n' \
+  "$RETURN" "$STATUS" "$ACTION" "$INSTITUTION" "$DATE" "$ISSUED_AT" "$STATE" > message.txt
+printf '%s==' "$SIG" | tr '_-' '/+' | base64 -d > sig.bin
+openssl pkeyutl -verify -pubin -inkey zaitaku-return.pem -rawin -in message.txt -sigfile sig.bin
+"#;
+    let out = std::process::Command::new("sh")
+        .args(["-c", script])
+        .current_dir(dir)
+        .env("RETURN", return_url)
+        .env("STATUS", query_field(back, "zaitaku_status"))
+        .env("ACTION", query_field(back, "zaitaku_action"))
+        .env("INSTITUTION", query_field(back, "zaitaku_institution"))
+        .env("DATE", query_field(back, "zaitaku_date"))
+        .env("ISSUED_AT", query_field(back, "zaitaku_issued_at"))
+        .env("STATE", query_field(back, "zaitaku_state"))
+        .env("SIG", query_field(back, "zaitaku_sig"))
+        .output()
+        .expect("sh and openssl are installed");
+    out.status.success()
+        && String::from_utf8_lossy(&out.stdout).contains("Signature Verified Successfully")
+}
+
+async fn partner_return_is_signed_and_a_tampered_one_fails(url: &str) {
+    let w = world(url).await;
+    let t = w.clinic.url_token.clone();
+    let return_url = "https://partner.example/visit/9?lang=ja";
+    let day = (Utc::now().date_naive() + chrono::Duration::days(2))
+        .format("%Y-%m-%d")
+        .to_string();
+    let a01 = format!(
+        "/w/{t}?mode=online&return=https%3A%2F%2Fpartner.example%2Fvisit%2F9%3Flang%3Dja&date={day}&state=r-9f2"
+    );
+
+    // The published key, as JWK set and as PEM.
+    let jwks: serde_json::Value =
+        reqwest::get(format!("{}/.well-known/zaitaku-return-keys.json", w.base))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+    assert_eq!(jwks["keys"][0]["kty"], "OKP");
+    assert_eq!(jwks["keys"][0]["crv"], "Ed25519");
+    let pem = reqwest::get(format!("{}/.well-known/zaitaku-return-key.pem", w.base))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("zaitaku-return.pem"), &pem).unwrap();
+
+    // Registered: 「手続きを終了する」 comes back signed.
+    let mut p = Patient::new(&w.base);
+    p.get(&a01).await;
+    p.post(&format!("/w/{t}/flow/register"), &[]).await;
+    let mut form = ALL_BUT_CHECKUPS.to_vec();
+    form.push(("prescription_form", "1"));
+    form.push(("consultation_date", &day));
+    p.post(&format!("/w/{t}/choose"), &form).await;
+    let at = p.post(&format!("/w/{t}/auth"), &[]).await;
+    let done = p.authenticate(&at, w.good_card, "1234").await;
+    assert!(done.body.contains("同意登録完了"), "{}", done.body);
+    let back = p.leave(&t).await;
+    let now = Utc::now().timestamp();
+    let ok = zaitaku_web::partner::verify_return(&back, return_url, &jwks, now, 600).unwrap();
+    assert_eq!(ok.status, "completed");
+    assert_eq!(ok.action, "register");
+    assert_eq!(ok.institution, w.clinic.institution.code.as_str());
+    assert_eq!(ok.date, day);
+    assert_eq!(ok.state, "r-9f2");
+    assert!(openssl_verifies(dir.path(), return_url, &back), "{back}");
+    // Nothing about the patient travels in the URL.
+    let names: Vec<&str> = back
+        .split(['?', '&'])
+        .skip(1)
+        .filter_map(|kv| kv.split_once('=').map(|(k, _)| k))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "lang",
+            "zaitaku_status",
+            "zaitaku_action",
+            "zaitaku_institution",
+            "zaitaku_date",
+            "zaitaku_issued_at",
+            "zaitaku_state",
+            "zaitaku_kid",
+            "zaitaku_sig"
+        ]
+    );
+
+    // Tampered: another day, another status, another partner page, another state.
+    let other_day = (Utc::now().date_naive() + chrono::Duration::days(9))
+        .format("%Y-%m-%d")
+        .to_string();
+    for forged in [
+        back.replace(
+            &format!("zaitaku_date={day}"),
+            &format!("zaitaku_date={other_day}"),
+        ),
+        back.replace("zaitaku_action=register", "zaitaku_action=update"),
+        back.replace("zaitaku_state=r-9f2", "zaitaku_state=r-9f3"),
+    ] {
+        assert_ne!(forged, back);
+        assert_eq!(
+            zaitaku_web::partner::verify_return(&forged, return_url, &jwks, now, 600),
+            Err(zaitaku_web::partner::ReturnVerifyError::BadSignature)
+        );
+        assert!(!openssl_verifies(dir.path(), return_url, &forged));
+    }
+    assert!(!openssl_verifies(
+        dir.path(),
+        "https://partner.example/visit/10?lang=ja",
+        &back
+    ));
+
+    // Left without registering: signed as not completed, with no action.
+    let mut p = Patient::new(&w.base);
+    p.get(&a01).await;
+    let back = p.leave(&t).await;
+    let ok = zaitaku_web::partner::verify_return(&back, return_url, &jwks, now, 600).unwrap();
+    assert_eq!(ok.status, "not_completed");
+    assert_eq!(ok.action, "");
+    assert!(openssl_verifies(dir.path(), return_url, &back));
+    let forged = back.replace("zaitaku_status=not_completed", "zaitaku_status=completed");
+    assert!(!openssl_verifies(dir.path(), return_url, &forged));
+
+    // A 「最初の画面に戻る」 link keeps the way back to the partner.
+    let mut p = Patient::new(&w.base);
+    p.get(&a01).await;
+    let again = p.get(&format!("/w/{t}")).await;
+    assert!(again.body.contains("オンライン診療等") && again.body.contains("同意登録をせずに戻る"));
+}
+on_both!(partner_return_is_signed_and_a_tampered_one_fails);

@@ -2,7 +2,8 @@
 //! check, choosing a card, the PIN pad, a wrong PIN, the return, a locked
 //! card, cancelling; at phone and desktop sizes.
 //!
-//! Set ZAITAKU_SCREENSHOTS=DIR to save a PNG of every screen.
+//! Set ZAITAKU_SCREENSHOTS=DIR to save the result screens
+//! (`identity-result-phone.png`, `identity-result-desktop.png`).
 
 use std::time::Duration;
 
@@ -72,11 +73,10 @@ async fn site() -> (Site, zaitaku_testkit::TempSqlite) {
     )
 }
 
+/// The authenticator's own screens are saved by flows_e2e (`auth-*`); this
+/// file saves only the identity check's result.
 async fn shot(c: &Client, name: &str) {
-    if let Ok(dir) = std::env::var("ZAITAKU_SCREENSHOTS") {
-        let png = c.screenshot().await.unwrap();
-        std::fs::write(format!("{dir}/{name}.png"), png).unwrap();
-    }
+    zaitaku_testkit::shot(c, name).await;
 }
 
 /// The page's text; empty while a navigation (or a meta refresh) is under way.
@@ -132,7 +132,6 @@ async fn phone_pin_flow_with_a_wrong_pin_then_success() {
         !t.contains("二次元コード"),
         "a phone is not offered the QR path"
     );
-    shot(c, "auth-choose-phone").await;
     c.find(Locator::Css(&format!("a[href$='/card/{}']", site.physical)))
         .await
         .unwrap()
@@ -141,7 +140,6 @@ async fn phone_pin_flow_with_a_wrong_pin_then_success() {
         .unwrap();
     let t = wait_for(c, "暗証番号（数字4桁）を入力してください").await;
     assert!(t.contains("残り3回"));
-    shot(c, "auth-pin-phone").await;
 
     press(c, "9999").await;
     c.find(Locator::Css(".pin-form button[type=submit]"))
@@ -152,7 +150,6 @@ async fn phone_pin_flow_with_a_wrong_pin_then_success() {
         .unwrap();
     let t = wait_for(c, "暗証番号が違います").await;
     assert!(t.contains("残り2回"));
-    shot(c, "auth-pin-wrong-phone").await;
 
     press(c, "1234").await;
     c.find(Locator::Css(".pin-form button[type=submit]"))
@@ -163,7 +160,6 @@ async fn phone_pin_flow_with_a_wrong_pin_then_success() {
         .unwrap();
     let t = wait_for(c, "認証に成功しました").await;
     assert!(t.contains("自動で戻らない場合はこちら"));
-    shot(c, "auth-done-phone").await;
     // The page returns by itself.
     let t = wait_for(c, "本人確認ができました").await;
     assert!(t.contains("試験 花子"));
@@ -181,7 +177,6 @@ async fn desktop_offers_qr_and_iphone_uses_biometrics() {
             .await
             .contains("スマートフォンで読み取る（二次元コード）")
     );
-    shot(c, "auth-choose-desktop").await;
     c.find(Locator::LinkText(
         "スマートフォンで読み取る（二次元コード）",
     ))
@@ -192,7 +187,6 @@ async fn desktop_offers_qr_and_iphone_uses_biometrics() {
     .unwrap();
     wait_for(c, "スマートフォンで二次元コードを読み取ってください").await;
     assert!(c.find(Locator::Css("figure.qr svg")).await.is_ok());
-    shot(c, "auth-qr-desktop").await;
     // Back to the list: the IC card reader path, here with an iPhone card.
     c.back().await.unwrap();
     wait_for(c, "カードを選んでください").await;
@@ -203,7 +197,6 @@ async fn desktop_offers_qr_and_iphone_uses_biometrics() {
         .await
         .unwrap();
     wait_for(c, "生体認証で本人確認をします").await;
-    shot(c, "auth-biometric-desktop").await;
     c.find(Locator::Css("form input[name=biometric] + button"))
         .await
         .unwrap()
@@ -230,7 +223,6 @@ async fn locked_card_and_cancel_are_explained() {
     let t = wait_for(c, "暗証番号がロックされています").await;
     assert!(t.contains("市区町村の窓口"));
     assert!(t.contains("Z-A-0003"));
-    shot(c, "auth-locked-phone").await;
     c.find(Locator::LinkText("マイナ在宅受付Webに戻る"))
         .await
         .unwrap()

@@ -78,6 +78,8 @@ async fn institution_url_opens_the_start_page(url: &str) {
     assert!(body.contains("画面番号：A-01"));
     assert_eq!(headers["referrer-policy"], "no-referrer");
     assert_eq!(headers["x-frame-options"], "DENY");
+    // Nothing of a visit stays in the browser's cache or history.
+    assert_eq!(headers["cache-control"], "no-store");
     assert!(
         headers["content-security-policy"]
             .to_str()

@@ -107,6 +107,13 @@ pub struct ServeArgs {
     /// codes). Defaults to `http://<listen>`.
     #[arg(long, env = "ZAITAKU_PUBLIC_URL")]
     pub public_url: Option<String>,
+    /// The Ed25519 key (PKCS#8 PEM, as `openssl genpkey -algorithm ed25519`
+    /// writes it) that signs the return to online-care partners; created if
+    /// the file does not exist. Every node behind a load balancer needs the
+    /// same file. Without it, each start makes a new key, and a return signed
+    /// before a restart no longer verifies.
+    #[arg(long, env = "ZAITAKU_SIGNING_KEY")]
+    pub signing_key: Option<PathBuf>,
     /// Largest number of database connections in the pool.
     #[arg(long, env = "ZAITAKU_DB_MAX_CONNECTIONS", default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub db_max_connections: u32,

@@ -93,8 +93,9 @@ async fn run(command: Command) -> Result<()> {
             let cards = demo_cards::ensure(&identity, &store, &patients, today, Utc::now()).await?;
             let listener = serve::bind(args.listen).await?;
             let base_url = format!("http://{}", listener.local_addr().unwrap_or(args.listen));
+            let signer = serve::signer(Some(&args.data_dir.join("return-signing-key.pem")))?;
             demo::print_banner(&base_url, &institutions, &patients, &cards, &url);
-            serve::run(listener, store, base_url).await
+            serve::run(listener, store, base_url, signer).await
         }
         Command::Serve(args) => {
             let options = ConnectOptions {
@@ -107,7 +108,8 @@ async fn run(command: Command) -> Result<()> {
             let public_url = args.public_url.unwrap_or_else(|| {
                 format!("http://{}", listener.local_addr().unwrap_or(args.listen))
             });
-            serve::run(listener, store, public_url).await
+            let signer = serve::signer(args.signing_key.as_deref())?;
+            serve::run(listener, store, public_url, signer).await
         }
         Command::Seed(args) => {
             let store = Store::open(&args.database.database_url).await?;

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use anyhow::{Context, Result};
 use tokio::net::TcpListener;
 use zaitaku_storage::Store;
-use zaitaku_web::AppState;
+use zaitaku_web::{AppState, ReturnSigner};
 
 pub async fn bind(addr: SocketAddr) -> Result<TcpListener> {
     TcpListener::bind(addr).await.with_context(|| {
@@ -13,14 +13,36 @@ pub async fn bind(addr: SocketAddr) -> Result<TcpListener> {
     })
 }
 
-pub async fn run(listener: TcpListener, store: Store, public_url: String) -> Result<()> {
+/// The return-signing key from `path` (created there if missing), or a new
+/// one for this run only.
+pub fn signer(path: Option<&std::path::Path>) -> Result<ReturnSigner> {
+    match path {
+        Some(path) => Ok(ReturnSigner::load_or_create(path)?),
+        None => {
+            tracing::warn!(
+                "no --signing-key: returns to online-care partners are signed with a key that lasts only until this server stops"
+            );
+            Ok(ReturnSigner::generate()?)
+        }
+    }
+}
+
+pub async fn run(
+    listener: TcpListener,
+    store: Store,
+    public_url: String,
+    signer: ReturnSigner,
+) -> Result<()> {
     let addr = listener.local_addr().ok();
     tracing::info!(
         ?addr,
         backend = store.backend().name(),
         "zaitaku is serving"
     );
-    let state = AppState::new(store.clone(), public_url).await?;
+    let state = AppState::new(store.clone(), public_url)
+        .await?
+        .with_signer(signer);
+    tracing::info!(kid = state.signer.kid(), "partner returns are signed");
     zaitaku_web::serve(listener, state, shutdown_signal())
         .await
         .context("サーバが異常終了しました")?;

@@ -10,7 +10,9 @@ pub(crate) mod eligibility_view;
 mod pages;
 mod session;
 
+pub(crate) use pages::visit_subtitle;
 pub use pages::{
-    auth, callback, choose_page, choose_submit, confirm_page, done_page, flow_start, start,
+    auth, callback, choose_page, choose_submit, confirm_page, done_page, flow_start, leave,
+    refusal_in_context, start,
 };
 pub(crate) use session::cookie;

@@ -104,6 +104,8 @@ pub struct StartQuery {
     r#return: Option<String>,
     /// The consultation day the partner already knows.
     date: Option<String>,
+    /// The partner's own value, returned unchanged in the signed return.
+    state: Option<String>,
 }
 
 #[derive(Template)]
@@ -113,6 +115,10 @@ struct StartPage<'a> {
     token: &'a str,
     csrf: &'a str,
     subtitle: &'static str,
+    /// The previous visit went to the authenticator and never came back.
+    unfinished: bool,
+    /// Sent by an online-care partner: offer the way back without registering.
+    partner: bool,
 }
 
 fn care_subtitle(kind: CareKind) -> &'static str {
@@ -127,32 +133,48 @@ fn care_subtitle(kind: CareKind) -> &'static str {
 pub async fn start(
     State(state): State<AppState>,
     Path(token): Path<String>,
+    headers: HeaderMap,
     Query(q): Query<StartQuery>,
 ) -> Result<Response, WebError> {
     let Some(inst) = open_institution(&state, &token).await? else {
         return Ok(unavailable_url());
     };
+    let previous = Flow::load(&state, &headers, inst.id).await?;
     let mut flow = Flow::new(inst.id)?;
-    flow.care_kind = match q.mode.as_deref() {
-        Some("online") => CareKind::Online,
-        Some("outpatient") => CareKind::Outpatient,
-        _ => CareKind::HomeVisit,
-    };
-    flow.partner_return = q.r#return.filter(|u| {
-        (u.starts_with("https://") || u.starts_with("http://"))
-            && u.len() <= 512
-            && !u.contains(['"', '<', '>', ' '])
-    });
-    flow.consultation_date = q
-        .date
-        .as_deref()
-        .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
+    let from_partner =
+        q.mode.is_some() || q.r#return.is_some() || q.date.is_some() || q.state.is_some();
+    if from_partner {
+        flow.care_kind = match q.mode.as_deref() {
+            Some("online") => CareKind::Online,
+            Some("outpatient") => CareKind::Outpatient,
+            _ => CareKind::HomeVisit,
+        };
+        flow.partner_return = q.r#return.filter(|u| {
+            (u.starts_with("https://") || u.starts_with("http://"))
+                && u.len() <= 512
+                && !u.contains(['"', '<', '>', ' ', '#'])
+        });
+        flow.consultation_date = q
+            .date
+            .as_deref()
+            .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
+        flow.partner_state = q.state.filter(|s| crate::partner::valid_state(s));
+    } else if let Some(prev) = &previous {
+        // 「最初の画面に戻る」 links carry no query: a patient sent by an
+        // online-care partner must not lose the way back to it.
+        flow.care_kind = prev.care_kind;
+        flow.partner_return = prev.partner_return.clone();
+        flow.consultation_date = prev.consultation_date;
+        flow.partner_state = prev.partner_state.clone();
+    }
     flow.save(&state).await?;
     let page = StartPage {
         institution_name: &inst.institution.name,
         token: &token,
         csrf: &flow.csrf,
         subtitle: care_subtitle(flow.care_kind),
+        unfinished: previous.is_some_and(|p| p.auth.is_some() && p.outcome.is_none()),
+        partner: flow.partner_return.is_some(),
     };
     with_cookie(Html(page.render()?).into_response(), &flow, &state)
 }
@@ -389,6 +411,8 @@ struct ConfirmPage<'a> {
     prescription: Option<&'static str>,
     consultation_date: Option<String>,
     phone: bool,
+    /// The patient went to the authenticator and came back without it.
+    pending: bool,
 }
 
 fn chosen_rows(
@@ -442,6 +466,7 @@ pub async fn confirm_page(
             zaitaku_domain::person::japanese_date(flow.consultation_date.unwrap_or_else(today))
         }),
         phone: is_phone(&headers),
+        pending: flow.auth.is_some(),
     };
     Ok(Html(page.render()?).into_response())
 }
@@ -524,16 +549,45 @@ pub struct Callback {
 }
 
 fn refused(token: &str, title: &str, message: &str, code: &str) -> Response {
+    let mut res = refusal_page(token, title, message, code, None, None);
+    res.extensions_mut().insert(Refusal {
+        title: title.to_owned(),
+        message: message.to_owned(),
+        code: code.to_owned(),
+    });
+    res
+}
+
+fn refusal_page(
+    token: &str,
+    title: &str,
+    message: &str,
+    code: &str,
+    inst: Option<&StoredInstitution>,
+    flow: Option<&Flow>,
+) -> Response {
     let page = FlowError {
         token,
         title,
         message,
         code,
+        institution_name: inst.map(|i| i.institution.name.as_str()),
+        subtitle: flow.map(|f| care_subtitle(f.care_kind)),
+        partner: flow.is_some_and(|f| f.partner_return.is_some()),
     };
     match page.render() {
         Ok(html) => (StatusCode::FORBIDDEN, Html(html)).into_response(),
         Err(_) => error_page(StatusCode::FORBIDDEN, title, message, code),
     }
+}
+
+/// What a refusal page said, so that [`refusal_in_context`] can show it
+/// again within the visit.
+#[derive(Clone)]
+struct Refusal {
+    title: String,
+    message: String,
+    code: String,
 }
 
 #[derive(Template)]
@@ -543,6 +597,58 @@ struct FlowError<'a> {
     title: &'a str,
     message: &'a str,
     code: &'a str,
+    institution_name: Option<&'a str>,
+    /// 訪問診療等 / オンライン診療等, as on the visit's other screens.
+    subtitle: Option<&'static str>,
+    /// Sent by an online-care partner: offer 「同意登録をせずに戻る」.
+    partner: bool,
+}
+
+/// Around the callback: a refusal (保険証未登録, a locked card …) is shown
+/// within the visit — the institution, 訪問診療等 or オンライン診療等 — and a
+/// patient an online-care partner sent gets the way back to it on that very
+/// page, so that the partner learns of it and can offer its own fallback
+/// (seed 003: uploading an image of the insurance card). The callback itself
+/// stays as it is.
+pub async fn refusal_in_context(
+    State(state): State<AppState>,
+    Path(params): Path<HashMap<String, String>>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let headers = req.headers().clone();
+    let res = next.run(req).await;
+    let Some(refusal) = res.extensions().get::<Refusal>().cloned() else {
+        return res;
+    };
+    let Some(token) = params.get("token") else {
+        return res;
+    };
+    let Ok(Some(inst)) = open_institution(&state, token).await else {
+        return res;
+    };
+    let flow = Flow::load(&state, &headers, inst.id).await.ok().flatten();
+    refusal_page(
+        token,
+        &refusal.title,
+        &refusal.message,
+        &refusal.code,
+        Some(&inst),
+        flow.as_ref(),
+    )
+}
+
+/// 訪問診療等 / オンライン診療等 for a page outside the flow (the FAQ), from
+/// the visit in progress if there is one.
+pub(crate) async fn visit_subtitle(
+    state: &AppState,
+    headers: &HeaderMap,
+    institution_id: i64,
+) -> Result<&'static str, WebError> {
+    let kind = Flow::load(state, headers, institution_id)
+        .await?
+        .map_or(CareKind::HomeVisit, |f| f.care_kind);
+    Ok(care_subtitle(kind))
 }
 
 /// Back from the authenticator: the only place where stored consent is read
@@ -766,7 +872,21 @@ struct DonePage<'a> {
     grace: bool,
     cross_device: bool,
     eligibility: Option<EligibilityView>,
-    partner_return: Option<String>,
+    token: &'a str,
+    /// Sent by an online-care partner: 「手続きを終了する」 goes back to it.
+    partner: bool,
+}
+
+#[derive(Template)]
+#[template(path = "flow/pending.html")]
+struct PendingPage<'a> {
+    institution_name: &'a str,
+    subtitle: &'static str,
+    token: &'a str,
+    csrf: &'a str,
+    /// Flow B's first authentication (to show the stored consent).
+    viewing: bool,
+    partner: bool,
 }
 
 pub async fn done_page(
@@ -779,6 +899,9 @@ pub async fn done_page(
         Err(page) => return Ok(page),
     };
     let Some(outcome) = flow.outcome.clone() else {
+        if let Some(pending) = &flow.auth {
+            return pending_page(&inst, &flow, &token, pending.purpose);
+        }
         return Ok(Redirect::to(&format!("/w/{token}")).into_response());
     };
     let Some(record) = state
@@ -822,13 +945,6 @@ pub async fn done_page(
     } else {
         None
     };
-    let partner_return = flow.partner_return.as_ref().map(|u| {
-        let sep = if u.contains('?') { '&' } else { '?' };
-        format!(
-            "{u}{sep}zaitaku_status=completed&zaitaku_action={}",
-            record.action.as_str()
-        )
-    });
     let page = DonePage {
         institution_name: &inst.institution.name,
         subtitle: care_subtitle(flow.care_kind),
@@ -846,7 +962,87 @@ pub async fn done_page(
         grace: matches!(outcome.status, CertificateStatus::Grace { .. }),
         cross_device: outcome.cross_device,
         eligibility,
-        partner_return,
+        token: &token,
+        partner: flow.partner_return.is_some(),
     };
     Ok(Html(page.render()?).into_response())
+}
+
+/// 画面番号 E-04: the patient went to the authenticator and is back here
+/// without its answer (closed it, or it never returned). Nothing was written.
+fn pending_page(
+    inst: &StoredInstitution,
+    flow: &Flow,
+    token: &str,
+    purpose: Purpose,
+) -> Result<Response, WebError> {
+    let page = PendingPage {
+        institution_name: &inst.institution.name,
+        subtitle: care_subtitle(flow.care_kind),
+        token,
+        csrf: &flow.csrf,
+        viewing: purpose == Purpose::View,
+        partner: flow.partner_return.is_some(),
+    };
+    Ok(Html(page.render()?).into_response())
+}
+
+// ---------------------------------------------------------------- back to the partner
+
+/// 「手続きを終了する」 / 「同意登録をせずに戻る」: back to the online-care
+/// partner with a signed result (see [`crate::partner`]). Signed when pressed,
+/// so that the partner's freshness check counts from the moment the patient
+/// left, however long the completion screen stayed open.
+pub async fn leave(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, WebError> {
+    let (inst, flow) = match context(&state, &token, &headers).await? {
+        Ok(c) => c,
+        Err(page) => return Ok(page),
+    };
+    let Some(return_url) = flow.partner_return.as_deref() else {
+        return Ok(Redirect::to(&format!("/w/{token}")).into_response());
+    };
+    let action = match &flow.outcome {
+        Some(outcome) => state
+            .store
+            .latest_consent(inst.id, outcome.person_id)
+            .await?
+            .filter(|r| r.id == outcome.consent_id)
+            .map(|r| r.action),
+        None => None,
+    };
+    let url = state.signer.url(&crate::partner::PartnerReturn {
+        return_url,
+        status: if action.is_some() {
+            crate::partner::ReturnStatus::Completed
+        } else {
+            crate::partner::ReturnStatus::NotCompleted
+        },
+        action,
+        institution_code: inst.institution.code.as_str(),
+        consultation_date: flow.consultation_date,
+        issued_at: Utc::now().timestamp(),
+        state: flow.partner_state.as_deref(),
+    });
+    state
+        .store
+        .audit(
+            &audit_event(
+                "partner.return",
+                if action.is_some() {
+                    "completed"
+                } else {
+                    "not_completed"
+                },
+                &inst,
+                flow.outcome.as_ref().map(|o| o.person_id),
+                json!({"action": action}),
+            ),
+            Utc::now(),
+        )
+        .await?;
+    Ok(Redirect::to(&url).into_response())
 }

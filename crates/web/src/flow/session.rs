@@ -64,6 +64,9 @@ pub struct Flow {
     pub care_kind: CareKind,
     /// オンライン診療等: where 「手続きを終了する」 returns.
     pub partner_return: Option<String>,
+    /// The partner's `state`, returned in the signed return.
+    #[serde(default)]
+    pub partner_state: Option<String>,
     pub kind: Option<FlowKind>,
     pub choices: BTreeMap<ConsentItem, Choice>,
     pub prescription_form: Option<PrescriptionForm>,
@@ -102,6 +105,7 @@ impl Flow {
             institution_id,
             care_kind: CareKind::HomeVisit,
             partner_return: None,
+            partner_state: None,
             kind: None,
             choices: BTreeMap::new(),
             prescription_form: None,
