@@ -162,24 +162,8 @@ async fn site() -> Site {
     }
 }
 
-/// A PNG of the whole page (the window grows to the page's height for the
-/// shot, so tables below the fold are in the picture too).
 async fn shot(c: &Client, name: &str) {
-    if let Ok(dir) = std::env::var("ZAITAKU_SCREENSHOTS") {
-        let (w, h) = c.get_window_size().await.unwrap();
-        let full = c
-            .execute("return document.documentElement.scrollHeight", vec![])
-            .await
-            .unwrap()
-            .as_u64()
-            .unwrap_or(h);
-        c.set_window_size(w as u32, full.clamp(h, 4000) as u32)
-            .await
-            .unwrap();
-        let png = c.screenshot().await.unwrap();
-        c.set_window_size(w as u32, h as u32).await.unwrap();
-        std::fs::write(format!("{dir}/{name}.png"), png).unwrap();
-    }
+    zaitaku_testkit::shot(c, name).await;
 }
 
 async fn text(c: &Client) -> String {
