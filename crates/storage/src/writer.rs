@@ -311,8 +311,13 @@ impl Writer {
     /// dropped or the store is closed.
     pub(crate) fn start(options: AnyConnectOptions, backend: Backend) -> Result<Self> {
         let (tx, rx) = mpsc::channel(QUEUE);
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
+        let mut builder = tokio::runtime::Builder::new_current_thread();
+        // SQLite needs no I/O driver: without one the thread parks on a futex,
+        // a cheaper wake-up per statement than an eventfd through epoll.
+        if backend == Backend::Postgres {
+            builder.enable_all();
+        }
+        let runtime = builder
             .build()
             .map_err(|e| StorageError::Writer(format!("ランタイムを作成できません: {e}")))?;
         std::thread::Builder::new()
@@ -606,9 +611,41 @@ async fn run_once(
 
 async fn run_job(conn: &mut AnyConnection, st: &mut BatchState, steps: &[Write]) -> JobAnswer {
     let mut out: Vec<Written> = Vec::with_capacity(steps.len());
-    // Continuations are expanded in place: their writes run next.
-    let mut queue: VecDeque<Pending<'_>> = steps.iter().map(Pending::Borrowed).collect();
     let mut index = 0usize;
+    // SQLite: the job's statements up to its first continuation go in one
+    // round trip; each is judged afterwards, and a refusal rolls the whole job
+    // back to its savepoint (statements after the refusing one ran for nothing).
+    let lead = steps
+        .iter()
+        .position(|w| matches!(w.0, Step::Then(_)))
+        .unwrap_or(steps.len());
+    let mut done = 0;
+    if st.backend == Backend::Sqlite
+        && st.mode == Mode::Deferred
+        && steps[..lead].iter().filter(|w| w.0.is_immediate()).count() >= 2
+    {
+        let rows = run_together(conn, st, &steps[..lead]).await?;
+        for (w, rows) in steps[..lead].iter().zip(rows) {
+            let result = if w.0.is_immediate() {
+                outcome(conn, &w.0, rows).await?
+            } else {
+                run_step(conn, st, &w.0).await?
+            };
+            match result {
+                Ok(written) => out.push(written),
+                Err(refusal) => {
+                    return Ok(Err(Refused {
+                        write: index,
+                        refusal,
+                    }));
+                }
+            }
+            index += 1;
+        }
+        done = lead;
+    }
+    // Continuations are expanded in place: their writes run next.
+    let mut queue: VecDeque<Pending<'_>> = steps[done..].iter().map(Pending::Borrowed).collect();
     while let Some(step) = queue.pop_front() {
         let step_ref: &Step = match &step {
             Pending::Borrowed(w) => &w.0,
@@ -635,6 +672,43 @@ async fn run_job(conn: &mut AnyConnection, st: &mut BatchState, steps: &[Write])
     Ok(Ok(out))
 }
 
+/// The statements of `steps` (SQLite) in one text and one round trip, their
+/// placeholders renumbered one after the other; the rows each returned,
+/// by position (empty for the steps kept for the end of the batch).
+async fn run_together(
+    conn: &mut AnyConnection,
+    st: &mut BatchState,
+    steps: &[Write],
+) -> Result<Vec<Vec<AnyRow>>> {
+    let mut texts = Vec::new();
+    let mut offset = 0;
+    for (k, w) in steps.iter().enumerate() {
+        if let Some(sql) = statement(&w.0, k) {
+            texts.push(renumber(&sql, offset));
+            offset += max_placeholder(&sql);
+        }
+    }
+    let sql = st.sql(&texts.join("; "));
+    let mut q = sqlx::query(&sql);
+    for w in steps {
+        q = bind_step(q, &w.0);
+    }
+    let rows = q
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(|e| step_error(e, steps.iter().map(|w| &w.0)))?;
+    let mut per_step: Vec<Vec<AnyRow>> = steps.iter().map(|_| Vec::new()).collect();
+    for row in rows {
+        let k: i64 = row.try_get("step")?;
+        usize::try_from(k)
+            .ok()
+            .and_then(|k| per_step.get_mut(k))
+            .ok_or_else(|| StorageError::corrupt("writer", "step", k))?
+            .push(row);
+    }
+    Ok(per_step)
+}
+
 /// `fetch_all`, not `fetch_optional`, for texts with savepoint statements in
 /// front: sqlx's SQLite `fetch_optional` stops at the first statement's result.
 fn first_row(rows: Vec<AnyRow>) -> Option<AnyRow> {
@@ -646,115 +720,157 @@ enum Pending<'a> {
     Owned(Write),
 }
 
-async fn run_step(
-    conn: &mut AnyConnection,
-    st: &mut BatchState,
-    step: &Step,
-) -> Result<Result<Written, Refusal>> {
+/// The statement of a step that runs one of its own, numbered `$1…`; every
+/// one returns `k AS step` (and what the step needs) for each row it wrote,
+/// so that the rows of statements sent together can be told apart.
+fn statement(step: &Step, k: usize) -> Option<String> {
+    Some(match step {
+        Step::InsertNonce { .. } => format!(
+            "INSERT INTO auth_nonces (nonce, session_id, created_at, expires_at) VALUES ($1, $2, $3, $4) \
+             RETURNING {k} AS step"
+        ),
+        Step::SpendNonce { .. } => format!(
+            "UPDATE auth_nonces SET used_at = $1 WHERE nonce = $2 AND session_id = $3 AND used_at IS NULL \
+             AND expires_at > $1 RETURNING {k} AS step"
+        ),
+        Step::InsertAuthRequest(_) => format!(
+            "INSERT INTO auth_requests (id, state, code_challenge, nonce, origin, redirect_uri, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {k} AS step"
+        ),
+        Step::CompleteAuthRequest { .. } => format!(
+            "UPDATE auth_requests SET card_id = $1, code = $2, token = $3, completed_at = $4 \
+             WHERE id = $5 AND completed_at IS NULL AND cancelled_at IS NULL AND expires_at > $4 RETURNING {k} AS step"
+        ),
+        Step::RedeemCode { .. } => format!(
+            "UPDATE auth_requests SET redeemed_at = $1 WHERE code = $2 AND redeemed_at IS NULL AND expires_at > $1 \
+             RETURNING {k} AS step, {REQUEST_COLUMNS}"
+        ),
+        // ON CONFLICT DO NOTHING: the same idempotency key again writes nothing
+        // and the first record is returned, also when two retries race.
+        Step::RecordConsent(_) => format!(
+            "INSERT INTO consents (institution_id, person_id, action, care_kind, channel, surgery, clinical_and_drug, \
+             checkups, specific_disease, subsidy, limit_amount, prescription_form, recorded_at, valid_until, recorded_by, \
+             needs_photo_id_check, idempotency_key) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
+             ON CONFLICT DO NOTHING RETURNING {k} AS step, {RETURNED_COLUMNS}"
+        ),
+        Step::Audit(_) | Step::PutSession(_) | Step::Then(_) => return None,
+    })
+}
+
+/// Binds a step's arguments in the order of its `$1…`.
+fn bind_step<'q>(q: AnyQuery<'q>, step: &'q Step) -> AnyQuery<'q> {
     match step {
         Step::InsertNonce {
             nonce,
             session_id,
             now,
             expires_at,
-        } => {
-            let sql = st.sql(
-                "INSERT INTO auth_nonces (nonce, session_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
-            );
-            sqlx::query(&sql)
-                .bind(nonce)
-                .bind(session_id)
-                .bind(now)
-                .bind(expires_at)
-                .execute(&mut *conn)
-                .await
-                .map_err(|e| StorageError::from_unique(e, "ノンス"))?;
-            Ok(Ok(Written::Done))
-        }
+        } => q.bind(nonce).bind(session_id).bind(now).bind(expires_at),
         Step::SpendNonce {
             nonce,
             session_id,
             now,
-        } => {
-            let sql = st.sql(
-                "UPDATE auth_nonces SET used_at = $1 WHERE nonce = $2 AND session_id = $3 AND used_at IS NULL \
-                 AND expires_at > $1 RETURNING nonce",
-            );
-            let spent = sqlx::query(&sql)
-                .bind(now)
-                .bind(nonce)
-                .bind(session_id)
-                .fetch_all(&mut *conn)
-                .await?;
-            if !spent.is_empty() {
-                return Ok(Ok(Written::Done));
-            }
-            Ok(Err(Refusal::Nonce(
-                nonce_rejection(conn, nonce, session_id, *now).await?,
-            )))
-        }
-        Step::InsertAuthRequest(r) => {
-            let sql = st.sql(
-                "INSERT INTO auth_requests (id, state, code_challenge, nonce, origin, redirect_uri, created_at, expires_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            );
-            sqlx::query(&sql)
-                .bind(&r.id)
-                .bind(&r.state)
-                .bind(&r.code_challenge)
-                .bind(&r.nonce)
-                .bind(&r.origin)
-                .bind(&r.redirect_uri)
-                .bind(micros(r.created_at))
-                .bind(micros(r.expires_at))
-                .execute(&mut *conn)
-                .await
-                .map_err(|e| StorageError::from_unique(e, "認証要求"))?;
-            Ok(Ok(Written::Done))
-        }
+        } => q.bind(now).bind(nonce).bind(session_id),
+        Step::InsertAuthRequest(r) => q
+            .bind(&r.id)
+            .bind(&r.state)
+            .bind(&r.code_challenge)
+            .bind(&r.nonce)
+            .bind(&r.origin)
+            .bind(&r.redirect_uri)
+            .bind(micros(r.created_at))
+            .bind(micros(r.expires_at)),
         Step::CompleteAuthRequest {
             id,
             card_id,
             code,
             token,
             now,
-        } => {
-            let sql = st.sql(
-                "UPDATE auth_requests SET card_id = $1, code = $2, token = $3, completed_at = $4 \
-                 WHERE id = $5 AND completed_at IS NULL AND cancelled_at IS NULL AND expires_at > $4 RETURNING id",
-            );
-            let done = sqlx::query(&sql)
-                .bind(card_id)
-                .bind(code)
-                .bind(token)
-                .bind(now)
-                .bind(id)
-                .fetch_all(&mut *conn)
-                .await?;
-            Ok(if !done.is_empty() {
-                Ok(Written::Done)
-            } else {
-                Err(Refusal::RequestNotOpen)
-            })
+        } => q.bind(card_id).bind(code).bind(token).bind(now).bind(id),
+        Step::RedeemCode { code, now } => q.bind(now).bind(code),
+        Step::RecordConsent(c) => q
+            .bind(c.institution_id)
+            .bind(c.person_id)
+            .bind(c.action)
+            .bind(c.care_kind)
+            .bind(c.channel)
+            .bind(c.choices[0])
+            .bind(c.choices[1])
+            .bind(c.choices[2])
+            .bind(c.choices[3])
+            .bind(c.choices[4])
+            .bind(c.choices[5])
+            .bind(c.prescription_form)
+            .bind(c.recorded_at)
+            .bind(c.valid_until)
+            .bind(&c.recorded_by)
+            .bind(c.needs_photo_id_check)
+            .bind(c.idempotency_key.as_deref()),
+        Step::Audit(_) | Step::PutSession(_) | Step::Then(_) => q,
+    }
+}
+
+/// A unique value refused by the database, named for people where a step
+/// expects it; any other failure as it is.
+fn step_error<'a>(e: sqlx::Error, steps: impl IntoIterator<Item = &'a Step>) -> StorageError {
+    let what = steps.into_iter().find_map(|s| match s {
+        Step::InsertNonce { .. } => Some("ノンス"),
+        Step::InsertAuthRequest(_) => Some("認証要求"),
+        _ => None,
+    });
+    match what {
+        Some(what) => StorageError::from_unique(e, what),
+        None => e.into(),
+    }
+}
+
+/// `$n` → `$(n + offset)`, for statements sent in one text (SQLite binds
+/// `$n` to the n-th argument of the whole text).
+fn renumber(sql: &str, offset: usize) -> String {
+    let mut out = String::with_capacity(sql.len() + 16);
+    let mut chars = sql.char_indices().peekable();
+    while let Some((_, c)) = chars.next() {
+        out.push(c);
+        if c != '$' {
+            continue;
         }
-        Step::RedeemCode { code, now } => {
-            let sql = st.sql(&format!(
-                "UPDATE auth_requests SET redeemed_at = $1 WHERE code = $2 AND redeemed_at IS NULL AND expires_at > $1 \
-                 RETURNING {REQUEST_COLUMNS}"
-            ));
-            let row = first_row(
-                sqlx::query(&sql)
-                    .bind(now)
-                    .bind(code)
-                    .fetch_all(&mut *conn)
-                    .await?,
-            );
-            Ok(match row {
-                Some(row) => Ok(Written::AuthRequest(Box::new(request_from_row(&row)?))),
-                None => Err(Refusal::CodeNotRedeemable),
-            })
+        let mut n = 0usize;
+        let mut digits = false;
+        while let Some((_, d)) = chars.peek().copied() {
+            match d.to_digit(10) {
+                Some(v) => {
+                    n = n * 10 + v as usize;
+                    digits = true;
+                    chars.next();
+                }
+                None => break,
+            }
         }
-        Step::RecordConsent(c) => Ok(Ok(Written::Consent(record_consent(conn, st, c).await?))),
+        if digits {
+            out.push_str(&(n + offset).to_string());
+        }
+    }
+    out
+}
+
+fn max_placeholder(sql: &str) -> usize {
+    sql.split('$')
+        .skip(1)
+        .filter_map(|rest| {
+            let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+            digits.parse().ok()
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+async fn run_step(
+    conn: &mut AnyConnection,
+    st: &mut BatchState,
+    step: &Step,
+) -> Result<Result<Written, Refusal>> {
+    match step {
         Step::Audit(a) => {
             let record = append_audit(conn, st, a).await?;
             Ok(Ok(Written::Audit(record)))
@@ -773,7 +889,66 @@ async fn run_step(
             Ok(Ok(Written::Done))
         }
         Step::Then(_) => Ok(Ok(Written::Done)),
+        _ => {
+            let Some(sql) = statement(step, 0) else {
+                return Ok(Ok(Written::Done));
+            };
+            let sql = st.sql(&sql);
+            let rows = bind_step(sqlx::query(&sql), step)
+                .fetch_all(&mut *conn)
+                .await
+                .map_err(|e| step_error(e, [step]))?;
+            outcome(conn, step, rows).await
+        }
     }
+}
+
+/// What a step's statement did, from the rows it returned.
+async fn outcome(
+    conn: &mut AnyConnection,
+    step: &Step,
+    rows: Vec<AnyRow>,
+) -> Result<Result<Written, Refusal>> {
+    Ok(match step {
+        Step::SpendNonce {
+            nonce,
+            session_id,
+            now,
+        } => {
+            if rows.is_empty() {
+                Err(Refusal::Nonce(
+                    nonce_rejection(conn, nonce, session_id, *now).await?,
+                ))
+            } else {
+                Ok(Written::Done)
+            }
+        }
+        Step::CompleteAuthRequest { .. } => {
+            if rows.is_empty() {
+                Err(Refusal::RequestNotOpen)
+            } else {
+                Ok(Written::Done)
+            }
+        }
+        Step::RedeemCode { .. } => match first_row(rows) {
+            Some(row) => Ok(Written::AuthRequest(Box::new(request_from_row(&row)?))),
+            None => Err(Refusal::CodeNotRedeemable),
+        },
+        Step::RecordConsent(c) => Ok(Written::Consent(match first_row(rows) {
+            Some(row) => crate::consents::from_row(&row)?,
+            None => {
+                let key = c.idempotency_key.as_deref().unwrap_or_default();
+                consent_by_idempotency_key(conn, key)
+                    .await?
+                    .ok_or(StorageError::Duplicate("同意登録"))?
+            }
+        })),
+        Step::InsertNonce { .. }
+        | Step::InsertAuthRequest(_)
+        | Step::Audit(_)
+        | Step::PutSession(_)
+        | Step::Then(_) => Ok(Written::Done),
+    })
 }
 
 async fn nonce_rejection(
@@ -802,49 +977,6 @@ async fn nonce_rejection(
     } else {
         NonceRejection::Unknown
     })
-}
-
-async fn record_consent(
-    conn: &mut AnyConnection,
-    st: &mut BatchState,
-    c: &ConsentRow,
-) -> Result<ConsentRecord> {
-    // ON CONFLICT DO NOTHING: the same idempotency key again writes nothing and
-    // the first record is returned, also when two retries race.
-    let sql = st.sql(&format!(
-        "INSERT INTO consents (institution_id, person_id, action, care_kind, channel, surgery, clinical_and_drug, \
-         checkups, specific_disease, subsidy, limit_amount, prescription_form, recorded_at, valid_until, recorded_by, \
-         needs_photo_id_check, idempotency_key) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
-         ON CONFLICT DO NOTHING RETURNING {RETURNED_COLUMNS}"
-    ));
-    let rows: Vec<AnyRow> = sqlx::query(&sql)
-        .bind(c.institution_id)
-        .bind(c.person_id)
-        .bind(c.action)
-        .bind(c.care_kind)
-        .bind(c.channel)
-        .bind(c.choices[0])
-        .bind(c.choices[1])
-        .bind(c.choices[2])
-        .bind(c.choices[3])
-        .bind(c.choices[4])
-        .bind(c.choices[5])
-        .bind(c.prescription_form)
-        .bind(c.recorded_at)
-        .bind(c.valid_until)
-        .bind(&c.recorded_by)
-        .bind(c.needs_photo_id_check)
-        .bind(c.idempotency_key.as_deref())
-        .fetch_all(&mut *conn)
-        .await?;
-    if let Some(row) = first_row(rows) {
-        return crate::consents::from_row(&row);
-    }
-    let key = c.idempotency_key.as_deref().unwrap_or_default();
-    consent_by_idempotency_key(conn, key)
-        .await?
-        .ok_or(StorageError::Duplicate("同意登録"))
 }
 
 async fn append_audit(
@@ -1021,4 +1153,34 @@ async fn flush(conn: &mut AnyConnection, st: &mut BatchState) -> Result<()> {
             .await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_are_renumbered() {
+        let sql = "UPDATE t SET a = $1 WHERE b = $2 AND c > $1 AND d = $12";
+        assert_eq!(max_placeholder(sql), 12);
+        assert_eq!(
+            renumber(sql, 4),
+            "UPDATE t SET a = $5 WHERE b = $6 AND c > $5 AND d = $16"
+        );
+        assert_eq!(renumber("SELECT 1", 3), "SELECT 1");
+        assert_eq!(max_placeholder("SELECT 1"), 0);
+    }
+
+    #[test]
+    fn every_statement_marks_its_rows() {
+        let spend = Step::SpendNonce {
+            nonce: "n".into(),
+            session_id: "s".into(),
+            now: 1,
+        };
+        let sql = statement(&spend, 3).unwrap_or_default();
+        assert!(sql.ends_with("RETURNING 3 AS step"), "{sql}");
+        assert_eq!(max_placeholder(&sql), 3);
+        assert!(statement(&Step::Then(Box::new(|_| Vec::new())), 0).is_none());
+    }
 }
