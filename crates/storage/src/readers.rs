@@ -45,7 +45,7 @@ impl Readers {
             .permits
             .acquire()
             .await
-            .map_err(|_| StorageError::Writer("読み取り接続は閉じられました".into()))?;
+            .map_err(|_| StorageError::Query(sqlx::Error::PoolClosed))?;
         let idle = self.idle.lock().ok().and_then(|mut v| v.pop());
         let conn = match idle {
             Some(c) => c,
@@ -107,6 +107,7 @@ impl ReadConn<'_> {
     }
 }
 
+// `conn` is `Some` from `acquire` until `drop`, which alone takes it.
 impl Deref for ReadConn<'_> {
     type Target = AnyConnection;
 

@@ -1,6 +1,6 @@
-//! The group-commit writer: one task with its own connection performs the
-//! writes of the registration path (nonces, the authenticator hand-off,
-//! consents, audit records, browser sessions).
+//! The group-commit writer: one thread per store, with its own connection,
+//! performs the writes of the registration path (nonces, the authenticator
+//! hand-off, consents, audit records, browser sessions).
 //!
 //! Callers send a *job* — one or more writes that belong together — and wait.
 //! The writer takes every job that is waiting, runs them in ONE transaction
