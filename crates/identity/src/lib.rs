@@ -24,7 +24,7 @@ use zaitaku_storage::{AuditEvent, Store};
 
 pub use errors::{AttemptError, IdentityError, LoginError};
 pub use issue::IssueCard;
-pub use login::Identified;
+pub use login::{Identified, PendingLogin};
 pub use wallet::{CardSecret, WalletCard};
 pub use zaitaku_card::{CardKind, CertificateStatus};
 

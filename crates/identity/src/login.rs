@@ -5,7 +5,7 @@ use base64::Engine;
 use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
 use zaitaku_card::{CardKind, CertificateStatus};
-use zaitaku_storage::AuditEvent;
+use zaitaku_storage::{AuditEvent, Refusal, Refused, Write, Written};
 
 use crate::wallet::decode_nonce;
 use crate::{Identity, IdentityError, LoginError, NONCE_LIFETIME_MINUTES, random_bytes};
@@ -51,7 +51,8 @@ impl Identity {
     /// Checks, in order: the nonce (this session's, unused, unexpired — and
     /// spends it); the token (format, certificate, purpose, chain, validity,
     /// revocation, signature over origin and nonce); the card in the registry;
-    /// the card's registration for insurance use.
+    /// the card's registration for insurance use. The nonce is spent and the
+    /// outcome audited in one durable write.
     pub async fn verify_login(
         &self,
         token: &str,
@@ -60,77 +61,160 @@ impl Identity {
         session_id: &str,
         now: DateTime<Utc>,
     ) -> Result<Identified, LoginError> {
-        let result = self
-            .verify_login_inner(token, origin, nonce_b64, session_id, now)
+        let pending = self
+            .check_login(token, origin, nonce_b64, session_id, now)
             .await;
-        let (outcome, person, detail) = match &result {
-            Ok(i) => (
-                "ok",
-                Some(i.person_id),
-                json!({"card": i.card_id, "status": i.status}),
-            ),
-            Err(e) => ("refused", None, json!({"code": e.code()})),
-        };
-        self.audit(
-            AuditEvent {
-                actor: "patient",
-                action: "login.verify",
-                outcome,
-                institution_id: None,
-                person_id: person,
-                detail,
-            },
-            now,
-        )
-        .await;
-        result
+        self.finish_login(pending, Vec::new())
+            .await
+            .map(|(who, _)| who)
     }
 
-    async fn verify_login_inner(
+    /// The first half of [`Identity::verify_login`]: every check that only
+    /// reads. Nothing is written and the nonce is not spent yet; the caller
+    /// must pass the result to [`Identity::finish_login`], which spends the
+    /// nonce (a rejected nonce still takes precedence over any other refusal).
+    pub async fn check_login(
         &self,
         token: &str,
         origin: &str,
         nonce_b64: &str,
         session_id: &str,
         now: DateTime<Utc>,
+    ) -> PendingLogin {
+        PendingLogin {
+            nonce: nonce_b64.to_owned(),
+            session_id: session_id.to_owned(),
+            now,
+            checked: self
+                .check_token_and_card(token, origin, nonce_b64, now)
+                .await,
+        }
+    }
+
+    /// The second half: spends the nonce and audits the outcome in one job of
+    /// the group-commit writer, together with `writes` when the login
+    /// succeeds (so a registration and the login that allowed it are durable
+    /// together, or not at all). Returns what `writes` produced. On a refused
+    /// login nothing of `writes` is written.
+    pub async fn finish_login(
+        &self,
+        pending: PendingLogin,
+        writes: Vec<Write>,
+    ) -> Result<(Identified, Vec<Written>), LoginError> {
+        let PendingLogin {
+            nonce,
+            session_id,
+            now,
+            checked,
+        } = pending;
+        let audit_of = |outcome: &str, person: Option<i64>, detail: serde_json::Value| {
+            Write::audit(
+                &AuditEvent {
+                    actor: "patient",
+                    action: "login.verify",
+                    outcome,
+                    institution_id: None,
+                    person_id: person,
+                    detail,
+                },
+                now,
+            )
+        };
+        let mut job = vec![Write::spend_nonce(&nonce, &session_id, now)];
+        match &checked {
+            Ok(i) => {
+                job.push(audit_of(
+                    "ok",
+                    Some(i.person_id),
+                    json!({"card": i.card_id, "status": i.status}),
+                ));
+                job.extend(writes);
+            }
+            Err(e) => job.push(audit_of("refused", None, json!({"code": e.code()}))),
+        }
+        let written = self.store().write(job).await.map_err(IdentityError::from)?;
+        match written {
+            Ok(mut out) => match checked {
+                Ok(who) => Ok((who, out.split_off(2.min(out.len())))),
+                Err(e) => Err(e),
+            },
+            Err(Refused {
+                refusal: Refusal::Nonce(why),
+                ..
+            }) => {
+                let refused = LoginError::Nonce(why);
+                self.audit(
+                    AuditEvent {
+                        actor: "patient",
+                        action: "login.verify",
+                        outcome: "refused",
+                        institution_id: None,
+                        person_id: None,
+                        detail: json!({"code": refused.code()}),
+                    },
+                    now,
+                )
+                .await;
+                Err(refused)
+            }
+            Err(other) => Err(LoginError::Internal(IdentityError::Storage(
+                zaitaku_storage::StorageError::Writer(format!("{other:?}")),
+            ))),
+        }
+    }
+
+    async fn check_token_and_card(
+        &self,
+        token: &str,
+        origin: &str,
+        nonce_b64: &str,
+        now: DateTime<Utc>,
     ) -> Result<Identified, LoginError> {
-        self.store()
-            .consume_nonce(nonce_b64, session_id, now)
-            .await
-            .map_err(IdentityError::from)?
-            .map_err(LoginError::Nonce)?;
         let nonce = decode_nonce(nonce_b64)
             .ok_or(LoginError::Nonce(zaitaku_storage::NonceRejection::Unknown))?;
         let verified = self.verifier().verify(token, origin, &nonce, now)?;
         let card = self
             .store()
-            .card_by_serial(&verified.serial)
+            .card_holder(&verified.serial)
             .await
             .map_err(IdentityError::from)?
             .ok_or(LoginError::UnknownCard)?;
-        if card.revoked_at.is_some() {
+        if card.revoked {
             return Err(LoginError::CardRevoked);
         }
-        let person = self
-            .store()
-            .eligibility(card.person_id)
-            .await
-            .map_err(IdentityError::from)?
-            .ok_or(LoginError::UnknownCard)?
-            .person;
-        if !person.insurance_use_registered {
-            return Err(LoginError::NotRegistered);
+        match card.insurance_use_registered {
+            None => return Err(LoginError::UnknownCard),
+            Some(false) => return Err(LoginError::NotRegistered),
+            Some(true) => {}
         }
         let card_kind = card
             .kind
             .parse::<CardKind>()
             .map_err(|_| LoginError::UnknownCard)?;
         Ok(Identified {
-            person_id: person.id,
-            card_id: card.id,
+            person_id: card.person_id,
+            card_id: card.card_id,
             card_kind,
             status: verified.status,
         })
+    }
+}
+
+/// A login whose checks are done but whose nonce is not spent yet; finish it
+/// with [`Identity::finish_login`].
+#[must_use = "the nonce is spent and the attempt audited only by Identity::finish_login"]
+#[derive(Debug)]
+pub struct PendingLogin {
+    nonce: String,
+    session_id: String,
+    now: DateTime<Utc>,
+    checked: Result<Identified, LoginError>,
+}
+
+impl PendingLogin {
+    /// Who signed in, if every check passed (the nonce is still to be spent).
+    pub fn identified(&self) -> Option<&Identified> {
+        self.checked.as_ref().ok()
     }
 }
 

@@ -8,7 +8,8 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use crate::sql::{from_micros, micros};
-use crate::{Result, Store};
+use crate::writer::{Write, Written};
+use crate::{Result, StorageError, Store};
 
 /// What to record. `detail` is a short JSON object; it never holds a PIN,
 /// a password or a token.
@@ -37,18 +38,18 @@ pub struct AuditRecord {
 }
 
 /// The fields a record's hash covers, besides the previous hash.
-struct Hashed<'a> {
-    seq: i64,
-    at: i64,
-    actor: &'a str,
-    action: &'a str,
-    outcome: &'a str,
-    institution_id: Option<i64>,
-    person_id: Option<i64>,
-    detail: &'a str,
+pub(crate) struct Hashed<'a> {
+    pub(crate) seq: i64,
+    pub(crate) at: i64,
+    pub(crate) actor: &'a str,
+    pub(crate) action: &'a str,
+    pub(crate) outcome: &'a str,
+    pub(crate) institution_id: Option<i64>,
+    pub(crate) person_id: Option<i64>,
+    pub(crate) detail: &'a str,
 }
 
-fn record_hash(prev: &str, f: &Hashed<'_>) -> String {
+pub(crate) fn record_hash(prev: &str, f: &Hashed<'_>) -> String {
     let mut h = Sha256::new();
     // Length-prefixed fields: no two different records hash the same input.
     for part in [
@@ -84,65 +85,18 @@ pub(crate) fn from_row(row: &AnyRow) -> Result<AuditRecord> {
 }
 
 impl Store {
-    /// Appends one record; durable when this returns.
+    /// Appends one record; durable when this returns. The group-commit
+    /// writer is the appender (see `writer`), so concurrent appends share a
+    /// commit and the chain stays in order.
     pub async fn audit(&self, e: &AuditEvent<'_>, now: DateTime<Utc>) -> Result<AuditRecord> {
-        let mut tx = self.pool.begin().await?;
-        // Taking the head row first serialises appenders on both databases.
-        let head = sqlx::query(
-            "UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, last_hash",
-        )
-        .fetch_one(&mut *tx)
-        .await?;
-        let seq: i64 = head.try_get("seq")?;
-        let prev: String = head.try_get("last_hash")?;
-        let at = micros(now);
-        let detail = e.detail.to_string();
-        let hash = record_hash(
-            &prev,
-            &Hashed {
-                seq,
-                at,
-                actor: e.actor,
-                action: e.action,
-                outcome: e.outcome,
-                institution_id: e.institution_id,
-                person_id: e.person_id,
-                detail: &detail,
-            },
-        );
-        sqlx::query(
-            "INSERT INTO audit_log (seq, at, actor, action, outcome, institution_id, person_id, detail, prev_hash, hash) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        )
-        .bind(seq)
-        .bind(at)
-        .bind(e.actor)
-        .bind(e.action)
-        .bind(e.outcome)
-        .bind(e.institution_id)
-        .bind(e.person_id)
-        .bind(&detail)
-        .bind(&prev)
-        .bind(&hash)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query("UPDATE audit_head SET last_hash = $1 WHERE id = 1")
-            .bind(&hash)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(AuditRecord {
-            seq,
-            at: now,
-            actor: e.actor.to_owned(),
-            action: e.action.to_owned(),
-            outcome: e.outcome.to_owned(),
-            institution_id: e.institution_id,
-            person_id: e.person_id,
-            detail,
-            prev_hash: prev,
-            hash,
-        })
+        let written = self
+            .write_one(Write::audit(e, now))
+            .await?
+            .map_err(|r| StorageError::Writer(format!("{r:?}")))?;
+        match written {
+            Written::Audit(record) => Ok(record),
+            other => Err(StorageError::Writer(format!("unexpected {other:?}"))),
+        }
     }
 
     /// The newest records first, optionally filtered by action prefix.

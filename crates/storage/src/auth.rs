@@ -6,6 +6,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use crate::sql::{from_micros, micros};
+use crate::writer::{Refusal, Write, Written};
 use crate::{Result, StorageError, Store};
 
 /// Why a nonce could not be consumed.
@@ -36,7 +37,7 @@ pub struct AuthRequest {
     pub cross_device: bool,
 }
 
-const REQUEST_COLUMNS: &str = "id, state, code_challenge, nonce, origin, redirect_uri, created_at, expires_at, card_id, code, \
+pub(crate) const REQUEST_COLUMNS: &str = "id, state, code_challenge, nonce, origin, redirect_uri, created_at, expires_at, card_id, code, \
      token, completed_at, redeemed_at, cancelled_at, cross_device";
 
 fn opt_time(row: &AnyRow, column: &'static str) -> Result<Option<DateTime<Utc>>> {
@@ -45,7 +46,7 @@ fn opt_time(row: &AnyRow, column: &'static str) -> Result<Option<DateTime<Utc>>>
         .transpose()
 }
 
-fn request_from_row(row: &AnyRow) -> Result<AuthRequest> {
+pub(crate) fn request_from_row(row: &AnyRow) -> Result<AuthRequest> {
     let t = "auth_requests";
     Ok(AuthRequest {
         id: row.try_get("id")?,
@@ -74,56 +75,29 @@ impl Store {
         now: DateTime<Utc>,
         expires_at: DateTime<Utc>,
     ) -> Result<()> {
-        sqlx::query("INSERT INTO auth_nonces (nonce, session_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
-            .bind(nonce)
-            .bind(session_id)
-            .bind(micros(now))
-            .bind(micros(expires_at))
-            .execute(&self.pool)
-            .await
-            .map_err(|e| StorageError::from_unique(e, "ノンス"))?;
+        self.write_one(Write::insert_nonce(nonce, session_id, now, expires_at))
+            .await?
+            .map_err(|r| StorageError::Writer(format!("{r:?}")))?;
         Ok(())
     }
 
     /// Uses a nonce up: succeeds once, for its own session, before it expires.
-    /// The conditional UPDATE makes "once" hold across nodes and races.
+    /// The conditional UPDATE makes "once" hold across nodes and races; it is
+    /// durable when this returns.
     pub async fn consume_nonce(
         &self,
         nonce: &str,
         session_id: &str,
         now: DateTime<Utc>,
     ) -> Result<Result<(), NonceRejection>> {
-        let done = sqlx::query(
-            "UPDATE auth_nonces SET used_at = $1 WHERE nonce = $2 AND session_id = $3 AND used_at IS NULL AND expires_at > $1",
-        )
-        .bind(micros(now))
-        .bind(nonce)
-        .bind(session_id)
-        .execute(&self.pool)
-        .await?;
-        if done.rows_affected() == 1 {
-            return Ok(Ok(()));
+        match self
+            .write_one(Write::spend_nonce(nonce, session_id, now))
+            .await?
+        {
+            Ok(_) => Ok(Ok(())),
+            Err(Refusal::Nonce(why)) => Ok(Err(why)),
+            Err(other) => Err(StorageError::Writer(format!("{other:?}"))),
         }
-        let Some(row) =
-            sqlx::query("SELECT session_id, expires_at, used_at FROM auth_nonces WHERE nonce = $1")
-                .bind(nonce)
-                .fetch_optional(&self.pool)
-                .await?
-        else {
-            return Ok(Err(NonceRejection::Unknown));
-        };
-        let owner: String = row.try_get("session_id")?;
-        let expires: i64 = row.try_get("expires_at")?;
-        let used: Option<i64> = row.try_get("used_at")?;
-        Ok(Err(if owner != session_id {
-            NonceRejection::OtherSession
-        } else if used.is_some() {
-            NonceRejection::AlreadyUsed
-        } else if expires <= micros(now) {
-            NonceRejection::Expired
-        } else {
-            NonceRejection::Unknown
-        }))
     }
 
     /// Removes nonces and hand-offs that ended more than a day ago.
@@ -143,21 +117,9 @@ impl Store {
     }
 
     pub async fn insert_auth_request(&self, r: &AuthRequest) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO auth_requests (id, state, code_challenge, nonce, origin, redirect_uri, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(&r.id)
-        .bind(&r.state)
-        .bind(&r.code_challenge)
-        .bind(&r.nonce)
-        .bind(&r.origin)
-        .bind(&r.redirect_uri)
-        .bind(micros(r.created_at))
-        .bind(micros(r.expires_at))
-        .execute(&self.pool)
-        .await
-        .map_err(|e| StorageError::from_unique(e, "認証要求"))?;
+        self.write_one(Write::insert_auth_request(r))
+            .await?
+            .map_err(|r| StorageError::Writer(format!("{r:?}")))?;
         Ok(())
     }
 
@@ -165,7 +127,7 @@ impl Store {
         let sql = format!("SELECT {REQUEST_COLUMNS} FROM auth_requests WHERE id = $1");
         let row = sqlx::query(&sql)
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *self.read().await?)
             .await?;
         row.as_ref().map(request_from_row).transpose()
     }
@@ -180,18 +142,14 @@ impl Store {
         token: &str,
         now: DateTime<Utc>,
     ) -> Result<bool> {
-        let done = sqlx::query(
-            "UPDATE auth_requests SET card_id = $1, code = $2, token = $3, completed_at = $4 \
-             WHERE id = $5 AND completed_at IS NULL AND cancelled_at IS NULL AND expires_at > $4",
-        )
-        .bind(card_id)
-        .bind(code)
-        .bind(token)
-        .bind(micros(now))
-        .bind(id)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
+        match self
+            .write_one(Write::complete_auth_request(id, card_id, code, token, now))
+            .await?
+        {
+            Ok(_) => Ok(true),
+            Err(Refusal::RequestNotOpen) => Ok(false),
+            Err(other) => Err(StorageError::Writer(format!("{other:?}"))),
+        }
     }
 
     /// The request was opened on another device through its QR code.
@@ -221,21 +179,10 @@ impl Store {
         code: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<AuthRequest>> {
-        let done = sqlx::query(
-            "UPDATE auth_requests SET redeemed_at = $1 WHERE code = $2 AND redeemed_at IS NULL AND expires_at > $1",
-        )
-        .bind(micros(now))
-        .bind(code)
-        .execute(&self.pool)
-        .await?;
-        if done.rows_affected() != 1 {
-            return Ok(None);
+        match self.write_one(Write::redeem_code(code, now)).await? {
+            Ok(Written::AuthRequest(r)) => Ok(Some(*r)),
+            Err(Refusal::CodeNotRedeemable) => Ok(None),
+            other => Err(StorageError::Writer(format!("{other:?}"))),
         }
-        let sql = format!("SELECT {REQUEST_COLUMNS} FROM auth_requests WHERE code = $1");
-        let row = sqlx::query(&sql)
-            .bind(code)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref().map(request_from_row).transpose()
     }
 }

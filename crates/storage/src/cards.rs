@@ -36,6 +36,18 @@ pub struct StoredCard {
     pub not_after: DateTime<Utc>,
 }
 
+/// What verifying a login needs to know about a card and its holder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CardHolder {
+    pub card_id: i64,
+    pub person_id: PersonId,
+    /// `physical`, `iphone` or `android`.
+    pub kind: String,
+    pub revoked: bool,
+    /// `None` when the holder is not in the registry.
+    pub insurance_use_registered: Option<bool>,
+}
+
 /// A card to store.
 #[derive(Debug, Clone)]
 pub struct NewCard<'a> {
@@ -145,7 +157,7 @@ impl Store {
         let sql = format!("SELECT {CARD_COLUMNS} FROM cards WHERE id = $1");
         let row = sqlx::query(&sql)
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *self.read().await?)
             .await?;
         row.as_ref().map(card_from_row).transpose()
     }
@@ -157,6 +169,28 @@ impl Store {
             .fetch_optional(&self.pool)
             .await?;
         row.as_ref().map(card_from_row).transpose()
+    }
+
+    /// The card with this serial and its holder's registration for insurance
+    /// use, in one query (every login asks this).
+    pub async fn card_holder(&self, serial_hex: &str) -> Result<Option<CardHolder>> {
+        let row = sqlx::query(
+            "SELECT c.id, c.person_id, c.kind, c.revoked_at, p.insurance_use_registered FROM cards c \
+             LEFT JOIN persons p ON p.id = c.person_id WHERE c.serial_hex = $1",
+        )
+        .bind(serial_hex)
+        .fetch_optional(&mut *self.read().await?)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        Ok(Some(CardHolder {
+            card_id: row.try_get("id")?,
+            person_id: row.try_get("person_id")?,
+            kind: row.try_get("kind")?,
+            revoked: row.try_get::<Option<i64>, _>("revoked_at")?.is_some(),
+            insurance_use_registered: row
+                .try_get::<Option<i64>, _>("insurance_use_registered")?
+                .map(|v| v != 0),
+        }))
     }
 
     /// Cards of one person, or (with `None`) the demo wallet.

@@ -11,7 +11,8 @@ use zaitaku_domain::consent::{
 };
 use zaitaku_domain::person::PersonId;
 
-use crate::sql::{flag, from_micros, micros};
+use crate::sql::from_micros;
+use crate::writer::{Write, Written};
 use crate::{Result, StorageError, Store};
 
 /// A consent event to append.
@@ -34,14 +35,30 @@ const COLUMNS: &str = "c.id, i.code AS institution_code, c.person_id, c.action, 
      c.clinical_and_drug, c.checkups, c.specific_disease, c.subsidy, c.limit_amount, c.prescription_form, c.recorded_at, \
      c.valid_until, c.recorded_by, c.needs_photo_id_check";
 
-fn choice_text(c: Option<&Choice>) -> Option<&'static str> {
+/// The same columns from an `INSERT … RETURNING`, which cannot join.
+pub(crate) const RETURNED_COLUMNS: &str = "id, (SELECT code FROM institutions WHERE institutions.id = consents.institution_id) \
+     AS institution_code, person_id, action, care_kind, channel, surgery, clinical_and_drug, checkups, specific_disease, \
+     subsidy, limit_amount, prescription_form, recorded_at, valid_until, recorded_by, needs_photo_id_check";
+
+pub(crate) async fn consent_by_idempotency_key(
+    conn: &mut sqlx::AnyConnection,
+    key: &str,
+) -> Result<Option<ConsentRecord>> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM consents c JOIN institutions i ON i.id = c.institution_id WHERE c.idempotency_key = $1"
+    );
+    let row = sqlx::query(&sql).bind(key).fetch_optional(conn).await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+pub(crate) fn choice_text(c: Option<&Choice>) -> Option<&'static str> {
     c.map(|c| match c {
         Choice::Agree => "agree",
         Choice::Disagree => "disagree",
     })
 }
 
-fn from_row(row: &AnyRow) -> Result<ConsentRecord> {
+pub(crate) fn from_row(row: &AnyRow) -> Result<ConsentRecord> {
     let t = "consents";
     let mut choices = BTreeMap::new();
     for item in ConsentItem::ALL {
@@ -84,84 +101,13 @@ fn from_row(row: &AnyRow) -> Result<ConsentRecord> {
 
 impl Store {
     /// Appends a consent event and returns it as stored. The commit is durable
-    /// (see the crate docs on `synchronous`) before this returns.
+    /// (see the crate docs on `synchronous`) before this returns. The same
+    /// idempotency key again returns the first record without writing.
     pub async fn record_consent(&self, c: &NewConsent<'_>) -> Result<ConsentRecord> {
-        if let Some(key) = c.idempotency_key
-            && let Some(existing) = self.consent_by_idempotency_key(key).await?
-        {
-            return Ok(existing);
+        match self.write_one(Write::record_consent(c)).await? {
+            Ok(Written::Consent(record)) => Ok(record),
+            other => Err(StorageError::Writer(format!("{other:?}"))),
         }
-        let d = c.decision;
-        let revoke = c.action == ConsentAction::Revoke;
-        let choice = |item| {
-            if revoke {
-                None
-            } else {
-                choice_text(d.choices.get(&item))
-            }
-        };
-        let inserted = sqlx::query(
-            "INSERT INTO consents (institution_id, person_id, action, care_kind, channel, surgery, clinical_and_drug, \
-             checkups, specific_disease, subsidy, limit_amount, prescription_form, recorded_at, valid_until, recorded_by, \
-             needs_photo_id_check, idempotency_key) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) RETURNING id",
-        )
-        .bind(c.institution_id)
-        .bind(c.person_id)
-        .bind(c.action.as_str())
-        .bind(d.care_kind.as_str())
-        .bind(c.channel.as_str())
-        .bind(choice(ConsentItem::Surgery))
-        .bind(choice(ConsentItem::ClinicalAndDrug))
-        .bind(choice(ConsentItem::Checkups))
-        .bind(choice(ConsentItem::SpecificDisease))
-        .bind(choice(ConsentItem::Subsidy))
-        .bind(choice(ConsentItem::LimitAmount))
-        .bind(if revoke { None } else { d.prescription_form.map(PrescriptionForm::code) })
-        .bind(micros(c.recorded_at))
-        .bind(d.valid_until.map(micros))
-        .bind(c.recorded_by)
-        .bind(flag(c.needs_photo_id_check))
-        .bind(c.idempotency_key)
-        .fetch_one(&self.pool)
-        .await;
-        let id: i64 = match inserted {
-            Ok(row) => row.try_get("id")?,
-            // A concurrent retry with the same key won the race: return its record.
-            Err(sqlx::Error::Database(db)) if db.is_unique_violation() => {
-                let key = c.idempotency_key.unwrap_or_default();
-                return self
-                    .consent_by_idempotency_key(key)
-                    .await?
-                    .ok_or(StorageError::Duplicate("同意登録"));
-            }
-            Err(e) => return Err(e.into()),
-        };
-        self.consent_by_id(id)
-            .await?
-            .ok_or_else(|| StorageError::corrupt("consents", "id", id))
-    }
-
-    async fn consent_by_id(&self, id: i64) -> Result<Option<ConsentRecord>> {
-        let sql = format!(
-            "SELECT {COLUMNS} FROM consents c JOIN institutions i ON i.id = c.institution_id WHERE c.id = $1"
-        );
-        let row = sqlx::query(&sql)
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref().map(from_row).transpose()
-    }
-
-    async fn consent_by_idempotency_key(&self, key: &str) -> Result<Option<ConsentRecord>> {
-        let sql = format!(
-            "SELECT {COLUMNS} FROM consents c JOIN institutions i ON i.id = c.institution_id WHERE c.idempotency_key = $1"
-        );
-        let row = sqlx::query(&sql)
-            .bind(key)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref().map(from_row).transpose()
     }
 
     /// The newest consent event for this institution and person.
@@ -177,7 +123,7 @@ impl Store {
         let row = sqlx::query(&sql)
             .bind(institution_id)
             .bind(person_id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *self.read().await?)
             .await?;
         row.as_ref().map(from_row).transpose()
     }

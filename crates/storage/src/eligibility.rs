@@ -375,108 +375,131 @@ impl Store {
 
     /// Everything the registry holds on one person, or `None`.
     pub async fn eligibility(&self, person_id: PersonId) -> Result<Option<Eligibility>> {
-        let mut conn = self.pool.acquire().await?;
-        let Some(row) = sqlx::query(
-            "SELECT id, name, name_kana, birth_date, sex, postal_code, address, considerate_name, \
-             considerate_kana, considerate_sex, insurance_use_registered FROM persons WHERE id = $1",
-        )
-        .bind(person_id)
-        .fetch_optional(&mut *conn)
-        .await?
-        else {
+        let mut conn = self.read().await?;
+        let rows = match self.backend {
+            // One round trip to the connection's thread instead of six: SQLite
+            // runs the statements of one text in turn, `$1` in each.
+            Backend::Sqlite => {
+                let sql = ELIGIBILITY_PARTS
+                    .iter()
+                    .enumerate()
+                    .map(|(i, sql)| sql.replacen("SELECT ", &format!("SELECT {i} AS part, "), 1))
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                let mut parts: [Vec<AnyRow>; 6] = Default::default();
+                for row in sqlx::query(&sql)
+                    .bind(person_id)
+                    .fetch_all(&mut *conn)
+                    .await?
+                {
+                    let part: i64 = row.try_get("part")?;
+                    match usize::try_from(part).ok().and_then(|i| parts.get_mut(i)) {
+                        Some(rows) => rows.push(row),
+                        None => return Err(StorageError::corrupt("persons", "part", part)),
+                    }
+                }
+                parts
+            }
+            Backend::Postgres => {
+                let mut parts: [Vec<AnyRow>; 6] = Default::default();
+                for (i, (rows, sql)) in parts.iter_mut().zip(ELIGIBILITY_PARTS).enumerate() {
+                    *rows = sqlx::query(sql)
+                        .bind(person_id)
+                        .fetch_all(&mut *conn)
+                        .await?;
+                    if i == 0 && rows.is_empty() {
+                        return Ok(None);
+                    }
+                }
+                parts
+            }
+        };
+        drop(conn);
+        let [
+            person,
+            qualifications,
+            elderly,
+            limits,
+            specific_diseases,
+            subsidies,
+        ] = rows;
+        let Some(row) = person.first() else {
             return Ok(None);
         };
-        let person = person_from_row(&row)?;
+        let person = person_from_row(row)?;
 
-        let qualifications = sqlx::query(
-            "SELECT id, coverage, insurer_number, insurer_name, symbol, number, branch, personal_family, \
-             insured_name, burden_ratio, welfare_office_name, payer_number, recipient_number, acquired_on, \
-             valid_from, valid_to, lost_on, loss_reason FROM qualifications WHERE person_id = $1 ORDER BY valid_from, id",
-        )
-        .bind(person_id)
-        .fetch_all(&mut *conn)
-        .await?
-        .iter()
-        .map(qualification_from_row)
-        .collect::<Result<Vec<_>>>()?;
+        let qualifications = qualifications
+            .iter()
+            .map(qualification_from_row)
+            .collect::<Result<Vec<_>>>()?;
 
-        let elderly = sqlx::query(
-            "SELECT valid_from, valid_to, burden_ratio FROM elderly_certificates WHERE person_id = $1 ORDER BY valid_from, id",
-        )
-        .bind(person_id)
-        .fetch_all(&mut *conn)
-        .await?
-        .iter()
-        .map(|r| {
-            let t = "elderly_certificates";
-            Ok(ElderlyCertificate {
-                valid: period(t, r)?,
-                burden_ratio: code(t, "burden_ratio", r, BurdenRatio::parse)?,
+        let elderly = elderly
+            .iter()
+            .map(|r| {
+                let t = "elderly_certificates";
+                Ok(ElderlyCertificate {
+                    valid: period(t, r)?,
+                    burden_ratio: code(t, "burden_ratio", r, BurdenRatio::parse)?,
+                })
             })
-        })
-        .collect::<Result<Vec<_>>>()?;
+            .collect::<Result<Vec<_>>>()?;
 
-        let limits = sqlx::query(
-            "SELECT kind, class, valid_from, valid_to, long_term_from FROM limit_certificates WHERE person_id = $1 ORDER BY valid_from, id",
-        )
-        .bind(person_id)
-        .fetch_all(&mut *conn)
-        .await?
-        .iter()
-        .map(|r| {
-            let t = "limit_certificates";
-            Ok(LimitCertificate {
-                kind: code(t, "kind", r, LimitCertificateKind::parse)?,
-                class: code(t, "class", r, LimitClass::parse)?,
-                valid: period(t, r)?,
-                long_term_from: parse_opt_date(t, "long_term_from", r.try_get("long_term_from")?)?,
+        let limits = limits
+            .iter()
+            .map(|r| {
+                let t = "limit_certificates";
+                Ok(LimitCertificate {
+                    kind: code(t, "kind", r, LimitCertificateKind::parse)?,
+                    class: code(t, "class", r, LimitClass::parse)?,
+                    valid: period(t, r)?,
+                    long_term_from: parse_opt_date(
+                        t,
+                        "long_term_from",
+                        r.try_get("long_term_from")?,
+                    )?,
+                })
             })
-        })
-        .collect::<Result<Vec<_>>>()?;
+            .collect::<Result<Vec<_>>>()?;
 
-        let specific_diseases = sqlx::query(
-            "SELECT disease, valid_from, valid_to, self_pay_limit_yen FROM specific_disease_certificates \
-             WHERE person_id = $1 ORDER BY valid_from, id",
-        )
-        .bind(person_id)
-        .fetch_all(&mut *conn)
-        .await?
-        .iter()
-        .map(|r| {
-            let t = "specific_disease_certificates";
-            Ok(SpecificDiseaseCertificate {
-                disease: code(t, "disease", r, SpecificDisease::parse)?,
-                valid: period(t, r)?,
-                self_pay_limit_yen: u32::try_from(r.try_get::<i64, _>("self_pay_limit_yen")?)
-                    .map_err(|e| StorageError::corrupt(t, "self_pay_limit_yen", e))?,
+        let specific_diseases = specific_diseases
+            .iter()
+            .map(|r| {
+                let t = "specific_disease_certificates";
+                Ok(SpecificDiseaseCertificate {
+                    disease: code(t, "disease", r, SpecificDisease::parse)?,
+                    valid: period(t, r)?,
+                    self_pay_limit_yen: u32::try_from(r.try_get::<i64, _>("self_pay_limit_yen")?)
+                        .map_err(|e| {
+                        StorageError::corrupt(t, "self_pay_limit_yen", e)
+                    })?,
+                })
             })
-        })
-        .collect::<Result<Vec<_>>>()?;
+            .collect::<Result<Vec<_>>>()?;
 
-        let subsidies = sqlx::query(
-            "SELECT payer_number, recipient_number, valid_from, valid_to, monthly_limit_yen FROM public_subsidies \
-             WHERE person_id = $1 ORDER BY valid_from, id",
-        )
-        .bind(person_id)
-        .fetch_all(&mut *conn)
-        .await?
-        .iter()
-        .map(|r| {
-            let t = "public_subsidies";
-            Ok(PublicSubsidy {
-                payer_number: code(t, "payer_number", r, PayerNumber::parse)?,
-                recipient_number: r
-                    .try_get::<Option<String>, _>("recipient_number")?
-                    .map(|s| RecipientNumber::parse(&s).map_err(|e| StorageError::corrupt(t, "recipient_number", e)))
-                    .transpose()?,
-                valid: period(t, r)?,
-                monthly_limit_yen: r
-                    .try_get::<Option<i64>, _>("monthly_limit_yen")?
-                    .map(|v| u32::try_from(v).map_err(|e| StorageError::corrupt(t, "monthly_limit_yen", e)))
-                    .transpose()?,
+        let subsidies = subsidies
+            .iter()
+            .map(|r| {
+                let t = "public_subsidies";
+                Ok(PublicSubsidy {
+                    payer_number: code(t, "payer_number", r, PayerNumber::parse)?,
+                    recipient_number: r
+                        .try_get::<Option<String>, _>("recipient_number")?
+                        .map(|s| {
+                            RecipientNumber::parse(&s)
+                                .map_err(|e| StorageError::corrupt(t, "recipient_number", e))
+                        })
+                        .transpose()?,
+                    valid: period(t, r)?,
+                    monthly_limit_yen: r
+                        .try_get::<Option<i64>, _>("monthly_limit_yen")?
+                        .map(|v| {
+                            u32::try_from(v)
+                                .map_err(|e| StorageError::corrupt(t, "monthly_limit_yen", e))
+                        })
+                        .transpose()?,
+                })
             })
-        })
-        .collect::<Result<Vec<_>>>()?;
+            .collect::<Result<Vec<_>>>()?;
 
         Ok(Some(Eligibility {
             person,
@@ -488,6 +511,22 @@ impl Store {
         }))
     }
 }
+
+/// The person and each of their record kinds, in this order.
+const ELIGIBILITY_PARTS: [&str; 6] = [
+    "SELECT id, name, name_kana, birth_date, sex, postal_code, address, considerate_name, \
+     considerate_kana, considerate_sex, insurance_use_registered FROM persons WHERE id = $1",
+    "SELECT id, coverage, insurer_number, insurer_name, symbol, number, branch, personal_family, \
+     insured_name, burden_ratio, welfare_office_name, payer_number, recipient_number, acquired_on, \
+     valid_from, valid_to, lost_on, loss_reason FROM qualifications WHERE person_id = $1 ORDER BY valid_from, id",
+    "SELECT valid_from, valid_to, burden_ratio FROM elderly_certificates WHERE person_id = $1 ORDER BY valid_from, id",
+    "SELECT kind, class, valid_from, valid_to, long_term_from FROM limit_certificates WHERE person_id = $1 \
+     ORDER BY valid_from, id",
+    "SELECT disease, valid_from, valid_to, self_pay_limit_yen FROM specific_disease_certificates \
+     WHERE person_id = $1 ORDER BY valid_from, id",
+    "SELECT payer_number, recipient_number, valid_from, valid_to, monthly_limit_yen FROM public_subsidies \
+     WHERE person_id = $1 ORDER BY valid_from, id",
+];
 
 fn code<T>(
     table: &'static str,

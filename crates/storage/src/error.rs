@@ -28,6 +28,9 @@ pub enum StorageError {
     Invalid(#[from] ValidationError),
     #[error("同じ{0}がすでに登録されています。")]
     Duplicate(&'static str),
+    /// The group-commit writer could not perform or commit a batch.
+    #[error("データベースへの書き込みができませんでした: {0}")]
+    Writer(String),
 }
 
 impl StorageError {
@@ -40,6 +43,7 @@ impl StorageError {
             Self::Corrupt { .. } => "Z-S-0005",
             Self::Invalid(e) => e.code(),
             Self::Duplicate(_) => "Z-S-0006",
+            Self::Writer(_) => "Z-S-0007",
         }
     }
 

@@ -1,5 +1,9 @@
 //! Institutions and their web-service settings, found by code or by URL token.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -17,6 +21,44 @@ pub struct StoredInstitution {
     pub url_token: String,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+/// How long a looked-up institution is served from memory. Every page of a
+/// visit starts with this lookup; a change made on this node (settings,
+/// rotated URL) empties the cache at once, one made elsewhere (another node,
+/// the command line) is seen after at most this long.
+const TOKEN_CACHE_TTL: Duration = Duration::from_secs(1);
+/// Bounded, so random tokens cannot grow it (only hits are kept anyway).
+const TOKEN_CACHE_MAX: usize = 10_000;
+
+#[derive(Clone, Debug, Default)]
+pub(crate) struct TokenCache(Arc<Mutex<HashMap<String, (Instant, StoredInstitution)>>>);
+
+impl TokenCache {
+    fn get(&self, token: &str) -> Option<StoredInstitution> {
+        let map = self.0.lock().ok()?;
+        map.get(token)
+            .filter(|(at, _)| at.elapsed() < TOKEN_CACHE_TTL)
+            .map(|(_, i)| i.clone())
+    }
+
+    fn put(&self, token: &str, i: &StoredInstitution) {
+        if let Ok(mut map) = self.0.lock() {
+            if map.len() >= TOKEN_CACHE_MAX {
+                map.retain(|_, (at, _)| at.elapsed() < TOKEN_CACHE_TTL);
+                if map.len() >= TOKEN_CACHE_MAX {
+                    map.clear();
+                }
+            }
+            map.insert(token.to_owned(), (Instant::now(), i.clone()));
+        }
+    }
+
+    fn clear(&self) {
+        if let Ok(mut map) = self.0.lock() {
+            map.clear();
+        }
+    }
 }
 
 const COLUMNS: &str = "id, code, name, kind, eprescription, remote_function_enabled, consent_items, url_token, created_at, updated_at";
@@ -94,12 +136,19 @@ impl Store {
     /// The institution behind a web-service URL, or `None` for an unknown or
     /// rotated token.
     pub async fn institution_by_token(&self, token: &str) -> Result<Option<StoredInstitution>> {
+        if let Some(hit) = self.institutions.get(token) {
+            return Ok(Some(hit));
+        }
         let sql = format!("SELECT {COLUMNS} FROM institutions WHERE url_token = $1");
         let row = sqlx::query(&sql)
             .bind(token)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *self.read().await?)
             .await?;
-        row.as_ref().map(from_row).transpose()
+        let found = row.as_ref().map(from_row).transpose()?;
+        if let Some(i) = &found {
+            self.institutions.put(token, i);
+        }
+        Ok(found)
     }
 
     pub async fn institution_by_code(
@@ -140,6 +189,7 @@ impl Store {
         .bind(id)
         .execute(&self.pool)
         .await?;
+        self.institutions.clear();
         Ok(())
     }
 
@@ -152,6 +202,7 @@ impl Store {
             .bind(id)
             .execute(&self.pool)
             .await?;
+        self.institutions.clear();
         Ok(token)
     }
 

@@ -11,6 +11,10 @@
 //!   cut, not only a crash of the process. (`NORMAL` would be faster but may drop
 //!   the last commits on power loss.) The bulk seeder relaxes this for its own
 //!   connection only, because a seed can always be regenerated.
+//! - The writes of the registration path (nonces, the authenticator hand-off,
+//!   consents, audit records, browser sessions) go through one group-commit
+//!   writer with its own connection (see `writer`): many callers share one
+//!   commit, each answered only after it. Reads use the pool.
 
 mod accounts;
 mod audit;
@@ -23,8 +27,10 @@ mod error;
 mod institutions;
 mod medical;
 mod patients;
+mod readers;
 mod sessions;
 mod sql;
+mod writer;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -36,12 +42,13 @@ pub use accounts::{NewAccount, StoredAccount};
 pub use audit::{AuditEvent, AuditRecord};
 pub use audit_view::AuditQuery;
 pub use auth::{AuthRequest, NonceRejection};
-pub use cards::{NewCard, StoredAuthority, StoredCard};
+pub use cards::{CardHolder, NewCard, StoredAuthority, StoredCard};
 pub use consents::NewConsent;
 pub use eligibility::PersonRecords;
 pub use error::StorageError;
 pub use institutions::{StoredInstitution, new_url_token};
 pub use patients::{ConsentedPatient, PatientFilter, PatientNotes};
+pub use writer::{Refusal, Refused, Write, Written};
 
 pub type Result<T, E = StorageError> = std::result::Result<T, E>;
 
@@ -78,6 +85,10 @@ impl Backend {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    writer: writer::Writer,
+    /// SQLite only (see `readers`); PostgreSQL reads from `pool`.
+    readers: Option<std::sync::Arc<readers::Readers>>,
+    institutions: institutions::TokenCache,
 }
 
 /// Options for [`Store::connect`].
@@ -94,6 +105,13 @@ impl Default for ConnectOptions {
             acquire_timeout: Duration::from_secs(10),
         }
     }
+}
+
+/// SQLite: connections for the reads of the registration path, besides the
+/// pool (see `readers`). Reads are short and CPU-bound, so about twice the
+/// number of cores keeps every core busy without a crowd of threads.
+fn sqlite_readers() -> usize {
+    std::thread::available_parallelism().map_or(4, |n| n.get() * 2)
 }
 
 impl Store {
@@ -135,15 +153,30 @@ impl Store {
         let _ = probe.close().await;
         let pool = AnyPoolOptions::new()
             .max_connections(options.max_connections)
+            // A local SQLite file does not drop connections; the check would
+            // cost a round trip to the connection's thread on every acquire.
+            .test_before_acquire(backend == Backend::Postgres)
             .acquire_timeout(options.acquire_timeout)
             .after_connect(move |conn, _meta| Box::pin(configure(conn, backend)))
-            .connect_with(connect_options)
+            .connect_with(connect_options.clone())
             .await
             .map_err(|e| StorageError::Connect {
                 url: shown.clone(),
                 source: e,
             })?;
-        Ok(Self { pool, backend })
+        let readers = (backend == Backend::Sqlite).then(|| {
+            std::sync::Arc::new(readers::Readers::new(
+                connect_options.clone(),
+                sqlite_readers(),
+            ))
+        });
+        Ok(Self {
+            pool,
+            backend,
+            readers,
+            writer: writer::Writer::start(connect_options, backend)?,
+            institutions: institutions::TokenCache::default(),
+        })
     }
 
     pub async fn migrate(&self) -> Result<()> {
@@ -171,13 +204,54 @@ impl Store {
         Ok(())
     }
 
+    /// Finishes the writes already sent, then closes every connection.
     pub async fn close(&self) {
+        self.writer.close().await;
+        if let Some(r) = &self.readers {
+            r.close().await;
+        }
         self.pool.close().await;
+    }
+
+    /// A connection for the reads of the registration path.
+    pub(crate) async fn read(&self) -> Result<readers::ReadConn<'_>> {
+        readers::ReadConn::acquire(self.readers.as_deref(), &self.pool).await
+    }
+
+    /// Performs `writes` as one job of the group-commit writer: all of them or
+    /// none (a savepoint of their own), durable when this returns. A refusal
+    /// (a spent nonce, a used code) means nothing of the job was written; other
+    /// jobs of the same batch are not affected.
+    pub async fn write(&self, writes: Vec<Write>) -> Result<Result<Vec<Written>, Refused>> {
+        self.writer.submit(writes).await
+    }
+
+    /// Several jobs committed in the same batch, each in its own savepoint:
+    /// one refused or failing job does not affect the others. Answers in the
+    /// order of `jobs`.
+    pub async fn write_together(
+        &self,
+        jobs: Vec<Vec<Write>>,
+    ) -> Result<Vec<Result<Result<Vec<Written>, Refused>>>> {
+        self.writer.submit_together(jobs).await
+    }
+
+    pub(crate) async fn write_one(&self, w: Write) -> Result<Result<Written, Refusal>> {
+        Ok(match self.writer.submit(vec![w]).await? {
+            Ok(mut out) => out
+                .pop()
+                .ok_or_else(|| StorageError::Writer("no result".into()))
+                .map(Ok)?,
+            Err(r) => Err(r.refusal),
+        })
     }
 }
 
 /// Per-connection settings (see the crate docs for why `synchronous = FULL`).
-async fn configure(conn: &mut AnyConnection, backend: Backend) -> Result<(), sqlx::Error> {
+pub(crate) async fn configure(
+    conn: &mut AnyConnection,
+    backend: Backend,
+) -> Result<(), sqlx::Error> {
     if backend == Backend::Sqlite {
         conn.execute(
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \

@@ -4,10 +4,11 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 
 use crate::sql::micros;
+use crate::writer::Write;
 use crate::{Result, Store};
 
 impl Store {
-    /// Creates or replaces a session.
+    /// Creates or replaces a session; durable when this returns.
     pub async fn put_session(
         &self,
         id: &str,
@@ -15,21 +16,9 @@ impl Store {
         now: DateTime<Utc>,
         expires_at: DateTime<Utc>,
     ) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("DELETE FROM web_sessions WHERE id = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(
-            "INSERT INTO web_sessions (id, data, created_at, expires_at) VALUES ($1, $2, $3, $4)",
-        )
-        .bind(id)
-        .bind(data.to_string())
-        .bind(micros(now))
-        .bind(micros(expires_at))
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
+        self.write_one(Write::put_session(id, data, now, expires_at))
+            .await?
+            .map_err(|r| crate::StorageError::Writer(format!("{r:?}")))?;
         Ok(())
     }
 
@@ -38,7 +27,7 @@ impl Store {
         let row = sqlx::query("SELECT data FROM web_sessions WHERE id = $1 AND expires_at > $2")
             .bind(id)
             .bind(micros(now))
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *self.read().await?)
             .await?;
         let Some(row) = row else { return Ok(None) };
         let text: String = row.try_get("data")?;

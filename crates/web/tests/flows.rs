@@ -891,3 +891,82 @@ async fn partner_return_is_signed_and_a_tampered_one_fails(url: &str) {
     assert!(again.body.contains("オンライン診療等") && again.body.contains("同意登録をせずに戻る"));
 }
 on_both!(partner_return_is_signed_and_a_tampered_one_fails);
+
+/// A double submit of the return from the authenticator, a reload, and the
+/// back button followed by a second authentication: one consent, and the
+/// patient always ends on the completion page or a refusal, never a second
+/// registration.
+async fn double_submit_and_back_button_register_once(url: &str) {
+    let w = world(url).await;
+    let t = w.clinic.url_token.clone();
+    let mut form = ALL_BUT_CHECKUPS.to_vec();
+    form.push(("prescription_form", "1"));
+    let mut p = Patient::new(&w.base);
+    p.get(&format!("/w/{t}")).await;
+    p.post(&format!("/w/{t}/flow/register"), &[]).await;
+    p.post(&format!("/w/{t}/choose"), &form).await;
+    let at = p.post(&format!("/w/{t}/auth"), &[]).await;
+    let request = at
+        .url
+        .split("/auth/r/")
+        .nth(1)
+        .unwrap()
+        .split(['/', '?'])
+        .next()
+        .unwrap()
+        .to_owned();
+    let body = p
+        .http
+        .post(format!("{}/auth/r/{request}/card/{}", w.base, w.good_card))
+        .form(&[("pin", "1234")])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let i = body.find("href=\"/w/").unwrap();
+    let rest = &body[i + 6..];
+    let callback = rest[..rest.find('"').unwrap()]
+        .replace("&#38;", "&")
+        .replace("&amp;", "&");
+    // Both submits leave before either is answered.
+    let cookie = p.cookie.clone().unwrap();
+    let send = |c: &reqwest::Client| {
+        c.get(format!("{}{callback}", w.base))
+            .header("cookie", &cookie)
+            .send()
+    };
+    let (a, b) = tokio::join!(send(&p.http), send(&p.http));
+    let statuses = [a.unwrap().status().as_u16(), b.unwrap().status().as_u16()];
+    assert!(statuses.contains(&303), "{statuses:?}");
+    let store = &w.state.store;
+    let history = || store.consent_history(w.clinic.id, w.good_person);
+    assert_eq!(history().await.unwrap().len(), 1);
+    // Reloads of the return and of the completion.
+    let reload = p.get(&callback).await;
+    assert!(reload.body.contains("同意登録完了"), "{}", reload.body);
+    let done = p.get(&format!("/w/{t}/done")).await;
+    assert!(done.body.contains("同意登録完了"));
+    // Back to B-02 and 「同意内容を登録する」 again: a second authentication of
+    // the same visit, which finds its first write.
+    let confirm = p.get(&format!("/w/{t}/confirm")).await;
+    assert!(confirm.body.contains("画面番号：B-02"), "{}", confirm.body);
+    let at = p.post(&format!("/w/{t}/auth"), &[]).await;
+    let again = p.authenticate(&at, w.good_card, "1234").await;
+    assert!(again.body.contains("同意登録完了"), "{}", again.body);
+    assert_eq!(history().await.unwrap().len(), 1);
+    let written = store
+        .audit_records(Some("consent.write"), 50)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.outcome == "ok")
+        .count();
+    assert_eq!(
+        written, 2,
+        "each write attempt is audited, both name the one consent"
+    );
+    assert_eq!(store.verify_audit_chain().await.unwrap(), None);
+}
+on_both!(double_submit_and_back_button_register_once);

@@ -1,7 +1,10 @@
 //! Load benchmark of complete consent registrations at the service level:
 //! nonce → card-signed token → verification down to a person → consent
 //! durably recorded. Tokens are signed before the timed phase (within the
-//! nonce lifetime); the timed phase verifies and records.
+//! nonce lifetime); the timed phase verifies and records as the web
+//! service's callback does: the token checks, then one job of the
+//! group-commit writer that spends the nonce, audits the login, records the
+//! consent and audits it. No HTTP (see `http_registration_load` for that).
 //!
 //! cargo run --release -p zaitaku --example registration_load -- [N] [CONCURRENCY] [DATABASE_URL]
 
@@ -14,7 +17,7 @@ use zaitaku_domain::consent::{CareKind, Channel, Choice, ConsentAction, ConsentR
 use zaitaku_domain::institution::{Institution, InstitutionCode, InstitutionKind};
 use zaitaku_domain::prefecture::Prefecture;
 use zaitaku_identity::{CardKind, CardSecret, Identity, IssueCard};
-use zaitaku_storage::{NewConsent, PersonRecords, Store};
+use zaitaku_storage::{AuditEvent, NewConsent, PersonRecords, Store, Write, Written};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -112,10 +115,9 @@ async fn main() -> anyhow::Result<()> {
     let queue = std::sync::Arc::new(tokio::sync::Mutex::new(prepared.into_iter()));
     let mut workers = Vec::new();
     for _ in 0..concurrency {
-        let (queue, identity, store, tx, decision) = (
+        let (queue, identity, tx, decision) = (
             queue.clone(),
             identity.clone(),
-            store.clone(),
             tx.clone(),
             decision.clone(),
         );
@@ -126,22 +128,46 @@ async fn main() -> anyhow::Result<()> {
                     break;
                 };
                 let t0 = Instant::now();
-                let who = identity
-                    .verify_login(&token, origin, &nonce, &session, Utc::now())
-                    .await?;
-                store
-                    .record_consent(&NewConsent {
-                        institution_id: inst_id,
-                        person_id: who.person_id,
-                        action: ConsentAction::Register,
-                        channel: Channel::Web,
-                        decision: &decision,
-                        recorded_at: Utc::now(),
-                        recorded_by: "patient",
-                        needs_photo_id_check: false,
-                        idempotency_key: Some(&key),
-                    })
-                    .await?;
+                let now = Utc::now();
+                let login = identity
+                    .check_login(&token, origin, &nonce, &session, now)
+                    .await;
+                let person_id = login
+                    .identified()
+                    .map(|who| who.person_id)
+                    .ok_or_else(|| anyhow::anyhow!("login refused"))?;
+                let consent = Write::record_consent(&NewConsent {
+                    institution_id: inst_id,
+                    person_id,
+                    action: ConsentAction::Register,
+                    channel: Channel::Web,
+                    decision: &decision,
+                    recorded_at: now,
+                    recorded_by: "patient",
+                    needs_photo_id_check: false,
+                    idempotency_key: Some(&key),
+                });
+                let audit = Write::then(move |written| {
+                    let id = written.iter().find_map(|w| match w {
+                        Written::Consent(r) => Some(r.id),
+                        _ => None,
+                    });
+                    vec![Write::audit(
+                        &AuditEvent {
+                            actor: "patient",
+                            action: "consent.write",
+                            outcome: "ok",
+                            institution_id: Some(inst_id),
+                            person_id: Some(person_id),
+                            detail: serde_json::json!({"consent": id}),
+                        },
+                        now,
+                    )]
+                });
+                identity
+                    .finish_login(login, vec![consent, audit])
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
                 let _ = tx.send(t0.elapsed()).await;
             }
             anyhow::Ok(())
@@ -167,5 +193,17 @@ async fn main() -> anyhow::Result<()> {
         pct(0.99).as_secs_f64() * 1e3,
         lat.last().map_or(0.0, |d| d.as_secs_f64() * 1e3)
     );
+    let consents: i64 = sqlx::query("SELECT COUNT(*) AS n FROM consents")
+        .fetch_one(store.pool())
+        .await
+        .and_then(|r| sqlx::Row::try_get(&r, "n"))?;
+    let chain = store.verify_audit_chain().await?;
+    println!(
+        "verified: {consents} consents (expected {n}), audit chain {}",
+        if chain.is_none() { "intact" } else { "BROKEN" }
+    );
+    if consents != n as i64 || chain.is_some() {
+        anyhow::bail!("verification failed");
+    }
     Ok(())
 }

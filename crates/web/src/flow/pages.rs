@@ -16,7 +16,7 @@ use zaitaku_domain::consent::{
     ConsentState, jst,
 };
 use zaitaku_identity::CertificateStatus;
-use zaitaku_storage::{AuditEvent, NewConsent, StoredInstitution};
+use zaitaku_storage::{AuditEvent, NewConsent, StoredInstitution, Write, Written};
 
 use super::eligibility_view::{self, EligibilityView};
 use super::session::{Flow, FlowKind, Outcome, PendingAuth, Purpose, random_token};
@@ -212,14 +212,18 @@ pub async fn flow_start(
     flow.choices = BTreeMap::new();
     flow.prescription_form = None;
     flow.idempotency = random_token()?;
-    flow.save(&state).await?;
+    // The visit and its audit record share one commit.
     state
         .store
-        .audit(
-            &audit_event("flow.start", "ok", &inst, None, json!({"flow": kind})),
-            Utc::now(),
-        )
-        .await?;
+        .write(vec![
+            flow.save_write()?,
+            Write::audit(
+                &audit_event("flow.start", "ok", &inst, None, json!({"flow": kind})),
+                Utc::now(),
+            ),
+        ])
+        .await?
+        .map_err(|r| WebError::Internal(format!("{r:?}")))?;
     let next = match kind {
         FlowKind::Register => format!("/w/{token}/choose"),
         // Nobody sees stored consent before authenticating.
@@ -651,8 +655,26 @@ pub(crate) async fn visit_subtitle(
     Ok(care_subtitle(kind))
 }
 
+/// What the callback does once its writes are durable.
+enum After {
+    Redirect(String),
+    Refuse {
+        title: &'static str,
+        message: String,
+        code: &'static str,
+    },
+}
+
 /// Back from the authenticator: the only place where stored consent is read
 /// and where anything is written.
+///
+/// Everything is read and decided first; then the nonce is spent, the login
+/// audited and this callback's writes (consent, its audit record, the visit
+/// with its outcome) made in one job of the group-commit writer, so they are
+/// durable together before the browser is sent on. The code and the nonce are
+/// single use, so a reload or a second submit of this URL is refused at the
+/// code exchange and never registers twice; a reload after success goes to
+/// the completion page.
 pub async fn callback(
     State(state): State<AppState>,
     Path(token): Path<String>,
@@ -678,8 +700,6 @@ pub async fn callback(
             "Z-W-0441",
         ));
     }
-    flow.auth = None;
-    flow.save(&state).await?;
     let (signed, cross_device) = match returned(
         &state,
         q.error.as_deref(),
@@ -699,40 +719,98 @@ pub async fn callback(
         } => return Ok(refused(&token, title, message, code)),
     };
     let now = Utc::now();
-    let who = match state
+    let login = state
         .identity
-        .verify_login(&signed, &state.origin(), &pending.nonce, &flow.sid, now)
-        .await
-    {
-        Ok(w) => w,
-        Err(e) => return Ok(refused(&token, e.title(), &e.to_string(), e.code())),
+        .check_login(&signed, &state.origin(), &pending.nonce, &flow.sid, now)
+        .await;
+    flow.auth = None;
+    let (writes, after) = match login.identified() {
+        Some(who) => {
+            let ctx = Decide {
+                inst: &inst,
+                who,
+                purpose: pending.purpose,
+                cross_device,
+                token: &token,
+                now,
+            };
+            decide(&state, &mut flow, &ctx).await?
+        }
+        None => (Vec::new(), After::Redirect(format!("/w/{token}"))),
     };
-    let Some(eligibility) = state.store.eligibility(who.person_id).await? else {
-        return Ok(refused(
-            &token,
-            "資格情報が確認できませんでした",
-            "登録されていないカードです。",
-            "Z-C-0105",
+    match state.identity.finish_login(login, writes).await {
+        Err(e) => Ok(refused(&token, e.title(), &e.to_string(), e.code())),
+        Ok(_) => Ok(match after {
+            After::Redirect(to) => Redirect::to(&to).into_response(),
+            After::Refuse {
+                title,
+                message,
+                code,
+            } => refused(&token, title, &message, code),
+        }),
+    }
+}
+
+/// The callback's reads and decisions for an authenticated patient: the
+/// writes to make together with the login, and where to go afterwards.
+struct Decide<'a> {
+    inst: &'a StoredInstitution,
+    who: &'a zaitaku_identity::Identified,
+    purpose: Purpose,
+    cross_device: bool,
+    token: &'a str,
+    now: chrono::DateTime<Utc>,
+}
+
+async fn decide(
+    state: &AppState,
+    flow: &mut Flow,
+    ctx: &Decide<'_>,
+) -> Result<(Vec<Write>, After), WebError> {
+    let Decide {
+        inst,
+        who,
+        purpose,
+        cross_device,
+        token,
+        now,
+    } = *ctx;
+    let refuse = |title, message: &str, code| After::Refuse {
+        title,
+        message: message.to_owned(),
+        code,
+    };
+    // Every refusal below also ends the hand-off in the visit (auth cleared),
+    // so a reload starts over instead of trying the spent code again.
+    // Independent reads, side by side on two connections.
+    let (eligibility, latest) = tokio::try_join!(
+        state.store.eligibility(who.person_id),
+        state.store.latest_consent(inst.id, who.person_id)
+    )?;
+    let Some(eligibility) = eligibility else {
+        return Ok((
+            vec![flow.save_write()?],
+            refuse(
+                "資格情報が確認できませんでした",
+                "登録されていないカードです。",
+                "Z-C-0105",
+            ),
         ));
     };
     let kind = flow.kind.unwrap_or(FlowKind::Register);
 
-    if pending.purpose == Purpose::View {
+    if purpose == Purpose::View {
         // Flow B, first authentication: show the stored consent to update.
-        let latest = state.store.latest_consent(inst.id, who.person_id).await?;
-        state
-            .store
-            .audit(
-                &audit_event(
-                    "consent.read",
-                    "ok",
-                    &inst,
-                    Some(who.person_id),
-                    json!({"found": latest.is_some()}),
-                ),
-                now,
-            )
-            .await?;
+        let read = Write::audit(
+            &audit_event(
+                "consent.read",
+                "ok",
+                inst,
+                Some(who.person_id),
+                json!({"found": latest.is_some()}),
+            ),
+            now,
+        );
         flow.identified_person = Some(who.person_id);
         if let Some(r) = latest.filter(|r| ConsentState::of(Some(r), now) == ConsentState::InForce)
         {
@@ -740,46 +818,51 @@ pub async fn callback(
             flow.prescription_form = r.prescription_form;
             flow.care_kind = r.care_kind;
         }
-        flow.save(&state).await?;
-        return Ok(Redirect::to(&format!("/w/{token}/choose")).into_response());
+        return Ok((
+            vec![read, flow.save_write()?],
+            After::Redirect(format!("/w/{token}/choose")),
+        ));
     }
 
     if kind == FlowKind::Update && flow.identified_person != Some(who.person_id) {
-        return Ok(refused(
-            &token,
-            "認証したカードが異なります",
-            "同意内容を表示したときと別の方のカードで認証されました。同意は更新されていません。最初からやり直してください。",
-            "Z-W-0452",
+        return Ok((
+            vec![flow.save_write()?],
+            refuse(
+                "認証したカードが異なります",
+                "同意内容を表示したときと別の方のカードで認証されました。同意は更新されていません。最初からやり直してください。",
+                "Z-W-0452",
+            ),
         ));
     }
     if kind != FlowKind::Cancel
         && let Some((title, message, code)) = eligibility_view::refusal(&eligibility, today())
     {
-        state
-            .store
-            .audit(
-                &audit_event(
-                    "consent.write",
-                    code,
-                    &inst,
-                    Some(who.person_id),
-                    json!({"flow": kind}),
-                ),
-                now,
-            )
-            .await?;
-        return Ok(refused(&token, title, message, code));
+        let audit = Write::audit(
+            &audit_event(
+                "consent.write",
+                code,
+                inst,
+                Some(who.person_id),
+                json!({"flow": kind}),
+            ),
+            now,
+        );
+        return Ok((
+            vec![audit, flow.save_write()?],
+            refuse(title, message, code),
+        ));
     }
 
-    let latest = state.store.latest_consent(inst.id, who.person_id).await?;
     let (action, decision) = match kind {
         FlowKind::Cancel => {
             let Some(prev) = latest.filter(|r| r.action != ConsentAction::Revoke) else {
-                return Ok(refused(
-                    &token,
-                    "取り消す同意がありません",
-                    "この医療機関等に登録されている同意はありません。",
-                    "Z-W-0453",
+                return Ok((
+                    vec![flow.save_write()?],
+                    refuse(
+                        "取り消す同意がありません",
+                        "この医療機関等に登録されている同意はありません。",
+                        "Z-W-0453",
+                    ),
                 ));
             };
             let decision = ConsentDecision {
@@ -791,15 +874,12 @@ pub async fn callback(
             (ConsentAction::Revoke, decision)
         }
         FlowKind::Register | FlowKind::Update => {
-            let decision = match request_of(&flow).validate(&inst.institution, flow.care_kind, now)
-            {
+            let decision = match request_of(flow).validate(&inst.institution, flow.care_kind, now) {
                 Ok(d) => d,
                 Err(e) => {
-                    return Ok(refused(
-                        &token,
-                        "選択内容を確認してください",
-                        &e.to_string(),
-                        e.code(),
+                    return Ok((
+                        vec![flow.save_write()?],
+                        refuse("選択内容を確認してください", &e.to_string(), e.code()),
                     ));
                 }
             };
@@ -819,41 +899,55 @@ pub async fn callback(
     } else {
         Channel::Web
     };
-    let record = state
-        .store
-        .record_consent(&NewConsent {
-            institution_id: inst.id,
-            person_id: who.person_id,
-            action,
-            channel,
-            decision: &decision,
-            recorded_at: now,
-            recorded_by: "patient",
-            needs_photo_id_check: cross_device,
-            idempotency_key: Some(&flow.idempotency),
-        })
-        .await?;
-    state
-        .store
-        .audit(
-            &audit_event(
-                "consent.write",
-                "ok",
-                &inst,
-                Some(who.person_id),
-                json!({"consent": record.id, "action": record.action, "channel": record.channel, "cross_device": cross_device}),
-            ),
-            now,
-        )
-        .await?;
+    let consent = Write::record_consent(&NewConsent {
+        institution_id: inst.id,
+        person_id: who.person_id,
+        action,
+        channel,
+        decision: &decision,
+        recorded_at: now,
+        recorded_by: "patient",
+        needs_photo_id_check: cross_device,
+        idempotency_key: Some(&flow.idempotency),
+    });
+    // The consent's id is known only once it is inserted; the audit record and
+    // the visit's outcome that name it follow in the same job.
     flow.outcome = Some(Outcome {
-        consent_id: record.id,
+        consent_id: 0,
         person_id: who.person_id,
         status: who.status,
         cross_device,
     });
-    flow.save(&state).await?;
-    Ok(Redirect::to(&format!("/w/{token}/done")).into_response())
+    let visit = serde_json::to_value(&*flow).map_err(|e| WebError::Internal(e.to_string()))?;
+    let (sid, inst_id, person_id) = (flow.sid.clone(), inst.id, who.person_id);
+    let then = Write::then(move |written| {
+        let Some(record) = written.iter().find_map(|w| match w {
+            Written::Consent(r) => Some(r),
+            _ => None,
+        }) else {
+            return Vec::new();
+        };
+        let mut visit = visit.clone();
+        visit["outcome"]["consent_id"] = json!(record.id);
+        vec![
+            Write::audit(
+                &AuditEvent {
+                    actor: "patient",
+                    action: "consent.write",
+                    outcome: "ok",
+                    institution_id: Some(inst_id),
+                    person_id: Some(person_id),
+                    detail: json!({"consent": record.id, "action": record.action, "channel": record.channel, "cross_device": cross_device}),
+                },
+                now,
+            ),
+            Flow::save_value(&sid, &visit),
+        ]
+    });
+    Ok((
+        vec![consent, then],
+        After::Redirect(format!("/w/{token}/done")),
+    ))
 }
 
 // ---------------------------------------------------------------- completion
@@ -904,21 +998,27 @@ pub async fn done_page(
         }
         return Ok(Redirect::to(&format!("/w/{token}")).into_response());
     };
-    let Some(record) = state
-        .store
-        .latest_consent(inst.id, outcome.person_id)
-        .await?
-    else {
+    let kind = flow.kind.unwrap_or(FlowKind::Register);
+    // Independent reads, side by side on two connections.
+    let (record, e) = tokio::try_join!(
+        state.store.latest_consent(inst.id, outcome.person_id),
+        async {
+            if kind == FlowKind::Register {
+                state.store.eligibility(outcome.person_id).await
+            } else {
+                Ok(None)
+            }
+        }
+    )?;
+    let Some(record) = record else {
         return Ok(Redirect::to(&format!("/w/{token}")).into_response());
     };
-    let kind = flow.kind.unwrap_or(FlowKind::Register);
     let (screen_id, kind_name) = match kind {
         FlowKind::Register => ("B-03", "register"),
         FlowKind::Update => ("C-09", "update"),
         FlowKind::Cancel => ("C-10", "cancel"),
     };
     let eligibility = if kind == FlowKind::Register {
-        let e = state.store.eligibility(outcome.person_id).await?;
         if e.is_some() {
             state
                 .store

@@ -10,6 +10,7 @@ use zaitaku_authenticator::b64url;
 use zaitaku_domain::codes::PrescriptionForm;
 use zaitaku_domain::consent::{CareKind, Choice, ConsentItem};
 use zaitaku_identity::{CertificateStatus, random_bytes};
+use zaitaku_storage::Write;
 
 use crate::AppState;
 use crate::error::WebError;
@@ -150,6 +151,18 @@ impl Flow {
             )
             .await?;
         Ok(())
+    }
+
+    /// The same save as a write, to commit together with other writes.
+    pub fn save_write(&self) -> Result<Write, WebError> {
+        let value = serde_json::to_value(self).map_err(|e| WebError::Internal(e.to_string()))?;
+        Ok(Self::save_value(&self.sid, &value))
+    }
+
+    /// Saves an already serialised visit (see [`Flow::save_write`]).
+    pub fn save_value(sid: &str, value: &serde_json::Value) -> Write {
+        let now = Utc::now();
+        Write::put_session(sid, value, now, now + Duration::minutes(IDLE_MINUTES))
     }
 
     pub fn cookie_header(&self, state: &AppState) -> Result<HeaderValue, WebError> {

@@ -1,0 +1,380 @@
+//! The group-commit writer on both databases: jobs of one batch are isolated
+//! from each other, concurrent registrations are all durable, the audit chain
+//! stays intact, and an idempotency key never registers twice.
+
+use std::collections::BTreeMap;
+
+use chrono::{Duration, NaiveDate, TimeZone, Utc};
+use serde_json::json;
+use zaitaku_domain::codes::PrescriptionForm;
+use zaitaku_domain::consent::{
+    CareKind, Channel, Choice, ConsentAction, ConsentDecision, ConsentRequest,
+};
+use zaitaku_domain::institution::{Institution, InstitutionCode, InstitutionKind};
+use zaitaku_domain::prefecture::Prefecture;
+use zaitaku_storage::{
+    AuditEvent, NewConsent, NonceRejection, PersonRecords, Refusal, Store, StoredInstitution,
+    Write, Written,
+};
+use zaitaku_testkit::on_both;
+
+fn now() -> chrono::DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 21, 1, 0, 0).unwrap()
+}
+
+/// A store with `persons` people (ids 1..) and one institution.
+async fn world(url: &str, persons: i64) -> (Store, StoredInstitution, ConsentDecision) {
+    let store = Store::open(url).await.unwrap();
+    let people: Vec<_> = (1..=persons)
+        .map(|id| zaitaku_testkit::person(id, NaiveDate::from_ymd_opt(1960, 1, 1).unwrap(), true))
+        .collect();
+    let records: Vec<_> = people
+        .iter()
+        .map(|e| PersonRecords {
+            eligibility: e,
+            drugs: &[],
+            clinical: &[],
+            checkups: &[],
+        })
+        .collect();
+    store.insert_persons(&records).await.unwrap();
+    let code = InstitutionCode::build(
+        Prefecture::new(13).unwrap(),
+        InstitutionKind::Medical,
+        1,
+        21,
+    )
+    .unwrap();
+    let inst = store
+        .insert_institution(
+            &Institution::new(code, "書込試験クリニック", true).unwrap(),
+            &zaitaku_storage::new_url_token().unwrap(),
+            now(),
+        )
+        .await
+        .unwrap();
+    let decision = ConsentRequest {
+        choices: inst
+            .institution
+            .consent_items
+            .iter()
+            .map(|i| (*i, Choice::Agree))
+            .collect::<BTreeMap<_, _>>(),
+        prescription_form: Some(PrescriptionForm::Electronic),
+        consultation_date: None,
+    }
+    .validate(&inst.institution, CareKind::HomeVisit, now())
+    .unwrap();
+    (store, inst, decision)
+}
+
+fn consent<'a>(
+    inst: &StoredInstitution,
+    person: i64,
+    decision: &'a ConsentDecision,
+    key: &'a str,
+) -> NewConsent<'a> {
+    NewConsent {
+        institution_id: inst.id,
+        person_id: person,
+        action: ConsentAction::Register,
+        channel: Channel::Web,
+        decision,
+        recorded_at: now(),
+        recorded_by: "patient",
+        needs_photo_id_check: false,
+        idempotency_key: Some(key),
+    }
+}
+
+fn audit(action: &str, person: i64) -> Write {
+    Write::audit(
+        &AuditEvent {
+            actor: "patient",
+            action,
+            outcome: "ok",
+            institution_id: None,
+            person_id: Some(person),
+            detail: json!({"test": true}),
+        },
+        now(),
+    )
+}
+
+async fn consents_of(store: &Store, inst: &StoredInstitution, person: i64) -> usize {
+    store.consent_history(inst.id, person).await.unwrap().len()
+}
+
+/// One batch: a registration, a replayed nonce, a consent for an institution
+/// that does not exist (an SQL error), an audit-only job. Only the two bad
+/// jobs are rolled back, each with its own answer.
+async fn a_failing_job_leaves_the_batch_committed(url: &str) {
+    let (store, inst, decision) = world(url, 3).await;
+    let later = now() + Duration::minutes(5);
+    store
+        .insert_nonce("n-1", "s-1", now(), later)
+        .await
+        .unwrap();
+    store
+        .insert_nonce("n-2", "s-2", now(), later)
+        .await
+        .unwrap();
+    store
+        .consume_nonce("n-2", "s-2", now())
+        .await
+        .unwrap()
+        .unwrap();
+    let bad_institution = NewConsent {
+        institution_id: 9_999,
+        ..consent(&inst, 3, &decision, "k-3")
+    };
+    let answers = store
+        .write_together(vec![
+            vec![
+                Write::spend_nonce("n-1", "s-1", now()),
+                audit("login.verify", 1),
+                Write::record_consent(&consent(&inst, 1, &decision, "k-1")),
+            ],
+            vec![
+                Write::spend_nonce("n-2", "s-2", now()),
+                audit("login.verify", 2),
+                Write::record_consent(&consent(&inst, 2, &decision, "k-2")),
+                Write::put_session("sess-2", &json!({"x": 2}), now(), later),
+            ],
+            vec![
+                audit("login.verify", 3),
+                Write::record_consent(&bad_institution),
+            ],
+            vec![audit("read.eligibility", 1)],
+        ])
+        .await
+        .unwrap();
+    assert_eq!(answers.len(), 4);
+
+    let first = answers[0].as_ref().unwrap().as_ref().unwrap();
+    assert!(matches!(first[0], Written::Done));
+    assert!(matches!(&first[1], Written::Audit(a) if a.action == "login.verify"));
+    let Written::Consent(record) = &first[2] else {
+        panic!("{first:?}")
+    };
+    assert_eq!(record.person_id, 1);
+    assert_eq!(record.institution_code, inst.institution.code.as_str());
+
+    let replay = answers[1].as_ref().unwrap().as_ref().unwrap_err();
+    assert_eq!(replay.write, 0);
+    assert_eq!(replay.refusal, Refusal::Nonce(NonceRejection::AlreadyUsed));
+    assert!(answers[2].is_err(), "the foreign key refuses the consent");
+    assert!(matches!(
+        &answers[3].as_ref().unwrap().as_ref().unwrap()[0],
+        Written::Audit(a) if a.action == "read.eligibility"
+    ));
+
+    assert_eq!(consents_of(&store, &inst, 1).await, 1);
+    assert_eq!(consents_of(&store, &inst, 2).await, 0);
+    assert_eq!(consents_of(&store, &inst, 3).await, 0);
+    // The refused job's session and audit record went with it.
+    assert_eq!(store.session("sess-2", now()).await.unwrap(), None);
+    let audit = store.audit_records(None, 100).await.unwrap();
+    assert_eq!(audit.len(), 2, "{audit:?}");
+    assert_eq!(
+        audit.iter().map(|r| r.person_id).collect::<Vec<_>>(),
+        vec![Some(1), Some(1)]
+    );
+    assert_eq!(store.verify_audit_chain().await.unwrap(), None);
+}
+on_both!(a_failing_job_leaves_the_batch_committed);
+
+/// Many registrations at once, each nonce spent, consent recorded and audited
+/// with the visit saved in one job; every one durable and the chain intact.
+async fn concurrent_registrations_are_all_durable(url: &str) {
+    const N: i64 = 200;
+    let (store, inst, decision) = world(url, N).await;
+    let later = now() + Duration::minutes(5);
+    for i in 1..=N {
+        store
+            .insert_nonce(&format!("n-{i}"), &format!("s-{i}"), now(), later)
+            .await
+            .unwrap();
+    }
+    let mut tasks = Vec::new();
+    for i in 1..=N {
+        let (store, inst, decision) = (store.clone(), inst.clone(), decision.clone());
+        tasks.push(tokio::spawn(async move {
+            let key = format!("k-{i}");
+            let sid = format!("s-{i}");
+            let visit = json!({"person": i});
+            let then = Write::then(move |written| {
+                let id = written.iter().find_map(|w| match w {
+                    Written::Consent(r) => Some(r.id),
+                    _ => None,
+                });
+                let mut visit = visit.clone();
+                visit["consent"] = json!(id);
+                vec![
+                    Write::audit(
+                        &AuditEvent {
+                            actor: "patient",
+                            action: "consent.write",
+                            outcome: "ok",
+                            institution_id: Some(1),
+                            person_id: Some(i),
+                            detail: json!({"consent": id}),
+                        },
+                        now(),
+                    ),
+                    Write::put_session(&format!("s-{i}"), &visit, now(), later),
+                ]
+            });
+            store
+                .write(vec![
+                    Write::spend_nonce(&format!("n-{i}"), &sid, now()),
+                    audit("login.verify", i),
+                    Write::record_consent(&consent(&inst, i, &decision, &key)),
+                    then,
+                ])
+                .await
+                .unwrap()
+                .unwrap()
+        }));
+    }
+    let mut ids = Vec::new();
+    for (i, t) in (1..=N).zip(tasks) {
+        let written = t.await.unwrap();
+        assert_eq!(written.len(), 5);
+        let Written::Consent(record) = &written[2] else {
+            panic!("{written:?}")
+        };
+        assert_eq!(record.person_id, i);
+        ids.push(record.id);
+        let Written::Audit(a) = &written[3] else {
+            panic!("{written:?}")
+        };
+        assert_eq!(a.detail, json!({"consent": record.id}).to_string());
+    }
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), N as usize);
+    for i in 1..=N {
+        assert_eq!(consents_of(&store, &inst, i).await, 1);
+        let visit = store
+            .session(&format!("s-{i}"), now())
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(visit["consent"].is_i64());
+    }
+    let audit = store.audit_records(None, 10_000).await.unwrap();
+    assert_eq!(audit.len(), 2 * N as usize);
+    assert_eq!(store.verify_audit_chain().await.unwrap(), None);
+    // Durable: a fresh connection (after the writer closed) sees everything.
+    store.close().await;
+    let again = Store::open(url).await.unwrap();
+    assert_eq!(
+        again
+            .consent_history(inst.id, N)
+            .await
+            .unwrap()
+            .first()
+            .map(|r| r.action),
+        Some(ConsentAction::Register)
+    );
+    assert_eq!(again.verify_audit_chain().await.unwrap(), None);
+}
+on_both!(concurrent_registrations_are_all_durable);
+
+/// The same idempotency key in one batch, in the next batch and one by one:
+/// one consent row, and every answer is that row.
+async fn an_idempotency_key_registers_once(url: &str) {
+    let (store, inst, decision) = world(url, 1).await;
+    let c = consent(&inst, 1, &decision, "same-key");
+    let answers = store
+        .write_together(vec![
+            vec![Write::record_consent(&c)],
+            vec![Write::record_consent(&c)],
+        ])
+        .await
+        .unwrap();
+    let ids: Vec<i64> = answers
+        .iter()
+        .map(|a| match &a.as_ref().unwrap().as_ref().unwrap()[0] {
+            Written::Consent(r) => r.id,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(ids[0], ids[1]);
+    let again = store.record_consent(&c).await.unwrap();
+    assert_eq!(again.id, ids[0]);
+    let racing: Vec<_> = (0..20)
+        .map(|_| {
+            let (store, inst, decision) = (store.clone(), inst.clone(), decision.clone());
+            tokio::spawn(async move {
+                store
+                    .record_consent(&consent(&inst, 1, &decision, "same-key"))
+                    .await
+                    .unwrap()
+                    .id
+            })
+        })
+        .collect();
+    for t in racing {
+        assert_eq!(t.await.unwrap(), ids[0]);
+    }
+    assert_eq!(consents_of(&store, &inst, 1).await, 1);
+    assert_eq!(store.verify_audit_chain().await.unwrap(), None);
+}
+on_both!(an_idempotency_key_registers_once);
+
+/// Two stores on one database (two processes, or two nodes): each has its own
+/// writer, and the chain they append to together stays intact.
+async fn two_writers_share_one_chain(url: &str) {
+    let (a, _, _) = world(url, 2).await;
+    let b = Store::open(url).await.unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..100 {
+        let store = if i % 2 == 0 { a.clone() } else { b.clone() };
+        tasks.push(tokio::spawn(async move {
+            store
+                .audit(
+                    &AuditEvent {
+                        actor: "patient",
+                        action: "read.eligibility",
+                        outcome: "ok",
+                        institution_id: None,
+                        person_id: Some(1 + i % 2),
+                        detail: json!({"i": i}),
+                    },
+                    now(),
+                )
+                .await
+                .unwrap()
+                .seq
+        }));
+    }
+    let mut seqs = Vec::new();
+    for t in tasks {
+        seqs.push(t.await.unwrap());
+    }
+    seqs.sort_unstable();
+    assert_eq!(seqs, (1..=100).collect::<Vec<_>>());
+    assert_eq!(a.verify_audit_chain().await.unwrap(), None);
+}
+on_both!(two_writers_share_one_chain);
+
+/// A refused job's continuation never runs, and a closed store answers with
+/// an error rather than hanging.
+async fn refusals_and_closing(url: &str) {
+    let (store, _, _) = world(url, 1).await;
+    let refused = store
+        .write(vec![
+            Write::spend_nonce("never-issued", "s", now()),
+            Write::then(|_| panic!("a refused job goes no further")),
+        ])
+        .await
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(refused.refusal, Refusal::Nonce(NonceRejection::Unknown));
+    store.close().await;
+    let e = store.write(vec![audit("x", 1)]).await.unwrap_err();
+    assert_eq!(e.code(), "Z-S-0007");
+}
+on_both!(refusals_and_closing);

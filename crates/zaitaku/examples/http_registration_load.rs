@@ -1,0 +1,478 @@
+//! Load benchmark of complete consent registrations against the running
+//! server, over real TCP sockets.
+//!
+//! cargo build --release -p zaitaku --bins --examples
+//! target/release/examples/http_registration_load [N] [CONCURRENCY] [DATABASE_URL]
+//!
+//! 1. Untimed set-up, in this process: N synthetic persons with a qualification
+//!    in force, registered for insurance use, one iPhone card each, one
+//!    institution. Cards share a few RSA keys (key generation is not what is
+//!    measured); each has its own certificate and serial.
+//! 2. The server: a separate `zaitaku serve` process on the same database
+//!    (`ZAITAKU_BIN` overrides the path; default: `zaitaku` beside this
+//!    example).
+//! 3. Untimed, over HTTP: for each registration a patient opens A-01, chooses
+//!    flow A, answers B-01, confirms B-02 (the server issues the nonce and
+//!    sends the patient to the authenticator), opens the hand-off and unlocks
+//!    the card, which signs the token; the authenticator answers with the
+//!    return link carrying the one-time code. All within the 5-minute nonce
+//!    and hand-off lifetime.
+//! 4. Timed, over HTTP, CONCURRENCY patients at a time: the return to
+//!    `/w/{token}/callback?code=…&state=…` (the server redeems the code for the
+//!    token, verifies it, spends the nonce, checks eligibility, records the
+//!    consent and audits, durably) and the completion page B-03 it redirects
+//!    to. Latency is per registration, from sending the callback request to
+//!    the last byte of the completion page.
+//! 5. Verification after the server stopped: exactly N consents, the audit
+//!    chain intact, one `consent.write ok` per registration.
+
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, anyhow, bail};
+use chrono::Utc;
+use sqlx::Row;
+use zaitaku_card::{CardKeys, CertificateAuthority};
+use zaitaku_domain::codes::QualificationValidity;
+use zaitaku_domain::institution::{Institution, InstitutionCode, InstitutionKind};
+use zaitaku_domain::prefecture::Prefecture;
+use zaitaku_identity::Identity;
+use zaitaku_storage::{NewCard, PersonRecords, Store};
+
+const PHONE: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) Mobile/15E148";
+/// Distinct RSA keys shared by the cards (each card still has its own
+/// certificate and serial).
+const KEYS: usize = 16;
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    let n: usize = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(10_000);
+    let concurrency: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(64);
+    let client_threads: usize = std::env::var("LOAD_CLIENT_THREADS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1);
+    let dir = tempfile::tempdir()?;
+    let url = args
+        .get(3)
+        .cloned()
+        .unwrap_or_else(|| format!("sqlite:{}", dir.path().join("bench.sqlite3").display()));
+    // The client runs on its own small runtime so that it takes as little of
+    // the two cores from the server as it can.
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(client_threads)
+        .enable_all()
+        .build()?;
+    rt.block_on(run(n, concurrency, &url))
+}
+
+struct Prepared {
+    cookie: String,
+    callback: String,
+}
+
+async fn run(n: usize, concurrency: usize, url: &str) -> Result<()> {
+    let (token, inst_id, cards) = set_up(url, n).await?;
+    let port = zaitaku_testkit::free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut server = Server::start(url, port)?;
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(PHONE)
+        .pool_max_idle_per_host(concurrency * 2)
+        .build()?;
+    wait_healthy(&http, &base).await?;
+
+    eprintln!("preparing {n} registrations over HTTP up to the signed token (untimed)…");
+    let started = Instant::now();
+    let queue = Arc::new(std::sync::Mutex::new(cards.into_iter()));
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency {
+        let (queue, http, base, token) = (queue.clone(), http.clone(), base.clone(), token.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut out = Vec::new();
+            loop {
+                let next = queue.lock().map_err(|_| anyhow!("queue"))?.next();
+                let Some(card) = next else { break };
+                out.push(prepare(&http, &base, &token, card).await?);
+            }
+            anyhow::Ok(out)
+        }));
+    }
+    let mut prepared = Vec::with_capacity(n);
+    for t in tasks {
+        prepared.extend(t.await??);
+    }
+    let prep_secs = started.elapsed().as_secs_f64();
+    eprintln!(
+        "prepared {} in {prep_secs:.1} s; the oldest nonce must be used within 5 minutes",
+        prepared.len()
+    );
+
+    eprintln!("timed: {n} registrations over HTTP, {concurrency} at a time");
+    let cpu_before = (cpu_seconds(server.0.id()), cpu_seconds(std::process::id()));
+    let started = Instant::now();
+    let queue = Arc::new(std::sync::Mutex::new(prepared.into_iter()));
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency {
+        let (queue, http, base, token) = (queue.clone(), http.clone(), base.clone(), token.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            loop {
+                let next = queue.lock().map_err(|_| anyhow!("queue"))?.next();
+                let Some(p) = next else { break };
+                let t0 = Instant::now();
+                complete(&http, &base, &token, &p).await?;
+                lat.push(t0.elapsed());
+            }
+            anyhow::Ok(lat)
+        }));
+    }
+    let mut lat = Vec::with_capacity(n);
+    for t in tasks {
+        lat.extend(t.await??);
+    }
+    let elapsed = started.elapsed();
+    let cpu_after = (cpu_seconds(server.0.id()), cpu_seconds(std::process::id()));
+    server.stop()?;
+
+    lat.sort();
+    let pct = |p: f64| {
+        lat.get(((lat.len() as f64 * p) as usize).min(lat.len().saturating_sub(1)))
+            .map_or(0.0, |d| d.as_secs_f64() * 1e3)
+    };
+    let secs = elapsed.as_secs_f64();
+    println!(
+        "{} registrations in {secs:.2} s: {:.0} registrations/s ({:.0} requests/s, 2 per registration), \
+         p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        lat.len(),
+        lat.len() as f64 / secs,
+        2.0 * lat.len() as f64 / secs,
+        pct(0.50),
+        pct(0.99),
+        lat.last().map_or(0.0, |d| d.as_secs_f64() * 1e3)
+    );
+
+    if let ((Some(s0), Some(c0)), (Some(s1), Some(c1))) = (cpu_before, cpu_after) {
+        let per = |a: f64, b: f64| (b - a) / lat.len().max(1) as f64 * 1e6;
+        println!(
+            "CPU during the timed phase: server {:.2} cores ({:.0} µs per registration), load generator {:.2} cores \
+             ({:.0} µs per registration); load average at the end: {}",
+            (s1 - s0) / secs,
+            per(s0, s1),
+            (c1 - c0) / secs,
+            per(c0, c1),
+            std::fs::read_to_string("/proc/loadavg")
+                .unwrap_or_default()
+                .trim()
+        );
+    }
+
+    verify(url, inst_id, n).await
+}
+
+/// User + system CPU seconds of a process, from `/proc` (Linux; `None`
+/// elsewhere). Clock ticks are 100 per second on Linux.
+fn cpu_seconds(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    Some((utime + stime) / 100.0)
+}
+
+/// Persons, an institution, authorities and cards, straight into the database.
+async fn set_up(url: &str, n: usize) -> Result<(String, i64, Vec<i64>)> {
+    let store = Store::open(url).await?;
+    let today = Utc::now().date_naive();
+    let issued_on = today - chrono::Duration::days(10);
+    eprintln!("loading {n} synthetic persons and issuing {n} cards (untimed)…");
+    let people: Vec<_> = zaitaku_synth::Population::new(5, today)
+        .persons()
+        .filter(|p| {
+            p.eligibility.person.birth_date < issued_on
+                && matches!(
+                    p.eligibility.resolve(today).validity,
+                    QualificationValidity::Valid | QualificationValidity::Multiple
+                )
+        })
+        .take(n)
+        .collect();
+    if people.len() < n {
+        bail!(
+            "the synthetic population gave only {} persons",
+            people.len()
+        );
+    }
+    let records: Vec<_> = people
+        .iter()
+        .map(|r| PersonRecords {
+            eligibility: &r.eligibility,
+            drugs: &r.drugs,
+            clinical: &r.clinical,
+            checkups: &r.checkups,
+        })
+        .collect();
+    let mut loader = store.bulk_loader().await?;
+    loader.insert(&records).await?;
+    loader.finish().await?;
+    sqlx::query("UPDATE persons SET insurance_use_registered = 1")
+        .execute(store.pool())
+        .await?;
+    let code = InstitutionCode::build(
+        Prefecture::new(13).ok_or_else(|| anyhow!("prefecture 13"))?,
+        InstitutionKind::Medical,
+        1,
+        98,
+    )?;
+    let mut inst = Institution::new(code, "負荷試験在宅クリニック", true)?;
+    inst.remote_function_enabled = true;
+    let inst = store
+        .insert_institution(&inst, &zaitaku_storage::new_url_token()?, Utc::now())
+        .await?;
+    let identity = Identity::new(store.clone()).await?;
+    identity.ensure_authorities(Utc::now()).await?;
+    let authority = store
+        .authorities()
+        .await?
+        .into_iter()
+        .rev()
+        .find(|a| a.key_pkcs8.is_some())
+        .ok_or_else(|| anyhow!("no authority with a key"))?;
+    let ca = CertificateAuthority::load(
+        authority.key_pkcs8.clone().unwrap_or_default(),
+        authority.cert_der.clone(),
+    )?;
+    let keys: Vec<Vec<u8>> = (0..KEYS)
+        .map(|_| zaitaku_card::generate_rsa2048_pkcs8())
+        .collect::<Result<_, _>>()?;
+    let mut cards = Vec::with_capacity(n);
+    for (i, p) in people.iter().enumerate() {
+        let birth = p.eligibility.person.birth_date;
+        let serial = 0x5a00_0000_0000 + i as u64;
+        let k = CardKeys::certify(&ca, keys[i % KEYS].clone(), serial, issued_on, birth)?;
+        let last_day = zaitaku_card::fifth_birthday_after(issued_on, birth)
+            .ok_or_else(|| anyhow!("no fifth birthday"))?;
+        let card = store
+            .insert_card(&NewCard {
+                person_id: p.eligibility.person.id,
+                kind: "iphone",
+                authority_id: authority.id,
+                serial_hex: &zaitaku_card::serial_hex(serial),
+                cert_der: &k.cert_der,
+                key_pkcs8: &k.pkcs8,
+                pin_hash: None,
+                // The authenticator only lets a tester pick demo-wallet cards.
+                in_demo_wallet: true,
+                issued_at: Utc::now(),
+                not_after: zaitaku_card::validity::end_of_day_jst(last_day),
+            })
+            .await?;
+        cards.push(card.id);
+    }
+    store.close().await;
+    Ok((inst.url_token, inst.id, cards))
+}
+
+struct Server(Child);
+
+impl Server {
+    fn start(url: &str, port: u16) -> Result<Self> {
+        let bin = match std::env::var_os("ZAITAKU_BIN") {
+            Some(p) => p.into(),
+            None => std::env::current_exe()?
+                .parent()
+                .and_then(|examples| examples.parent())
+                .map(|release| release.join("zaitaku"))
+                .ok_or_else(|| anyhow!("cannot find the zaitaku binary; set ZAITAKU_BIN"))?,
+        };
+        let child = Command::new(&bin)
+            .args(["serve", "--database-url", url, "--listen"])
+            .arg(format!("127.0.0.1:{port}"))
+            .stdin(Stdio::null())
+            .spawn()
+            .with_context(|| format!("starting {}", bin.display()))?;
+        Ok(Self(child))
+    }
+
+    /// SIGTERM, so the server finishes requests in flight and closes the
+    /// database, then waits for it.
+    fn stop(&mut self) -> Result<()> {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.0.id().to_string()])
+            .status()?;
+        if !status.success() {
+            bail!("kill -TERM failed");
+        }
+        let exit = self.0.wait()?;
+        if !exit.success() {
+            bail!("the server exited with {exit}");
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if matches!(self.0.try_wait(), Ok(None)) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
+async fn wait_healthy(http: &reqwest::Client, base: &str) -> Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok(r) = http.get(format!("{base}/healthz")).send().await
+            && r.status().is_success()
+        {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            bail!("the server did not become healthy");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn set_cookie(res: &reqwest::Response, cookie: &mut String) -> Result<()> {
+    if let Some(v) = res.headers().get("set-cookie") {
+        let v = v.to_str()?;
+        *cookie = v.split(';').next().unwrap_or_default().to_owned();
+    }
+    Ok(())
+}
+
+fn location(res: &reqwest::Response) -> Result<String> {
+    Ok(res
+        .headers()
+        .get("location")
+        .ok_or_else(|| anyhow!("expected a redirect, got {}", res.status()))?
+        .to_str()?
+        .to_owned())
+}
+
+fn csrf_of(body: &str) -> Result<String> {
+    let marker = "name=\"csrf\" value=\"";
+    let i = body.find(marker).ok_or_else(|| anyhow!("no csrf field"))?;
+    let rest = &body[i + marker.len()..];
+    Ok(rest[..rest.find('"').ok_or_else(|| anyhow!("csrf"))?].to_owned())
+}
+
+/// A-01 → B-01 → B-02 → authenticator → unlock: returns the cookie and the
+/// return link with the one-time code.
+async fn prepare(http: &reqwest::Client, base: &str, token: &str, card: i64) -> Result<Prepared> {
+    let mut cookie = String::new();
+    let res = http.get(format!("{base}/w/{token}")).send().await?;
+    set_cookie(&res, &mut cookie)?;
+    let csrf = csrf_of(&res.text().await?)?;
+    let res = http
+        .post(format!("{base}/w/{token}/flow/register"))
+        .header("cookie", &cookie)
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await?;
+    if !res.status().is_redirection() {
+        bail!("flow/register answered {}", res.status());
+    }
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("item_surgery", "agree"),
+        ("item_clinical_and_drug", "agree"),
+        ("item_checkups", "agree"),
+        ("item_specific_disease", "agree"),
+        ("item_subsidy", "agree"),
+        ("prescription_form", "1"),
+    ];
+    let res = http
+        .post(format!("{base}/w/{token}/choose"))
+        .header("cookie", &cookie)
+        .form(&form)
+        .send()
+        .await?;
+    if location(&res)? != format!("/w/{token}/confirm") {
+        bail!("B-01 did not go on to B-02");
+    }
+    let res = http
+        .post(format!("{base}/w/{token}/auth"))
+        .header("cookie", &cookie)
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await?;
+    let authorize = location(&res)?;
+    let res = http.get(format!("{base}{authorize}")).send().await?;
+    let hand_off = location(&res)?;
+    let res = http
+        .post(format!("{base}{hand_off}/card/{card}"))
+        .form(&[("biometric", "1")])
+        .send()
+        .await?;
+    let body = res.text().await?;
+    let start = body
+        .find(&format!("/w/{token}/callback?"))
+        .ok_or_else(|| anyhow!("no return link from the authenticator: {body}"))?;
+    let rest = &body[start..];
+    let callback = rest[..rest.find('"').ok_or_else(|| anyhow!("return link"))?]
+        .replace("&#38;", "&")
+        .replace("&amp;", "&");
+    Ok(Prepared { cookie, callback })
+}
+
+/// The timed part of one registration: the return to the service and the
+/// completion page.
+async fn complete(http: &reqwest::Client, base: &str, token: &str, p: &Prepared) -> Result<()> {
+    let res = http
+        .get(format!("{base}{}", p.callback))
+        .header("cookie", &p.cookie)
+        .send()
+        .await?;
+    let next = location(&res)?;
+    if next != format!("/w/{token}/done") {
+        bail!("the callback went to {next}");
+    }
+    let res = http
+        .get(format!("{base}{next}"))
+        .header("cookie", &p.cookie)
+        .send()
+        .await?;
+    let status = res.status();
+    let body = res.text().await?;
+    if !status.is_success() || !body.contains("同意登録が正常に完了いたしました。")
+    {
+        bail!("no completion page ({status})");
+    }
+    Ok(())
+}
+
+async fn verify(url: &str, inst_id: i64, n: usize) -> Result<()> {
+    let store = Store::connect(url, &zaitaku_storage::ConnectOptions::default()).await?;
+    let consents: i64 = sqlx::query("SELECT COUNT(*) AS n FROM consents WHERE institution_id = $1")
+        .bind(inst_id)
+        .fetch_one(store.pool())
+        .await?
+        .try_get("n")?;
+    let written: i64 = sqlx::query(
+        "SELECT COUNT(*) AS n FROM audit_log WHERE action = 'consent.write' AND outcome = 'ok'",
+    )
+    .fetch_one(store.pool())
+    .await?
+    .try_get("n")?;
+    let chain = store.verify_audit_chain().await?;
+    store.close().await;
+    println!(
+        "verified: {consents} consents in the database (expected {n}), {written} consent.write audit records, \
+         audit chain {}",
+        if chain.is_none() { "intact" } else { "BROKEN" }
+    );
+    if consents != n as i64 || written != n as i64 {
+        bail!("expected {n} consents and audit records");
+    }
+    if let Some(seq) = chain {
+        bail!("the audit chain breaks at {seq}");
+    }
+    Ok(())
+}
