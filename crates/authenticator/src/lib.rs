@@ -14,7 +14,7 @@
 mod pages;
 mod token_endpoint;
 
-pub use token_endpoint::exchange;
+pub use token_endpoint::{Claimed, claim, exchange};
 
 use axum::Router;
 use axum::routing::{get, post};

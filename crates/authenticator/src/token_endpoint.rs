@@ -45,15 +45,16 @@ fn refuse(error_description: &'static str) -> Response {
 /// Why a code could not be exchanged (the same answer for every cause).
 pub const INVALID_GRANT: &str = "認可コードが無効です。";
 
-/// The exchange itself, shared by the HTTP endpoint and in-process callers:
-/// spends the code, checks PKCE, returns the token and the cross-device flag.
+/// The exchange behind the HTTP endpoint: spends the code, checks PKCE,
+/// returns the token and the cross-device flag. (zaitaku's own web service
+/// uses [`claim`].)
 pub async fn exchange(
     st: &AuthenticatorState,
     code: &str,
     verifier: &str,
 ) -> Result<Result<(String, bool), &'static str>, String> {
-    if !(43..=128).contains(&verifier.len()) {
-        return Ok(Err("code_verifier の長さが正しくありません。"));
+    if !verifier_length_ok(verifier) {
+        return Ok(Err(VERIFIER_LENGTH));
     }
     let found = st
         .identity
@@ -63,16 +64,67 @@ pub async fn exchange(
         .map_err(|e| e.to_string())?;
     // An unknown, used or expired code and a wrong verifier look the same
     // from outside; the code is spent either way.
-    let Some(found) = found else {
-        return Ok(Err(INVALID_GRANT));
-    };
+    Ok(release(found, verifier))
+}
+
+const VERIFIER_LENGTH: &str = "code_verifier の長さが正しくありません。";
+
+fn verifier_length_ok(verifier: &str) -> bool {
+    (43..=128).contains(&verifier.len())
+}
+
+/// The token of a found request whose challenge the verifier answers.
+fn release(
+    found: Option<zaitaku_storage::AuthRequest>,
+    verifier: &str,
+) -> Result<(String, bool), &'static str> {
+    let found = found.ok_or(INVALID_GRANT)?;
     if code_challenge(verifier) != found.code_challenge {
-        return Ok(Err(INVALID_GRANT));
+        return Err(INVALID_GRANT);
     }
-    Ok(found
+    found
         .token
         .map(|t| (t, found.cross_device))
-        .ok_or(INVALID_GRANT))
+        .ok_or(INVALID_GRANT)
+}
+
+/// A code checked for an in-process service, not yet spent.
+pub struct Claimed {
+    pub token: String,
+    pub cross_device: bool,
+    /// Spends the code; commit it with the login it allows, so that a
+    /// registration needs one commit rather than two. It refuses the job if
+    /// the code was spent meanwhile.
+    pub redeem: zaitaku_storage::Write,
+}
+
+/// [`exchange`] for a service in this process that commits the redemption
+/// together with its own writes: checks that the code is open and the PKCE
+/// verifier matches, without spending the code. A code whose login is then
+/// refused stays unspent, but the nonce its token carries is spent by that
+/// refusal, so the token can never log in.
+pub async fn claim(
+    st: &AuthenticatorState,
+    code: &str,
+    verifier: &str,
+) -> Result<Result<Claimed, &'static str>, String> {
+    if !verifier_length_ok(verifier) {
+        return Ok(Err(VERIFIER_LENGTH));
+    }
+    let now = Utc::now();
+    let found = st
+        .identity
+        .store()
+        .open_auth_code(code, now)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(
+        release(found, verifier).map(|(token, cross_device)| Claimed {
+            token,
+            cross_device,
+            redeem: zaitaku_storage::Write::redeem_code(code, now),
+        }),
+    )
 }
 
 pub async fn token(

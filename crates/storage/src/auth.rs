@@ -2,10 +2,8 @@
 //! server node can check what another node issued.
 
 use chrono::{DateTime, Utc};
-use sqlx::Row;
-use sqlx::any::AnyRow;
 
-use crate::sql::{from_micros, micros};
+use crate::sql::{Arg, Columns, from_micros, micros};
 use crate::writer::{Refusal, Write, Written};
 use crate::{Result, StorageError, Store};
 
@@ -40,30 +38,30 @@ pub struct AuthRequest {
 pub(crate) const REQUEST_COLUMNS: &str = "id, state, code_challenge, nonce, origin, redirect_uri, created_at, expires_at, card_id, code, \
      token, completed_at, redeemed_at, cancelled_at, cross_device";
 
-fn opt_time(row: &AnyRow, column: &'static str) -> Result<Option<DateTime<Utc>>> {
-    row.try_get::<Option<i64>, _>(column)?
+fn opt_time(row: &dyn Columns, column: &'static str) -> Result<Option<DateTime<Utc>>> {
+    row.col::<Option<i64>>(column)?
         .map(|v| from_micros("auth_requests", column, v))
         .transpose()
 }
 
-pub(crate) fn request_from_row(row: &AnyRow) -> Result<AuthRequest> {
+pub(crate) fn request_from_row(row: &dyn Columns) -> Result<AuthRequest> {
     let t = "auth_requests";
     Ok(AuthRequest {
-        id: row.try_get("id")?,
-        state: row.try_get("state")?,
-        code_challenge: row.try_get("code_challenge")?,
-        nonce: row.try_get("nonce")?,
-        origin: row.try_get("origin")?,
-        redirect_uri: row.try_get("redirect_uri")?,
-        created_at: from_micros(t, "created_at", row.try_get("created_at")?)?,
-        expires_at: from_micros(t, "expires_at", row.try_get("expires_at")?)?,
-        card_id: row.try_get("card_id")?,
-        code: row.try_get("code")?,
-        token: row.try_get("token")?,
+        id: row.col("id")?,
+        state: row.col("state")?,
+        code_challenge: row.col("code_challenge")?,
+        nonce: row.col("nonce")?,
+        origin: row.col("origin")?,
+        redirect_uri: row.col("redirect_uri")?,
+        created_at: from_micros(t, "created_at", row.col("created_at")?)?,
+        expires_at: from_micros(t, "expires_at", row.col("expires_at")?)?,
+        card_id: row.col("card_id")?,
+        code: row.col("code")?,
+        token: row.col("token")?,
         completed_at: opt_time(row, "completed_at")?,
         redeemed_at: opt_time(row, "redeemed_at")?,
         cancelled_at: opt_time(row, "cancelled_at")?,
-        cross_device: row.try_get::<i64, _>("cross_device")? != 0,
+        cross_device: row.col::<i64>("cross_device")? != 0,
     })
 }
 
@@ -125,11 +123,8 @@ impl Store {
 
     pub async fn auth_request(&self, id: &str) -> Result<Option<AuthRequest>> {
         let sql = format!("SELECT {REQUEST_COLUMNS} FROM auth_requests WHERE id = $1");
-        let row = sqlx::query(&sql)
-            .bind(id)
-            .fetch_optional(&mut *self.read().await?)
-            .await?;
-        row.as_ref().map(request_from_row).transpose()
+        self.fetch_optional(&sql, &[Arg::Text(id)], request_from_row)
+            .await
     }
 
     /// Records the signed token and its one-time code; only an open request
@@ -170,6 +165,25 @@ impl Store {
         .execute(&self.pool)
         .await?;
         Ok(done.rows_affected() == 1)
+    }
+
+    /// The request behind a code that is still redeemable (not redeemed, not
+    /// expired), without redeeming it: the caller commits
+    /// [`Write::redeem_code`] together with what the code allows.
+    pub async fn open_auth_code(
+        &self,
+        code: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<AuthRequest>> {
+        let sql = format!(
+            "SELECT {REQUEST_COLUMNS} FROM auth_requests WHERE code = $1 AND redeemed_at IS NULL AND expires_at > $2"
+        );
+        self.fetch_optional(
+            &sql,
+            &[Arg::Text(code), Arg::Int(micros(now))],
+            request_from_row,
+        )
+        .await
     }
 
     /// The back channel: exchanges a code for its request once. The caller

@@ -5,7 +5,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 use zaitaku_domain::person::PersonId;
 
-use crate::sql::{flag, from_micros, micros};
+use crate::sql::{Arg, flag, from_micros, micros};
 use crate::{Result, StorageError, Store};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -157,7 +157,7 @@ impl Store {
         let sql = format!("SELECT {CARD_COLUMNS} FROM cards WHERE id = $1");
         let row = sqlx::query(&sql)
             .bind(id)
-            .fetch_optional(&mut *self.read().await?)
+            .fetch_optional(&self.pool)
             .await?;
         row.as_ref().map(card_from_row).transpose()
     }
@@ -174,23 +174,23 @@ impl Store {
     /// The card with this serial and its holder's registration for insurance
     /// use, in one query (every login asks this).
     pub async fn card_holder(&self, serial_hex: &str) -> Result<Option<CardHolder>> {
-        let row = sqlx::query(
+        self.fetch_optional(
             "SELECT c.id, c.person_id, c.kind, c.revoked_at, p.insurance_use_registered FROM cards c \
              LEFT JOIN persons p ON p.id = c.person_id WHERE c.serial_hex = $1",
+            &[Arg::Text(serial_hex)],
+            |row| {
+                Ok(CardHolder {
+                    card_id: row.col("id")?,
+                    person_id: row.col("person_id")?,
+                    kind: row.col("kind")?,
+                    revoked: row.col::<Option<i64>>("revoked_at")?.is_some(),
+                    insurance_use_registered: row
+                        .col::<Option<i64>>("insurance_use_registered")?
+                        .map(|v| v != 0),
+                })
+            },
         )
-        .bind(serial_hex)
-        .fetch_optional(&mut *self.read().await?)
-        .await?;
-        let Some(row) = row else { return Ok(None) };
-        Ok(Some(CardHolder {
-            card_id: row.try_get("id")?,
-            person_id: row.try_get("person_id")?,
-            kind: row.try_get("kind")?,
-            revoked: row.try_get::<Option<i64>, _>("revoked_at")?.is_some(),
-            insurance_use_registered: row
-                .try_get::<Option<i64>, _>("insurance_use_registered")?
-                .map(|v| v != 0),
-        }))
+        .await
     }
 
     /// Cards of one person, or (with `None`) the demo wallet.

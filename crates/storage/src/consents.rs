@@ -3,15 +3,13 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use sqlx::Row;
-use sqlx::any::AnyRow;
 use zaitaku_domain::codes::PrescriptionForm;
 use zaitaku_domain::consent::{
     CareKind, Channel, Choice, ConsentAction, ConsentDecision, ConsentItem, ConsentRecord,
 };
 use zaitaku_domain::person::PersonId;
 
-use crate::sql::from_micros;
+use crate::sql::{Arg, Columns, from_micros};
 use crate::writer::{Write, Written};
 use crate::{Result, StorageError, Store};
 
@@ -40,15 +38,11 @@ pub(crate) const RETURNED_COLUMNS: &str = "id, (SELECT code FROM institutions WH
      AS institution_code, person_id, action, care_kind, channel, surgery, clinical_and_drug, checkups, specific_disease, \
      subsidy, limit_amount, prescription_form, recorded_at, valid_until, recorded_by, needs_photo_id_check";
 
-pub(crate) async fn consent_by_idempotency_key(
-    conn: &mut sqlx::AnyConnection,
-    key: &str,
-) -> Result<Option<ConsentRecord>> {
-    let sql = format!(
+/// The record written under an idempotency key.
+pub(crate) fn by_idempotency_key_sql() -> String {
+    format!(
         "SELECT {COLUMNS} FROM consents c JOIN institutions i ON i.id = c.institution_id WHERE c.idempotency_key = $1"
-    );
-    let row = sqlx::query(&sql).bind(key).fetch_optional(conn).await?;
-    row.as_ref().map(from_row).transpose()
+    )
 }
 
 pub(crate) fn choice_text(c: Option<&Choice>) -> Option<&'static str> {
@@ -58,11 +52,11 @@ pub(crate) fn choice_text(c: Option<&Choice>) -> Option<&'static str> {
     })
 }
 
-pub(crate) fn from_row(row: &AnyRow) -> Result<ConsentRecord> {
+pub(crate) fn from_row(row: &dyn Columns) -> Result<ConsentRecord> {
     let t = "consents";
     let mut choices = BTreeMap::new();
     for item in ConsentItem::ALL {
-        let v: Option<String> = row.try_get(item.as_str())?;
+        let v: Option<String> = row.col(item.as_str())?;
         let choice = match v.as_deref() {
             None => continue,
             Some("agree") => Choice::Agree,
@@ -71,14 +65,14 @@ pub(crate) fn from_row(row: &AnyRow) -> Result<ConsentRecord> {
         };
         choices.insert(item, choice);
     }
-    let action: String = row.try_get("action")?;
-    let care: String = row.try_get("care_kind")?;
-    let channel: String = row.try_get("channel")?;
-    let form: Option<String> = row.try_get("prescription_form")?;
+    let action: String = row.col("action")?;
+    let care: String = row.col("care_kind")?;
+    let channel: String = row.col("channel")?;
+    let form: Option<String> = row.col("prescription_form")?;
     Ok(ConsentRecord {
-        id: row.try_get("id")?,
-        institution_code: row.try_get("institution_code")?,
-        person_id: row.try_get("person_id")?,
+        id: row.col("id")?,
+        institution_code: row.col("institution_code")?,
+        person_id: row.col("person_id")?,
         action: ConsentAction::parse(&action).map_err(|e| StorageError::corrupt(t, "action", e))?,
         care_kind: CareKind::parse(&care).map_err(|e| StorageError::corrupt(t, "care_kind", e))?,
         channel: Channel::parse(&channel).map_err(|e| StorageError::corrupt(t, "channel", e))?,
@@ -89,13 +83,13 @@ pub(crate) fn from_row(row: &AnyRow) -> Result<ConsentRecord> {
                     .map_err(|e| StorageError::corrupt(t, "prescription_form", e))
             })
             .transpose()?,
-        recorded_at: from_micros(t, "recorded_at", row.try_get("recorded_at")?)?,
+        recorded_at: from_micros(t, "recorded_at", row.col("recorded_at")?)?,
         valid_until: row
-            .try_get::<Option<i64>, _>("valid_until")?
+            .col::<Option<i64>>("valid_until")?
             .map(|v| from_micros(t, "valid_until", v))
             .transpose()?,
-        recorded_by: row.try_get("recorded_by")?,
-        needs_photo_id_check: row.try_get::<i64, _>("needs_photo_id_check")? != 0,
+        recorded_by: row.col("recorded_by")?,
+        needs_photo_id_check: row.col::<i64>("needs_photo_id_check")? != 0,
     })
 }
 
@@ -120,12 +114,12 @@ impl Store {
             "SELECT {COLUMNS} FROM consents c JOIN institutions i ON i.id = c.institution_id \
              WHERE c.institution_id = $1 AND c.person_id = $2 ORDER BY c.id DESC LIMIT 1"
         );
-        let row = sqlx::query(&sql)
-            .bind(institution_id)
-            .bind(person_id)
-            .fetch_optional(&mut *self.read().await?)
-            .await?;
-        row.as_ref().map(from_row).transpose()
+        self.fetch_optional(
+            &sql,
+            &[Arg::Int(institution_id), Arg::Int(person_id)],
+            from_row,
+        )
+        .await
     }
 
     /// The whole history, oldest first.
@@ -143,6 +137,6 @@ impl Store {
             .bind(person_id)
             .fetch_all(&self.pool)
             .await?;
-        rows.iter().map(from_row).collect()
+        rows.iter().map(|r| from_row(r)).collect()
     }
 }

@@ -1,7 +1,7 @@
 //! The eligibility registry: persons, qualification history, certificates and
 //! subsidies. Bulk insertion for the synthetic population; whole-person reads.
 
-use sqlx::any::{AnyArguments, AnyRow};
+use sqlx::any::AnyArguments;
 use sqlx::pool::PoolConnection;
 use sqlx::query::Query;
 use sqlx::{Any, AnyConnection, Connection, Executor, Row};
@@ -17,7 +17,8 @@ use zaitaku_domain::medical::{CheckupResult, ClinicalEvent, DrugRecord};
 use zaitaku_domain::person::{ConsiderateInfo, Person, PersonId};
 
 use crate::sql::{
-    MAX_BINDS, date_text, flag, opt_date_text, parse_date, parse_opt_date, values_placeholders,
+    Arg, Columns, MAX_BINDS, date_text, flag, opt_date_text, parse_date, parse_opt_date,
+    values_placeholders,
 };
 use crate::{Backend, Result, StorageError, Store};
 
@@ -375,46 +376,6 @@ impl Store {
 
     /// Everything the registry holds on one person, or `None`.
     pub async fn eligibility(&self, person_id: PersonId) -> Result<Option<Eligibility>> {
-        let mut conn = self.read().await?;
-        let rows = match self.backend {
-            // One round trip to the connection's thread instead of six: SQLite
-            // runs the statements of one text in turn, `$1` in each.
-            Backend::Sqlite => {
-                let sql = ELIGIBILITY_PARTS
-                    .iter()
-                    .enumerate()
-                    .map(|(i, sql)| sql.replacen("SELECT ", &format!("SELECT {i} AS part, "), 1))
-                    .collect::<Vec<_>>()
-                    .join("; ");
-                let mut parts: [Vec<AnyRow>; 6] = Default::default();
-                for row in sqlx::query(&sql)
-                    .bind(person_id)
-                    .fetch_all(&mut *conn)
-                    .await?
-                {
-                    let part: i64 = row.try_get("part")?;
-                    match usize::try_from(part).ok().and_then(|i| parts.get_mut(i)) {
-                        Some(rows) => rows.push(row),
-                        None => return Err(StorageError::corrupt("persons", "part", part)),
-                    }
-                }
-                parts
-            }
-            Backend::Postgres => {
-                let mut parts: [Vec<AnyRow>; 6] = Default::default();
-                for (i, (rows, sql)) in parts.iter_mut().zip(ELIGIBILITY_PARTS).enumerate() {
-                    *rows = sqlx::query(sql)
-                        .bind(person_id)
-                        .fetch_all(&mut *conn)
-                        .await?;
-                    if i == 0 && rows.is_empty() {
-                        return Ok(None);
-                    }
-                }
-                parts
-            }
-        };
-        drop(conn);
         let [
             person,
             qualifications,
@@ -422,68 +383,57 @@ impl Store {
             limits,
             specific_diseases,
             subsidies,
-        ] = rows;
-        let Some(row) = person.first() else {
+        ] = ELIGIBILITY_PARTS;
+        let id = [Arg::Int(person_id)];
+        let mut snap = self.snapshot()?;
+        let Some(person) = snap.fetch(person, &id, person_from_row).await?.pop() else {
             return Ok(None);
         };
-        let person = person_from_row(row)?;
+        let qualifications = snap
+            .fetch(qualifications, &id, qualification_from_row)
+            .await?;
 
-        let qualifications = qualifications
-            .iter()
-            .map(qualification_from_row)
-            .collect::<Result<Vec<_>>>()?;
-
-        let elderly = elderly
-            .iter()
-            .map(|r| {
+        let elderly = snap
+            .fetch(elderly, &id, |r| {
                 let t = "elderly_certificates";
                 Ok(ElderlyCertificate {
                     valid: period(t, r)?,
                     burden_ratio: code(t, "burden_ratio", r, BurdenRatio::parse)?,
                 })
             })
-            .collect::<Result<Vec<_>>>()?;
+            .await?;
 
-        let limits = limits
-            .iter()
-            .map(|r| {
+        let limits = snap
+            .fetch(limits, &id, |r| {
                 let t = "limit_certificates";
                 Ok(LimitCertificate {
                     kind: code(t, "kind", r, LimitCertificateKind::parse)?,
                     class: code(t, "class", r, LimitClass::parse)?,
                     valid: period(t, r)?,
-                    long_term_from: parse_opt_date(
-                        t,
-                        "long_term_from",
-                        r.try_get("long_term_from")?,
-                    )?,
+                    long_term_from: parse_opt_date(t, "long_term_from", r.col("long_term_from")?)?,
                 })
             })
-            .collect::<Result<Vec<_>>>()?;
+            .await?;
 
-        let specific_diseases = specific_diseases
-            .iter()
-            .map(|r| {
+        let specific_diseases = snap
+            .fetch(specific_diseases, &id, |r| {
                 let t = "specific_disease_certificates";
                 Ok(SpecificDiseaseCertificate {
                     disease: code(t, "disease", r, SpecificDisease::parse)?,
                     valid: period(t, r)?,
-                    self_pay_limit_yen: u32::try_from(r.try_get::<i64, _>("self_pay_limit_yen")?)
-                        .map_err(|e| {
-                        StorageError::corrupt(t, "self_pay_limit_yen", e)
-                    })?,
+                    self_pay_limit_yen: u32::try_from(r.col::<i64>("self_pay_limit_yen")?)
+                        .map_err(|e| StorageError::corrupt(t, "self_pay_limit_yen", e))?,
                 })
             })
-            .collect::<Result<Vec<_>>>()?;
+            .await?;
 
-        let subsidies = subsidies
-            .iter()
-            .map(|r| {
+        let subsidies = snap
+            .fetch(subsidies, &id, |r| {
                 let t = "public_subsidies";
                 Ok(PublicSubsidy {
                     payer_number: code(t, "payer_number", r, PayerNumber::parse)?,
                     recipient_number: r
-                        .try_get::<Option<String>, _>("recipient_number")?
+                        .col::<Option<String>>("recipient_number")?
                         .map(|s| {
                             RecipientNumber::parse(&s)
                                 .map_err(|e| StorageError::corrupt(t, "recipient_number", e))
@@ -491,7 +441,7 @@ impl Store {
                         .transpose()?,
                     valid: period(t, r)?,
                     monthly_limit_yen: r
-                        .try_get::<Option<i64>, _>("monthly_limit_yen")?
+                        .col::<Option<i64>>("monthly_limit_yen")?
                         .map(|v| {
                             u32::try_from(v)
                                 .map_err(|e| StorageError::corrupt(t, "monthly_limit_yen", e))
@@ -499,8 +449,9 @@ impl Store {
                         .transpose()?,
                 })
             })
-            .collect::<Result<Vec<_>>>()?;
+            .await?;
 
+        drop(snap);
         Ok(Some(Eligibility {
             person,
             qualifications,
@@ -531,20 +482,20 @@ const ELIGIBILITY_PARTS: [&str; 6] = [
 fn code<T>(
     table: &'static str,
     column: &'static str,
-    row: &AnyRow,
+    row: &dyn Columns,
     parse: impl Fn(&str) -> zaitaku_domain::Result<T>,
 ) -> Result<T> {
-    let s: String = row.try_get(column)?;
+    let s: String = row.col(column)?;
     parse(&s).map_err(|e| StorageError::corrupt(table, column, e))
 }
 
 fn opt_code<T>(
     table: &'static str,
     column: &'static str,
-    row: &AnyRow,
+    row: &dyn Columns,
     parse: impl Fn(&str) -> zaitaku_domain::Result<T>,
 ) -> Result<Option<T>> {
-    let s: Option<String> = row.try_get(column)?;
+    let s: Option<String> = row.col(column)?;
     s.map(|s| parse(&s).map_err(|e| StorageError::corrupt(table, column, e)))
         .transpose()
 }
@@ -553,20 +504,20 @@ fn required<T>(table: &'static str, column: &'static str, v: Option<T>) -> Resul
     v.ok_or_else(|| StorageError::corrupt(table, column, "missing"))
 }
 
-fn period(table: &'static str, row: &AnyRow) -> Result<Period> {
-    let from: String = row.try_get("valid_from")?;
+fn period(table: &'static str, row: &dyn Columns) -> Result<Period> {
+    let from: String = row.col("valid_from")?;
     Ok(Period {
         from: parse_date(table, "valid_from", &from)?,
-        to: parse_opt_date(table, "valid_to", row.try_get("valid_to")?)?,
+        to: parse_opt_date(table, "valid_to", row.col("valid_to")?)?,
     })
 }
 
-fn person_from_row(row: &AnyRow) -> Result<Person> {
+fn person_from_row(row: &dyn Columns) -> Result<Person> {
     let t = "persons";
-    let birth: String = row.try_get("birth_date")?;
+    let birth: String = row.col("birth_date")?;
     let considerate = match (
-        row.try_get::<Option<String>, _>("considerate_name")?,
-        row.try_get::<Option<String>, _>("considerate_kana")?,
+        row.col::<Option<String>>("considerate_name")?,
+        row.col::<Option<String>>("considerate_kana")?,
         opt_code(t, "considerate_sex", row, Sex::parse)?,
     ) {
         (Some(name), Some(name_kana), Some(sex)) => Some(ConsiderateInfo {
@@ -577,27 +528,27 @@ fn person_from_row(row: &AnyRow) -> Result<Person> {
         _ => None,
     };
     Ok(Person {
-        id: row.try_get("id")?,
-        name: row.try_get("name")?,
-        name_kana: row.try_get("name_kana")?,
+        id: row.col("id")?,
+        name: row.col("name")?,
+        name_kana: row.col("name_kana")?,
         birth_date: parse_date(t, "birth_date", &birth)?,
         sex: code(t, "sex", row, Sex::parse)?,
-        postal_code: row.try_get("postal_code")?,
-        address: row.try_get("address")?,
+        postal_code: row.col("postal_code")?,
+        address: row.col("address")?,
         considerate,
-        insurance_use_registered: row.try_get::<i64, _>("insurance_use_registered")? != 0,
+        insurance_use_registered: row.col::<i64>("insurance_use_registered")? != 0,
     })
 }
 
-fn qualification_from_row(row: &AnyRow) -> Result<Qualification> {
+fn qualification_from_row(row: &dyn Columns) -> Result<Qualification> {
     let t = "qualifications";
-    let kind: String = row.try_get("coverage")?;
+    let kind: String = row.col("coverage")?;
     let coverage = if kind == "medical_assistance" {
         Coverage::MedicalAssistance {
             welfare_office_name: required(
                 t,
                 "welfare_office_name",
-                row.try_get("welfare_office_name")?,
+                row.col("welfare_office_name")?,
             )?,
             payer_number: required(
                 t,
@@ -617,9 +568,9 @@ fn qualification_from_row(row: &AnyRow) -> Result<Qualification> {
                 "insurer_number",
                 opt_code(t, "insurer_number", row, InsurerNumber::parse)?,
             )?,
-            insurer_name: required(t, "insurer_name", row.try_get("insurer_name")?)?,
-            symbol: required(t, "symbol", row.try_get("symbol")?)?,
-            number: required(t, "number", row.try_get("number")?)?,
+            insurer_name: required(t, "insurer_name", row.col("insurer_name")?)?,
+            symbol: required(t, "symbol", row.col("symbol")?)?,
+            number: required(t, "number", row.col("number")?)?,
             branch: required(
                 t,
                 "branch",
@@ -630,15 +581,15 @@ fn qualification_from_row(row: &AnyRow) -> Result<Qualification> {
                 "personal_family",
                 opt_code(t, "personal_family", row, PersonalFamily::parse)?,
             )?,
-            insured_name: required(t, "insured_name", row.try_get("insured_name")?)?,
+            insured_name: required(t, "insured_name", row.col("insured_name")?)?,
             burden_ratio: opt_code(t, "burden_ratio", row, BurdenRatio::parse)?,
         }
     };
-    let acquired: String = row.try_get("acquired_on")?;
-    let lost_on = parse_opt_date(t, "lost_on", row.try_get("lost_on")?)?;
+    let acquired: String = row.col("acquired_on")?;
+    let lost_on = parse_opt_date(t, "lost_on", row.col("lost_on")?)?;
     let reason = opt_code(t, "loss_reason", row, LossReason::parse)?;
     Ok(Qualification {
-        id: row.try_get("id")?,
+        id: row.col("id")?,
         coverage,
         acquired_on: parse_date(t, "acquired_on", &acquired)?,
         valid: period(t, row)?,

@@ -18,6 +18,9 @@ pub enum StorageError {
     Migrate(#[source] sqlx::migrate::MigrateError),
     #[error("データベースの操作に失敗しました: {0}")]
     Query(#[from] sqlx::Error),
+    /// SQLite through rusqlite (the hot path, see `lite`).
+    #[error("データベースの操作に失敗しました: {0}")]
+    Sqlite(#[from] rusqlite::Error),
     #[error("データベースに保存された値が正しくありません（{table}.{column}）: {detail}")]
     Corrupt {
         table: &'static str,
@@ -39,7 +42,7 @@ impl StorageError {
             Self::UnsupportedUrl(_) => "Z-S-0001",
             Self::Connect { .. } => "Z-S-0002",
             Self::Migrate(_) => "Z-S-0003",
-            Self::Query(_) => "Z-S-0004",
+            Self::Query(_) | Self::Sqlite(_) => "Z-S-0004",
             Self::Corrupt { .. } => "Z-S-0005",
             Self::Invalid(e) => e.code(),
             Self::Duplicate(_) => "Z-S-0006",
@@ -61,9 +64,21 @@ impl StorageError {
 
     /// A unique constraint refused the write.
     pub(crate) fn from_unique(e: sqlx::Error, what: &'static str) -> Self {
-        match &e {
-            sqlx::Error::Database(db) if db.is_unique_violation() => Self::Duplicate(what),
-            _ => Self::Query(e),
-        }
+        Self::Query(e).unique_as(what)
+    }
+
+    /// This error as [`StorageError::Duplicate`] if a unique constraint
+    /// refused the write.
+    pub(crate) fn unique_as(self, what: &'static str) -> Self {
+        let unique = match &self {
+            Self::Query(sqlx::Error::Database(db)) => db.is_unique_violation(),
+            Self::Sqlite(rusqlite::Error::SqliteFailure(e, _)) => matches!(
+                e.extended_code,
+                rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                    | rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+            ),
+            _ => false,
+        };
+        if unique { Self::Duplicate(what) } else { self }
     }
 }

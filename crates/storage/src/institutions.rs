@@ -142,7 +142,7 @@ impl Store {
         let sql = format!("SELECT {COLUMNS} FROM institutions WHERE url_token = $1");
         let row = sqlx::query(&sql)
             .bind(token)
-            .fetch_optional(&mut *self.read().await?)
+            .fetch_optional(&self.pool)
             .await?;
         let found = row.as_ref().map(from_row).transpose()?;
         if let Some(i) = &found {

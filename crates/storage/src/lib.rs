@@ -15,6 +15,10 @@
 //!   consents, audit records, browser sessions) go through one group-commit
 //!   writer with its own connection (see `writer`): many callers share one
 //!   commit, each answered only after it. Reads use the pool.
+//! - On SQLite the writer and the reads of the registration path go through
+//!   rusqlite on the calling thread instead of sqlx's thread per connection
+//!   (see `lite`); the SQL text and the row mapping are the same for both
+//!   drivers (`sql::Columns`, `sql::Arg`).
 
 mod accounts;
 mod audit;
@@ -25,9 +29,9 @@ mod consents;
 mod eligibility;
 mod error;
 mod institutions;
+mod lite;
 mod medical;
 mod patients;
-mod readers;
 mod sessions;
 mod sql;
 mod writer;
@@ -86,8 +90,8 @@ pub struct Store {
     pool: AnyPool,
     backend: Backend,
     writer: writer::Writer,
-    /// SQLite only (see `readers`); PostgreSQL reads from `pool`.
-    readers: Option<std::sync::Arc<readers::Readers>>,
+    /// SQLite only (see `lite`); PostgreSQL reads from `pool`.
+    lite: Option<std::sync::Arc<lite::Readers>>,
     institutions: institutions::TokenCache,
 }
 
@@ -105,13 +109,6 @@ impl Default for ConnectOptions {
             acquire_timeout: Duration::from_secs(10),
         }
     }
-}
-
-/// SQLite: connections for the reads of the registration path, besides the
-/// pool (see `readers`). Reads are short and CPU-bound, so about twice the
-/// number of cores keeps every core busy without a crowd of threads.
-fn sqlite_readers() -> usize {
-    std::thread::available_parallelism().map_or(4, |n| n.get() * 2)
 }
 
 impl Store {
@@ -164,17 +161,21 @@ impl Store {
                 url: shown.clone(),
                 source: e,
             })?;
-        let readers = (backend == Backend::Sqlite).then(|| {
-            std::sync::Arc::new(readers::Readers::new(
-                connect_options.clone(),
-                sqlite_readers(),
-            ))
-        });
+        let (lite, target) = match backend {
+            Backend::Sqlite => {
+                let path = lite::path_of(&url)?;
+                (
+                    Some(std::sync::Arc::new(lite::Readers::new(path.clone()))),
+                    writer::Target::Sqlite(path),
+                )
+            }
+            Backend::Postgres => (None, writer::Target::Postgres(connect_options)),
+        };
         Ok(Self {
             pool,
             backend,
-            readers,
-            writer: writer::Writer::start(connect_options, backend)?,
+            lite,
+            writer: writer::Writer::start(target)?,
             institutions: institutions::TokenCache::default(),
         })
     }
@@ -207,15 +208,52 @@ impl Store {
     /// Finishes the writes already sent, then closes every connection.
     pub async fn close(&self) {
         self.writer.close().await;
-        if let Some(r) = &self.readers {
-            r.close().await;
+        if let Some(r) = &self.lite {
+            r.close();
         }
         self.pool.close().await;
     }
 
-    /// A connection for the reads of the registration path.
-    pub(crate) async fn read(&self) -> Result<readers::ReadConn<'_>> {
-        readers::ReadConn::acquire(self.readers.as_deref(), &self.pool).await
+    /// A read of the registration path: on SQLite inline through rusqlite
+    /// (see `lite`), on PostgreSQL through the pool. Every row is mapped.
+    pub(crate) async fn fetch<T>(
+        &self,
+        sql: &str,
+        args: &[sql::Arg<'_>],
+        map: impl Fn(&dyn sql::Columns) -> Result<T>,
+    ) -> Result<Vec<T>> {
+        if let Some(lite) = &self.lite {
+            return lite.with(|c| lite::query(c, sql, args, &map));
+        }
+        let q = args.iter().fold(sqlx::query(sql), |q, a| a.bind(q));
+        let rows = q.fetch_all(&self.pool).await?;
+        rows.iter().map(|r| map(r)).collect()
+    }
+
+    /// Several reads that see one state of the database: on SQLite one read
+    /// transaction (a new transaction after a commit starts with an empty page
+    /// cache, so fewer of them is also faster); on PostgreSQL reads from the
+    /// pool.
+    pub(crate) fn snapshot(&self) -> Result<Snapshot<'_>> {
+        let conn = match &self.lite {
+            Some(lite) => {
+                let c = lite.take()?;
+                c.execute_batch("BEGIN")?;
+                Some(c)
+            }
+            None => None,
+        };
+        Ok(Snapshot { store: self, conn })
+    }
+
+    /// [`Store::fetch`] for at most one row.
+    pub(crate) async fn fetch_optional<T>(
+        &self,
+        sql: &str,
+        args: &[sql::Arg<'_>],
+        map: impl Fn(&dyn sql::Columns) -> Result<T>,
+    ) -> Result<Option<T>> {
+        Ok(self.fetch(sql, args, map).await?.into_iter().next())
     }
 
     /// Performs `writes` as one job of the group-commit writer: all of them or
@@ -244,6 +282,39 @@ impl Store {
                 .map(Ok)?,
             Err(r) => Err(r.refusal),
         })
+    }
+}
+
+/// See [`Store::snapshot`].
+pub(crate) struct Snapshot<'a> {
+    store: &'a Store,
+    /// SQLite: a read connection inside `BEGIN`.
+    conn: Option<rusqlite::Connection>,
+}
+
+impl Snapshot<'_> {
+    /// `&mut self`: the connection is `Send` but not `Sync`.
+    pub(crate) async fn fetch<T>(
+        &mut self,
+        sql: &str,
+        args: &[sql::Arg<'_>],
+        map: impl Fn(&dyn sql::Columns) -> Result<T>,
+    ) -> Result<Vec<T>> {
+        match &self.conn {
+            Some(c) => lite::query(c, sql, args, &map),
+            None => self.store.fetch(sql, args, map).await,
+        }
+    }
+}
+
+impl Drop for Snapshot<'_> {
+    fn drop(&mut self) {
+        // A connection whose transaction cannot end is not reused.
+        if let (Some(c), Some(lite)) = (self.conn.take(), &self.store.lite)
+            && c.execute_batch("COMMIT").is_ok()
+        {
+            lite.give_back(c);
+        }
     }
 }
 

@@ -1,9 +1,8 @@
 //! Server-side browser sessions: a random id in a cookie, the data here.
 
 use chrono::{DateTime, Utc};
-use sqlx::Row;
 
-use crate::sql::micros;
+use crate::sql::{Arg, micros};
 use crate::writer::Write;
 use crate::{Result, Store};
 
@@ -24,13 +23,16 @@ impl Store {
 
     /// The session's data while it has not expired.
     pub async fn session(&self, id: &str, now: DateTime<Utc>) -> Result<Option<serde_json::Value>> {
-        let row = sqlx::query("SELECT data FROM web_sessions WHERE id = $1 AND expires_at > $2")
-            .bind(id)
-            .bind(micros(now))
-            .fetch_optional(&mut *self.read().await?)
-            .await?;
-        let Some(row) = row else { return Ok(None) };
-        let text: String = row.try_get("data")?;
+        let Some(text) = self
+            .fetch_optional(
+                "SELECT data FROM web_sessions WHERE id = $1 AND expires_at > $2",
+                &[Arg::Text(id), Arg::Int(micros(now))],
+                |r| r.col::<String>("data"),
+            )
+            .await?
+        else {
+            return Ok(None);
+        };
         serde_json::from_str(&text)
             .map(Some)
             .map_err(|e| crate::StorageError::corrupt("web_sessions", "data", e))

@@ -1,8 +1,114 @@
 //! Small helpers shared by the repositories: placeholders and value conversions.
 
 use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::Row;
+use sqlx::any::AnyRow;
 
 use crate::{Backend, Result, StorageError};
+
+/// A row of either driver, read by column name: sqlx's for PostgreSQL and
+/// the rest of SQLite, rusqlite's for SQLite's hot path (see `lite`). The
+/// same mapping code then serves both.
+pub(crate) trait Columns {
+    fn int(&self, column: &str) -> Result<Option<i64>>;
+    fn text(&self, column: &str) -> Result<Option<String>>;
+}
+
+impl dyn Columns + '_ {
+    /// `row.col::<T>("name")`, like sqlx's `try_get`.
+    pub(crate) fn col<T: ColumnValue>(&self, column: &str) -> Result<T> {
+        T::read(self, column)
+    }
+}
+
+impl Columns for AnyRow {
+    fn int(&self, column: &str) -> Result<Option<i64>> {
+        Ok(self.try_get(column)?)
+    }
+
+    fn text(&self, column: &str) -> Result<Option<String>> {
+        Ok(self.try_get(column)?)
+    }
+}
+
+impl Columns for rusqlite::Row<'_> {
+    fn int(&self, column: &str) -> Result<Option<i64>> {
+        Ok(self.get(column)?)
+    }
+
+    fn text(&self, column: &str) -> Result<Option<String>> {
+        Ok(self.get(column)?)
+    }
+}
+
+/// The column types the schema uses (see the crate docs).
+pub(crate) trait ColumnValue: Sized {
+    fn read(row: &dyn Columns, column: &str) -> Result<Self>;
+}
+
+fn not_null<T>(column: &str, v: Option<T>) -> Result<T> {
+    v.ok_or_else(|| StorageError::corrupt("(row)", "(column)", format!("{column} is NULL")))
+}
+
+impl ColumnValue for i64 {
+    fn read(row: &dyn Columns, column: &str) -> Result<Self> {
+        not_null(column, row.int(column)?)
+    }
+}
+
+impl ColumnValue for Option<i64> {
+    fn read(row: &dyn Columns, column: &str) -> Result<Self> {
+        row.int(column)
+    }
+}
+
+impl ColumnValue for String {
+    fn read(row: &dyn Columns, column: &str) -> Result<Self> {
+        not_null(column, row.text(column)?)
+    }
+}
+
+impl ColumnValue for Option<String> {
+    fn read(row: &dyn Columns, column: &str) -> Result<Self> {
+        row.text(column)
+    }
+}
+
+/// A bound argument, for statements that run on either driver.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Arg<'a> {
+    Int(i64),
+    OptInt(Option<i64>),
+    Text(&'a str),
+    OptText(Option<&'a str>),
+}
+
+impl<'a> Arg<'a> {
+    pub(crate) fn bind(
+        self,
+        q: sqlx::query::Query<'a, sqlx::Any, sqlx::any::AnyArguments<'a>>,
+    ) -> sqlx::query::Query<'a, sqlx::Any, sqlx::any::AnyArguments<'a>> {
+        match self {
+            Arg::Int(v) => q.bind(v),
+            Arg::OptInt(v) => q.bind(v),
+            Arg::Text(v) => q.bind(v),
+            Arg::OptText(v) => q.bind(v),
+        }
+    }
+}
+
+impl rusqlite::ToSql for Arg<'_> {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        use rusqlite::types::{ToSqlOutput, Value, ValueRef};
+        Ok(match *self {
+            Arg::Int(v) | Arg::OptInt(Some(v)) => ToSqlOutput::Owned(Value::Integer(v)),
+            Arg::Text(v) | Arg::OptText(Some(v)) => {
+                ToSqlOutput::Borrowed(ValueRef::Text(v.as_bytes()))
+            }
+            Arg::OptInt(None) | Arg::OptText(None) => ToSqlOutput::Owned(Value::Null),
+        })
+    }
+}
 
 /// `($1,$2,$3),($4,$5,$6)` for a multi-row insert on PostgreSQL, `(?,?,?),(?,?,?)`
 /// on SQLite: SQLite looks a named parameter up by a linear scan, which makes

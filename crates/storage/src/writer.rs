@@ -1,5 +1,5 @@
-//! The group-commit writer: one thread per store, with its own connection,
-//! performs the writes of the registration path (nonces, the authenticator
+//! The group-commit writer: one thread per store, with its own connection
+//! (rusqlite on SQLite, see `lite`), performs the writes of the registration path (nonces, the authenticator
 //! hand-off, consents, audit records, browser sessions).
 //!
 //! Callers send a *job* — one or more writes that belong together — and wait.
@@ -13,26 +13,27 @@
 //!   back to its savepoint and gets its own answer; the rest of the batch
 //!   commits.
 //! - Audit records and session writes cannot fail on their own, so they are
-//!   kept in memory while the batch runs and written with one multi-row
-//!   statement each before the commit. If that ever fails, the batch is rolled
+//!   kept in memory while the batch runs and written together before the
+//!   commit (multi-row statements on PostgreSQL, where each is a round trip). If that ever fails, the batch is rolled
 //!   back and run again with every write inside its own job's savepoint.
 //! - The audit chain's head is read once per batch under the write lock
 //!   (`BEGIN IMMEDIATE` on SQLite, the head row's lock on PostgreSQL) and kept
 //!   in memory for the batch, so several processes or nodes can still append.
 
 use std::collections::{HashMap, VecDeque};
+use std::path::PathBuf;
 
-use sqlx::any::{AnyConnectOptions, AnyRow};
-use sqlx::{AnyConnection, Connection, Executor, Row};
+use sqlx::any::AnyConnectOptions;
+use sqlx::{AnyConnection, Connection, Executor};
 use tokio::sync::{mpsc, oneshot};
 use zaitaku_domain::codes::PrescriptionForm;
 use zaitaku_domain::consent::{ConsentAction, ConsentItem, ConsentRecord};
 
 use crate::audit::{AuditRecord, Hashed, record_hash};
 use crate::auth::{AuthRequest, NonceRejection, REQUEST_COLUMNS, request_from_row};
-use crate::consents::{RETURNED_COLUMNS, choice_text, consent_by_idempotency_key};
-use crate::sql::{MAX_BINDS, flag, from_micros, micros, values_placeholders};
-use crate::{AuditEvent, Backend, NewConsent, Result, StorageError, configure};
+use crate::consents::{RETURNED_COLUMNS, by_idempotency_key_sql, choice_text};
+use crate::sql::{Arg, Columns, MAX_BINDS, flag, from_micros, micros, values_placeholders};
+use crate::{AuditEvent, Backend, NewConsent, Result, StorageError, lite};
 
 /// Jobs taken into one transaction at most; more wait for the next one.
 const MAX_JOBS_PER_BATCH: usize = 512;
@@ -240,7 +241,9 @@ impl Write {
         })
     }
 
-    pub(crate) fn redeem_code(code: &str, now: chrono::DateTime<chrono::Utc>) -> Self {
+    /// Spends a one-time code of the authenticator hand-off; an unknown,
+    /// spent or expired code refuses the whole job.
+    pub fn redeem_code(code: &str, now: chrono::DateTime<chrono::Utc>) -> Self {
         Self(Step::RedeemCode {
             code: code.to_owned(),
             now: micros(now),
@@ -301,28 +304,26 @@ impl std::fmt::Debug for Message {
     }
 }
 
+/// The database the writer writes to.
+pub(crate) enum Target {
+    /// Through rusqlite (see `lite`).
+    Sqlite(PathBuf),
+    Postgres(AnyConnectOptions),
+}
+
 impl Writer {
     /// Starts the writer on a thread of its own; it connects on its first job.
     ///
-    /// Not a task on the server's runtime: a batch awaits its statements one
+    /// Not a task on the server's runtime: a batch runs its statements one
     /// after another, and on a busy runtime every await would queue behind
     /// the request handlers, stretching each batch (and so every caller's
     /// wait) many times over. The thread ends when the last store handle is
     /// dropped or the store is closed.
-    pub(crate) fn start(options: AnyConnectOptions, backend: Backend) -> Result<Self> {
+    pub(crate) fn start(target: Target) -> Result<Self> {
         let (tx, rx) = mpsc::channel(QUEUE);
-        let mut builder = tokio::runtime::Builder::new_current_thread();
-        // SQLite needs no I/O driver: without one the thread parks on a futex,
-        // a cheaper wake-up per statement than an eventfd through epoll.
-        if backend == Backend::Postgres {
-            builder.enable_all();
-        }
-        let runtime = builder
-            .build()
-            .map_err(|e| StorageError::Writer(format!("ランタイムを作成できません: {e}")))?;
         std::thread::Builder::new()
             .name("zaitaku-writer".into())
-            .spawn(move || runtime.block_on(run(options, backend, rx)))
+            .spawn(move || run(&target, rx))
             .map_err(|e| StorageError::Writer(format!("スレッドを作成できません: {e}")))?;
         Ok(Self { tx })
     }
@@ -371,11 +372,118 @@ impl Writer {
     }
 }
 
-async fn run(options: AnyConnectOptions, backend: Backend, mut rx: mpsc::Receiver<Message>) {
-    let mut conn: Option<AnyConnection> = None;
+/// The writer's connection. Its statements run one after another on the
+/// writer's thread.
+enum Db {
+    /// With the thread that checkpoints the WAL beside it.
+    Sqlite(rusqlite::Connection, lite::Checkpointer),
+    /// sqlx is async: the thread drives it with a runtime of its own.
+    Postgres {
+        rt: tokio::runtime::Runtime,
+        conn: AnyConnection,
+    },
+}
+
+impl Db {
+    fn connect(target: &Target) -> Result<Self> {
+        match target {
+            Target::Sqlite(path) => {
+                let conn = lite::open(path)?;
+                // Checkpoints copy WAL frames into the database file and
+                // fsync it; in the commit that crosses the threshold they
+                // would stall the writer, and every caller waiting on it.
+                conn.execute_batch("PRAGMA wal_autocheckpoint = 0")?;
+                Ok(Db::Sqlite(conn, lite::Checkpointer::start(path)?))
+            }
+            Target::Postgres(options) => {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .map_err(|e| {
+                        StorageError::Writer(format!("ランタイムを作成できません: {e}"))
+                    })?;
+                let conn = rt.block_on(AnyConnection::connect_with(options))?;
+                Ok(Db::Postgres { rt, conn })
+            }
+        }
+    }
+
+    fn backend(&self) -> Backend {
+        match self {
+            Db::Sqlite(..) => Backend::Sqlite,
+            Db::Postgres { .. } => Backend::Postgres,
+        }
+    }
+
+    /// Transaction control: no arguments, no rows.
+    fn execute(&mut self, sql: &str) -> Result<()> {
+        match self {
+            Db::Sqlite(c, _) => {
+                c.prepare_cached(sql)?.raw_execute()?;
+            }
+            Db::Postgres { rt, conn } => {
+                rt.block_on(conn.execute(sql))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// A statement kept prepared on the connection; the rows it returns.
+    fn query<T>(
+        &mut self,
+        sql: &str,
+        args: &[Arg<'_>],
+        map: &dyn Fn(&dyn Columns) -> Result<T>,
+    ) -> Result<Vec<T>> {
+        match self {
+            Db::Sqlite(c, _) => lite::query(c, sql, args, map),
+            Db::Postgres { rt, conn } => {
+                let q = args.iter().fold(sqlx::query(sql), |q, a| a.bind(q));
+                let rows = rt.block_on(q.fetch_all(&mut *conn))?;
+                rows.iter().map(|r| map(r)).collect()
+            }
+        }
+    }
+
+    /// A multi-row insert whose text depends on the number of rows, so it is
+    /// not kept prepared on PostgreSQL.
+    fn insert_rows(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<()> {
+        match self {
+            Db::Sqlite(c, _) => {
+                lite::query(c, sql, args, &|_| Ok(()))?;
+            }
+            Db::Postgres { rt, conn } => {
+                let q = args.iter().fold(sqlx::query(sql), |q, a| a.bind(q));
+                rt.block_on(q.persistent(false).execute(&mut *conn))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Rows per multi-row insert of `columns` columns: one on SQLite, where a
+    /// statement is a function call and one text stays prepared; as many as
+    /// the bind limit allows on PostgreSQL, where each is a round trip.
+    fn rows_per_insert(&self, columns: usize) -> usize {
+        match self {
+            Db::Sqlite(..) => 1,
+            Db::Postgres { .. } => MAX_BINDS / columns / 2,
+        }
+    }
+
+    fn close(self) {
+        if let Db::Postgres { rt, conn } = self {
+            let _ = rt.block_on(conn.close());
+        }
+    }
+}
+
+fn run(target: &Target, mut rx: mpsc::Receiver<Message>) {
+    let mut db: Option<Db> = None;
     let mut closing = None;
     while closing.is_none() {
-        let Some(first) = rx.recv().await else { break };
+        let Some(first) = rx.blocking_recv() else {
+            break;
+        };
         let mut jobs = Vec::new();
         match first {
             Message::Job(j) => jobs.push(j),
@@ -394,11 +502,21 @@ async fn run(options: AnyConnectOptions, backend: Backend, mut rx: mpsc::Receive
         if jobs.is_empty() {
             continue;
         }
-        let answers = match connection(&mut conn, &options, backend).await {
-            Ok(c) => run_batch(c, backend, &jobs).await,
-            Err(e) => Err(e),
-        };
-        match answers {
+        if db.is_none() {
+            match Db::connect(target) {
+                Ok(c) => db = Some(c),
+                Err(e) => {
+                    tracing::error!(error = %e, "the writer cannot connect");
+                    let why = e.to_string();
+                    for job in jobs {
+                        let _ = job.reply.send(Err(StorageError::Writer(why.clone())));
+                    }
+                    continue;
+                }
+            }
+        }
+        let Some(conn) = db.as_mut() else { continue };
+        match run_batch(conn, &jobs) {
             Ok(answers) => {
                 for (job, answer) in jobs.into_iter().zip(answers) {
                     let _ = job.reply.send(answer);
@@ -408,8 +526,8 @@ async fn run(options: AnyConnectOptions, backend: Backend, mut rx: mpsc::Receive
                 tracing::error!(error = %e, jobs = jobs.len(), "write batch failed");
                 // The connection may be broken, or still inside the failed
                 // transaction; closing it rolls back, the next batch reconnects.
-                if let Some(c) = conn.take() {
-                    let _ = c.close().await;
+                if let Some(c) = db.take() {
+                    c.close();
                 }
                 let why = e.to_string();
                 for job in jobs {
@@ -418,40 +536,22 @@ async fn run(options: AnyConnectOptions, backend: Backend, mut rx: mpsc::Receive
             }
         }
     }
-    if let Some(c) = conn.take() {
-        let _ = c.close().await;
+    if let Some(c) = db.take() {
+        c.close();
     }
     if let Some(ack) = closing {
         let _ = ack.send(());
     }
 }
 
-async fn connection<'c>(
-    conn: &'c mut Option<AnyConnection>,
-    options: &AnyConnectOptions,
-    backend: Backend,
-) -> Result<&'c mut AnyConnection> {
-    if conn.is_none() {
-        let mut c = AnyConnection::connect_with(options).await?;
-        configure(&mut c, backend).await?;
-        *conn = Some(c);
-    }
-    conn.as_mut()
-        .ok_or_else(|| StorageError::Writer("接続がありません".into()))
-}
-
 /// Runs the jobs in one transaction; `Err` only when the batch as a whole
 /// failed (nothing committed).
-async fn run_batch(
-    conn: &mut AnyConnection,
-    backend: Backend,
-    jobs: &[Job],
-) -> Result<Vec<JobAnswer>> {
-    match run_once(conn, backend, jobs, Mode::Deferred).await? {
+fn run_batch(db: &mut Db, jobs: &[Job]) -> Result<Vec<JobAnswer>> {
+    match run_once(db, jobs, Mode::Deferred)? {
         Ok(answers) => Ok(answers),
         Err(flush_error) => {
             tracing::warn!(error = %flush_error, "batched audit/session rows failed; repeating the batch write by write");
-            run_once(conn, backend, jobs, Mode::Immediate).await?
+            run_once(db, jobs, Mode::Immediate)?
         }
     }
 }
@@ -464,24 +564,15 @@ enum Mode {
     Immediate,
 }
 
-/// Every statement is a round trip to the connection's thread (SQLite) or to
-/// the server (PostgreSQL), and the writer is the one serial part of the
-/// registration path, so a batch uses as few as it can. On SQLite, several
-/// statements of one text run in turn within a single round trip:
-/// `BEGIN IMMEDIATE` with the read of the audit head, a job's savepoint with
-/// its first statement, and all deferred rows together. (SQLite reports a
-/// stale change count for `SAVEPOINT`, so conditional writes tell their
-/// outcome by `RETURNING`, never by the number of rows affected.)
+/// (SQLite reports a stale change count for `SAVEPOINT`, so conditional
+/// writes tell their outcome by `RETURNING`, never by the rows affected.)
 struct BatchState {
-    backend: Backend,
     mode: Mode,
     /// (seq, hash) of the chain's newest record, when the batch appends.
     head: Option<(i64, String)>,
     head_read: Option<(i64, String)>,
     audits: Vec<AuditRecord>,
     sessions: Vec<SessionRow>,
-    /// SQLite: the savepoint statements to send with the job's next statement.
-    boundary: Option<&'static str>,
     savepoint_open: bool,
 }
 
@@ -505,67 +596,38 @@ impl BatchState {
         self.audits.truncate(m.audits);
         self.sessions.truncate(m.sessions);
     }
-
-    /// The statement text, with the pending savepoint statements in front.
-    fn sql(&mut self, sql: &str) -> String {
-        match self.boundary.take() {
-            Some(b) => {
-                self.savepoint_open = true;
-                format!("{b}{sql}")
-            }
-            None => sql.to_owned(),
-        }
-    }
 }
 
-const OPEN_SAVEPOINT: &str = "SAVEPOINT job; ";
-const NEXT_SAVEPOINT: &str = "RELEASE SAVEPOINT job; SAVEPOINT job; ";
 const HEAD: &str = "UPDATE audit_head SET seq = seq WHERE id = 1 RETURNING seq, last_hash";
 
 /// The outer `Err` is a failure of the whole batch (the caller closes the
 /// connection, which rolls back); the inner `Err` is a failure of the deferred
 /// rows only, already rolled back (the caller repeats in immediate mode).
-async fn run_once(
-    conn: &mut AnyConnection,
-    backend: Backend,
-    jobs: &[Job],
-    mode: Mode,
-) -> Result<Result<Vec<JobAnswer>, StorageError>> {
+fn run_once(db: &mut Db, jobs: &[Job], mode: Mode) -> Result<Result<Vec<JobAnswer>, StorageError>> {
     let mut st = BatchState {
-        backend,
         mode,
         head: None,
         head_read: None,
         audits: Vec::new(),
         sessions: Vec::new(),
-        boundary: None,
         savepoint_open: false,
     };
-    let appends = jobs.iter().any(|j| j.steps.iter().any(|w| w.0.may_audit()));
+    // SQLite: the write lock now; a deferred transaction that reads first
+    // could fail to upgrade while another connection writes.
+    db.execute(match db.backend() {
+        Backend::Sqlite => "BEGIN IMMEDIATE",
+        Backend::Postgres => "BEGIN",
+    })?;
     // The head is read (and on PostgreSQL its row locked) before any
     // savepoint, so a job rolled back cannot release that lock.
-    let head = match (backend, appends) {
-        // Takes the write lock now: a deferred transaction that reads first
-        // could fail to upgrade while another connection writes.
-        (Backend::Sqlite, true) => Some(
-            first_row(conn.fetch_all(&*format!("BEGIN IMMEDIATE; {HEAD}")).await?)
-                .ok_or_else(|| StorageError::corrupt("audit_head", "id", "missing"))?,
-        ),
-        (Backend::Sqlite, false) => {
-            conn.execute("BEGIN IMMEDIATE").await?;
-            None
-        }
-        (Backend::Postgres, appends) => {
-            conn.execute("BEGIN").await?;
-            if appends {
-                Some(conn.fetch_one(HEAD).await?)
-            } else {
-                None
-            }
-        }
-    };
-    if let Some(row) = head {
-        let head: (i64, String) = (row.try_get("seq")?, row.try_get("last_hash")?);
+    if jobs.iter().any(|j| j.steps.iter().any(|w| w.0.may_audit())) {
+        let head = db
+            .query(HEAD, &[], &|r| {
+                Ok((r.col::<i64>("seq")?, r.col::<String>("last_hash")?))
+            })?
+            .into_iter()
+            .next()
+            .ok_or_else(|| StorageError::corrupt("audit_head", "id", "missing"))?;
         st.head_read = Some(head.clone());
         st.head = Some(head);
     }
@@ -574,78 +636,45 @@ async fn run_once(
         let needs_savepoint =
             mode == Mode::Immediate || job.steps.iter().any(|w| w.0.is_immediate());
         if needs_savepoint {
-            let boundary = if st.savepoint_open {
-                NEXT_SAVEPOINT
-            } else {
-                OPEN_SAVEPOINT
-            };
-            match backend {
-                Backend::Sqlite => st.boundary = Some(boundary),
-                Backend::Postgres => {
-                    // No arguments: sent as one simple query.
-                    conn.execute(boundary).await?;
-                    st.savepoint_open = true;
-                }
+            if st.savepoint_open {
+                db.execute("RELEASE SAVEPOINT job")?;
             }
+            db.execute("SAVEPOINT job")?;
+            st.savepoint_open = true;
         }
         let mark = st.mark();
-        let result = run_job(conn, &mut st, &job.steps).await;
-        let unused_boundary = st.boundary.take().is_some();
+        let result = run_job(db, &mut st, &job.steps);
         if !matches!(result, Ok(Ok(_))) {
-            if needs_savepoint && !unused_boundary {
+            if needs_savepoint {
                 // The savepoint stays open after ROLLBACK TO, for the next job.
-                conn.execute("ROLLBACK TO SAVEPOINT job").await?;
+                db.execute("ROLLBACK TO SAVEPOINT job")?;
             }
             st.reset(mark);
         }
         answers.push(result);
     }
-    if let Err(e) = flush(conn, &mut st).await {
+    if let Err(e) = flush(db, &mut st) {
         // PostgreSQL has aborted the transaction; SQLite may have written part.
-        conn.execute("ROLLBACK").await?;
+        db.execute("ROLLBACK")?;
         return Ok(Err(e));
     }
-    conn.execute("COMMIT").await?;
+    db.execute("COMMIT")?;
+    if let Db::Sqlite(_, checkpointer) = db {
+        checkpointer.committed();
+    }
     Ok(Ok(answers))
 }
 
-async fn run_job(conn: &mut AnyConnection, st: &mut BatchState, steps: &[Write]) -> JobAnswer {
+enum Pending<'a> {
+    Borrowed(&'a Write),
+    Owned(Write),
+}
+
+fn run_job(db: &mut Db, st: &mut BatchState, steps: &[Write]) -> JobAnswer {
     let mut out: Vec<Written> = Vec::with_capacity(steps.len());
     let mut index = 0usize;
-    // SQLite: the job's statements up to its first continuation go in one
-    // round trip; each is judged afterwards, and a refusal rolls the whole job
-    // back to its savepoint (statements after the refusing one ran for nothing).
-    let lead = steps
-        .iter()
-        .position(|w| matches!(w.0, Step::Then(_)))
-        .unwrap_or(steps.len());
-    let mut done = 0;
-    if st.backend == Backend::Sqlite
-        && st.mode == Mode::Deferred
-        && steps[..lead].iter().filter(|w| w.0.is_immediate()).count() >= 2
-    {
-        let rows = run_together(conn, st, &steps[..lead]).await?;
-        for (w, rows) in steps[..lead].iter().zip(rows) {
-            let result = if w.0.is_immediate() {
-                outcome(conn, &w.0, rows).await?
-            } else {
-                run_step(conn, st, &w.0).await?
-            };
-            match result {
-                Ok(written) => out.push(written),
-                Err(refusal) => {
-                    return Ok(Err(Refused {
-                        write: index,
-                        refusal,
-                    }));
-                }
-            }
-            index += 1;
-        }
-        done = lead;
-    }
     // Continuations are expanded in place: their writes run next.
-    let mut queue: VecDeque<Pending<'_>> = steps[done..].iter().map(Pending::Borrowed).collect();
+    let mut queue: VecDeque<Pending<'_>> = steps.iter().map(Pending::Borrowed).collect();
     while let Some(step) = queue.pop_front() {
         let step_ref: &Step = match &step {
             Pending::Borrowed(w) => &w.0,
@@ -658,7 +687,7 @@ async fn run_job(conn: &mut AnyConnection, st: &mut BatchState, steps: &[Write])
             }
             continue;
         }
-        match run_step(conn, st, step_ref).await? {
+        match run_step(db, st, step_ref)? {
             Ok(w) => out.push(w),
             Err(refusal) => {
                 return Ok(Err(Refused {
@@ -672,78 +701,31 @@ async fn run_job(conn: &mut AnyConnection, st: &mut BatchState, steps: &[Write])
     Ok(Ok(out))
 }
 
-/// The statements of `steps` (SQLite) in one text and one round trip, their
-/// placeholders renumbered one after the other; the rows each returned,
-/// by position (empty for the steps kept for the end of the batch).
-async fn run_together(
-    conn: &mut AnyConnection,
-    st: &mut BatchState,
-    steps: &[Write],
-) -> Result<Vec<Vec<AnyRow>>> {
-    let mut texts = Vec::new();
-    let mut offset = 0;
-    for (k, w) in steps.iter().enumerate() {
-        if let Some(sql) = statement(&w.0, k) {
-            texts.push(renumber(&sql, offset));
-            offset += max_placeholder(&sql);
-        }
-    }
-    let sql = st.sql(&texts.join("; "));
-    let mut q = sqlx::query(&sql);
-    for w in steps {
-        q = bind_step(q, &w.0);
-    }
-    let rows = q
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(|e| step_error(e, steps.iter().map(|w| &w.0)))?;
-    let mut per_step: Vec<Vec<AnyRow>> = steps.iter().map(|_| Vec::new()).collect();
-    for row in rows {
-        let k: i64 = row.try_get("step")?;
-        usize::try_from(k)
-            .ok()
-            .and_then(|k| per_step.get_mut(k))
-            .ok_or_else(|| StorageError::corrupt("writer", "step", k))?
-            .push(row);
-    }
-    Ok(per_step)
-}
-
-/// `fetch_all`, not `fetch_optional`, for texts with savepoint statements in
-/// front: sqlx's SQLite `fetch_optional` stops at the first statement's result.
-fn first_row(rows: Vec<AnyRow>) -> Option<AnyRow> {
-    rows.into_iter().next()
-}
-
-enum Pending<'a> {
-    Borrowed(&'a Write),
-    Owned(Write),
-}
-
-/// The statement of a step that runs one of its own, numbered `$1…`; every
-/// one returns `k AS step` (and what the step needs) for each row it wrote,
-/// so that the rows of statements sent together can be told apart.
-fn statement(step: &Step, k: usize) -> Option<String> {
+/// The statement of a step that runs one of its own. Conditional writes
+/// return a row when they wrote.
+fn statement(step: &Step) -> Option<String> {
     Some(match step {
-        Step::InsertNonce { .. } => format!(
-            "INSERT INTO auth_nonces (nonce, session_id, created_at, expires_at) VALUES ($1, $2, $3, $4) \
-             RETURNING {k} AS step"
-        ),
-        Step::SpendNonce { .. } => format!(
-            "UPDATE auth_nonces SET used_at = $1 WHERE nonce = $2 AND session_id = $3 AND used_at IS NULL \
-             AND expires_at > $1 RETURNING {k} AS step"
-        ),
-        Step::InsertAuthRequest(_) => format!(
-            "INSERT INTO auth_requests (id, state, code_challenge, nonce, origin, redirect_uri, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {k} AS step"
-        ),
-        Step::CompleteAuthRequest { .. } => format!(
+        Step::InsertNonce { .. } => {
+            "INSERT INTO auth_nonces (nonce, session_id, created_at, expires_at) VALUES ($1, $2, $3, $4)"
+                .to_owned()
+        }
+        Step::SpendNonce { .. } => "UPDATE auth_nonces SET used_at = $1 WHERE nonce = $2 AND session_id = $3 \
+             AND used_at IS NULL AND expires_at > $1 RETURNING 1 AS spent"
+            .to_owned(),
+        Step::InsertAuthRequest(_) => {
+            "INSERT INTO auth_requests (id, state, code_challenge, nonce, origin, redirect_uri, created_at, \
+             expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+                .to_owned()
+        }
+        Step::CompleteAuthRequest { .. } => {
             "UPDATE auth_requests SET card_id = $1, code = $2, token = $3, completed_at = $4 \
-             WHERE id = $5 AND completed_at IS NULL AND cancelled_at IS NULL AND expires_at > $4 RETURNING {k} AS step"
-        ),
+             WHERE id = $5 AND completed_at IS NULL AND cancelled_at IS NULL AND expires_at > $4 \
+             RETURNING 1 AS completed"
+                .to_owned()
+        }
         Step::RedeemCode { .. } => format!(
             "UPDATE auth_requests SET redeemed_at = $1 WHERE code = $2 AND redeemed_at IS NULL AND expires_at > $1 \
-             RETURNING {k} AS step, {REQUEST_COLUMNS}"
+             RETURNING {REQUEST_COLUMNS}"
         ),
         // ON CONFLICT DO NOTHING: the same idempotency key again writes nothing
         // and the first record is returned, also when two retries race.
@@ -752,195 +734,161 @@ fn statement(step: &Step, k: usize) -> Option<String> {
              checkups, specific_disease, subsidy, limit_amount, prescription_form, recorded_at, valid_until, recorded_by, \
              needs_photo_id_check, idempotency_key) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
-             ON CONFLICT DO NOTHING RETURNING {k} AS step, {RETURNED_COLUMNS}"
+             ON CONFLICT DO NOTHING RETURNING {RETURNED_COLUMNS}"
         ),
         Step::Audit(_) | Step::PutSession(_) | Step::Then(_) => return None,
     })
 }
 
-/// Binds a step's arguments in the order of its `$1…`.
-fn bind_step<'q>(q: AnyQuery<'q>, step: &'q Step) -> AnyQuery<'q> {
+/// A step's arguments in the order of its `$1…`.
+fn args_of(step: &Step) -> Vec<Arg<'_>> {
     match step {
         Step::InsertNonce {
             nonce,
             session_id,
             now,
             expires_at,
-        } => q.bind(nonce).bind(session_id).bind(now).bind(expires_at),
+        } => vec![
+            Arg::Text(nonce),
+            Arg::Text(session_id),
+            Arg::Int(*now),
+            Arg::Int(*expires_at),
+        ],
         Step::SpendNonce {
             nonce,
             session_id,
             now,
-        } => q.bind(now).bind(nonce).bind(session_id),
-        Step::InsertAuthRequest(r) => q
-            .bind(&r.id)
-            .bind(&r.state)
-            .bind(&r.code_challenge)
-            .bind(&r.nonce)
-            .bind(&r.origin)
-            .bind(&r.redirect_uri)
-            .bind(micros(r.created_at))
-            .bind(micros(r.expires_at)),
+        } => vec![Arg::Int(*now), Arg::Text(nonce), Arg::Text(session_id)],
+        Step::InsertAuthRequest(r) => vec![
+            Arg::Text(&r.id),
+            Arg::Text(&r.state),
+            Arg::Text(&r.code_challenge),
+            Arg::Text(&r.nonce),
+            Arg::Text(&r.origin),
+            Arg::Text(&r.redirect_uri),
+            Arg::Int(micros(r.created_at)),
+            Arg::Int(micros(r.expires_at)),
+        ],
         Step::CompleteAuthRequest {
             id,
             card_id,
             code,
             token,
             now,
-        } => q.bind(card_id).bind(code).bind(token).bind(now).bind(id),
-        Step::RedeemCode { code, now } => q.bind(now).bind(code),
-        Step::RecordConsent(c) => q
-            .bind(c.institution_id)
-            .bind(c.person_id)
-            .bind(c.action)
-            .bind(c.care_kind)
-            .bind(c.channel)
-            .bind(c.choices[0])
-            .bind(c.choices[1])
-            .bind(c.choices[2])
-            .bind(c.choices[3])
-            .bind(c.choices[4])
-            .bind(c.choices[5])
-            .bind(c.prescription_form)
-            .bind(c.recorded_at)
-            .bind(c.valid_until)
-            .bind(&c.recorded_by)
-            .bind(c.needs_photo_id_check)
-            .bind(c.idempotency_key.as_deref()),
-        Step::Audit(_) | Step::PutSession(_) | Step::Then(_) => q,
+        } => vec![
+            Arg::Int(*card_id),
+            Arg::Text(code),
+            Arg::Text(token),
+            Arg::Int(*now),
+            Arg::Text(id),
+        ],
+        Step::RedeemCode { code, now } => vec![Arg::Int(*now), Arg::Text(code)],
+        Step::RecordConsent(c) => {
+            let mut args = vec![
+                Arg::Int(c.institution_id),
+                Arg::Int(c.person_id),
+                Arg::Text(c.action),
+                Arg::Text(c.care_kind),
+                Arg::Text(c.channel),
+            ];
+            args.extend(c.choices.iter().map(|v| Arg::OptText(*v)));
+            args.extend([
+                Arg::OptText(c.prescription_form),
+                Arg::Int(c.recorded_at),
+                Arg::OptInt(c.valid_until),
+                Arg::Text(&c.recorded_by),
+                Arg::Int(c.needs_photo_id_check),
+                Arg::OptText(c.idempotency_key.as_deref()),
+            ]);
+            args
+        }
+        Step::Audit(_) | Step::PutSession(_) | Step::Then(_) => Vec::new(),
     }
+}
+
+/// What a step's statement returned.
+enum Returned {
+    Row,
+    Request(Box<AuthRequest>),
+    Consent(ConsentRecord),
+}
+
+fn returned(step: &Step, row: &dyn Columns) -> Result<Returned> {
+    Ok(match step {
+        Step::RedeemCode { .. } => Returned::Request(Box::new(request_from_row(row)?)),
+        Step::RecordConsent(_) => Returned::Consent(crate::consents::from_row(row)?),
+        _ => Returned::Row,
+    })
 }
 
 /// A unique value refused by the database, named for people where a step
 /// expects it; any other failure as it is.
-fn step_error<'a>(e: sqlx::Error, steps: impl IntoIterator<Item = &'a Step>) -> StorageError {
-    let what = steps.into_iter().find_map(|s| match s {
-        Step::InsertNonce { .. } => Some("ノンス"),
-        Step::InsertAuthRequest(_) => Some("認証要求"),
-        _ => None,
-    });
-    match what {
-        Some(what) => StorageError::from_unique(e, what),
-        None => e.into(),
+fn step_error(e: StorageError, step: &Step) -> StorageError {
+    match step {
+        Step::InsertNonce { .. } => e.unique_as("ノンス"),
+        Step::InsertAuthRequest(_) => e.unique_as("認証要求"),
+        _ => e,
     }
 }
 
-/// `$n` → `$(n + offset)`, for statements sent in one text (SQLite binds
-/// `$n` to the n-th argument of the whole text).
-fn renumber(sql: &str, offset: usize) -> String {
-    let mut out = String::with_capacity(sql.len() + 16);
-    let mut chars = sql.char_indices().peekable();
-    while let Some((_, c)) = chars.next() {
-        out.push(c);
-        if c != '$' {
-            continue;
-        }
-        let mut n = 0usize;
-        let mut digits = false;
-        while let Some((_, d)) = chars.peek().copied() {
-            match d.to_digit(10) {
-                Some(v) => {
-                    n = n * 10 + v as usize;
-                    digits = true;
-                    chars.next();
-                }
-                None => break,
-            }
-        }
-        if digits {
-            out.push_str(&(n + offset).to_string());
-        }
-    }
-    out
-}
-
-fn max_placeholder(sql: &str) -> usize {
-    sql.split('$')
-        .skip(1)
-        .filter_map(|rest| {
-            let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
-            digits.parse().ok()
-        })
-        .max()
-        .unwrap_or(0)
-}
-
-async fn run_step(
-    conn: &mut AnyConnection,
-    st: &mut BatchState,
-    step: &Step,
-) -> Result<Result<Written, Refusal>> {
+fn run_step(db: &mut Db, st: &mut BatchState, step: &Step) -> Result<Result<Written, Refusal>> {
     match step {
         Step::Audit(a) => {
-            let record = append_audit(conn, st, a).await?;
+            let record = append_audit(db, st, a)?;
             Ok(Ok(Written::Audit(record)))
         }
         Step::PutSession(s) => {
             match st.mode {
                 Mode::Deferred => st.sessions.push(s.clone()),
-                Mode::Immediate => {
-                    let rows = std::slice::from_ref(s);
-                    let sql = st.sql(&sessions_sql(rows.len(), st.backend));
-                    bind_sessions(sqlx::query(&sql), rows)
-                        .execute(&mut *conn)
-                        .await?;
-                }
+                Mode::Immediate => insert_sessions(db, std::slice::from_ref(s))?,
             }
             Ok(Ok(Written::Done))
         }
         Step::Then(_) => Ok(Ok(Written::Done)),
         _ => {
-            let Some(sql) = statement(step, 0) else {
+            let Some(sql) = statement(step) else {
                 return Ok(Ok(Written::Done));
             };
-            let sql = st.sql(&sql);
-            let rows = bind_step(sqlx::query(&sql), step)
-                .fetch_all(&mut *conn)
-                .await
-                .map_err(|e| step_error(e, [step]))?;
-            outcome(conn, step, rows).await
+            let rows = db
+                .query(&sql, &args_of(step), &|r| returned(step, r))
+                .map_err(|e| step_error(e, step))?;
+            outcome(db, step, rows)
         }
     }
 }
 
 /// What a step's statement did, from the rows it returned.
-async fn outcome(
-    conn: &mut AnyConnection,
-    step: &Step,
-    rows: Vec<AnyRow>,
-) -> Result<Result<Written, Refusal>> {
+fn outcome(db: &mut Db, step: &Step, rows: Vec<Returned>) -> Result<Result<Written, Refusal>> {
+    let first = rows.into_iter().next();
     Ok(match step {
         Step::SpendNonce {
             nonce,
             session_id,
             now,
-        } => {
-            if rows.is_empty() {
-                Err(Refusal::Nonce(
-                    nonce_rejection(conn, nonce, session_id, *now).await?,
-                ))
-            } else {
-                Ok(Written::Done)
-            }
-        }
-        Step::CompleteAuthRequest { .. } => {
-            if rows.is_empty() {
-                Err(Refusal::RequestNotOpen)
-            } else {
-                Ok(Written::Done)
-            }
-        }
-        Step::RedeemCode { .. } => match first_row(rows) {
-            Some(row) => Ok(Written::AuthRequest(Box::new(request_from_row(&row)?))),
-            None => Err(Refusal::CodeNotRedeemable),
+        } => match first {
+            Some(_) => Ok(Written::Done),
+            None => Err(Refusal::Nonce(nonce_rejection(
+                db, nonce, session_id, *now,
+            )?)),
         },
-        Step::RecordConsent(c) => Ok(Written::Consent(match first_row(rows) {
-            Some(row) => crate::consents::from_row(&row)?,
-            None => {
+        Step::CompleteAuthRequest { .. } => match first {
+            Some(_) => Ok(Written::Done),
+            None => Err(Refusal::RequestNotOpen),
+        },
+        Step::RedeemCode { .. } => match first {
+            Some(Returned::Request(r)) => Ok(Written::AuthRequest(r)),
+            _ => Err(Refusal::CodeNotRedeemable),
+        },
+        Step::RecordConsent(c) => Ok(Written::Consent(match first {
+            Some(Returned::Consent(r)) => r,
+            _ => {
                 let key = c.idempotency_key.as_deref().unwrap_or_default();
-                consent_by_idempotency_key(conn, key)
-                    .await?
-                    .ok_or(StorageError::Duplicate("同意登録"))?
+                db.query(&by_idempotency_key_sql(), &[Arg::Text(key)], &|r| {
+                    crate::consents::from_row(r)
+                })?
+                .into_iter()
+                .next()
+                .ok_or(StorageError::Duplicate("同意登録"))?
             }
         })),
         Step::InsertNonce { .. }
@@ -951,23 +899,24 @@ async fn outcome(
     })
 }
 
-async fn nonce_rejection(
-    conn: &mut AnyConnection,
-    nonce: &str,
-    session_id: &str,
-    now: i64,
-) -> Result<NonceRejection> {
-    let Some(row) =
-        sqlx::query("SELECT session_id, expires_at, used_at FROM auth_nonces WHERE nonce = $1")
-            .bind(nonce)
-            .fetch_optional(&mut *conn)
-            .await?
-    else {
+fn nonce_rejection(db: &mut Db, nonce: &str, session_id: &str, now: i64) -> Result<NonceRejection> {
+    let found = db
+        .query(
+            "SELECT session_id, expires_at, used_at FROM auth_nonces WHERE nonce = $1",
+            &[Arg::Text(nonce)],
+            &|r| {
+                Ok((
+                    r.col::<String>("session_id")?,
+                    r.col::<i64>("expires_at")?,
+                    r.col::<Option<i64>>("used_at")?,
+                ))
+            },
+        )?
+        .into_iter()
+        .next();
+    let Some((owner, expires, used)) = found else {
         return Ok(NonceRejection::Unknown);
     };
-    let owner: String = row.try_get("session_id")?;
-    let expires: i64 = row.try_get("expires_at")?;
-    let used: Option<i64> = row.try_get("used_at")?;
     Ok(if owner != session_id {
         NonceRejection::OtherSession
     } else if used.is_some() {
@@ -979,11 +928,7 @@ async fn nonce_rejection(
     })
 }
 
-async fn append_audit(
-    conn: &mut AnyConnection,
-    st: &mut BatchState,
-    a: &AuditRow,
-) -> Result<AuditRecord> {
+fn append_audit(db: &mut Db, st: &mut BatchState, a: &AuditRow) -> Result<AuditRecord> {
     let (prev_seq, prev) = st
         .head
         .take()
@@ -1017,69 +962,65 @@ async fn append_audit(
     st.head = Some((seq, hash));
     match st.mode {
         Mode::Deferred => st.audits.push(record.clone()),
-        Mode::Immediate => {
-            let rows = std::slice::from_ref(&record);
-            let sql = st.sql(&audits_sql(rows.len(), st.backend));
-            bind_audits(sqlx::query(&sql), rows)
-                .execute(&mut *conn)
-                .await?;
-        }
+        Mode::Immediate => insert_audits(db, std::slice::from_ref(&record))?,
     }
     Ok(record)
 }
 
-type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
-
 const AUDIT_COLUMNS: usize = 10;
 const SESSION_COLUMNS: usize = 4;
 
-fn audits_sql(rows: usize, backend: Backend) -> String {
-    format!(
-        "INSERT INTO audit_log (seq, at, actor, action, outcome, institution_id, person_id, detail, prev_hash, hash) VALUES {}",
-        values_placeholders(rows, AUDIT_COLUMNS, backend)
-    )
-}
-
-fn bind_audits<'q>(mut q: AnyQuery<'q>, records: &'q [AuditRecord]) -> AnyQuery<'q> {
-    for r in records {
-        q = q
-            .bind(r.seq)
-            .bind(micros(r.at))
-            .bind(r.actor.as_str())
-            .bind(r.action.as_str())
-            .bind(r.outcome.as_str())
-            .bind(r.institution_id)
-            .bind(r.person_id)
-            .bind(r.detail.as_str())
-            .bind(r.prev_hash.as_str())
-            .bind(r.hash.as_str());
+fn insert_audits(db: &mut Db, records: &[AuditRecord]) -> Result<()> {
+    for chunk in records.chunks(db.rows_per_insert(AUDIT_COLUMNS)) {
+        let sql = format!(
+            "INSERT INTO audit_log (seq, at, actor, action, outcome, institution_id, person_id, detail, prev_hash, \
+             hash) VALUES {}",
+            values_placeholders(chunk.len(), AUDIT_COLUMNS, db.backend())
+        );
+        let mut args = Vec::with_capacity(chunk.len() * AUDIT_COLUMNS);
+        for r in chunk {
+            args.extend([
+                Arg::Int(r.seq),
+                Arg::Int(micros(r.at)),
+                Arg::Text(&r.actor),
+                Arg::Text(&r.action),
+                Arg::Text(&r.outcome),
+                Arg::OptInt(r.institution_id),
+                Arg::OptInt(r.person_id),
+                Arg::Text(&r.detail),
+                Arg::Text(&r.prev_hash),
+                Arg::Text(&r.hash),
+            ]);
+        }
+        db.insert_rows(&sql, &args)?;
     }
-    q
+    Ok(())
 }
 
-fn sessions_sql(rows: usize, backend: Backend) -> String {
-    format!(
-        "INSERT INTO web_sessions (id, data, created_at, expires_at) VALUES {} \
-         ON CONFLICT (id) DO UPDATE SET data = excluded.data, created_at = excluded.created_at, \
-         expires_at = excluded.expires_at",
-        values_placeholders(rows, SESSION_COLUMNS, backend)
-    )
-}
-
-fn bind_sessions<'q>(mut q: AnyQuery<'q>, rows: &'q [SessionRow]) -> AnyQuery<'q> {
-    for s in rows {
-        q = q
-            .bind(s.id.as_str())
-            .bind(s.data.as_str())
-            .bind(s.created_at)
-            .bind(s.expires_at);
+fn insert_sessions(db: &mut Db, rows: &[SessionRow]) -> Result<()> {
+    for chunk in rows.chunks(db.rows_per_insert(SESSION_COLUMNS)) {
+        let sql = format!(
+            "INSERT INTO web_sessions (id, data, created_at, expires_at) VALUES {} \
+             ON CONFLICT (id) DO UPDATE SET data = excluded.data, created_at = excluded.created_at, \
+             expires_at = excluded.expires_at",
+            values_placeholders(chunk.len(), SESSION_COLUMNS, db.backend())
+        );
+        let mut args = Vec::with_capacity(chunk.len() * SESSION_COLUMNS);
+        for s in chunk {
+            args.extend([
+                Arg::Text(&s.id),
+                Arg::Text(&s.data),
+                Arg::Int(s.created_at),
+                Arg::Int(s.expires_at),
+            ]);
+        }
+        db.insert_rows(&sql, &args)?;
     }
-    q
+    Ok(())
 }
 
-/// The rows kept for the end of the batch, and the chain's new head: one
-/// statement each, and on SQLite one round trip for all of them.
-async fn flush(conn: &mut AnyConnection, st: &mut BatchState) -> Result<()> {
+/// The rows kept for the end of the batch, and the chain's new head.
+fn flush(db: &mut Db, st: &mut BatchState) -> Result<()> {
     // Last write wins, as it would have one by one (and PostgreSQL refuses
     // to upsert one row twice in a statement).
     let mut latest: HashMap<&str, usize> = HashMap::new();
@@ -1089,70 +1030,16 @@ async fn flush(conn: &mut AnyConnection, st: &mut BatchState) -> Result<()> {
     let mut keep: Vec<usize> = latest.into_values().collect();
     keep.sort_unstable();
     let sessions: Vec<SessionRow> = keep.into_iter().map(|i| st.sessions[i].clone()).collect();
-    let new_head = match (&st.head, &st.head_read) {
-        (Some((seq, hash)), Some(read)) if (*seq, hash) != (read.0, &read.1) => {
-            Some((*seq, hash.as_str()))
-        }
-        _ => None,
-    };
-    // Both limits are far above a batch (512 jobs); chunks keep any batch legal.
-    let audit_chunks: Vec<&[AuditRecord]> =
-        st.audits.chunks(MAX_BINDS / AUDIT_COLUMNS / 2).collect();
-    let session_chunks: Vec<&[SessionRow]> =
-        sessions.chunks(MAX_BINDS / SESSION_COLUMNS / 2).collect();
-    let single_round_trip =
-        st.backend == Backend::Sqlite && audit_chunks.len() <= 1 && session_chunks.len() <= 1;
-    if single_round_trip {
-        // Anonymous `?` placeholders bind in order across the statements.
-        let mut parts = Vec::new();
-        if let Some(a) = audit_chunks.first() {
-            parts.push(audits_sql(a.len(), Backend::Sqlite));
-        }
-        if new_head.is_some() {
-            parts.push("UPDATE audit_head SET seq = ?, last_hash = ? WHERE id = 1".to_owned());
-        }
-        if let Some(s) = session_chunks.first() {
-            parts.push(sessions_sql(s.len(), Backend::Sqlite));
-        }
-        if parts.is_empty() {
-            return Ok(());
-        }
-        let sql = parts.join("; ");
-        let mut q = sqlx::query(&sql);
-        if let Some(a) = audit_chunks.first() {
-            q = bind_audits(q, a);
-        }
-        if let Some((seq, hash)) = new_head {
-            q = q.bind(seq).bind(hash);
-        }
-        if let Some(s) = session_chunks.first() {
-            q = bind_sessions(q, s);
-        }
-        q.persistent(false).execute(&mut *conn).await?;
-        return Ok(());
+    insert_audits(db, &st.audits)?;
+    if let (Some((seq, hash)), Some(read)) = (&st.head, &st.head_read)
+        && (*seq, hash) != (read.0, &read.1)
+    {
+        db.insert_rows(
+            "UPDATE audit_head SET seq = $1, last_hash = $2 WHERE id = 1",
+            &[Arg::Int(*seq), Arg::Text(hash)],
+        )?;
     }
-    for chunk in audit_chunks {
-        let sql = audits_sql(chunk.len(), st.backend);
-        bind_audits(sqlx::query(&sql), chunk)
-            .persistent(false)
-            .execute(&mut *conn)
-            .await?;
-    }
-    if let Some((seq, hash)) = new_head {
-        sqlx::query("UPDATE audit_head SET seq = $1, last_hash = $2 WHERE id = 1")
-            .bind(seq)
-            .bind(hash)
-            .execute(&mut *conn)
-            .await?;
-    }
-    for chunk in session_chunks {
-        let sql = sessions_sql(chunk.len(), st.backend);
-        bind_sessions(sqlx::query(&sql), chunk)
-            .persistent(false)
-            .execute(&mut *conn)
-            .await?;
-    }
-    Ok(())
+    insert_sessions(db, &sessions)
 }
 
 #[cfg(test)]
@@ -1160,27 +1047,30 @@ mod tests {
     use super::*;
 
     #[test]
-    fn placeholders_are_renumbered() {
-        let sql = "UPDATE t SET a = $1 WHERE b = $2 AND c > $1 AND d = $12";
-        assert_eq!(max_placeholder(sql), 12);
-        assert_eq!(
-            renumber(sql, 4),
-            "UPDATE t SET a = $5 WHERE b = $6 AND c > $5 AND d = $16"
-        );
-        assert_eq!(renumber("SELECT 1", 3), "SELECT 1");
-        assert_eq!(max_placeholder("SELECT 1"), 0);
-    }
-
-    #[test]
-    fn every_statement_marks_its_rows() {
+    fn every_statement_has_its_arguments() {
+        let placeholders = |sql: &str| {
+            sql.split('$')
+                .skip(1)
+                .filter_map(|rest| {
+                    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+                    digits.parse::<usize>().ok()
+                })
+                .max()
+                .unwrap_or(0)
+        };
         let spend = Step::SpendNonce {
             nonce: "n".into(),
             session_id: "s".into(),
             now: 1,
         };
-        let sql = statement(&spend, 3).unwrap_or_default();
-        assert!(sql.ends_with("RETURNING 3 AS step"), "{sql}");
-        assert_eq!(max_placeholder(&sql), 3);
-        assert!(statement(&Step::Then(Box::new(|_| Vec::new())), 0).is_none());
+        let redeem = Step::RedeemCode {
+            code: "c".into(),
+            now: 1,
+        };
+        for step in [spend, redeem] {
+            let sql = statement(&step).unwrap_or_default();
+            assert_eq!(placeholders(&sql), args_of(&step).len(), "{sql}");
+        }
+        assert!(statement(&Step::Then(Box::new(|_| Vec::new()))).is_none());
     }
 }

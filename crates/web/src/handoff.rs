@@ -10,6 +10,9 @@ pub(crate) enum Returned {
     Token {
         token: String,
         cross_device: bool,
+        /// Spends the code: commit it with the login (see
+        /// [`zaitaku_authenticator::claim`]).
+        redeem: zaitaku_storage::Write,
     },
     Refused {
         title: &'static str,
@@ -46,7 +49,8 @@ pub(crate) fn urlencode(s: &str) -> String {
 }
 
 /// Interprets the return (`error=…` or `code=…`) and, for a code, fetches the
-/// token over the back channel with the PKCE verifier.
+/// token over the back channel with the PKCE verifier (the code is spent by
+/// the returned write).
 pub(crate) async fn returned(
     state: &AppState,
     error: Option<&str>,
@@ -102,10 +106,11 @@ pub(crate) async fn returned(
         identity: state.identity.clone(),
         origin: state.origin(),
     };
-    match zaitaku_authenticator::exchange(&auth, code, verifier).await {
-        Ok(Ok((token, cross_device))) => Ok(Returned::Token {
-            token,
-            cross_device,
+    match zaitaku_authenticator::claim(&auth, code, verifier).await {
+        Ok(Ok(c)) => Ok(Returned::Token {
+            token: c.token,
+            cross_device: c.cross_device,
+            redeem: c.redeem,
         }),
         Ok(Err(why)) => refused("認証できませんでした", why, "Z-W-0441"),
         Err(e) => Err(WebError::Internal(e)),

@@ -149,7 +149,17 @@ pub async fn callback(
         Returned::Token {
             token,
             cross_device,
-        } => (token, cross_device),
+            redeem,
+        } => {
+            if state.store.write(vec![redeem]).await?.is_err() {
+                return Ok(refused(
+                    "認証できませんでした",
+                    "最初からやり直してください。",
+                    "Z-W-0441",
+                ));
+            }
+            (token, cross_device)
+        }
         Returned::Refused {
             title,
             message,

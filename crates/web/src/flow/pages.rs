@@ -669,12 +669,13 @@ enum After {
 /// and where anything is written.
 ///
 /// Everything is read and decided first; then the nonce is spent, the login
-/// audited and this callback's writes (consent, its audit record, the visit
-/// with its outcome) made in one job of the group-commit writer, so they are
-/// durable together before the browser is sent on. The code and the nonce are
-/// single use, so a reload or a second submit of this URL is refused at the
-/// code exchange and never registers twice; a reload after success goes to
-/// the completion page.
+/// audited, the one-time code spent and this callback's writes (consent, its
+/// audit record, the visit with its outcome) made in one job of the
+/// group-commit writer, so they are durable together before the browser is
+/// sent on. The code and the nonce are single use, so a reload or a second
+/// submit of this URL is refused (at the code, or at the nonce when both ran
+/// at once) and never registers twice; a reload after success goes to the
+/// completion page.
 pub async fn callback(
     State(state): State<AppState>,
     Path(token): Path<String>,
@@ -700,7 +701,7 @@ pub async fn callback(
             "Z-W-0441",
         ));
     }
-    let (signed, cross_device) = match returned(
+    let (signed, cross_device, redeem) = match returned(
         &state,
         q.error.as_deref(),
         q.code.as_deref(),
@@ -711,7 +712,8 @@ pub async fn callback(
         Returned::Token {
             token,
             cross_device,
-        } => (token, cross_device),
+            redeem,
+        } => (token, cross_device, redeem),
         Returned::Refused {
             title,
             message,
@@ -724,7 +726,7 @@ pub async fn callback(
         .check_login(&signed, &state.origin(), &pending.nonce, &flow.sid, now)
         .await;
     flow.auth = None;
-    let (writes, after) = match login.identified() {
+    let (mut writes, after) = match login.identified() {
         Some(who) => {
             let ctx = Decide {
                 inst: &inst,
@@ -738,6 +740,8 @@ pub async fn callback(
         }
         None => (Vec::new(), After::Redirect(format!("/w/{token}"))),
     };
+    // The code is spent in the same commit as the nonce and the consent.
+    writes.insert(0, redeem);
     match state.identity.finish_login(login, writes).await {
         Err(e) => Ok(refused(&token, e.title(), &e.to_string(), e.code())),
         Ok(_) => Ok(match after {
