@@ -19,6 +19,12 @@ use zaitaku_storage::{ConnectOptions, Store};
 
 use crate::cli::{Cli, Command};
 
+// A request allocates and frees many small buffers on two worker threads and
+// the writer; glibc's allocator spent about a tenth of the server's CPU on
+// them under load (see docs/benchmarks.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     logging::init(&cli.log);

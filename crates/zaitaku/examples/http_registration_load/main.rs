@@ -17,7 +17,8 @@
 //!    the card, which signs the token; the authenticator answers with the
 //!    return link carrying the one-time code. All within the 5-minute nonce
 //!    and hand-off lifetime.
-//! 4. Timed, over HTTP, CONCURRENCY patients at a time: the return to
+//! 4. Timed, over HTTP, CONCURRENCY patients at a time, each on a keep-alive
+//!    connection of its own opened before the clock starts: the return to
 //!    `/w/{token}/callback?code=…&state=…` — the server claims the code and
 //!    gets the token, verifies it, checks the card and eligibility, and in
 //!    one commit spends the code and the nonce, records the consent, audits
@@ -29,6 +30,8 @@
 //!    last byte of that page.
 //! 5. Verification after the server stopped: exactly N consents, the audit
 //!    chain intact, one `consent.write ok` per registration.
+
+mod wire;
 
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -48,6 +51,11 @@ const PHONE: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) Mobi
 /// Distinct RSA keys shared by the cards (each card still has its own
 /// certificate and serial).
 const KEYS: usize = 16;
+
+// The load generator shares the two cores with the server: the less CPU it
+// takes per request, the less it disturbs what is measured.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().collect();
@@ -115,19 +123,24 @@ async fn run(n: usize, concurrency: usize, url: &str) -> Result<()> {
     );
 
     eprintln!("timed: {n} registrations over HTTP, {concurrency} at a time");
+    let wal_before = wal_megabytes(url);
+    let mut conns = Vec::with_capacity(concurrency);
+    for _ in 0..concurrency {
+        conns.push(wire::Connection::open(port).await?);
+    }
     let cpu_before = (cpu_seconds(server.0.id()), cpu_seconds(std::process::id()));
     let started = Instant::now();
     let queue = Arc::new(std::sync::Mutex::new(prepared.into_iter()));
     let mut tasks = Vec::new();
-    for _ in 0..concurrency {
-        let (queue, http, base, token) = (queue.clone(), http.clone(), base.clone(), token.clone());
+    for mut conn in conns {
+        let (queue, token) = (queue.clone(), token.clone());
         tasks.push(tokio::spawn(async move {
             let mut lat = Vec::new();
             loop {
                 let next = queue.lock().map_err(|_| anyhow!("queue"))?.next();
                 let Some(p) = next else { break };
                 let t0 = Instant::now();
-                complete(&http, &base, &token, &p).await?;
+                complete(&mut conn, &token, &p).await?;
                 lat.push(t0.elapsed());
             }
             anyhow::Ok(lat)
@@ -138,6 +151,7 @@ async fn run(n: usize, concurrency: usize, url: &str) -> Result<()> {
         lat.extend(t.await??);
     }
     let elapsed = started.elapsed();
+    let wal_after = wal_megabytes(url);
     let cpu_after = (cpu_seconds(server.0.id()), cpu_seconds(std::process::id()));
     server.stop()?;
 
@@ -174,7 +188,19 @@ async fn run(n: usize, concurrency: usize, url: &str) -> Result<()> {
         );
     }
 
+    if let (Some(before), Some(after)) = (wal_before, wal_after) {
+        println!("SQLite WAL file: {before} MB before the timed phase, {after} MB after");
+    }
     verify(url, inst_id, n).await
+}
+
+/// Size of the SQLite WAL file beside the database, when there is one.
+fn wal_megabytes(url: &str) -> Option<u64> {
+    let path = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = path.split('?').next()?;
+    Some(std::fs::metadata(format!("{path}-wal")).ok()?.len() / 1_000_000)
 }
 
 /// `LOAD_WITH_PAGE=1`: the completion page is part of each timed registration.
@@ -432,31 +458,23 @@ async fn prepare(http: &reqwest::Client, base: &str, token: &str, card: i64) -> 
     Ok(Prepared { cookie, callback })
 }
 
-/// The timed part of one registration: the return to the service and the
-/// completion page.
-async fn complete(http: &reqwest::Client, base: &str, token: &str, p: &Prepared) -> Result<()> {
-    let res = http
-        .get(format!("{base}{}", p.callback))
-        .header("cookie", &p.cookie)
-        .send()
-        .await?;
-    let next = location(&res)?;
+/// The timed part of one registration: the return to the service and, with
+/// `LOAD_WITH_PAGE=1`, the completion page.
+async fn complete(conn: &mut wire::Connection, token: &str, p: &Prepared) -> Result<()> {
+    let res = conn.get(&p.callback, &p.cookie, PHONE).await?;
+    let next = res
+        .location
+        .ok_or_else(|| anyhow!("expected a redirect, got {}", res.status))?;
     if next != format!("/w/{token}/done") {
         bail!("the callback went to {next}");
     }
     if !with_page() {
         return Ok(());
     }
-    let res = http
-        .get(format!("{base}{next}"))
-        .header("cookie", &p.cookie)
-        .send()
-        .await?;
-    let status = res.status();
-    let body = res.text().await?;
-    if !status.is_success() || !body.contains("同意登録が正常に完了いたしました。")
-    {
-        bail!("no completion page ({status})");
+    let res = conn.get(&next, &p.cookie, PHONE).await?;
+    let body = String::from_utf8_lossy(&res.body);
+    if res.status != 200 || !body.contains("同意登録が正常に完了いたしました。") {
+        bail!("no completion page ({})", res.status);
     }
     Ok(())
 }
