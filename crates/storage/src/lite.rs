@@ -14,8 +14,9 @@
 //! name, anonymous `?` by position.
 
 use std::path::PathBuf;
-use std::sync::Mutex;
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OpenFlags};
 
@@ -91,41 +92,151 @@ pub(crate) fn query<T>(
 /// written many times in between is copied once.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
 
+/// WAL frames (pages of 4 KiB) after which the writer is asked to let SQLite
+/// start the WAL again from its beginning: 64 MB.
+const REWIND_AFTER_FRAMES: i64 = 16_384;
+
+/// A checkpoint pass this short leaves the writer a catch-up of about as
+/// long: the commits made meanwhile are all that is left to copy.
+const SHORT_PASS: Duration = Duration::from_millis(2);
+
 /// Checkpoints the WAL on a thread of its own, off the writer's path: a
 /// checkpoint copies frames into the database file and fsyncs it, and inside
 /// a commit it would stall the writer and every caller waiting on it. The
 /// writer tells this thread about its commits; it runs a PASSIVE checkpoint
 /// (which never blocks the writer or readers) at most every
 /// [`CHECKPOINT_EVERY`], and a last one when the writer closes.
+///
+/// SQLite writes the WAL from its beginning again only when a write
+/// transaction starts with every frame already copied and no reader inside
+/// the WAL. Under a steady stream of commits that moment never comes by
+/// itself: the writer commits again before a checkpoint ends, and the WAL
+/// grew without bound (measured: 1.9 GB after 40,000 registrations), every
+/// commit extending the file, which makes each fsync a metadata update too.
+/// So once the WAL holds [`REWIND_AFTER_FRAMES`], this thread runs further
+/// passes until one is short, then raises [`Checkpointer::rewind_due`]; the
+/// writer copies what its last commits added, right after a commit (measured:
+/// mostly 1–3 ms), and its next transaction starts the WAL over. Nothing
+/// waits for readers: if one is still inside the WAL, the rewind simply
+/// happens a pass later.
 pub(crate) struct Checkpointer {
     tx: std::sync::mpsc::SyncSender<()>,
+    rewind: Arc<AtomicBool>,
 }
 
 impl Checkpointer {
     pub(crate) fn start(path: &std::path::Path) -> Result<Self> {
+        Self::rewinding_after(path, REWIND_AFTER_FRAMES)
+    }
+
+    fn rewinding_after(path: &std::path::Path, frames: i64) -> Result<Self> {
         let conn = open(path)?;
         let (tx, rx) = std::sync::mpsc::sync_channel::<()>(1);
+        let rewind = Arc::new(AtomicBool::new(false));
+        let due = rewind.clone();
         std::thread::Builder::new()
             .name("zaitaku-checkpoint".into())
             .spawn(move || {
-                let mut last = std::time::Instant::now();
+                let mut last = Instant::now();
                 // Ends when the writer drops its side.
                 while rx.recv().is_ok() {
                     std::thread::sleep(CHECKPOINT_EVERY.saturating_sub(last.elapsed()));
-                    if let Err(e) = conn.execute_batch("PRAGMA wal_checkpoint(PASSIVE)") {
-                        tracing::warn!(error = %e, "WAL checkpoint failed");
+                    match pass(&conn) {
+                        Ok(in_wal) if in_wal >= frames => {
+                            for _ in 0..4 {
+                                let started = Instant::now();
+                                if pass(&conn).is_err() || started.elapsed() < SHORT_PASS {
+                                    break;
+                                }
+                            }
+                            due.store(true, Ordering::Relaxed);
+                        }
+                        Ok(_) => {}
+                        Err(e) => tracing::warn!(error = %e, "WAL checkpoint failed"),
                     }
-                    last = std::time::Instant::now();
+                    last = Instant::now();
                 }
-                let _ = conn.execute_batch("PRAGMA wal_checkpoint(PASSIVE)");
+                let _ = checkpoint(&conn);
             })
             .map_err(|e| StorageError::Writer(format!("スレッドを作成できません: {e}")))?;
-        Ok(Self { tx })
+        Ok(Self { tx, rewind })
     }
 
     /// After each commit; never waits (a wake-up already pending is enough).
     pub(crate) fn committed(&self) {
         let _ = self.tx.try_send(());
+    }
+
+    /// Whether the writer should catch the checkpoint up now, right after
+    /// its commit (see the type's documentation); true once per request.
+    pub(crate) fn rewind_due(&self) -> bool {
+        self.rewind.swap(false, Ordering::Relaxed)
+    }
+}
+
+/// A PASSIVE checkpoint, then the database file made durable: SQLite syncs it
+/// only after a checkpoint that copied the whole WAL, which would leave the
+/// writer's catch-up to flush everything copied since (measured: 20–50 ms).
+/// The number of frames in the WAL.
+fn pass(conn: &Connection) -> Result<i64> {
+    let wal = checkpoint(conn)?;
+    if wal.copied < wal.frames {
+        sync_database_file(conn)?;
+    }
+    Ok(wal.frames)
+}
+
+/// The WAL after a checkpoint.
+pub(crate) struct WalState {
+    /// Frames in the WAL.
+    pub(crate) frames: i64,
+    /// Of those, frames copied into the database file.
+    pub(crate) copied: i64,
+}
+
+/// A PASSIVE checkpoint on `conn`.
+pub(crate) fn checkpoint(conn: &Connection) -> Result<WalState> {
+    Ok(conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+        Ok(WalState {
+            frames: r.get(1)?,
+            copied: r.get(2)?,
+        })
+    })?)
+}
+
+/// fsync of the database file `conn` has open, through SQLite's VFS.
+///
+/// Not through a descriptor of our own: closing any descriptor of a file
+/// drops every POSIX lock the process holds on it, SQLite's locks included
+/// (sqlite.org, "How To Corrupt An SQLite Database File", 2.2).
+fn sync_database_file(conn: &Connection) -> Result<()> {
+    use rusqlite::ffi;
+    let failed =
+        |why: String| StorageError::Writer(format!("データベースファイルを同期できません: {why}"));
+    let mut file: *mut ffi::sqlite3_file = std::ptr::null_mut();
+    // SAFETY: the handle is open while `conn` is borrowed, and only this
+    // thread uses `conn`; the file object SQLite hands back belongs to the
+    // connection and stays valid while it is open. xSync is the VFS's own
+    // entry point for this call.
+    let rc = unsafe {
+        let rc = ffi::sqlite3_file_control(
+            conn.handle(),
+            c"main".as_ptr(),
+            ffi::SQLITE_FCNTL_FILE_POINTER,
+            (&raw mut file).cast(),
+        );
+        if rc != ffi::SQLITE_OK || file.is_null() || (*file).pMethods.is_null() {
+            return Err(failed(format!("ファイルがありません（SQLite {rc}）")));
+        }
+        match (*(*file).pMethods).xSync {
+            Some(x_sync) => x_sync(file, ffi::SQLITE_SYNC_NORMAL),
+            None => return Err(failed("同期の手段がありません".into())),
+        }
+    };
+    if rc == ffi::SQLITE_OK {
+        Ok(())
+    } else {
+        Err(failed(format!("SQLite {rc}")))
     }
 }
 
@@ -225,6 +336,68 @@ mod tests {
             std::thread::sleep(Duration::from_millis(20));
         }
         assert_eq!(rows_in_main_file(&path), 3);
+    }
+
+    /// Commits of one 4 KiB row each, as the writer makes them, with the
+    /// catch-up the checkpointer asks for.
+    fn commit_rows(conn: &Connection, checkpointer: &Checkpointer, rows: usize) {
+        let blob = vec![7u8; 4000];
+        for _ in 0..rows {
+            conn.execute("INSERT INTO t (b) VALUES (?1)", [&blob])
+                .unwrap();
+            checkpointer.committed();
+            if checkpointer.rewind_due() {
+                checkpoint(conn).unwrap();
+            }
+        }
+    }
+
+    #[test]
+    fn the_wal_starts_over_under_a_steady_stream_of_commits() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.sqlite3");
+        let writer = open(&path).unwrap();
+        writer
+            .execute_batch("PRAGMA wal_autocheckpoint = 0; CREATE TABLE t (b BLOB);")
+            .unwrap();
+        // Readers come and go meanwhile, as under load.
+        let reader = open(&path).unwrap();
+        let checkpointer = Checkpointer::rewinding_after(&path, 64).unwrap();
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_millis(1500) {
+            commit_rows(&writer, &checkpointer, 20);
+            let n: i64 = reader
+                .query_row("SELECT count(*) FROM t", [], |r| r.get(0))
+                .unwrap();
+            assert!(n > 0);
+        }
+        let committed: i64 = writer
+            .query_row("SELECT count(*) FROM t", [], |r| r.get(0))
+            .unwrap();
+        let wal = std::fs::metadata(format!("{}-wal", path.display()))
+            .unwrap()
+            .len();
+        // Every commit adds at least one 4 KiB frame: without the rewind the
+        // WAL would hold them all.
+        assert!(
+            (wal as i64) < committed * 4096 / 2,
+            "WAL of {wal} bytes after {committed} commits"
+        );
+        // Nothing lost across the rewinds.
+        drop(checkpointer);
+        let fresh = open(&path).unwrap();
+        let seen: i64 = fresh
+            .query_row("SELECT count(*) FROM t", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(seen, committed);
+    }
+
+    #[test]
+    fn the_database_file_syncs_through_sqlite() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = open(&dir.path().join("x.sqlite3")).unwrap();
+        conn.execute_batch("CREATE TABLE t (x INTEGER)").unwrap();
+        sync_database_file(&conn).unwrap();
     }
 
     #[test]

@@ -19,7 +19,9 @@ use zaitaku_identity::CertificateStatus;
 use zaitaku_storage::{AuditEvent, NewConsent, StoredInstitution, Write, Written};
 
 use super::eligibility_view::{self, EligibilityView};
-use super::session::{Flow, FlowKind, Outcome, PendingAuth, Purpose, random_token};
+use super::session::{
+    Flow, FlowKind, Outcome, PendingAuth, Purpose, idempotency_key, random_token,
+};
 use crate::AppState;
 use crate::error::{WebError, error_page};
 use crate::handoff::{Returned, authorize_url, returned};
@@ -211,7 +213,7 @@ pub async fn flow_start(
     flow.identified_person = None;
     flow.choices = BTreeMap::new();
     flow.prescription_form = None;
-    flow.idempotency = random_token()?;
+    flow.idempotency = idempotency_key()?;
     // The visit and its audit record share one commit.
     state
         .store

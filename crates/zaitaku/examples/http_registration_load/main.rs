@@ -129,6 +129,7 @@ async fn run(n: usize, concurrency: usize, url: &str) -> Result<()> {
         conns.push(wire::Connection::open(port).await?);
     }
     let cpu_before = (cpu_seconds(server.0.id()), cpu_seconds(std::process::id()));
+    let machine_before = machine_ticks();
     let started = Instant::now();
     let queue = Arc::new(std::sync::Mutex::new(prepared.into_iter()));
     let mut tasks = Vec::new();
@@ -153,6 +154,7 @@ async fn run(n: usize, concurrency: usize, url: &str) -> Result<()> {
     let elapsed = started.elapsed();
     let wal_after = wal_megabytes(url);
     let cpu_after = (cpu_seconds(server.0.id()), cpu_seconds(std::process::id()));
+    let machine_after = machine_ticks();
     server.stop()?;
 
     lat.sort();
@@ -188,10 +190,33 @@ async fn run(n: usize, concurrency: usize, url: &str) -> Result<()> {
         );
     }
 
+    if let (Some(before), Some(after)) = (machine_before, machine_after) {
+        let total: u64 = after.iter().zip(&before).map(|(a, b)| a - b).sum();
+        let share = |i: usize| 100.0 * (after[i] - before[i]) as f64 / total.max(1) as f64;
+        println!(
+            "the whole machine during the timed phase: {:.0}% idle, {:.0}% waiting for I/O, {:.0}% stolen by the host",
+            share(3),
+            share(4),
+            share(7)
+        );
+    }
+
     if let (Some(before), Some(after)) = (wal_before, wal_after) {
         println!("SQLite WAL file: {before} MB before the timed phase, {after} MB after");
     }
     verify(url, inst_id, n).await
+}
+
+/// The machine's CPU time so far, from the first line of `/proc/stat` (user,
+/// nice, system, idle, iowait, irq, softirq, steal), in clock ticks.
+fn machine_ticks() -> Option<[u64; 8]> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let mut fields = stat.lines().next()?.split_whitespace().skip(1);
+    let mut out = [0u64; 8];
+    for v in &mut out {
+        *v = fields.next()?.parse().ok()?;
+    }
+    Some(out)
 }
 
 /// Size of the SQLite WAL file beside the database, when there is one.
