@@ -111,8 +111,9 @@ const SHORT_PASS: Duration = Duration::from_millis(2);
 /// transaction starts with every frame already copied and no reader inside
 /// the WAL. Under a steady stream of commits that moment never comes by
 /// itself: the writer commits again before a checkpoint ends, and the WAL
-/// grew without bound (measured: 1.9 GB after 40,000 registrations), every
-/// commit extending the file, which makes each fsync a metadata update too.
+/// grew without bound (1.9 GB in the load benchmark, beside a 240 MB
+/// database), every commit extending the file, which makes each fsync a
+/// metadata update too.
 /// So once the WAL holds [`REWIND_AFTER_FRAMES`], this thread runs further
 /// passes until one is short, then raises [`Checkpointer::rewind_due`]; the
 /// writer copies what its last commits added, right after a commit (measured:
