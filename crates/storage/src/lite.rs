@@ -307,6 +307,31 @@ mod tests {
         assert!(path_of("sqlite::memory:").is_err());
     }
 
+    /// The options of `.cargo/config.toml` reached the SQLite this links:
+    /// without them every connection queues on two global mutexes
+    /// (docs/decisions.md, "SQLite built without two of libsqlite3-sys's
+    /// defaults").
+    #[test]
+    fn sqlite_is_built_without_the_global_mutexes() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = open(&dir.path().join("x.sqlite3")).unwrap();
+        let options: Vec<String> = conn
+            .prepare("PRAGMA compile_options")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert!(
+            !options.iter().any(|o| o == "ENABLE_MEMORY_MANAGEMENT"),
+            "{options:?}"
+        );
+        assert!(
+            options.iter().any(|o| o == "DEFAULT_MEMSTATUS=0"),
+            "{options:?}"
+        );
+    }
+
     /// Rows in the database file itself, ignoring the WAL: only what a
     /// checkpoint has copied there.
     fn rows_in_main_file(path: &std::path::Path) -> i64 {
