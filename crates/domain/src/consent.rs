@@ -25,12 +25,12 @@ pub enum ConsentItem {
     ClinicalAndDrug,
     /// 特定健診等情報の提供
     Checkups,
+    /// 限度額情報の提供 (online care; seed 003 shows it between 特定健診 and 特定疾病)
+    LimitAmount,
     /// 特定疾病療養受療証情報の提供
     SpecificDisease,
     /// 医療費助成受給者証情報の提供
     Subsidy,
-    /// 限度額情報の提供 (online care, seed 003)
-    LimitAmount,
 }
 
 impl ConsentItem {
@@ -38,9 +38,9 @@ impl ConsentItem {
         Self::Surgery,
         Self::ClinicalAndDrug,
         Self::Checkups,
+        Self::LimitAmount,
         Self::SpecificDisease,
         Self::Subsidy,
-        Self::LimitAmount,
     ];
 
     pub fn label(self) -> &'static str {
@@ -411,6 +411,25 @@ mod tests {
             InstitutionCode::build(Prefecture::new(13).unwrap(), InstitutionKind::Medical, 1, 1)
                 .unwrap();
         Institution::new(code, "試験クリニック", eprescription).unwrap()
+    }
+
+    #[test]
+    fn online_items_in_the_order_of_seed_003() {
+        let mut i = clinic(false);
+        i.set_consent_items(&[
+            ConsentItem::SpecificDisease,
+            ConsentItem::LimitAmount,
+            ConsentItem::Checkups,
+        ]);
+        let labels: Vec<_> = i.consent_items.iter().map(|c| c.label()).collect();
+        assert_eq!(
+            labels,
+            [
+                "特定健診等情報の提供",
+                "限度額情報の提供",
+                "特定疾病療養受療証情報の提供"
+            ]
+        );
     }
 
     fn all_agree(i: &Institution) -> BTreeMap<ConsentItem, Choice> {

@@ -84,12 +84,15 @@ fn from_row(row: &AnyRow) -> Result<StoredInstitution> {
     let code: String = row.try_get("code")?;
     let kind: String = row.try_get("kind")?;
     let items: String = row.try_get("consent_items")?;
-    let consent_items = items
+    let mut consent_items = items
         .split(',')
         .filter(|s| !s.is_empty())
         .map(ConsentItem::parse)
         .collect::<std::result::Result<Vec<_>, _>>()
         .map_err(|e| StorageError::corrupt(t, "consent_items", e))?;
+    // Rows written before the display order changed keep their old order.
+    consent_items.sort();
+    consent_items.dedup();
     let institution = Institution {
         code: InstitutionCode::parse(&code).map_err(|e| StorageError::corrupt(t, "code", e))?,
         name: row.try_get("name")?,

@@ -918,6 +918,12 @@ async fn online_care(ui: &Ui, s: &Site) {
     ui.click("main form[action$='/flow/register'] button").await;
     let t = ui.wait_for("画面番号：B-01").await;
     assert!(t.contains("限度額情報の提供") && t.contains("受診予定日"));
+    let at = |label: &str| t.find(label).unwrap_or_else(|| panic!("{label} missing"));
+    assert!(
+        at("特定健診等情報の提供") < at("限度額情報の提供")
+            && at("限度額情報の提供") < at("特定疾病療養受療証情報の提供"),
+        "限度額 between 特定健診 and 特定疾病, as seed 003 shows it"
+    );
     let date = ui
         .c()
         .find(Locator::Css("input[name=consultation_date]"))
