@@ -52,6 +52,8 @@ pub enum SigningKeyError {
     NotEd25519,
     #[error("署名鍵を作成できません。")]
     Generate,
+    #[error("署名鍵ファイルの PUBLIC KEY が Ed25519 の公開鍵ではありません。")]
+    NotEd25519Public,
 }
 
 /// Whether the patient finished what they came for.
@@ -137,6 +139,10 @@ pub struct ReturnSigner {
     /// PKCS#8 of a key generated here, so that it can be saved.
     pkcs8: Option<Vec<u8>>,
     kid: String,
+    /// Public keys published beside the signing key but never used to sign:
+    /// the next key before a rotation, the previous one after it, so that a
+    /// partner's cached key set never misses a link it is shown.
+    also_published: Vec<Vec<u8>>,
 }
 
 impl std::fmt::Debug for ReturnSigner {
@@ -164,26 +170,36 @@ impl ReturnSigner {
             key,
             pkcs8: None,
             kid,
+            also_published: Vec::new(),
         })
     }
 
     /// A PKCS#8 `PRIVATE KEY` in PEM, as `openssl genpkey -algorithm ed25519`
-    /// writes it.
+    /// writes it, optionally followed by `PUBLIC KEY` blocks (as `openssl
+    /// pkey -pubout` writes them) that are published too but never sign.
     pub fn from_pem(pem: &str) -> Result<Self, SigningKeyError> {
-        let body: String = pem
-            .lines()
-            .map(str::trim)
-            .skip_while(|l| *l != "-----BEGIN PRIVATE KEY-----")
-            .skip(1)
-            .take_while(|l| *l != "-----END PRIVATE KEY-----")
-            .collect();
-        if body.is_empty() {
-            return Err(SigningKeyError::NotPem);
+        let blocks = pem_blocks(pem)?;
+        let der = blocks
+            .iter()
+            .find(|(label, _)| label == "PRIVATE KEY")
+            .map(|(_, der)| der)
+            .ok_or(SigningKeyError::NotPem)?;
+        let mut signer = Self::from_pkcs8(der)?;
+        for (label, der) in &blocks {
+            if label != "PUBLIC KEY" {
+                continue;
+            }
+            let public = der
+                .strip_prefix(&SPKI_PREFIX[..])
+                .filter(|k| k.len() == 32)
+                .ok_or(SigningKeyError::NotEd25519Public)?;
+            if public != signer.key.public_key().as_ref()
+                && !signer.also_published.iter().any(|k| k == public)
+            {
+                signer.also_published.push(public.to_vec());
+            }
         }
-        let der = STANDARD
-            .decode(body.as_bytes())
-            .map_err(|_| SigningKeyError::NotPem)?;
-        Self::from_pkcs8(&der)
+        Ok(signer)
     }
 
     /// Reads the key at `path`, or creates it there (readable by the owner
@@ -218,22 +234,24 @@ impl ReturnSigner {
         &self.kid
     }
 
-    fn public_x(&self) -> String {
-        URL_SAFE_NO_PAD.encode(self.key.public_key().as_ref())
-    }
-
-    /// The JWK set partners fetch from [`KEYS_PATH`].
+    /// The JWK set partners fetch from [`KEYS_PATH`]: the signing key first,
+    /// then the keys published beside it.
     pub fn jwks(&self) -> serde_json::Value {
-        serde_json::json!({
-            "keys": [{
+        let jwk = |public: &[u8]| {
+            serde_json::json!({
                 "kty": "OKP",
                 "crv": "Ed25519",
-                "x": self.public_x(),
-                "kid": self.kid,
+                "x": URL_SAFE_NO_PAD.encode(public),
+                "kid": thumbprint(public),
                 "use": "sig",
                 "alg": "EdDSA",
-            }]
-        })
+            })
+        };
+        let keys: Vec<_> = std::iter::once(self.key.public_key().as_ref())
+            .chain(self.also_published.iter().map(Vec::as_slice))
+            .map(jwk)
+            .collect();
+        serde_json::json!({ "keys": keys })
     }
 
     /// The public key as a PEM `PUBLIC KEY` (SubjectPublicKeyInfo).
@@ -379,6 +397,40 @@ fn thumbprint(public: &[u8]) -> String {
     )
 }
 
+/// Every `-----BEGIN label-----` … `-----END label-----` block of a PEM
+/// text, decoded.
+fn pem_blocks(text: &str) -> Result<Vec<(String, Vec<u8>)>, SigningKeyError> {
+    let mut blocks = Vec::new();
+    let mut open: Option<(String, String)> = None;
+    for line in text.lines().map(str::trim) {
+        match open.as_mut() {
+            None => {
+                if let Some(label) = line
+                    .strip_prefix("-----BEGIN ")
+                    .and_then(|l| l.strip_suffix("-----"))
+                {
+                    open = Some((label.to_owned(), String::new()));
+                }
+            }
+            Some((label, body)) => {
+                if line == format!("-----END {label}-----") {
+                    let der = STANDARD
+                        .decode(body.as_bytes())
+                        .map_err(|_| SigningKeyError::NotPem)?;
+                    blocks.push((std::mem::take(label), der));
+                    open = None;
+                } else {
+                    body.push_str(line);
+                }
+            }
+        }
+    }
+    if open.is_some() {
+        return Err(SigningKeyError::NotPem);
+    }
+    Ok(blocks)
+}
+
 fn pem(label: &str, b64: &str) -> String {
     let mut out = format!("-----BEGIN {label}-----\n");
     for chunk in b64.as_bytes().chunks(64) {
@@ -501,6 +553,39 @@ mod tests {
                 .public_pem()
                 .starts_with("-----BEGIN PUBLIC KEY-----\n")
         );
+    }
+
+    #[test]
+    fn keys_published_beside_the_signing_key_verify_old_links() {
+        let old = ReturnSigner::generate().unwrap();
+        let new = ReturnSigner::generate().unwrap();
+        let r = sample(Some("s1"));
+        let old_link = old.url(&r);
+
+        // After the rotation: the new private key signs, the old public key
+        // is still published, so a link signed before still verifies.
+        let file = format!("{}{}", new.private_pem().unwrap(), old.public_pem());
+        let rotated = ReturnSigner::from_pem(&file).unwrap();
+        assert_eq!(rotated.kid(), new.kid());
+        let jwks = rotated.jwks();
+        let kids: Vec<_> = jwks["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k["kid"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(kids, [new.kid(), old.kid()]);
+        assert!(verify_return(&old_link, r.return_url, &jwks, r.issued_at, 600).is_ok());
+        assert!(verify_return(&rotated.url(&r), r.return_url, &jwks, r.issued_at, 600).is_ok());
+        // The PEM endpoint offers only the key that signs now.
+        assert_eq!(rotated.public_pem(), new.public_pem());
+
+        // A PUBLIC KEY that is not Ed25519 is refused, not ignored.
+        let rsa_spki = "-----BEGIN PUBLIC KEY-----\nMIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA\n-----END PUBLIC KEY-----\n";
+        assert!(matches!(
+            ReturnSigner::from_pem(&format!("{}{rsa_spki}", new.private_pem().unwrap())),
+            Err(SigningKeyError::NotEd25519Public)
+        ));
     }
 
     #[test]
