@@ -8,6 +8,7 @@
 //! refuses to run as root.
 
 use std::net::TcpListener;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
@@ -220,6 +221,12 @@ pub struct Browser {
 
 impl Drop for Browser {
     fn drop(&mut self) {
+        // Chromium runs in chromedriver's process group (see `browser`):
+        // killing only the driver left every browser of a test run running.
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.driver.id())])
+            .stderr(Stdio::null())
+            .status();
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }
@@ -241,6 +248,7 @@ pub async fn browser(width: u32, height: u32, mobile: bool) -> Browser {
     let port = free_port();
     let mut driver = Command::new("chromedriver")
         .arg(format!("--port={port}"))
+        .process_group(0)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
