@@ -130,6 +130,7 @@ async fn run(n: usize, concurrency: usize, url: &str) -> Result<()> {
     }
     let cpu_before = (cpu_seconds(server.0.id()), cpu_seconds(std::process::id()));
     let machine_before = machine_ticks();
+    let threads_before = thread_times(server.0.id());
     let started = Instant::now();
     let queue = Arc::new(std::sync::Mutex::new(prepared.into_iter()));
     let mut tasks = Vec::new();
@@ -155,6 +156,7 @@ async fn run(n: usize, concurrency: usize, url: &str) -> Result<()> {
     let wal_after = wal_megabytes(url);
     let cpu_after = (cpu_seconds(server.0.id()), cpu_seconds(std::process::id()));
     let machine_after = machine_ticks();
+    let threads_after = thread_times(server.0.id());
     server.stop()?;
 
     lat.sort();
@@ -201,6 +203,8 @@ async fn run(n: usize, concurrency: usize, url: &str) -> Result<()> {
         );
     }
 
+    print_threads(&threads_before, &threads_after, secs);
+
     if let (Some(before), Some(after)) = (wal_before, wal_after) {
         println!("SQLite WAL file: {before} MB before the timed phase, {after} MB after");
     }
@@ -217,6 +221,58 @@ fn machine_ticks() -> Option<[u64; 8]> {
         *v = fields.next()?.parse().ok()?;
     }
     Some(out)
+}
+
+/// Per thread name of a process: how many threads, nanoseconds on a CPU and
+/// nanoseconds runnable but waiting for one, from `/proc/PID/task/*/schedstat`
+/// (Linux with schedstats; empty elsewhere).
+type ThreadTimes = std::collections::BTreeMap<String, (usize, u64, u64)>;
+
+fn thread_times(pid: u32) -> ThreadTimes {
+    let mut out = ThreadTimes::new();
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return out;
+    };
+    for task in tasks.flatten() {
+        let path = task.path();
+        let (Ok(comm), Ok(stat)) = (
+            std::fs::read_to_string(path.join("comm")),
+            std::fs::read_to_string(path.join("schedstat")),
+        ) else {
+            continue;
+        };
+        let mut fields = stat
+            .split_whitespace()
+            .map(|f| f.parse::<u64>().unwrap_or(0));
+        let (on_cpu, waiting) = (fields.next().unwrap_or(0), fields.next().unwrap_or(0));
+        let e = out.entry(comm.trim().to_owned()).or_default();
+        *e = (e.0 + 1, e.1 + on_cpu, e.2 + waiting);
+    }
+    out
+}
+
+/// The server's threads that ran during the timed phase: the share of the
+/// phase each group spent on a CPU and waiting for one. The writer is the one
+/// thread every registration passes through; time it spends waiting for a
+/// CPU delays every caller in its batch.
+fn print_threads(before: &ThreadTimes, after: &ThreadTimes, secs: f64) {
+    let mut parts = Vec::new();
+    for (name, (n, on_cpu, waiting)) in after {
+        let (_, on0, wait0) = before.get(name).copied().unwrap_or_default();
+        let share = |a: u64, b: u64| 100.0 * b.saturating_sub(a) as f64 / 1e9 / secs / *n as f64;
+        let (run, wait) = (share(on0, *on_cpu), share(wait0, *waiting));
+        if run >= 1.0 {
+            parts.push(format!(
+                "{name} ×{n} on a CPU {run:.0}%, waiting for one {wait:.0}%"
+            ));
+        }
+    }
+    if !parts.is_empty() {
+        println!(
+            "server threads during the timed phase (each): {}",
+            parts.join("; ")
+        );
+    }
 }
 
 /// Size of the SQLite WAL file beside the database, when there is one.
