@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::sql::{Arg, Columns, from_micros, micros};
-use crate::writer::{Refusal, Write, Written};
+use crate::writer::{Refusal, Write};
 use crate::{Result, StorageError, Store};
 
 /// Why a nonce could not be consumed.
@@ -194,9 +194,14 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<Option<AuthRequest>> {
         match self.write_one(Write::redeem_code(code, now)).await? {
-            Ok(Written::AuthRequest(r)) => Ok(Some(*r)),
+            // Spent now, so nothing changes it any more.
+            Ok(_) => {
+                let sql = format!("SELECT {REQUEST_COLUMNS} FROM auth_requests WHERE code = $1");
+                self.fetch_optional(&sql, &[Arg::Text(code)], request_from_row)
+                    .await
+            }
             Err(Refusal::CodeNotRedeemable) => Ok(None),
-            other => Err(StorageError::Writer(format!("{other:?}"))),
+            Err(other) => Err(StorageError::Writer(format!("{other:?}"))),
         }
     }
 }

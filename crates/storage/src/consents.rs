@@ -33,11 +33,6 @@ const COLUMNS: &str = "c.id, i.code AS institution_code, c.person_id, c.action, 
      c.clinical_and_drug, c.checkups, c.specific_disease, c.subsidy, c.limit_amount, c.prescription_form, c.recorded_at, \
      c.valid_until, c.recorded_by, c.needs_photo_id_check";
 
-/// The same columns from an `INSERT … RETURNING`, which cannot join.
-pub(crate) const RETURNED_COLUMNS: &str = "id, (SELECT code FROM institutions WHERE institutions.id = consents.institution_id) \
-     AS institution_code, person_id, action, care_kind, channel, surgery, clinical_and_drug, checkups, specific_disease, \
-     subsidy, limit_amount, prescription_form, recorded_at, valid_until, recorded_by, needs_photo_id_check";
-
 /// The record written under an idempotency key.
 pub(crate) fn by_idempotency_key_sql() -> String {
     format!(

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OpenFlags};
 
-use crate::sql::{Arg, Columns};
+use crate::sql::{Arg, Columns, LiteRow};
 use crate::{Result, StorageError};
 
 /// Prepared statements kept per connection: the registration path uses about
@@ -66,6 +66,35 @@ pub(crate) fn open(path: &std::path::Path) -> Result<Connection> {
     Ok(conn)
 }
 
+/// `sql` prepared (or taken from the connection's cache) with `args` bound.
+fn bound<'c>(
+    conn: &'c Connection,
+    sql: &str,
+    args: &[Arg<'_>],
+) -> Result<rusqlite::CachedStatement<'c>> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    for (i, arg) in args.iter().enumerate() {
+        let n = i + 1;
+        // SQLite numbers parameters in order of first appearance, so `$n` is
+        // usually parameter n; a name lookup scans them all, which for the
+        // writer's multi-row inserts (anonymous `?`) was quadratic.
+        let index = match stmt.parameter_name(n) {
+            None => n,
+            Some(name) if name.strip_prefix('$').and_then(|d| d.parse().ok()) == Some(n) => n,
+            Some(_) => stmt.parameter_index(&format!("${n}"))?.unwrap_or(n),
+        };
+        stmt.raw_bind_parameter(index, arg)?;
+    }
+    Ok(stmt)
+}
+
+/// Runs `sql`, which returns no rows, with `args`; the number of rows it
+/// changed.
+pub(crate) fn execute(conn: &Connection, sql: &str, args: &[Arg<'_>]) -> Result<u64> {
+    let changed = bound(conn, sql, args)?.raw_execute()?;
+    Ok(u64::try_from(changed).unwrap_or(u64::MAX))
+}
+
 /// Runs `sql` with `args` and maps every row it returns.
 pub(crate) fn query<T>(
     conn: &Connection,
@@ -73,16 +102,11 @@ pub(crate) fn query<T>(
     args: &[Arg<'_>],
     map: &dyn Fn(&dyn Columns) -> Result<T>,
 ) -> Result<Vec<T>> {
-    let mut stmt = conn.prepare_cached(sql)?;
-    for (i, arg) in args.iter().enumerate() {
-        let n = i + 1;
-        let index = stmt.parameter_index(&format!("${n}"))?.unwrap_or(n);
-        stmt.raw_bind_parameter(index, arg)?;
-    }
+    let mut stmt = bound(conn, sql, args)?;
     let mut rows = stmt.raw_query();
     let mut out = Vec::new();
     while let Some(row) = rows.next()? {
-        out.push(map(row)?);
+        out.push(map(&LiteRow::new(row))?);
     }
     Ok(out)
 }
@@ -446,5 +470,36 @@ mod tests {
         )
         .unwrap();
         assert_eq!(nulls, vec![(None, None)]);
+    }
+
+    #[test]
+    fn columns_read_in_any_order_and_unknown_ones_refused() {
+        let conn = Connection::open_in_memory().unwrap();
+        let read = |names: &'static [&'static str]| {
+            query(&conn, "SELECT 1 AS a, 2 AS b, 3 AS c", &[], &|r| {
+                names
+                    .iter()
+                    .map(|n| r.col::<i64>(n))
+                    .collect::<Result<Vec<i64>>>()
+            })
+        };
+        assert_eq!(read(&["a", "b", "c"]).unwrap(), vec![vec![1, 2, 3]]);
+        assert_eq!(read(&["c", "a", "c", "b"]).unwrap(), vec![vec![3, 1, 3, 2]]);
+        assert_eq!(read(&["B"]).unwrap(), vec![vec![2]]);
+        assert!(read(&["a", "d"]).is_err());
+    }
+
+    #[test]
+    fn execute_counts_the_rows_it_changed() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(
+            "CREATE TABLE t (x INTEGER, y INTEGER); INSERT INTO t VALUES (1, 0), (2, 0);",
+        )
+        .unwrap();
+        // `$1` twice is one parameter.
+        let sql = "UPDATE t SET y = $1 WHERE x = $2 AND y < $1";
+        assert_eq!(execute(&conn, sql, &[Arg::Int(5), Arg::Int(1)]).unwrap(), 1);
+        assert_eq!(execute(&conn, sql, &[Arg::Int(5), Arg::Int(1)]).unwrap(), 0);
+        assert_eq!(execute(&conn, sql, &[Arg::Int(5), Arg::Int(3)]).unwrap(), 0);
     }
 }

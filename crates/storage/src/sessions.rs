@@ -23,19 +23,24 @@ impl Store {
 
     /// The session's data while it has not expired.
     pub async fn session(&self, id: &str, now: DateTime<Utc>) -> Result<Option<serde_json::Value>> {
-        let Some(text) = self
-            .fetch_optional(
-                "SELECT data FROM web_sessions WHERE id = $1 AND expires_at > $2",
-                &[Arg::Text(id), Arg::Int(micros(now))],
-                |r| r.col::<String>("data"),
-            )
-            .await?
-        else {
+        let Some(text) = self.session_text(id, now).await? else {
             return Ok(None);
         };
         serde_json::from_str(&text)
             .map(Some)
             .map_err(|e| crate::StorageError::corrupt("web_sessions", "data", e))
+    }
+
+    /// The session's data as stored (JSON text), for a caller that parses it
+    /// into its own type: one parse instead of text → `Value` → type, on
+    /// every request of a visit.
+    pub async fn session_text(&self, id: &str, now: DateTime<Utc>) -> Result<Option<String>> {
+        self.fetch_optional(
+            "SELECT data FROM web_sessions WHERE id = $1 AND expires_at > $2",
+            &[Arg::Text(id), Arg::Int(micros(now))],
+            |r| r.col::<String>("data"),
+        )
+        .await
     }
 
     pub async fn delete_session(&self, id: &str) -> Result<()> {

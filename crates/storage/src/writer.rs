@@ -20,7 +20,7 @@
 //!   (`BEGIN IMMEDIATE` on SQLite, the head row's lock on PostgreSQL) and kept
 //!   in memory for the batch, so several processes or nodes can still append.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -31,8 +31,8 @@ use zaitaku_domain::codes::PrescriptionForm;
 use zaitaku_domain::consent::{ConsentAction, ConsentItem, ConsentRecord};
 
 use crate::audit::{AuditRecord, Hashed, record_hash};
-use crate::auth::{AuthRequest, NonceRejection, REQUEST_COLUMNS, request_from_row};
-use crate::consents::{RETURNED_COLUMNS, by_idempotency_key_sql, choice_text};
+use crate::auth::{AuthRequest, NonceRejection};
+use crate::consents::{by_idempotency_key_sql, choice_text};
 use crate::sql::{Arg, Columns, MAX_BINDS, flag, from_micros, micros, values_placeholders};
 use crate::{AuditEvent, Backend, NewConsent, Result, StorageError, lite};
 
@@ -128,6 +128,9 @@ struct ConsentRow {
     recorded_by: String,
     needs_photo_id_check: i64,
     idempotency_key: Option<String>,
+    /// The record as it will read back, but for its id and the
+    /// institution's code: returned without reading the row again.
+    record: ConsentRecord,
 }
 
 impl Write {
@@ -179,6 +182,25 @@ impl Write {
             recorded_by: c.recorded_by.to_owned(),
             needs_photo_id_check: flag(c.needs_photo_id_check),
             idempotency_key: c.idempotency_key.map(str::to_owned),
+            record: ConsentRecord {
+                id: 0,
+                institution_code: String::new(),
+                person_id: c.person_id,
+                action: c.action,
+                care_kind: d.care_kind,
+                channel: c.channel,
+                choices: if revoke {
+                    BTreeMap::new()
+                } else {
+                    d.choices.clone()
+                },
+                prescription_form: if revoke { None } else { d.prescription_form },
+                // As stored: microseconds.
+                recorded_at: stored_instant(c.recorded_at),
+                valid_until: d.valid_until.map(stored_instant),
+                recorded_by: c.recorded_by.to_owned(),
+                needs_photo_id_check: c.needs_photo_id_check,
+            },
         })))
     }
 
@@ -189,9 +211,19 @@ impl Write {
         now: chrono::DateTime<chrono::Utc>,
         expires_at: chrono::DateTime<chrono::Utc>,
     ) -> Self {
+        Self::put_session_text(id, data.to_string(), now, expires_at)
+    }
+
+    /// [`Write::put_session`] with the data already serialised (JSON text).
+    pub fn put_session_text(
+        id: &str,
+        data: String,
+        now: chrono::DateTime<chrono::Utc>,
+        expires_at: chrono::DateTime<chrono::Utc>,
+    ) -> Self {
         Self(Step::PutSession(SessionRow {
             id: id.to_owned(),
-            data: data.to_string(),
+            data,
             created_at: micros(now),
             expires_at: micros(expires_at),
         }))
@@ -265,7 +297,6 @@ pub enum Written {
     Done,
     Consent(ConsentRecord),
     Audit(AuditRecord),
-    AuthRequest(Box<AuthRequest>),
 }
 
 /// Why a job was refused; nothing of it was written.
@@ -439,6 +470,36 @@ impl Db {
             }
         }
         Ok(())
+    }
+
+    /// A statement kept prepared on the connection that returns no rows; the
+    /// number of rows it changed.
+    fn changed(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<u64> {
+        match self {
+            Db::Sqlite { conn: c, .. } => lite::execute(c, sql, args),
+            Db::Postgres { rt, conn } => {
+                let q = args.iter().fold(sqlx::query(sql), |q, a| a.bind(q));
+                Ok(rt.block_on(q.execute(&mut *conn))?.rows_affected())
+            }
+        }
+    }
+
+    /// An `INSERT … ON CONFLICT DO NOTHING` into a table with an integer
+    /// `id`: the new row's id, or `None` when it wrote nothing. On SQLite
+    /// without `RETURNING`, which costs a temporary table per execution.
+    fn insert_id(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<Option<i64>> {
+        match self {
+            Db::Sqlite { conn: c, .. } => {
+                Ok((lite::execute(c, sql, args)? > 0).then(|| c.last_insert_rowid()))
+            }
+            Db::Postgres { rt, conn } => {
+                let sql = format!("{sql} RETURNING id");
+                let q = args.iter().fold(sqlx::query(&sql), |q, a| a.bind(q));
+                let row = rt.block_on(q.fetch_optional(&mut *conn))?;
+                row.map(|r| (&r as &dyn Columns).col::<i64>("id"))
+                    .transpose()
+            }
+        }
     }
 
     /// A statement kept prepared on the connection; the rows it returns.
@@ -730,8 +791,9 @@ fn run_job(db: &mut Db, st: &mut BatchState, steps: &[Write]) -> JobAnswer {
     Ok(Ok(out))
 }
 
-/// The statement of a step that runs one of its own. Conditional writes
-/// return a row when they wrote.
+/// The statement of a step that runs one of its own. A conditional write
+/// tells by the number of rows it changed whether it wrote: on SQLite a
+/// `RETURNING` clause costs a temporary table per execution.
 fn statement(step: &Step) -> Option<String> {
     Some(match step {
         Step::InsertNonce { .. } => {
@@ -739,7 +801,7 @@ fn statement(step: &Step) -> Option<String> {
                 .to_owned()
         }
         Step::SpendNonce { .. } => "UPDATE auth_nonces SET used_at = $1 WHERE nonce = $2 AND session_id = $3 \
-             AND used_at IS NULL AND expires_at > $1 RETURNING 1 AS spent"
+             AND used_at IS NULL AND expires_at > $1"
             .to_owned(),
         Step::InsertAuthRequest(_) => {
             "INSERT INTO auth_requests (id, state, code_challenge, nonce, origin, redirect_uri, created_at, \
@@ -748,23 +810,23 @@ fn statement(step: &Step) -> Option<String> {
         }
         Step::CompleteAuthRequest { .. } => {
             "UPDATE auth_requests SET card_id = $1, code = $2, token = $3, completed_at = $4 \
-             WHERE id = $5 AND completed_at IS NULL AND cancelled_at IS NULL AND expires_at > $4 \
-             RETURNING 1 AS completed"
+             WHERE id = $5 AND completed_at IS NULL AND cancelled_at IS NULL AND expires_at > $4"
                 .to_owned()
         }
-        Step::RedeemCode { .. } => format!(
-            "UPDATE auth_requests SET redeemed_at = $1 WHERE code = $2 AND redeemed_at IS NULL AND expires_at > $1 \
-             RETURNING {REQUEST_COLUMNS}"
-        ),
+        Step::RedeemCode { .. } => {
+            "UPDATE auth_requests SET redeemed_at = $1 WHERE code = $2 AND redeemed_at IS NULL AND expires_at > $1"
+                .to_owned()
+        }
         // ON CONFLICT DO NOTHING: the same idempotency key again writes nothing
         // and the first record is returned, also when two retries race.
-        Step::RecordConsent(_) => format!(
+        Step::RecordConsent(_) => {
             "INSERT INTO consents (institution_id, person_id, action, care_kind, channel, surgery, clinical_and_drug, \
              checkups, specific_disease, subsidy, limit_amount, prescription_form, recorded_at, valid_until, recorded_by, \
              needs_photo_id_check, idempotency_key) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
-             ON CONFLICT DO NOTHING RETURNING {RETURNED_COLUMNS}"
-        ),
+             ON CONFLICT DO NOTHING"
+                .to_owned()
+        }
         Step::Audit(_) | Step::PutSession(_) | Step::Then(_) => return None,
     })
 }
@@ -835,21 +897,6 @@ fn args_of(step: &Step) -> Vec<Arg<'_>> {
     }
 }
 
-/// What a step's statement returned.
-enum Returned {
-    Row,
-    Request(Box<AuthRequest>),
-    Consent(ConsentRecord),
-}
-
-fn returned(step: &Step, row: &dyn Columns) -> Result<Returned> {
-    Ok(match step {
-        Step::RedeemCode { .. } => Returned::Request(Box::new(request_from_row(row)?)),
-        Step::RecordConsent(_) => Returned::Consent(crate::consents::from_row(row)?),
-        _ => Returned::Row,
-    })
-}
-
 /// A unique value refused by the database, named for people where a step
 /// expects it; any other failure as it is.
 fn step_error(e: StorageError, step: &Step) -> StorageError {
@@ -878,49 +925,69 @@ fn run_step(db: &mut Db, st: &mut BatchState, step: &Step) -> Result<Result<Writ
             let Some(sql) = statement(step) else {
                 return Ok(Ok(Written::Done));
             };
-            let rows = db
-                .query(&sql, &args_of(step), &|r| returned(step, r))
-                .map_err(|e| step_error(e, step))?;
-            outcome(db, step, rows)
+            let args = args_of(step);
+            if let Step::RecordConsent(c) = step {
+                return Ok(Ok(Written::Consent(match db.insert_id(&sql, &args)? {
+                    Some(id) => recorded(db, c, id)?,
+                    None => recorded_under(db, c)?,
+                })));
+            }
+            let changed = db.changed(&sql, &args).map_err(|e| step_error(e, step))?;
+            outcome(db, step, changed > 0)
         }
     }
 }
 
-/// What a step's statement did, from the rows it returned.
-fn outcome(db: &mut Db, step: &Step, rows: Vec<Returned>) -> Result<Result<Written, Refusal>> {
-    let first = rows.into_iter().next();
+/// The consent just inserted under `id`.
+fn recorded(db: &mut Db, c: &ConsentRow, id: i64) -> Result<ConsentRecord> {
+    let code = db
+        .query(
+            "SELECT code FROM institutions WHERE id = $1",
+            &[Arg::Int(c.institution_id)],
+            &|r| r.col::<String>("code"),
+        )?
+        .pop()
+        .ok_or_else(|| StorageError::corrupt("consents", "institution_id", c.institution_id))?;
+    Ok(ConsentRecord {
+        id,
+        institution_code: code,
+        ..c.record.clone()
+    })
+}
+
+/// An instant as the database keeps it (microseconds).
+fn stored_instant(t: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp_micros(micros(t)).unwrap_or(t)
+}
+
+/// The consent an earlier job wrote under the same idempotency key.
+fn recorded_under(db: &mut Db, c: &ConsentRow) -> Result<ConsentRecord> {
+    let key = c.idempotency_key.as_deref().unwrap_or_default();
+    db.query(&by_idempotency_key_sql(), &[Arg::Text(key)], &|r| {
+        crate::consents::from_row(r)
+    })?
+    .into_iter()
+    .next()
+    .ok_or(StorageError::Duplicate("同意登録"))
+}
+
+/// What a step's statement did, from whether it changed a row.
+fn outcome(db: &mut Db, step: &Step, wrote: bool) -> Result<Result<Written, Refusal>> {
     Ok(match step {
         Step::SpendNonce {
             nonce,
             session_id,
             now,
-        } => match first {
-            Some(_) => Ok(Written::Done),
-            None => Err(Refusal::Nonce(nonce_rejection(
-                db, nonce, session_id, *now,
-            )?)),
-        },
-        Step::CompleteAuthRequest { .. } => match first {
-            Some(_) => Ok(Written::Done),
-            None => Err(Refusal::RequestNotOpen),
-        },
-        Step::RedeemCode { .. } => match first {
-            Some(Returned::Request(r)) => Ok(Written::AuthRequest(r)),
-            _ => Err(Refusal::CodeNotRedeemable),
-        },
-        Step::RecordConsent(c) => Ok(Written::Consent(match first {
-            Some(Returned::Consent(r)) => r,
-            _ => {
-                let key = c.idempotency_key.as_deref().unwrap_or_default();
-                db.query(&by_idempotency_key_sql(), &[Arg::Text(key)], &|r| {
-                    crate::consents::from_row(r)
-                })?
-                .into_iter()
-                .next()
-                .ok_or(StorageError::Duplicate("同意登録"))?
-            }
-        })),
-        Step::InsertNonce { .. }
+        } if !wrote => Err(Refusal::Nonce(nonce_rejection(
+            db, nonce, session_id, *now,
+        )?)),
+        Step::CompleteAuthRequest { .. } if !wrote => Err(Refusal::RequestNotOpen),
+        Step::RedeemCode { .. } if !wrote => Err(Refusal::CodeNotRedeemable),
+        Step::SpendNonce { .. }
+        | Step::CompleteAuthRequest { .. }
+        | Step::RedeemCode { .. }
+        | Step::RecordConsent(_)
+        | Step::InsertNonce { .. }
         | Step::InsertAuthRequest(_)
         | Step::Audit(_)
         | Step::PutSession(_)

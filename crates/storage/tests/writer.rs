@@ -159,6 +159,11 @@ async fn a_failing_job_leaves_the_batch_committed(url: &str) {
     };
     assert_eq!(record.person_id, 1);
     assert_eq!(record.institution_code, inst.institution.code.as_str());
+    // Returned without reading the row back, yet exactly what reads back.
+    assert_eq!(
+        store.latest_consent(inst.id, 1).await.unwrap().as_ref(),
+        Some(record)
+    );
 
     let replay = answers[1].as_ref().unwrap().as_ref().unwrap_err();
     assert_eq!(replay.write, 0);

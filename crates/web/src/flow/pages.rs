@@ -924,8 +924,8 @@ async fn decide(
         status: who.status,
         cross_device,
     });
-    let visit = serde_json::to_value(&*flow).map_err(|e| WebError::Internal(e.to_string()))?;
-    let (sid, inst_id, person_id) = (flow.sid.clone(), inst.id, who.person_id);
+    let visit = flow.clone();
+    let (inst_id, person_id) = (inst.id, who.person_id);
     let then = Write::then(move |written| {
         let Some(record) = written.iter().find_map(|w| match w {
             Written::Consent(r) => Some(r),
@@ -934,21 +934,29 @@ async fn decide(
             return Vec::new();
         };
         let mut visit = visit.clone();
-        visit["outcome"]["consent_id"] = json!(record.id);
-        vec![
-            Write::audit(
-                &AuditEvent {
-                    actor: "patient",
-                    action: "consent.write",
-                    outcome: "ok",
-                    institution_id: Some(inst_id),
-                    person_id: Some(person_id),
-                    detail: json!({"consent": record.id, "action": record.action, "channel": record.channel, "cross_device": cross_device}),
-                },
-                now,
-            ),
-            Flow::save_value(&sid, &visit),
-        ]
+        if let Some(outcome) = visit.outcome.as_mut() {
+            outcome.consent_id = record.id;
+        }
+        let mut writes = vec![Write::audit(
+            &AuditEvent {
+                actor: "patient",
+                action: "consent.write",
+                outcome: "ok",
+                institution_id: Some(inst_id),
+                person_id: Some(person_id),
+                detail: json!({"consent": record.id, "action": record.action, "channel": record.channel, "cross_device": cross_device}),
+            },
+            now,
+        )];
+        // Serialised here, in the writer's thread, because the consent's id is
+        // known only now; a visit always serialises (strings, numbers, maps
+        // keyed by strings), so a failure is only logged: the consent and its
+        // audit record stand, and the patient is shown A-01 again.
+        match visit.save_write() {
+            Ok(save) => writes.push(save),
+            Err(e) => tracing::error!(error = %e, "the visit could not be saved"),
+        }
+        writes
     });
     Ok((
         vec![consent, then],

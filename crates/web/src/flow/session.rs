@@ -139,10 +139,12 @@ impl Flow {
         let Some(sid) = cookie(headers, COOKIE) else {
             return Ok(None);
         };
-        let Some(value) = state.store.session(sid, Utc::now()).await? else {
+        let Some(text) = state.store.session_text(sid, Utc::now()).await? else {
             return Ok(None);
         };
-        let flow: Self = match serde_json::from_value(value) {
+        // Not a visit (another kind of session, or one from an older
+        // version): the patient starts again.
+        let flow: Self = match serde_json::from_str(&text) {
             Ok(f) => f,
             Err(_) => return Ok(None),
         };
@@ -150,30 +152,24 @@ impl Flow {
     }
 
     pub async fn save(&self, state: &AppState) -> Result<(), WebError> {
-        let now = Utc::now();
-        let value = serde_json::to_value(self).map_err(|e| WebError::Internal(e.to_string()))?;
         state
             .store
-            .put_session(
-                &self.sid,
-                &value,
-                now,
-                now + Duration::minutes(IDLE_MINUTES),
-            )
-            .await?;
+            .write(vec![self.save_write()?])
+            .await?
+            .map_err(|r| WebError::Internal(format!("{r:?}")))?;
         Ok(())
     }
 
     /// The same save as a write, to commit together with other writes.
     pub fn save_write(&self) -> Result<Write, WebError> {
-        let value = serde_json::to_value(self).map_err(|e| WebError::Internal(e.to_string()))?;
-        Ok(Self::save_value(&self.sid, &value))
-    }
-
-    /// Saves an already serialised visit (see [`Flow::save_write`]).
-    pub fn save_value(sid: &str, value: &serde_json::Value) -> Write {
+        let text = serde_json::to_string(self).map_err(|e| WebError::Internal(e.to_string()))?;
         let now = Utc::now();
-        Write::put_session(sid, value, now, now + Duration::minutes(IDLE_MINUTES))
+        Ok(Write::put_session_text(
+            &self.sid,
+            text,
+            now,
+            now + Duration::minutes(IDLE_MINUTES),
+        ))
     }
 
     pub fn cookie_header(&self, state: &AppState) -> Result<HeaderValue, WebError> {
