@@ -193,13 +193,13 @@ impl Store {
         code: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<AuthRequest>> {
+        // Read first: spending the code also deletes the token. Of two
+        // exchanges at once, both may read it; only one spends it.
+        let Some(open) = self.open_auth_code(code, now).await? else {
+            return Ok(None);
+        };
         match self.write_one(Write::redeem_code(code, now)).await? {
-            // Spent now, so nothing changes it any more.
-            Ok(_) => {
-                let sql = format!("SELECT {REQUEST_COLUMNS} FROM auth_requests WHERE code = $1");
-                self.fetch_optional(&sql, &[Arg::Text(code)], request_from_row)
-                    .await
-            }
+            Ok(_) => Ok(Some(open)),
             Err(Refusal::CodeNotRedeemable) => Ok(None),
             Err(other) => Err(StorageError::Writer(format!("{other:?}"))),
         }

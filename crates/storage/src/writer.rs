@@ -280,8 +280,9 @@ impl Write {
         })
     }
 
-    /// Spends a one-time code of the authenticator hand-off; an unknown,
-    /// spent or expired code refuses the whole job.
+    /// Spends a one-time code of the authenticator hand-off, deleting the
+    /// token it carried; an unknown, spent or expired code refuses the whole
+    /// job.
     pub fn redeem_code(code: &str, now: chrono::DateTime<chrono::Utc>) -> Self {
         Self(Step::RedeemCode {
             code: code.to_owned(),
@@ -814,7 +815,10 @@ fn statement(step: &Step) -> Option<String> {
                 .to_owned()
         }
         Step::RedeemCode { .. } => {
-            "UPDATE auth_requests SET redeemed_at = $1 WHERE code = $2 AND redeemed_at IS NULL AND expires_at > $1"
+            // The token is single use: once spent it is not kept (and the
+            // row, which it makes 2–3 KB long, is rewritten short).
+            "UPDATE auth_requests SET redeemed_at = $1, token = NULL \
+             WHERE code = $2 AND redeemed_at IS NULL AND expires_at > $1"
                 .to_owned()
         }
         // ON CONFLICT DO NOTHING: the same idempotency key again writes nothing

@@ -206,6 +206,10 @@ async fn hand_off_codes_redeem_once(url: &str) {
             .unwrap()
             .is_none()
     );
+    // A spent code's token is not kept.
+    let spent = store.auth_request("req1").await.unwrap().unwrap();
+    assert!(spent.redeemed_at.is_some());
+    assert_eq!(spent.token, None);
 
     let mut late = req.clone();
     late.id = "req2".into();
