@@ -428,9 +428,11 @@ mod tests {
             .unwrap()
             .len();
         // Every commit adds at least one 4 KiB frame: without the rewind the
-        // WAL would hold them all.
+        // WAL would hold them all. How far below that it ends depends on how
+        // often the checkpoint thread got a CPU (on a loaded machine half of
+        // it was once exceeded), so the bound only proves rewinds happened.
         assert!(
-            (wal as i64) < committed * 4096 / 2,
+            (wal as i64) < committed * 4096 * 3 / 4,
             "WAL of {wal} bytes after {committed} commits"
         );
         // Nothing lost across the rewinds.
