@@ -238,7 +238,9 @@ impl Store {
         let conn = match &self.lite {
             Some(lite) => {
                 let c = lite.take()?;
-                c.execute_batch("BEGIN")?;
+                // Prepared once per connection: parsing the text each time
+                // cost about as much as the transaction itself.
+                c.prepare_cached("BEGIN")?.execute([])?;
                 Some(c)
             }
             None => None,
@@ -311,7 +313,9 @@ impl Drop for Snapshot<'_> {
     fn drop(&mut self) {
         // A connection whose transaction cannot end is not reused.
         if let (Some(c), Some(lite)) = (self.conn.take(), &self.store.lite)
-            && c.execute_batch("COMMIT").is_ok()
+            && c.prepare_cached("COMMIT")
+                .and_then(|mut s| s.execute([]))
+                .is_ok()
         {
             lite.give_back(c);
         }

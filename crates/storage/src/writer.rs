@@ -436,11 +436,16 @@ impl Db {
                 // would stall the writer, and every caller waiting on it.
                 // The writer is the only connection whose page cache
                 // survives other commits (they are its own), so it is the one
-                // that gains from a large cache: the pages it updates are
-                // spread over the hand-off, visit and consent tables. A
-                // reader's cache is emptied whenever the WAL moved on, and
-                // emptying a large one costs more than it saves (measured).
-                conn.execute_batch("PRAGMA wal_autocheckpoint = 0; PRAGMA cache_size = -65536")?;
+                // that gains from a larger cache than the default 2 MB. Not
+                // much larger: a B-tree split can park a page at the
+                // lock-byte page's number, and then every commit's cache
+                // truncation walks the whole page hash instead of the few
+                // pages past the end; at 64 MB that walk was a fifth of the
+                // writer's time. 16 MB keeps the hot index pages and a short
+                // walk (measured, docs/benchmarks.md 2026-12-03). A reader's
+                // cache is emptied whenever the WAL moved on, and emptying a
+                // large one costs more than it saves (measured).
+                conn.execute_batch("PRAGMA wal_autocheckpoint = 0; PRAGMA cache_size = -16000")?;
                 Ok(Db::Sqlite {
                     conn,
                     checkpointer: lite::Checkpointer::start(path)?,

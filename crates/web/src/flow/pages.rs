@@ -618,22 +618,27 @@ struct FlowError<'a> {
 /// stays as it is.
 pub async fn refusal_in_context(
     State(state): State<AppState>,
-    Path(params): Path<HashMap<String, String>>,
+    Path(token): Path<String>,
     req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
-    let headers = req.headers().clone();
+    // Only the visit's cookie is needed afterwards: the whole header map
+    // would be copied on every registration for the few that are refused.
+    let cookies: HeaderMap = req
+        .headers()
+        .get_all(header::COOKIE)
+        .iter()
+        .map(|v| (header::COOKIE, v.clone()))
+        .collect();
     let res = next.run(req).await;
     let Some(refusal) = res.extensions().get::<Refusal>().cloned() else {
         return res;
     };
-    let Some(token) = params.get("token") else {
-        return res;
-    };
+    let token = token.as_str();
     let Ok(Some(inst)) = open_institution(&state, token).await else {
         return res;
     };
-    let flow = Flow::load(&state, &headers, inst.id).await.ok().flatten();
+    let flow = Flow::load(&state, &cookies, inst.id).await.ok().flatten();
     refusal_page(
         token,
         &refusal.title,
