@@ -238,8 +238,9 @@ impl Store {
         let conn = match &self.lite {
             Some(lite) => {
                 let c = lite.take()?;
-                // Prepared once per connection: parsing the text each time
-                // cost about as much as the transaction itself.
+                // Prepared once per connection rather than parsed at every
+                // snapshot, which the request workers take several times
+                // per registration.
                 c.prepare_cached("BEGIN")?.execute([])?;
                 Some(c)
             }
