@@ -4,22 +4,28 @@ use sqlx::Connection;
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
 use zaitaku_domain::consent::ConsentAction;
-use zaitaku_storage::Store;
+use zaitaku_storage::{AuditEvent, Store};
 
 const CONSENT: &str = "INSERT INTO consents (institution_id, person_id, action, care_kind, channel, \
      recorded_at, recorded_by, idempotency_key) VALUES (1, 7, $1, 'home_visit', 'web', $2, 'patient', $3)";
 
-/// A database at the schema before `0005_consent_checks`, with consents in it.
-async fn database_before_0005(path: &std::path::Path) {
+/// A database with only the first `applied` migrations.
+async fn database_after(path: &std::path::Path, applied: usize) -> SqliteConnection {
     let mut all = Migrator::new(std::path::Path::new("migrations/sqlite"))
         .await
         .unwrap();
-    all.migrations = all.migrations[..4].to_vec().into();
+    all.migrations = all.migrations[..applied].to_vec().into();
     let options = SqliteConnectOptions::new()
         .filename(path)
         .create_if_missing(true);
     let mut conn = SqliteConnection::connect_with(&options).await.unwrap();
     all.run(&mut conn).await.unwrap();
+    conn
+}
+
+/// A database at the schema before `0005_consent_checks`, with consents in it.
+async fn database_before_0005(path: &std::path::Path) {
+    let mut conn = database_after(path, 4).await;
     sqlx::query(
         "INSERT INTO institutions (id, code, name, kind, consent_items, url_token, created_at, updated_at) \
          VALUES (1, '1312345678', '合成クリニック', 'medical', '[]', 'tok', 0, 0)",
@@ -81,4 +87,115 @@ async fn consent_checks_rebuilt_without_losing_a_row_or_a_rule() {
     insert("update", "k4").await.unwrap();
     let latest = store.latest_consent(1, 7).await.unwrap().unwrap();
     assert_eq!(latest.action, ConsentAction::Update);
+}
+
+const AUDIT_COLUMNS: &str =
+    "seq, at, actor, action, outcome, institution_id, person_id, detail, prev_hash, hash";
+
+fn event(action: &str) -> AuditEvent<'_> {
+    AuditEvent {
+        actor: "patient",
+        action,
+        outcome: "ok",
+        institution_id: Some(1),
+        person_id: Some(7),
+        detail: serde_json::json!({ "n": action }),
+    }
+}
+
+#[tokio::test]
+async fn audit_log_rebuilt_on_its_rowid_keeping_the_chain() {
+    let dir = tempfile::tempdir().unwrap();
+    // A chain written by the real appender, to be carried over row by row.
+    let source = Store::open(&format!(
+        "sqlite:{}",
+        dir.path().join("a.sqlite3").display()
+    ))
+    .await
+    .unwrap();
+    for action in ["consent.write", "login.ok", "consent.read"] {
+        source
+            .audit(&event(action), chrono::Utc::now())
+            .await
+            .unwrap();
+    }
+    type Row = (
+        i64,
+        i64,
+        String,
+        String,
+        String,
+        Option<i64>,
+        Option<i64>,
+        String,
+        String,
+        String,
+    );
+    let rows: Vec<Row> = sqlx::query_as(&format!(
+        "SELECT {AUDIT_COLUMNS} FROM audit_log ORDER BY seq"
+    ))
+    .fetch_all(source.pool())
+    .await
+    .unwrap();
+    let head: (i64, String) = sqlx::query_as("SELECT seq, last_hash FROM audit_head")
+        .fetch_one(source.pool())
+        .await
+        .unwrap();
+    source.close().await;
+
+    let path = dir.path().join("b.sqlite3");
+    let mut conn = database_after(&path, 5).await;
+    for r in &rows {
+        sqlx::query(&format!(
+            "INSERT INTO audit_log ({AUDIT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+        ))
+        .bind(r.0).bind(r.1).bind(&r.2).bind(&r.3).bind(&r.4).bind(r.5).bind(r.6).bind(&r.7).bind(&r.8).bind(&r.9)
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    }
+    sqlx::query("UPDATE audit_head SET seq = $1, last_hash = $2")
+        .bind(head.0)
+        .bind(&head.1)
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    conn.close().await.unwrap();
+
+    let store = Store::open(&format!("sqlite:{}", path.display()))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.verify_audit_chain().await.unwrap(),
+        None,
+        "chain carried over intact"
+    );
+    let second_btrees: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM sqlite_schema WHERE name LIKE 'sqlite_autoindex_audit%'",
+    )
+    .fetch_one(store.pool())
+    .await
+    .unwrap();
+    assert_eq!(
+        second_btrees, 0,
+        "the log and its head are keyed by their rowid"
+    );
+
+    let next = store
+        .audit(&event("consent.write"), chrono::Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(next.seq, 4);
+    assert_eq!(next.prev_hash, head.1);
+    assert_eq!(store.verify_audit_chain().await.unwrap(), None);
+    let dup = sqlx::query(&format!(
+        "INSERT INTO audit_log ({AUDIT_COLUMNS}) SELECT {AUDIT_COLUMNS} FROM audit_log WHERE seq = 4"
+    ))
+    .execute(store.pool())
+    .await;
+    assert!(dup.is_err(), "seq stays unique");
+    let two_heads = sqlx::query("INSERT INTO audit_head (id, seq, last_hash) VALUES (2, 0, 'x')")
+        .execute(store.pool())
+        .await;
+    assert!(two_heads.is_err(), "CHECK (id = 1) kept");
 }
