@@ -145,14 +145,24 @@ async fn audit_log_rebuilt_on_its_rowid_keeping_the_chain() {
 
     let path = dir.path().join("b.sqlite3");
     let mut conn = database_after(&path, 5).await;
+    let insert = format!(
+        "INSERT INTO audit_log ({AUDIT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+    );
     for r in &rows {
-        sqlx::query(&format!(
-            "INSERT INTO audit_log ({AUDIT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
-        ))
-        .bind(r.0).bind(r.1).bind(&r.2).bind(&r.3).bind(&r.4).bind(r.5).bind(r.6).bind(&r.7).bind(&r.8).bind(&r.9)
-        .execute(&mut conn)
-        .await
-        .unwrap();
+        sqlx::query(&insert)
+            .bind(r.0)
+            .bind(r.1)
+            .bind(&r.2)
+            .bind(&r.3)
+            .bind(&r.4)
+            .bind(r.5)
+            .bind(r.6)
+            .bind(&r.7)
+            .bind(&r.8)
+            .bind(&r.9)
+            .execute(&mut conn)
+            .await
+            .unwrap();
     }
     sqlx::query("UPDATE audit_head SET seq = $1, last_hash = $2")
         .bind(head.0)
