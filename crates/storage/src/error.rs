@@ -16,6 +16,10 @@ pub enum StorageError {
     },
     #[error("データベースの構造を更新（マイグレーション）できません: {0}")]
     Migrate(#[source] sqlx::migrate::MigrateError),
+    #[error(
+        "データベースの構造を更新（マイグレーション）した結果、{table} に {parent} のない行があります。更新前のバックアップから戻してください。"
+    )]
+    DanglingForeignKey { table: String, parent: String },
     #[error("データベースの操作に失敗しました: {0}")]
     Query(#[from] sqlx::Error),
     /// SQLite through rusqlite (the hot path, see `lite`).
@@ -41,7 +45,7 @@ impl StorageError {
         match self {
             Self::UnsupportedUrl(_) => "Z-S-0001",
             Self::Connect { .. } => "Z-S-0002",
-            Self::Migrate(_) => "Z-S-0003",
+            Self::Migrate(_) | Self::DanglingForeignKey { .. } => "Z-S-0003",
             Self::Query(_) | Self::Sqlite(_) => "Z-S-0004",
             Self::Corrupt { .. } => "Z-S-0005",
             Self::Invalid(e) => e.code(),

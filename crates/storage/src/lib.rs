@@ -181,14 +181,48 @@ impl Store {
     }
 
     pub async fn migrate(&self) -> Result<()> {
-        let migrator = match self.backend {
-            Backend::Sqlite => &SQLITE_MIGRATIONS,
-            Backend::Postgres => &POSTGRES_MIGRATIONS,
-        };
-        migrator
-            .run(&self.pool)
-            .await
-            .map_err(StorageError::Migrate)
+        match self.backend {
+            Backend::Sqlite => self.migrate_sqlite().await,
+            Backend::Postgres => POSTGRES_MIGRATIONS
+                .run(&self.pool)
+                .await
+                .map_err(StorageError::Migrate),
+        }
+    }
+
+    /// SQLite changes a table's key only by rebuilding the table, and a table
+    /// other tables reference (persons, 0007) can be dropped and replaced
+    /// only with foreign-key enforcement off, which cannot be switched inside
+    /// the transaction sqlx runs each migration in. So the migrations run on
+    /// a connection of its own with enforcement off, and when any ran, every
+    /// foreign key is checked before the store opens.
+    async fn migrate_sqlite(&self) -> Result<()> {
+        let mut conn = self.pool.acquire().await?.detach();
+        let outcome = async {
+            conn.execute("PRAGMA foreign_keys = OFF").await?;
+            let before = applied_migrations(&mut conn).await?;
+            SQLITE_MIGRATIONS
+                .run(&mut conn)
+                .await
+                .map_err(StorageError::Migrate)?;
+            if applied_migrations(&mut conn).await? == before {
+                return Ok(());
+            }
+            let dangling = sqlx::query("PRAGMA foreign_key_check")
+                .fetch_optional(&mut conn)
+                .await?;
+            match dangling {
+                None => Ok(()),
+                Some(row) => Err(StorageError::DanglingForeignKey {
+                    table: sqlx::Row::try_get(&row, 0)?,
+                    parent: sqlx::Row::try_get(&row, 2)?,
+                }),
+            }
+        }
+        .await;
+        // Never back into the pool: its connections enforce foreign keys.
+        let _ = conn.close().await;
+        outcome
     }
 
     pub fn backend(&self) -> Backend {
@@ -336,6 +370,21 @@ pub(crate) async fn configure(
         .await?;
     }
     Ok(())
+}
+
+/// Migrations recorded in the database; 0 before the first.
+async fn applied_migrations(conn: &mut AnyConnection) -> Result<i64> {
+    let tables: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM sqlite_schema WHERE type = 'table' AND name = '_sqlx_migrations'",
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    if tables == 0 {
+        return Ok(0);
+    }
+    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations")
+        .fetch_one(&mut *conn)
+        .await?)
 }
 
 /// `sqlite:path` → `sqlite:path?mode=rwc` so a fresh machine gets a new file.

@@ -209,3 +209,103 @@ async fn audit_log_rebuilt_on_its_rowid_keeping_the_chain() {
         .await;
     assert!(two_heads.is_err(), "CHECK (id = 1) kept");
 }
+
+const PERSON: &str = "INSERT INTO persons (id, name, name_kana, birth_date, sex, postal_code, address, \
+     insurance_use_registered) VALUES ($1, '合成 花子', 'ゴウセイ ハナコ', '1938-05-06', $2, '1000001', \
+     '東京都千代田区', 1)";
+const QUALIFICATION: &str = "INSERT INTO qualifications (person_id, coverage, acquired_on, valid_from) \
+     VALUES ($1, 'insurance', '2020-04-01', '2020-04-01')";
+
+#[tokio::test]
+async fn persons_rebuilt_on_their_rowid_with_every_reference_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("p.sqlite3");
+    let mut conn = database_after(&path, 6).await;
+    for (id, sex) in [(7_i64, "2"), (9, "1")] {
+        sqlx::query(PERSON)
+            .bind(id)
+            .bind(sex)
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        sqlx::query(QUALIFICATION)
+            .bind(id)
+            .execute(&mut conn)
+            .await
+            .unwrap();
+    }
+    conn.close().await.unwrap();
+
+    let store = Store::open(&format!("sqlite:{}", path.display()))
+        .await
+        .unwrap();
+    let people: Vec<(i64, String, i64)> =
+        sqlx::query_as("SELECT p.id, p.sex, q.person_id FROM persons p JOIN qualifications q ON q.person_id = p.id ORDER BY p.id")
+            .fetch_all(store.pool())
+            .await
+            .unwrap();
+    assert_eq!(people, vec![(7, "2".to_owned(), 7), (9, "1".to_owned(), 9)]);
+    let second_btrees: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM sqlite_schema WHERE name LIKE 'sqlite_autoindex_persons%'",
+    )
+    .fetch_one(store.pool())
+    .await
+    .unwrap();
+    assert_eq!(second_btrees, 0, "persons are keyed by their rowid");
+    let rowid_is_id: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM persons WHERE rowid = id")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(rowid_is_id, 2);
+
+    // The rules came along, and the store enforces foreign keys again.
+    let bad_sex = sqlx::query(PERSON)
+        .bind(11_i64)
+        .bind("4")
+        .execute(store.pool())
+        .await;
+    assert!(bad_sex.is_err(), "CHECK on sex");
+    let duplicate = sqlx::query(PERSON)
+        .bind(7_i64)
+        .bind("1")
+        .execute(store.pool())
+        .await;
+    assert!(duplicate.is_err(), "id stays unique");
+    let orphan = sqlx::query(QUALIFICATION)
+        .bind(404_i64)
+        .execute(store.pool())
+        .await;
+    assert!(orphan.is_err(), "a qualification needs its person");
+    let removed = sqlx::query("DELETE FROM persons WHERE id = 7")
+        .execute(store.pool())
+        .await;
+    assert!(removed.is_err(), "a referenced person cannot be deleted");
+}
+
+#[tokio::test]
+async fn a_migration_that_leaves_a_reference_without_its_row_stops_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("d.sqlite3");
+    let mut conn = database_after(&path, 6).await;
+    // A row whose person is missing, as a faulty rebuild would leave one.
+    sqlx::query("PRAGMA foreign_keys = OFF")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    sqlx::query(QUALIFICATION)
+        .bind(404_i64)
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    conn.close().await.unwrap();
+
+    let err = Store::open(&format!("sqlite:{}", path.display()))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "Z-S-0003");
+    let message = err.to_string();
+    assert!(
+        message.contains("qualifications") && message.contains("persons"),
+        "{message}"
+    );
+}
