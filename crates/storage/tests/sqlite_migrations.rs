@@ -4,7 +4,7 @@ use sqlx::Connection;
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
 use zaitaku_domain::consent::ConsentAction;
-use zaitaku_storage::{AuditEvent, Store};
+use zaitaku_storage::{AuditEvent, NonceRejection, Store};
 
 const CONSENT: &str = "INSERT INTO consents (institution_id, person_id, action, care_kind, channel, \
      recorded_at, recorded_by, idempotency_key) VALUES (1, 7, $1, 'home_visit', 'web', $2, 'patient', $3)";
@@ -308,4 +308,49 @@ async fn a_migration_that_leaves_a_reference_without_its_row_stops_the_store() {
         message.contains("qualifications") && message.contains("persons"),
         "{message}"
     );
+}
+
+#[tokio::test]
+async fn nonces_moved_into_the_btree_of_their_key_and_still_single_use() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("n.sqlite3");
+    let mut conn = database_after(&path, 7).await;
+    let far = chrono::Utc::now().timestamp_micros() + 300_000_000;
+    sqlx::query(
+        "INSERT INTO auth_nonces (nonce, session_id, created_at, expires_at, used_at) \
+         VALUES ('fresh', 's1', 0, $1, NULL), ('spent', 's1', 0, $1, 5)",
+    )
+    .bind(far)
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    conn.close().await.unwrap();
+
+    let store = Store::open(&format!("sqlite:{}", path.display()))
+        .await
+        .unwrap();
+    let layout: String =
+        sqlx::query_scalar("SELECT sql FROM sqlite_schema WHERE name = 'auth_nonces'")
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+    assert!(layout.contains("WITHOUT ROWID"), "{layout}");
+    let now = chrono::Utc::now();
+    assert_eq!(
+        store.consume_nonce("fresh", "s1", now).await.unwrap(),
+        Ok(())
+    );
+    assert_eq!(
+        store.consume_nonce("fresh", "s1", now).await.unwrap(),
+        Err(NonceRejection::AlreadyUsed)
+    );
+    assert_eq!(
+        store.consume_nonce("spent", "s1", now).await.unwrap(),
+        Err(NonceRejection::AlreadyUsed),
+        "a nonce spent before the migration stays spent"
+    );
+    let again = store
+        .insert_nonce("fresh", "s2", now, now + chrono::Duration::minutes(5))
+        .await;
+    assert!(again.is_err(), "a nonce is issued once");
 }
