@@ -23,6 +23,16 @@ async fn database_after(path: &std::path::Path, applied: usize) -> SqliteConnect
     conn
 }
 
+/// The store on `path` after its set-up connection closed: every later
+/// migration has run.
+async fn migrated(
+    conn: SqliteConnection,
+    path: &std::path::Path,
+) -> Result<Store, zaitaku_storage::StorageError> {
+    conn.close().await.unwrap();
+    Store::open(&format!("sqlite:{}", path.display())).await
+}
+
 /// A database at the schema before `0005_consent_checks`, with consents in it.
 async fn database_before_0005(path: &std::path::Path) {
     let mut conn = database_after(path, 4).await;
@@ -170,11 +180,7 @@ async fn audit_log_rebuilt_on_its_rowid_keeping_the_chain() {
         .execute(&mut conn)
         .await
         .unwrap();
-    conn.close().await.unwrap();
-
-    let store = Store::open(&format!("sqlite:{}", path.display()))
-        .await
-        .unwrap();
+    let store = migrated(conn, &path).await.unwrap();
     assert_eq!(
         store.verify_audit_chain().await.unwrap(),
         None,
@@ -234,11 +240,7 @@ async fn persons_rebuilt_on_their_rowid_with_every_reference_kept() {
             .await
             .unwrap();
     }
-    conn.close().await.unwrap();
-
-    let store = Store::open(&format!("sqlite:{}", path.display()))
-        .await
-        .unwrap();
+    let store = migrated(conn, &path).await.unwrap();
     let people: Vec<(i64, String, i64)> =
         sqlx::query_as("SELECT p.id, p.sex, q.person_id FROM persons p JOIN qualifications q ON q.person_id = p.id ORDER BY p.id")
             .fetch_all(store.pool())
@@ -297,11 +299,7 @@ async fn a_migration_that_leaves_a_reference_without_its_row_stops_the_store() {
         .execute(&mut conn)
         .await
         .unwrap();
-    conn.close().await.unwrap();
-
-    let err = Store::open(&format!("sqlite:{}", path.display()))
-        .await
-        .unwrap_err();
+    let err = migrated(conn, &path).await.unwrap_err();
     assert_eq!(err.code(), "Z-S-0003");
     let message = err.to_string();
     assert!(
@@ -324,11 +322,7 @@ async fn nonces_moved_into_the_btree_of_their_key_and_still_single_use() {
     .execute(&mut conn)
     .await
     .unwrap();
-    conn.close().await.unwrap();
-
-    let store = Store::open(&format!("sqlite:{}", path.display()))
-        .await
-        .unwrap();
+    let store = migrated(conn, &path).await.unwrap();
     let layout: String =
         sqlx::query_scalar("SELECT sql FROM sqlite_schema WHERE name = 'auth_nonces'")
             .fetch_one(store.pool())
