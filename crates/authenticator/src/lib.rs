@@ -9,7 +9,8 @@
 //!    signs SHA-256(origin) ‖ SHA-256(nonce).
 //! 3. The browser returns to `redirect_uri?code=…&state=…`.
 //! 4. The service fetches the token over the back channel, `POST /auth/token`
-//!    with `code` and `code_verifier`, and verifies it itself.
+//!    with `code`, `code_verifier` and the same `redirect_uri`, and verifies
+//!    it itself.
 
 mod pages;
 mod token_endpoint;
@@ -41,6 +42,27 @@ pub fn router(state: AuthenticatorState) -> Router {
         .route("/auth/r/{id}/cancel", post(pages::cancel))
         .route("/auth/token", post(token_endpoint::token))
         .with_state(state)
+}
+
+/// Whether `uri` may receive a code: one of the service's own callback
+/// pages, `/…/callback` on this origin, written plainly. Browsers resolve
+/// `/\host`, `/<TAB>/host` and the like to another site, so anything beyond
+/// unreserved characters and single slashes is refused rather than
+/// interpreted (docs/auth-handoff.md §1).
+pub fn callback_uri_ok(uri: &str, origin: &str) -> bool {
+    let path = uri
+        .strip_prefix(origin)
+        .filter(|rest| rest.starts_with('/'))
+        .unwrap_or(uri);
+    uri.len() <= 512
+        && path.starts_with('/')
+        && path.ends_with("/callback")
+        && path
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'-' | b'_' | b'.' | b'~'))
+        && path[1..]
+            .split('/')
+            .all(|segment| !segment.is_empty() && segment != "." && segment != "..")
 }
 
 /// base64url without padding, as PKCE uses.

@@ -114,14 +114,11 @@ pub async fn authorize(
     else {
         return bad_request();
     };
-    let same_origin = redirect_uri.starts_with('/') && !redirect_uri.starts_with("//")
-        || redirect_uri.starts_with(&format!("{}/", st.origin));
     if q.code_challenge_method.as_deref() != Some("S256")
         || !token_like(&state, 16, 128)
         || !token_like(&challenge, 43, 43)
         || !token_like(&nonce, 43, 44)
-        || !same_origin
-        || redirect_uri.len() > 512
+        || !crate::callback_uri_ok(&redirect_uri, &st.origin)
     {
         return bad_request();
     }

@@ -14,6 +14,7 @@ use crate::{AuthenticatorState, code_challenge};
 pub struct TokenRequest {
     code: Option<String>,
     code_verifier: Option<String>,
+    redirect_uri: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -45,13 +46,14 @@ fn refuse(error_description: &'static str) -> Response {
 /// Why a code could not be exchanged (the same answer for every cause).
 pub const INVALID_GRANT: &str = "認可コードが無効です。";
 
-/// The exchange behind the HTTP endpoint: spends the code, checks PKCE,
-/// returns the token and the cross-device flag. (zaitaku's own web service
-/// uses [`claim`].)
+/// The exchange behind the HTTP endpoint: spends the code, checks PKCE and
+/// that `redirect_uri` is the one the code was issued for, returns the token
+/// and the cross-device flag. (zaitaku's own web service uses [`claim`].)
 pub async fn exchange(
     st: &AuthenticatorState,
     code: &str,
     verifier: &str,
+    redirect_uri: &str,
 ) -> Result<Result<(String, bool), &'static str>, String> {
     if !verifier_length_ok(verifier) {
         return Ok(Err(VERIFIER_LENGTH));
@@ -62,9 +64,9 @@ pub async fn exchange(
         .redeem_auth_code(code, Utc::now())
         .await
         .map_err(|e| e.to_string())?;
-    // An unknown, used or expired code and a wrong verifier look the same
-    // from outside; the code is spent either way.
-    Ok(release(found, verifier))
+    // An unknown, used or expired code, a wrong verifier and another
+    // redirect_uri look the same from outside; the code is spent either way.
+    Ok(release(found, verifier, redirect_uri))
 }
 
 const VERIFIER_LENGTH: &str = "code_verifier の長さが正しくありません。";
@@ -73,13 +75,16 @@ fn verifier_length_ok(verifier: &str) -> bool {
     (43..=128).contains(&verifier.len())
 }
 
-/// The token of a found request whose challenge the verifier answers.
+/// The token of a found request whose challenge the verifier answers and
+/// whose `redirect_uri` is the redeemer's own: a code that a tampered request
+/// sent elsewhere is worthless to whoever caught it there.
 fn release(
     found: Option<zaitaku_storage::AuthRequest>,
     verifier: &str,
+    redirect_uri: &str,
 ) -> Result<(String, bool), &'static str> {
     let found = found.ok_or(INVALID_GRANT)?;
-    if code_challenge(verifier) != found.code_challenge {
+    if code_challenge(verifier) != found.code_challenge || found.redirect_uri != redirect_uri {
         return Err(INVALID_GRANT);
     }
     found
@@ -107,6 +112,7 @@ pub async fn claim(
     st: &AuthenticatorState,
     code: &str,
     verifier: &str,
+    redirect_uri: &str,
 ) -> Result<Result<Claimed, &'static str>, String> {
     if !verifier_length_ok(verifier) {
         return Ok(Err(VERIFIER_LENGTH));
@@ -119,7 +125,7 @@ pub async fn claim(
         .await
         .map_err(|e| e.to_string())?;
     Ok(
-        release(found, verifier).map(|(token, cross_device)| Claimed {
+        release(found, verifier, redirect_uri).map(|(token, cross_device)| Claimed {
             token,
             cross_device,
             redeem: zaitaku_storage::Write::redeem_code(code, now),
@@ -131,10 +137,12 @@ pub async fn token(
     State(st): State<AuthenticatorState>,
     Form(req): Form<TokenRequest>,
 ) -> Response {
-    let (Some(code), Some(verifier)) = (req.code, req.code_verifier) else {
-        return refuse("code と code_verifier が必要です。");
+    let (Some(code), Some(verifier), Some(redirect_uri)) =
+        (req.code, req.code_verifier, req.redirect_uri)
+    else {
+        return refuse("code、code_verifier と redirect_uri が必要です。");
     };
-    match exchange(&st, &code, &verifier).await {
+    match exchange(&st, &code, &verifier, &redirect_uri).await {
         Ok(Ok((token, cross_device))) => Json(TokenResponse {
             token,
             cross_device,

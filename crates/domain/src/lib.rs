@@ -4,6 +4,7 @@
 //! - [`codes`]: the national code lists.
 //! - [`person`], [`eligibility`]: the eligibility registry's model.
 //! - [`consent`]: consent items, choices, validity and gating.
+//! - [`display_form`]: which form of the screens a device gets (seed 000 参考).
 //! - [`medical`]: the medical information consent releases.
 //! - [`error`]: every refusal with its stable code and Japanese message.
 
@@ -12,6 +13,7 @@ pub mod account;
 pub mod check_digit;
 pub mod codes;
 pub mod consent;
+pub mod display_form;
 pub mod eligibility;
 pub mod error;
 pub mod institution;

@@ -4,7 +4,7 @@
 use base64::Engine;
 use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
-use zaitaku_card::{CardKind, CertificateStatus};
+use zaitaku_card::{CardKind, CertificateStatus, VerifyError};
 use zaitaku_storage::{AuditEvent, Refusal, Refused, Write, Written};
 
 use crate::wallet::decode_nonce;
@@ -170,8 +170,7 @@ impl Identity {
         nonce_b64: &str,
         now: DateTime<Utc>,
     ) -> Result<Identified, LoginError> {
-        let nonce = decode_nonce(nonce_b64)
-            .ok_or(LoginError::Nonce(zaitaku_storage::NonceRejection::Unknown))?;
+        let nonce = decode_nonce(nonce_b64).ok_or(VerifyError::InvalidNonce)?;
         let verified = self.verifier().verify(token, origin, &nonce, now)?;
         let card = self
             .store()
@@ -234,7 +233,7 @@ impl Identity {
                 .verifier()
                 .verify(token, origin, &nonce, now)
                 .map_err(LoginError::from),
-            None => Err(LoginError::Nonce(zaitaku_storage::NonceRejection::Unknown)),
+            None => Err(LoginError::Token(VerifyError::InvalidNonce)),
         };
         let (outcome, detail) = match &result {
             Ok(v) => ("ok", json!({"serial": v.serial, "status": v.status})),

@@ -215,36 +215,46 @@ impl Store {
             .collect()
     }
 
-    /// Counts a wrong password in one statement (so concurrent attempts all
-    /// count) and locks at the fifth consecutive one. A lock that has run out
+    /// Counts a login attempt before its password is checked, in one
+    /// conditional statement, so that of any number of concurrent attempts
+    /// at most [`LOCK_AFTER_FAILURES`] are let through to the check; the
+    /// count reaching that number locks the account. A lock that has run out
     /// starts the count again, so one typo after it does not lock at once.
-    /// Returns the new count and the lock, if any.
-    pub async fn record_login_failure(
+    /// Only a correct password ([`Store::record_login`]) or an unlock brings
+    /// the count back to zero.
+    ///
+    /// `None`: the account is locked and the attempt must not be checked.
+    /// Otherwise the count including this attempt and the lock it set, if any.
+    pub async fn reserve_login_attempt(
         &self,
         id: i64,
         now: DateTime<Utc>,
-    ) -> Result<(u32, Option<DateTime<Utc>>)> {
+    ) -> Result<Option<(u32, Option<DateTime<Utc>>)>> {
         let until = micros(now + Duration::minutes(LOCK_MINUTES));
         let lapsed = "(locked_until IS NOT NULL AND locked_until <= $4)";
         let count = format!("CASE WHEN {lapsed} THEN 1 ELSE failed_attempts + 1 END");
         let sql = format!(
             "UPDATE accounts SET failed_attempts = {count}, \
              locked_until = CASE WHEN {count} >= $1 THEN $2 WHEN {lapsed} THEN NULL ELSE locked_until END \
-             WHERE id = $3 RETURNING failed_attempts, locked_until"
+             WHERE id = $3 AND (locked_until IS NULL OR {lapsed}) \
+             RETURNING failed_attempts, locked_until"
         );
-        let row = sqlx::query(&sql)
+        let Some(row) = sqlx::query(&sql)
             .bind(i64::from(LOCK_AFTER_FAILURES))
             .bind(until)
             .bind(id)
             .bind(micros(now))
-            .fetch_one(&self.pool)
-            .await?;
+            .fetch_optional(&self.pool)
+            .await?
+        else {
+            return Ok(None);
+        };
         let count = u32::try_from(row.try_get::<i64, _>("failed_attempts")?).unwrap_or(u32::MAX);
         let locked = row
             .try_get::<Option<i64>, _>("locked_until")?
             .map(|v| from_micros("accounts", "locked_until", v))
             .transpose()?;
-        Ok((count, locked))
+        Ok(Some((count, locked)))
     }
 
     /// A correct password, or an administrator's unlock: the counter restarts.

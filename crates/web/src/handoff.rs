@@ -56,6 +56,7 @@ pub(crate) async fn returned(
     error: Option<&str>,
     code: Option<&str>,
     verifier: &str,
+    redirect_uri: &str,
 ) -> Result<Returned, WebError> {
     let refused = |title, message, code| {
         Ok(Returned::Refused {
@@ -106,7 +107,7 @@ pub(crate) async fn returned(
         identity: state.identity.clone(),
         origin: state.origin(),
     };
-    match zaitaku_authenticator::claim(&auth, code, verifier).await {
+    match zaitaku_authenticator::claim(&auth, code, verifier, redirect_uri).await {
         Ok(Ok(c)) => Ok(Returned::Token {
             token: c.token,
             cross_device: c.cross_device,

@@ -143,6 +143,7 @@ pub async fn callback(
         q.error.as_deref(),
         q.code.as_deref(),
         &field("verifier"),
+        CALLBACK,
     )
     .await?
     {

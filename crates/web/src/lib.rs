@@ -10,7 +10,7 @@ mod handoff;
 mod identity_check;
 mod pages;
 pub mod partner;
-mod security;
+pub(crate) mod security;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -40,6 +40,10 @@ pub struct AppState {
     pub public_url: String,
     /// Signs the return to an online-care partner (see [`partner`]).
     pub signer: Arc<ReturnSigner>,
+    /// Routes the stand-in authenticator (its wallet of virtual cards) and
+    /// `/demo/identity`: for the demo and tests, never by accident in
+    /// production (`zaitaku serve --stand-in-authenticator`).
+    pub stand_in_authenticator: bool,
 }
 
 /// Why the server's state could not be built.
@@ -55,6 +59,8 @@ impl AppState {
     /// With a fresh return-signing key: fine for one node that never
     /// restarts during a visit (tests, the demo without a data folder);
     /// otherwise give every node the same key with [`AppState::with_signer`].
+    /// The stand-in authenticator is routed; a production server turns it off
+    /// with [`AppState::with_stand_in_authenticator`].
     pub async fn new(store: Store, public_url: String) -> Result<Self, StateError> {
         let identity = Identity::new(store.clone()).await?;
         Ok(Self {
@@ -62,7 +68,13 @@ impl AppState {
             identity,
             public_url,
             signer: Arc::new(ReturnSigner::generate()?),
+            stand_in_authenticator: true,
         })
+    }
+
+    pub fn with_stand_in_authenticator(mut self, on: bool) -> Self {
+        self.stand_in_authenticator = on;
+        self
     }
 
     pub fn with_signer(mut self, signer: ReturnSigner) -> Self {
@@ -91,11 +103,22 @@ pub fn origin_of(url: &str) -> String {
 }
 
 pub fn router(state: AppState) -> Router {
-    let authenticator = zaitaku_authenticator::router(AuthenticatorState {
-        identity: state.identity.clone(),
-        origin: state.origin(),
+    let stand_in = state.stand_in_authenticator.then(|| {
+        let authenticator = zaitaku_authenticator::router(AuthenticatorState {
+            identity: state.identity.clone(),
+            origin: state.origin(),
+        });
+        Router::new()
+            .route("/demo/identity", get(identity_check::start_page))
+            .route(
+                "/demo/identity/start",
+                axum::routing::post(identity_check::begin),
+            )
+            .route("/demo/identity/callback", get(identity_check::callback))
+            .with_state(state.clone())
+            .merge(authenticator)
     });
-    Router::new()
+    let app = Router::new()
         .route("/", get(pages::home))
         .route("/healthz", get(pages::health))
         .route("/static/app.css", get(pages::stylesheet))
@@ -103,6 +126,9 @@ pub fn router(state: AppState) -> Router {
         .route("/static/admin.css", get(pages::admin_stylesheet))
         .route("/static/admin.js", get(pages::admin_script))
         .route("/static/fresh.js", get(pages::fresh_script))
+        .route("/static/choose.js", get(pages::choose_script))
+        .route("/static/reader.js", get(pages::reader_script))
+        .route("/static/menu.js", get(pages::menu_script))
         .route("/w/{token}", get(flow::start))
         .route(
             "/w/{token}/flow/{kind}",
@@ -126,17 +152,18 @@ pub fn router(state: AppState) -> Router {
         .route("/w/{token}/faq", get(pages::faq))
         .route(partner::KEYS_PATH, get(pages::return_keys))
         .route(partner::KEY_PEM_PATH, get(pages::return_key_pem))
-        .route("/demo/identity", get(identity_check::start_page))
-        .route(
-            "/demo/identity/start",
-            axum::routing::post(identity_check::begin),
-        )
-        .route("/demo/identity/callback", get(identity_check::callback))
         .merge(admin::routes())
         .fallback(pages::not_found)
-        .with_state(state)
-        .merge(authenticator)
-        .layer(axum::middleware::from_fn(security::headers))
+        .with_state(state);
+    let app = match stand_in {
+        Some(stand_in) => app.merge(stand_in),
+        None => app,
+    };
+    app.layer(axum::middleware::from_fn(security::headers))
+        // Pages, CSS and scripts travel gzip- or brotli-compressed to a
+        // browser that asks for it (a phone on a weak signal in a patient's
+        // home); the PNG QR codes are already compressed and are left alone.
+        .layer(tower_http::compression::CompressionLayer::new())
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::SERVICE_UNAVAILABLE,
             Duration::from_secs(30),

@@ -17,6 +17,9 @@ const KEYPAD_JS: &str = include_str!("../static/keypad.js");
 const ADMIN_STYLESHEET: &str = include_str!("../static/admin.css");
 const ADMIN_JS: &str = include_str!("../static/admin.js");
 const FRESH_JS: &str = include_str!("../static/fresh.js");
+const CHOOSE_JS: &str = include_str!("../static/choose.js");
+const READER_JS: &str = include_str!("../static/reader.js");
+const MENU_JS: &str = include_str!("../static/menu.js");
 
 /// An embedded file, cacheable for an hour.
 fn asset(content_type: &'static str, body: &'static str) -> impl IntoResponse {
@@ -39,6 +42,18 @@ pub async fn admin_script() -> impl IntoResponse {
 
 pub async fn fresh_script() -> impl IntoResponse {
     asset("text/javascript; charset=utf-8", FRESH_JS)
+}
+
+pub async fn choose_script() -> impl IntoResponse {
+    asset("text/javascript; charset=utf-8", CHOOSE_JS)
+}
+
+pub async fn menu_script() -> impl IntoResponse {
+    asset("text/javascript; charset=utf-8", MENU_JS)
+}
+
+pub async fn reader_script() -> impl IntoResponse {
+    asset("text/javascript; charset=utf-8", READER_JS)
 }
 
 pub async fn keypad_script() -> impl IntoResponse {

@@ -155,7 +155,12 @@ async fn login_logout_and_lockout(url: &str) {
     }
     let locked = login(&base, &code, "admin01", "Zaitaku#2026").await;
     assert_eq!(locked.status(), 401);
-    assert!(locked.text().await.unwrap().contains("30分間ロック"));
+    // A locked account reads exactly as an unknown ID does.
+    assert_eq!(
+        locked.text().await.unwrap(),
+        unknown.replace("value=\"nobody\"", "value=\"admin01\"")
+    );
+    assert!(unknown.contains("30分間ロックされています"));
     let audit = store.audit_records(Some("account."), 50).await.unwrap();
     for outcome in [
         "ok",
@@ -189,6 +194,47 @@ async fn login_logout_and_lockout(url: &str) {
     );
 }
 on_both!(login_logout_and_lockout);
+
+/// The field test's burst: sixty attempts at once check five passwords, not
+/// more, and the right password sent in the same burst after them is refused.
+async fn the_lockout_holds_under_a_burst(url: &str) {
+    let (base, store, code) = start(url).await;
+    let mut burst = tokio::task::JoinSet::new();
+    for i in 0..60 {
+        let (base, code) = (base.clone(), code.clone());
+        burst.spawn(async move {
+            let password = format!("Wrong#{i:04}x");
+            login(&base, &code, "admin01", &password).await.status()
+        });
+    }
+    while let Some(status) = burst.join_next().await {
+        assert_eq!(status.unwrap(), 401);
+    }
+    let outcomes: Vec<String> = store
+        .audit_records(Some("account.login"), 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.outcome)
+        .collect();
+    let checked = outcomes
+        .iter()
+        .filter(|o| *o == "wrong_password" || *o == "locked_now")
+        .count();
+    assert_eq!(checked, 5, "{outcomes:?}");
+    assert_eq!(outcomes.iter().filter(|o| *o == "locked").count(), 55);
+    assert_eq!(outcomes.iter().filter(|o| *o == "locked_now").count(), 1);
+    let res = login(&base, &code, "admin01", "Zaitaku#2026").await;
+    assert_eq!(res.status(), 401, "locked: even the right password");
+    let account = store
+        .account_for_login(&code, "admin01")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(account.failed_attempts, 5);
+    assert!(account.is_locked(Utc::now()));
+}
+on_both!(the_lockout_holds_under_a_burst);
 
 // ---------------------------------------------------------------------------
 // Lockout and unlock, disabled accounts, password reset, URL rotation,
@@ -327,7 +373,7 @@ async fn after_a_lock_runs_out_the_count_starts_again(url: &str) {
     let long_ago = Utc::now() - Duration::minutes(31);
     for _ in 0..5 {
         store
-            .record_login_failure(c.general.id, long_ago)
+            .reserve_login_attempt(c.general.id, long_ago)
             .await
             .unwrap();
     }
@@ -532,6 +578,112 @@ async fn a_reset_password_must_be_changed_first(url: &str) {
     assert!(by(&r, &c.general));
 }
 on_both!(a_reset_password_must_be_changed_first);
+
+/// A password change or reset ends the account's other sessions; the
+/// session that made the change goes on.
+async fn a_new_password_ends_the_other_sessions(url: &str) {
+    let c = clinic(url, true).await;
+    let base = &c.srv.base;
+    let here = Browser::login(base, &c.a, "agen").await;
+    let elsewhere = Browser::login(base, &c.a, "agen").await;
+    let res = here
+        .post(
+            "/admin/password",
+            &[
+                ("current", support::PASSWORD),
+                ("new", NEW_PASSWORD),
+                ("confirm", NEW_PASSWORD),
+            ],
+        )
+        .await;
+    assert!(
+        res.body.contains("パスワードを変更しました。"),
+        "{}",
+        res.summary()
+    );
+    assert_eq!(here.get("/admin").await.status, 200);
+    assert_eq!(elsewhere.get("/admin").await.location, "/admin/login");
+
+    // An administrator's reset ends every session of the account.
+    let admin = Browser::login(base, &c.a, "aadmin").await;
+    let (general, _) = Browser::try_login(base, code(&c.a), "agen", NEW_PASSWORD)
+        .await
+        .unwrap_or_else(|r| panic!("{}", r.summary()));
+    assert_eq!(general.get("/admin").await.status, 200);
+    let res = admin
+        .post(
+            &format!("/admin/accounts/{}/reset-password", c.general.id),
+            &[],
+        )
+        .await;
+    assert_eq!(res.status, 200, "{}", res.summary());
+    assert_eq!(general.get("/admin").await.location, "/admin/login");
+    assert_eq!(here.get("/admin").await.location, "/admin/login");
+    assert_eq!(admin.get("/admin").await.status, 200);
+}
+on_both!(a_new_password_ends_the_other_sessions);
+
+/// A login form posted from another site's page signs nobody in.
+async fn a_login_from_another_site_is_refused(url: &str) {
+    let (base, store, code) = start(url).await;
+    let form = [
+        ("institution_code", code.as_str()),
+        ("user_id", "admin01"),
+        ("password", "Zaitaku#2026"),
+    ];
+    for (name, value) in [
+        ("origin", "https://evil.example"),
+        ("origin", "null"),
+        ("sec-fetch-site", "cross-site"),
+        ("sec-fetch-site", "same-site"),
+    ] {
+        let res = client()
+            .post(format!("{base}/admin/login"))
+            .header(name, value)
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 403, "{name}: {value}");
+        assert!(res.headers().get("set-cookie").is_none());
+        let body = res.text().await.unwrap();
+        assert!(body.contains("別のサイトの画面からのログインは受け付けていません"));
+        assert!(body.contains("Z-W-0606"));
+    }
+    let res = client()
+        .post(format!("{base}/operator/login"))
+        .header("sec-fetch-site", "cross-site")
+        .form(&[("user_id", "ops01"), ("password", "Operator#2026")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    let audit = store
+        .audit_records(Some("account.login"), 20)
+        .await
+        .unwrap();
+    assert_eq!(
+        audit.iter().filter(|r| r.outcome == "cross_site").count(),
+        5
+    );
+    // The service's own page: Sec-Fetch-Site same-origin, or an Origin that
+    // names this host.
+    let host = base.trim_start_matches("http://").to_owned();
+    for (name, value) in [
+        ("sec-fetch-site", "same-origin".to_owned()),
+        ("origin", format!("http://{host}")),
+    ] {
+        let res = client()
+            .post(format!("{base}/admin/login"))
+            .header(name, value.as_str())
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 303, "{name}: {value}");
+    }
+}
+on_both!(a_login_from_another_site_is_refused);
 
 /// Right after the forced change, the confirmation page should offer the
 /// menu again: it is the only way on without typing an address.
@@ -1092,3 +1244,31 @@ async fn the_operator_registers_an_institution(url: &str) {
     assert_eq!(store.list_institutions().await.unwrap().len(), 2);
 }
 on_both!(the_operator_registers_an_institution);
+
+/// Pages, styles and scripts are compressed for a browser that asks.
+async fn responses_are_compressed_when_asked(url: &str) {
+    let (base, _, _) = start(url).await;
+    for (path, encoding) in [
+        ("/admin/login", "br"),
+        ("/admin/login", "gzip"),
+        ("/static/app.css", "gzip"),
+        ("/static/admin.js", "br"),
+    ] {
+        let res = client()
+            .get(format!("{base}{path}"))
+            .header("accept-encoding", encoding)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "{path}");
+        assert_eq!(res.headers()["content-encoding"], encoding, "{path}");
+    }
+    let plain = client()
+        .get(format!("{base}/admin/login"))
+        .send()
+        .await
+        .unwrap();
+    assert!(plain.headers().get("content-encoding").is_none());
+    assert!(plain.text().await.unwrap().contains("ログイン"));
+}
+on_both!(responses_are_compressed_when_asked);

@@ -321,10 +321,73 @@ async fn flow_a_b_c_at_a_clinic(url: &str) {
     assert!(
         again
             .body
+            .contains("「処方箋の発行方法」が選ばれていません")
+    );
+    assert!(
+        again
+            .body
+            .contains("「電子処方箋を希望」か「紙の処方箋を希望」を選んでください。")
+    );
+    assert!(
+        !again
+            .body
+            .contains("「同意する」か「同意しない」を選んでください。")
+    );
+    assert!(
+        again
+            .body
             .contains("name=\"item_checkups\" value=\"disagree\" checked")
     );
     let mut form = ALL_BUT_CHECKUPS.to_vec();
     form.push(("prescription_form", "1"));
+    // One item left out: named at the top and said beside it.
+    let partial: Vec<_> = form
+        .iter()
+        .copied()
+        .filter(|(k, _)| *k != "item_subsidy")
+        .collect();
+    let again = p.post(&format!("/w/{t}/choose"), &partial).await;
+    assert_eq!(again.status, 422);
+    assert!(
+        again
+            .body
+            .contains("「医療費助成受給者証情報の提供」が選ばれていません")
+    );
+    assert_eq!(
+        again
+            .body
+            .matches("「同意する」か「同意しない」を選んでください。")
+            .count(),
+        1
+    );
+    assert!(again.body.contains("aria-describedby=\"err-item_subsidy\""));
+    // 「すべての項目に同意する」 without the script: the page comes back by
+    // GET, at the button, with every item agreed and the choice kept.
+    let all = p
+        .http
+        .post(format!("{}/w/{t}/choose", w.base))
+        .header("cookie", p.cookie.clone().unwrap())
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(serde_urlencoded(&[
+            ("csrf", p.csrf.as_str()),
+            ("prescription_form", "1"),
+            ("all", "1"),
+        ]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(all.status().as_u16(), 303);
+    assert_eq!(
+        all.headers()["location"],
+        format!("/w/{t}/choose?all=1#all-status").as_str()
+    );
+    let shown = p.get(&format!("/w/{t}/choose?all=1")).await;
+    assert!(shown.body.contains("すべての項目を「同意する」にしました"));
+    assert!(
+        shown
+            .body
+            .contains("name=\"item_checkups\" value=\"agree\" checked")
+    );
     let b02 = p.post(&format!("/w/{t}/choose"), &form).await;
     assert!(b02.body.contains("画面番号：B-02"), "{}", b02.body);
     assert!(b02.body.contains("電子処方箋を希望"));
@@ -398,6 +461,15 @@ async fn flow_a_b_c_at_a_clinic(url: &str) {
             .contains("name=\"item_checkups\" value=\"disagree\" checked"),
         "stored choices preselected"
     );
+    // The stored choices unchanged: C-07 says so before the patient saves.
+    let mut same = ALL_BUT_CHECKUPS.to_vec();
+    same.push(("prescription_form", "1"));
+    let c07 = p.post(&format!("/w/{t}/choose"), &same).await;
+    assert!(c07.body.contains("画面番号：C-07"));
+    assert!(
+        c07.body
+            .contains("登録内容から変更された項目はありません。")
+    );
     let mut form: Vec<(&str, &str)> = ALL_BUT_CHECKUPS
         .iter()
         .copied()
@@ -407,6 +479,10 @@ async fn flow_a_b_c_at_a_clinic(url: &str) {
     form.push(("prescription_form", "2"));
     let c07 = p.post(&format!("/w/{t}/choose"), &form).await;
     assert!(c07.body.contains("画面番号：C-07"));
+    assert!(
+        !c07.body
+            .contains("登録内容から変更された項目はありません。")
+    );
     let at_auth = p.post(&format!("/w/{t}/auth"), &[]).await;
     let c09 = p.authenticate(&at_auth, w.good_card, "1234").await;
     assert!(
@@ -458,6 +534,28 @@ async fn flow_a_b_c_at_a_clinic(url: &str) {
             >= 3
     );
     assert_eq!(store.verify_audit_chain().await.unwrap(), None);
+
+    // A over a consent in force: recorded as the registration the patient
+    // reads on the completion screen, not as an update.
+    for _ in 0..2 {
+        let mut p = Patient::new(&w.base);
+        p.get(&format!("/w/{t}")).await;
+        p.post(&format!("/w/{t}/flow/register"), &[]).await;
+        let mut form = ALL_BUT_CHECKUPS.to_vec();
+        form.push(("prescription_form", "1"));
+        p.post(&format!("/w/{t}/choose"), &form).await;
+        let at_auth = p.post(&format!("/w/{t}/auth"), &[]).await;
+        let done = p.authenticate(&at_auth, w.good_card, "1234").await;
+        assert!(done.body.contains("同意登録完了"), "{}", done.body);
+    }
+    let history = store
+        .consent_history(w.clinic.id, w.good_person)
+        .await
+        .unwrap();
+    assert_eq!(
+        history.iter().map(|r| r.action).collect::<Vec<_>>()[3..],
+        [ConsentAction::Register, ConsentAction::Register]
+    );
 }
 on_both!(flow_a_b_c_at_a_clinic);
 
@@ -505,6 +603,12 @@ async fn pharmacy_and_online_variants(url: &str) {
     let done = p.authenticate(&at_auth, w.good_card, "1234").await;
     assert!(done.body.contains("手続きを終了する"));
     assert!(done.body.contains(&format!("href=\"/w/{t}/leave\"")));
+    // Seed 003: the way back first, and nothing that invites closing the tab.
+    assert!(!done.body.contains("タブを閉じて"), "{}", done.body);
+    assert!(!done.body.contains("次の方の手続きを始める"));
+    let leave = done.body.find(&format!("href=\"/w/{t}/leave\"")).unwrap();
+    assert!(leave < done.body.find("登録内容").unwrap());
+    assert!(leave < done.body.find("資格情報").unwrap());
     let back = p.leave(&t).await;
     assert!(
         back.starts_with(
@@ -970,3 +1074,151 @@ async fn double_submit_and_back_button_register_once(url: &str) {
     assert_eq!(store.verify_audit_chain().await.unwrap(), None);
 }
 on_both!(double_submit_and_back_button_register_once);
+
+/// The field test's theft: whoever starts a visit edits `redirect_uri` in
+/// its authorization link and sends it to a patient. Targets that leave the
+/// service are refused before the PIN; a code sent to any other path of the
+/// service is worthless in the visit that asked for it.
+async fn a_code_sent_elsewhere_cannot_be_redeemed(url: &str) {
+    let w = world(url).await;
+    let t = w.clinic.url_token.clone();
+    let mut attacker = Patient::new(&w.base);
+    attacker.get(&format!("/w/{t}")).await;
+    let res = attacker
+        .http
+        .post(format!("{}/w/{t}/flow/update", w.base))
+        .header("cookie", attacker.cookie.clone().unwrap())
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(serde_urlencoded(&[("csrf", attacker.csrf.as_str())]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 303);
+    let authorize = res.headers()["location"].to_str().unwrap().to_owned();
+    let own = format!("redirect_uri=/w/{t}/callback");
+    assert!(authorize.contains(&own), "{authorize}");
+
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    for evil in [
+        "/%5Cevil.example/x/callback",
+        "/%5C%5Cevil.example/x/callback",
+        "/%09/evil.example/x/callback",
+        "/%0D/evil.example/x/callback",
+        "/%0A/evil.example/x/callback",
+    ] {
+        let res = http
+            .get(format!(
+                "{}{}",
+                w.base,
+                authorize.replace(&own, &format!("redirect_uri={evil}"))
+            ))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status().as_u16(), 400, "{evil}");
+        assert!(res.headers().get("location").is_none(), "{evil}");
+        let body = res.text().await.unwrap();
+        assert!(body.contains("認証の要求が正しくありません"), "{evil}");
+        assert!(body.contains("Z-A-0001"), "{evil}");
+    }
+
+    // A path of the service that is not this visit's callback.
+    let tampered = authorize.replace(&own, &format!("redirect_uri=/w/{t}/x/callback"));
+    let mut patient = Patient::new(&w.base);
+    let at = patient.get(&tampered).await;
+    assert!(at.url.contains("/auth/r/"), "{}", at.url);
+    let request = at
+        .url
+        .split("/auth/r/")
+        .nth(1)
+        .unwrap()
+        .split(['/', '?'])
+        .next()
+        .unwrap()
+        .to_owned();
+    let done = http
+        .post(format!("{}/auth/r/{request}/card/{}", w.base, w.good_card))
+        .form(&[("pin", "1234")])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let marker = format!("/w/{t}/x/callback?");
+    let i = done
+        .find(&marker)
+        .expect("the code went to the tampered path");
+    let rest = &done[i + marker.len()..];
+    let query = rest[..rest.find('"').unwrap()]
+        .replace("&#38;", "&")
+        .replace("&amp;", "&");
+    let stolen = attacker.get(&format!("/w/{t}/callback?{query}")).await;
+    assert_eq!(stolen.status, 403, "{}", stolen.body);
+    assert!(stolen.body.contains("認証できませんでした"));
+    assert!(stolen.body.contains("Z-W-0441"));
+    assert!(!stolen.body.contains("画面番号：C-03"));
+    let person = w
+        .state
+        .store
+        .eligibility(w.good_person)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!stolen.body.contains(&person.person.name));
+    assert!(
+        w.state
+            .store
+            .consent_history(w.clinic.id, w.good_person)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+on_both!(a_code_sent_elsewhere_cannot_be_redeemed);
+
+/// Seed 000 参考: tablets get the PC / tablet form, and only Windows and
+/// macOS are offered the IC card reader; the note says so on every PC /
+/// tablet form.
+async fn display_forms_follow_the_seed_table(url: &str) {
+    let w = world(url).await;
+    let t = w.clinic.url_token.clone();
+    let windows = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36";
+    let ipad = "Mozilla/5.0 (iPad; CPU OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1";
+    let android_tablet = "Mozilla/5.0 (Linux; Android 14; SM-X710) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36";
+    let android_phone = "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Mobile Safari/537.36";
+    let note = "※OSがMicrosoft WindowsまたはmacOSの場合、かつマイナポータルアプリに対応しているICカードリーダーのセットアップが完了している場合のみ";
+    for (ua, qr, reader) in [
+        (windows, true, true),
+        (ipad, true, false),
+        (android_tablet, true, false),
+        (android_phone, false, false),
+        (PHONE, false, false),
+    ] {
+        let mut p = Patient::new(&w.base);
+        p.http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(ua)
+            .build()
+            .unwrap();
+        p.get(&format!("/w/{t}")).await;
+        let c02 = p.post(&format!("/w/{t}/flow/cancel"), &[]).await;
+        assert!(c02.body.contains("画面番号：C-02"), "{ua}: {}", c02.body);
+        assert_eq!(
+            c02.body
+                .contains("スマートフォンで認証する（二次元コード）"),
+            qr,
+            "{ua}"
+        );
+        assert_eq!(
+            c02.body.contains("ICカードリーダーで認証する"),
+            reader,
+            "{ua}"
+        );
+        assert_eq!(c02.body.contains(note), qr, "{ua}");
+    }
+}
+on_both!(display_forms_follow_the_seed_table);

@@ -584,13 +584,32 @@ async fn clinic_a_b_c(ui: &Ui, site: &Site) {
     ui.click(".choice-item .help summary").await;
     ui.wait_css(".choice-item .help[open]").await;
     ui.shot("b01").await;
-    // Nothing answered: the browser keeps the patient on B-01.
+    // Nothing answered: the server says what is missing, beside each item
+    // and in a list at the top.
     ui.click("form.choices > button.button--primary").await;
-    ui.wait_css("form.choices:invalid").await;
-    assert!(ui.text().await.contains("画面番号：B-01"));
+    let t = ui
+        .wait_for("「同意する」か「同意しない」を選んでください。")
+        .await;
+    assert!(t.contains("画面番号：B-01"));
+    assert!(
+        t.contains("「特定健診等情報の提供」が選ばれていません"),
+        "{t}"
+    );
+    assert!(t.contains("「電子処方箋を希望」か「紙の処方箋を希望」を選んでください。"));
+    ui.shot("b01-missing").await;
+    // すべての項目に同意する keeps the patient where they are.
+    let scrolled = |js: &'static str| async move {
+        ui.c().execute(js, vec![]).await.unwrap().as_f64().unwrap()
+    };
+    let before = scrolled(
+        "document.querySelector('button[name=all]').scrollIntoView({block: 'center'}); return window.scrollY;",
+    )
+    .await;
     ui.click("button[name=all]").await;
     ui.wait_css("input[name=item_checkups][value=agree]:checked")
         .await;
+    ui.wait_for("すべての項目を「同意する」にしました").await;
+    assert_eq!(scrolled("return window.scrollY;").await, before);
     ui.choose("item_checkups", "disagree").await;
     ui.choose("prescription_form", "1").await;
     ui.click("form.choices > button.button--primary").await;
@@ -749,11 +768,12 @@ async fn clinic_a_b_c(ui: &Ui, site: &Site) {
     ui.menu("cancel").await;
     let t = ui.wait_for("画面番号：C-02").await;
     assert!(t.contains("すべての同意の取消"));
+    assert!(t.contains("（処方箋の発行方法を含む）"));
     ui.shot("c02").await;
     ui.press_authenticate().await;
     ui.unlock(cards.good, Some("1234")).await;
     let t = ui
-        .wait_for("すべての同意内容の取消が正常に完了いたしました。")
+        .wait_for("すべての同意内容・処方箋の発行方法の取消が正常に完了いたしました。")
         .await;
     assert!(t.contains("画面番号：C-10"));
     ui.shot("c10").await;
@@ -835,7 +855,8 @@ async fn a_b_c_without_prescription(
     ui.wait_for("画面番号：A-01").await;
     ui.menu("update").await;
     ui.unlock(card, pin).await;
-    ui.wait_for("画面番号：C-03").await;
+    let t = ui.wait_for("画面番号：C-03").await;
+    assert!(t.contains("同意内容の照会、更新内容の選択"), "{t}");
     assert!(ui.is_checked("item_specific_disease", "disagree").await);
     ui.choose("item_specific_disease", "agree").await;
     ui.click("form.choices > button.button--primary").await;
@@ -848,11 +869,14 @@ async fn a_b_c_without_prescription(
     ui.goto(&url(s, inst)).await;
     ui.wait_for("画面番号：A-01").await;
     ui.menu("cancel").await;
-    ui.wait_for("画面番号：C-02").await;
+    let t = ui.wait_for("画面番号：C-02").await;
+    assert!(!t.contains("処方箋"), "{t}");
     ui.press_authenticate().await;
     ui.unlock(card, pin).await;
-    ui.wait_for("すべての同意内容の取消が正常に完了いたしました。")
+    let t = ui
+        .wait_for("すべての同意内容の取消が正常に完了いたしました。")
         .await;
+    assert!(!t.contains("処方箋"), "{t}");
     assert_eq!(
         history(s, inst).await,
         [

@@ -78,7 +78,7 @@ async fn authorize_and_unlock(r: &Running, session: &str) -> (String, String, St
         .await
         .unwrap();
     let url = format!(
-        "{}/auth/authorize?state=state-state-state-1&code_challenge={}&code_challenge_method=S256&nonce={}&redirect_uri=/back",
+        "{}/auth/authorize?state=state-state-state-1&code_challenge={}&code_challenge_method=S256&nonce={}&redirect_uri=/back/callback",
         r.base,
         code_challenge(&verifier),
         enc(&nonce)
@@ -93,17 +93,32 @@ async fn authorize_and_unlock(r: &Running, session: &str) -> (String, String, St
         .await
         .unwrap();
     let body = res.text().await.unwrap();
-    let start = body.find("/back?code=").expect("a return link with a code");
-    let rest = &body[start + "/back?code=".len()..];
+    let start = body
+        .find("/back/callback?code=")
+        .expect("a return link with a code");
+    let rest = &body[start + "/back/callback?code=".len()..];
     let code = rest[..rest.find('&').unwrap()].to_owned();
     assert!(rest.contains("state=state-state-state-1"));
     (code, verifier, nonce)
 }
 
 async fn exchange(r: &Running, code: &str, verifier: &str) -> (u16, serde_json::Value) {
+    exchange_for(r, code, verifier, "/back/callback").await
+}
+
+async fn exchange_for(
+    r: &Running,
+    code: &str,
+    verifier: &str,
+    redirect_uri: &str,
+) -> (u16, serde_json::Value) {
     let res = client()
         .post(format!("{}/auth/token", r.base))
-        .form(&[("code", code), ("code_verifier", verifier)])
+        .form(&[
+            ("code", code),
+            ("code_verifier", verifier),
+            ("redirect_uri", redirect_uri),
+        ])
         .send()
         .await
         .unwrap();
@@ -136,6 +151,15 @@ async fn code_and_pkce(url: &str) {
     assert_eq!(status, 400);
     let (status, _) = exchange(&r, &code, &b64url(&[7u8; 32])).await;
     assert_eq!(status, 400, "the code must be spent by the failed attempt");
+
+    // A code is bound to the redirect_uri it was issued for: presented with
+    // another one it gives nothing, and is spent.
+    let (code, verifier, _) = authorize_and_unlock(&r, "sess-3").await;
+    let (status, body) = exchange_for(&r, &code, &verifier, "/other/callback").await;
+    assert_eq!(status, 400);
+    assert_eq!(body["error"], "invalid_grant");
+    let (status, _) = exchange(&r, &code, &verifier).await;
+    assert_eq!(status, 400, "the code must be spent by the failed attempt");
 }
 on_both!(code_and_pkce);
 
@@ -146,10 +170,10 @@ async fn malformed_requests_are_refused(url: &str) {
     let nonce = enc(&r.state.identity.new_nonce("s", Utc::now()).await.unwrap());
     let cases = [
         format!(
-            "state=short&code_challenge={good_challenge}&code_challenge_method=S256&nonce={nonce}&redirect_uri=/back"
+            "state=short&code_challenge={good_challenge}&code_challenge_method=S256&nonce={nonce}&redirect_uri=/back/callback"
         ),
         format!(
-            "state=state-state-state-1&code_challenge={good_challenge}&code_challenge_method=plain&nonce={nonce}&redirect_uri=/back"
+            "state=state-state-state-1&code_challenge={good_challenge}&code_challenge_method=plain&nonce={nonce}&redirect_uri=/back/callback"
         ),
         format!(
             "state=state-state-state-1&code_challenge={good_challenge}&code_challenge_method=S256&nonce={nonce}&redirect_uri=https://evil.example/steal"
@@ -158,10 +182,36 @@ async fn malformed_requests_are_refused(url: &str) {
             "state=state-state-state-1&code_challenge={good_challenge}&code_challenge_method=S256&nonce={nonce}&redirect_uri=//evil.example/x"
         ),
         format!(
-            "state=state-state-state-1&code_challenge=abc&code_challenge_method=S256&nonce={nonce}&redirect_uri=/back"
+            "state=state-state-state-1&code_challenge=abc&code_challenge_method=S256&nonce={nonce}&redirect_uri=/back/callback"
         ),
         "state=state-state-state-1".to_owned(),
     ];
+    // Targets a browser resolves to another site, and paths that are not a
+    // callback: none may receive a code.
+    let stolen = [
+        "/%5Cevil.example/callback",
+        "/%5C%5Cevil.example/callback",
+        "/%09/evil.example/callback",
+        "/%0D/evil.example/callback",
+        "/%0A/evil.example/callback",
+        "/%20/evil.example/callback",
+        "//evil.example/callback",
+        "///evil.example/callback",
+        "https://evil.example/callback",
+        "http%3A%2F%2F127.0.0.1.evil.example/callback",
+        "/w/x/../../callback",
+        "/w/x/%2E%2E/callback",
+        "/w/x/callback?next=//evil.example",
+        "/back",
+    ];
+    let cases: Vec<String> = cases
+        .into_iter()
+        .chain(stolen.iter().map(|uri| {
+            format!(
+                "state=state-state-state-1&code_challenge={good_challenge}&code_challenge_method=S256&nonce={nonce}&redirect_uri={uri}"
+            )
+        }))
+        .collect();
     for q in cases {
         let res = c
             .get(format!("{}/auth/authorize?{q}", r.base))
@@ -169,7 +219,8 @@ async fn malformed_requests_are_refused(url: &str) {
             .await
             .unwrap();
         assert_eq!(res.status(), 400, "{q}");
-        assert!(res.text().await.unwrap().contains("Z-A-0001"));
+        assert!(res.headers().get("location").is_none(), "{q}");
+        assert!(res.text().await.unwrap().contains("Z-A-0001"), "{q}");
     }
     // Unknown hand-off ids and a missing verifier.
     let res = c
@@ -195,7 +246,7 @@ async fn qr_marks_the_hand_off_cross_device(url: &str) {
     let nonce = r.state.identity.new_nonce("pc", Utc::now()).await.unwrap();
     let res = c
         .get(format!(
-            "{}/auth/authorize?state=state-state-state-2&code_challenge={}&code_challenge_method=S256&nonce={}&redirect_uri=/back",
+            "{}/auth/authorize?state=state-state-state-2&code_challenge={}&code_challenge_method=S256&nonce={}&redirect_uri=/back/callback",
             r.base,
             code_challenge(&verifier),
             enc(&nonce)
@@ -257,3 +308,35 @@ async fn qr_marks_the_hand_off_cross_device(url: &str) {
     assert_eq!(body["cross_device"], true);
 }
 on_both!(qr_marks_the_hand_off_cross_device);
+
+/// A production server (no `--stand-in-authenticator`) serves neither the
+/// stand-in's wallet nor the card check of `/demo/identity`.
+async fn the_stand_in_is_off_unless_asked_for(url: &str) {
+    let store = Store::open(url).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let state = AppState::new(store, base.clone())
+        .await
+        .unwrap()
+        .with_stand_in_authenticator(false);
+    tokio::spawn(zaitaku_web::serve(listener, state, std::future::pending()));
+    let c = client();
+    for path in [
+        "/auth/authorize?state=state-state-state-1",
+        "/auth/r/anything",
+        "/demo/identity",
+    ] {
+        let res = c.get(format!("{base}{path}")).send().await.unwrap();
+        assert_eq!(res.status(), 404, "{path}");
+    }
+    let res = c
+        .post(format!("{base}/auth/token"))
+        .form(&[("code", "x")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+    let health = c.get(format!("{base}/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+}
+on_both!(the_stand_in_is_off_unless_asked_for);

@@ -209,14 +209,20 @@ pub async fn run(args: CardArgs, today: NaiveDate) -> Result<()> {
             origin,
             nonce,
         } => {
-            let text = if token == "-" {
-                let mut s = String::new();
+            let bytes = if token == "-" {
+                let mut b = Vec::new();
                 std::io::stdin()
-                    .read_to_string(&mut s)
+                    .read_to_end(&mut b)
                     .context("標準入力を読めません")?;
-                s
+                b
             } else {
-                std::fs::read_to_string(&token).with_context(|| format!("{token} を読めません"))?
+                std::fs::read(&token).with_context(|| format!("{token} を読めません"))?
+            };
+            // The verifier takes text; bytes that are not UTF-8 are its
+            // format refusal, with its code, not a reading error.
+            let Ok(text) = String::from_utf8(bytes) else {
+                let e = zaitaku_card::TokenError::NotJson;
+                bail!("{}（{}）", e, e.code());
             };
             match identity
                 .check_token(text.trim(), &origin, &nonce, now)

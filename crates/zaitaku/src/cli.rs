@@ -117,6 +117,12 @@ pub struct ServeArgs {
     /// Largest number of database connections in the pool.
     #[arg(long, env = "ZAITAKU_DB_MAX_CONNECTIONS", default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub db_max_connections: u32,
+    /// Also serve the stand-in authenticator (the マイナポータルアプリ
+    /// stand-in with its wallet of virtual cards, under `/auth`) and the card
+    /// check at `/demo/identity`. For demonstrations and load tests only:
+    /// anyone who reaches the server can then sign in with a virtual card.
+    #[arg(long, env = "ZAITAKU_STAND_IN_AUTHENTICATOR")]
+    pub stand_in_authenticator: bool,
 }
 
 #[derive(Args, Debug)]

@@ -101,7 +101,7 @@ async fn run(command: Command) -> Result<()> {
             let base_url = format!("http://{}", listener.local_addr().unwrap_or(args.listen));
             let signer = serve::signer(Some(&args.data_dir.join("return-signing-key.pem")))?;
             demo::print_banner(&base_url, &institutions, &patients, &cards, &url);
-            serve::run(listener, store, base_url, signer).await
+            serve::run(listener, store, base_url, signer, true).await
         }
         Command::Serve(args) => {
             let options = ConnectOptions {
@@ -115,7 +115,14 @@ async fn run(command: Command) -> Result<()> {
                 format!("http://{}", listener.local_addr().unwrap_or(args.listen))
             });
             let signer = serve::signer(args.signing_key.as_deref())?;
-            serve::run(listener, store, public_url, signer).await
+            serve::run(
+                listener,
+                store,
+                public_url,
+                signer,
+                args.stand_in_authenticator,
+            )
+            .await
         }
         Command::Seed(args) => {
             let store = Store::open(&args.database.database_url).await?;

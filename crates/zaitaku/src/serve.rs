@@ -32,6 +32,7 @@ pub async fn run(
     store: Store,
     public_url: String,
     signer: ReturnSigner,
+    stand_in_authenticator: bool,
 ) -> Result<()> {
     let addr = listener.local_addr().ok();
     tracing::info!(
@@ -41,7 +42,13 @@ pub async fn run(
     );
     let state = AppState::new(store.clone(), public_url)
         .await?
-        .with_signer(signer);
+        .with_signer(signer)
+        .with_stand_in_authenticator(stand_in_authenticator);
+    if stand_in_authenticator {
+        tracing::warn!(
+            "the stand-in authenticator and its virtual cards are served: for demonstrations and tests only"
+        );
+    }
     tracing::info!(kid = state.signer.kid(), "partner returns are signed");
     zaitaku_web::serve(listener, state, shutdown_signal())
         .await

@@ -297,6 +297,38 @@ cat token.json"#
         assert!(!ok);
         assert!(err.contains(code), "expected {code}: {err}");
     }
+    // Bytes that are not UTF-8 are the format refusal, with its code.
+    std::fs::write(&path, b"{\"format\":\"\xff\xfe\"}").unwrap();
+    let (ok, _, err) = run(
+        &db.url,
+        &[
+            "verify",
+            "--token",
+            path.to_str().unwrap(),
+            "--origin",
+            ORIGIN,
+            "--nonce",
+            NONCE,
+        ],
+    );
+    assert!(!ok);
+    assert!(err.contains("Z-C-0002"), "{err}");
+    // A nonce that is not 32 bytes is the caller's mistake.
+    std::fs::write(&path, &token).unwrap();
+    let (ok, _, err) = run(
+        &db.url,
+        &[
+            "verify",
+            "--token",
+            path.to_str().unwrap(),
+            "--origin",
+            ORIGIN,
+            "--nonce",
+            "AAECAwQF",
+        ],
+    );
+    assert!(!ok);
+    assert!(err.contains("Z-C-0020"), "{err}");
     // Revoked.
     std::fs::write(&path, &token).unwrap();
     let (ok, _, _) = run(&db.url, &["revoke", "--card", &card]);

@@ -15,7 +15,9 @@ use zaitaku_domain::account::{
 };
 use zaitaku_storage::{NewAccount, StorageError, StoredAccount};
 
-use super::auth::{CsrfForm, Realm, Staff, gate, hash_password, not_found, temporary_password};
+use super::auth::{
+    CsrfForm, Realm, Staff, gate, hash_password_off_thread, not_found, temporary_password,
+};
 use super::{Nav, jst_minute, today};
 use crate::AppState;
 use crate::error::WebError;
@@ -219,7 +221,9 @@ pub async fn create(
         Err(e) => return refuse(form, e),
     };
     let password = temporary_password()?;
-    let hash = hash_password(&password).map_err(WebError::Internal)?;
+    let hash = hash_password_off_thread(&password)
+        .await
+        .map_err(WebError::Internal)?;
     let now = Utc::now();
     let created = state
         .store
@@ -439,7 +443,9 @@ pub async fn reset_password(
         return Ok(refuse_self_change());
     }
     let password = temporary_password()?;
-    let hash = hash_password(&password).map_err(WebError::Internal)?;
+    let hash = hash_password_off_thread(&password)
+        .await
+        .map_err(WebError::Internal)?;
     state.store.set_password(target.id, &hash, true).await?;
     state
         .store

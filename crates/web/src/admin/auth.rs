@@ -25,10 +25,12 @@ use crate::flow::cookie;
 
 /// An administrator's session ends after this long without a request.
 const IDLE_MINUTES: i64 = 30;
-/// Same words for an unknown ID and a wrong password: nothing is revealed.
+/// The same words for an unknown ID, a wrong password, a disabled or locked
+/// account: a refusal reveals neither which IDs exist nor which are locked.
+/// The login page states the lock rule beside every refusal instead
+/// (docs/design/administration.md).
 const LOGIN_FAILED: &str = "医療機関等コード、ユーザID、またはパスワードが正しくありません。";
 const OPERATOR_LOGIN_FAILED: &str = "ユーザID、またはパスワードが正しくありません。";
-const LOCKED: &str = "パスワードを5回続けて間違えたため、このアカウントは30分間ロックされています。時間をおいてお試しいただくか、管理者に解除を依頼してください。";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Realm {
@@ -76,6 +78,46 @@ fn password_matches(password: &str, hash: &str) -> bool {
             .verify_password(password.as_bytes(), &h)
             .is_ok()
     })
+}
+
+/// [`password_matches`] on the blocking pool: Argon2 takes tens of
+/// milliseconds of CPU, which must not stall the async workers that answer
+/// everyone else.
+pub(crate) async fn password_matches_off_thread(password: &str, hash: &str) -> bool {
+    let (password, hash) = (password.to_owned(), hash.to_owned());
+    tokio::task::spawn_blocking(move || password_matches(&password, &hash))
+        .await
+        .unwrap_or(false)
+}
+
+/// [`hash_password`] on the blocking pool.
+pub async fn hash_password_off_thread(password: &str) -> Result<String, String> {
+    let password = password.to_owned();
+    tokio::task::spawn_blocking(move || hash_password(&password))
+        .await
+        .map_err(|e| e.to_string())?
+}
+
+/// A hash no password is checked against for real: an unknown or locked
+/// account still costs one Argon2 verification, so the answer's timing does
+/// not tell which IDs exist.
+fn decoy_hash() -> &'static str {
+    static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DECOY.get_or_init(|| {
+        let mut secret = [0u8; 24];
+        let secret = random_bytes(&mut secret)
+            .map(|()| zaitaku_authenticator::b64url(&secret))
+            .unwrap_or_default();
+        hash_password(&secret).unwrap_or_default()
+    })
+}
+
+/// Spends the time of a real check without a real account.
+async fn decoy_check(password: &str) {
+    let hash = tokio::task::spawn_blocking(decoy_hash)
+        .await
+        .unwrap_or_default();
+    password_matches_off_thread(password, hash).await;
 }
 
 /// A temporary password that meets the rules (12 characters from each class),
@@ -171,6 +213,23 @@ impl Staff {
     }
 }
 
+/// What a session remembers. It is bound to the password it was opened
+/// with: a change or a reset ends every other session of the account.
+fn session_data(account: &StoredAccount, realm: Realm, csrf: &str) -> serde_json::Value {
+    json!({
+        "account": account.id,
+        "realm": realm.as_str(),
+        "csrf": csrf,
+        "password": password_mark(&account.password_hash),
+    })
+}
+
+/// Names a password hash without storing it a second time.
+fn password_mark(password_hash: &str) -> String {
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, password_hash.as_bytes());
+    zaitaku_authenticator::b64url(&digest.as_ref()[..16])
+}
+
 /// Who is signed in on this realm, if anyone (no permission check).
 async fn signed_in(
     state: &AppState,
@@ -197,7 +256,9 @@ async fn signed_in(
     let Some(account) = state.store.account(account_id).await? else {
         return Ok(None);
     };
-    if account.disabled || account.is_locked(now) {
+    let same_password = data.get("password").and_then(serde_json::Value::as_str)
+        == Some(password_mark(&account.password_hash).as_str());
+    if account.disabled || account.is_locked(now) || !same_password {
         state.store.delete_session(sid).await?;
         return Ok(None);
     }
@@ -335,10 +396,44 @@ pub struct LoginForm {
     password: String,
 }
 
+/// A login posted from another site's page (login CSRF: being signed in to
+/// someone else's account) is refused before anything is checked.
+async fn cross_site_login(
+    state: &AppState,
+    headers: &HeaderMap,
+    realm: Realm,
+) -> Result<Option<Response>, WebError> {
+    if crate::security::same_site_post(headers) {
+        return Ok(None);
+    }
+    let event = AuditEvent {
+        actor: match realm {
+            Realm::Institution => "staff",
+            Realm::Operator => "operator",
+        },
+        action: "account.login",
+        outcome: "cross_site",
+        institution_id: None,
+        person_id: None,
+        detail: json!({}),
+    };
+    state.store.audit(&event, Utc::now()).await?;
+    Ok(Some(error_page(
+        StatusCode::FORBIDDEN,
+        "操作を受け付けられませんでした",
+        "別のサイトの画面からのログインは受け付けていません。ログイン画面を開き直してから操作してください。",
+        "Z-W-0606",
+    )))
+}
+
 pub async fn login(
     State(state): State<AppState>,
+    headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, WebError> {
+    if let Some(refusal) = cross_site_login(&state, &headers, Realm::Institution).await? {
+        return Ok(refusal);
+    }
     let account = state
         .store
         .account_for_login(form.institution_code.trim(), form.user_id.trim())
@@ -348,8 +443,12 @@ pub async fn login(
 
 pub async fn operator_login(
     State(state): State<AppState>,
+    headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, WebError> {
+    if let Some(refusal) = cross_site_login(&state, &headers, Realm::Operator).await? {
+        return Ok(refusal);
+    }
     let account = state.store.operator_for_login(form.user_id.trim()).await?;
     attempt(&state, Realm::Operator, account, &form).await
 }
@@ -388,21 +487,27 @@ async fn attempt(
         detail: json!({"user_id": form.user_id.trim(), "institution_code": form.institution_code.trim()}),
     };
     let Some(account) = account else {
+        decoy_check(&form.password).await;
         state.store.audit(&audit("unknown_user", None), now).await?;
         return again(failed);
     };
-    if account.is_locked(now) {
+    // Counted before the check, so a burst of attempts cannot check more
+    // than five passwords however they interleave.
+    let Some((count, locked)) = state.store.reserve_login_attempt(account.id, now).await? else {
+        decoy_check(&form.password).await;
         state
             .store
             .audit(&audit("locked", account.institution_id), now)
             .await?;
-        return again(LOCKED);
-    }
+        return again(failed);
+    };
     let started = account.start_date <= crate::admin::today();
-    if account.disabled || !started || !password_matches(&form.password, &account.password_hash) {
-        let (count, locked) = state.store.record_login_failure(account.id, now).await?;
+    let matches = password_matches_off_thread(&form.password, &account.password_hash).await;
+    if account.disabled || !started || !matches {
         let outcome = if locked.is_some_and(|t| t > now) {
             "locked_now"
+        } else if account.disabled {
+            "disabled"
         } else if !started {
             "not_started"
         } else {
@@ -429,7 +534,7 @@ async fn attempt(
         .store
         .put_session(
             &sid,
-            &json!({"account": account.id, "realm": realm.as_str(), "csrf": zaitaku_authenticator::b64url(&csrf)}),
+            &session_data(&account, realm, &zaitaku_authenticator::b64url(&csrf)),
             now,
             now + Duration::minutes(IDLE_MINUTES),
         )
@@ -577,7 +682,7 @@ async fn change_password_for(
         };
         Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(page.render()?)).into_response())
     };
-    if !password_matches(&form.current, &staff.account.password_hash) {
+    if !password_matches_off_thread(&form.current, &staff.account.password_hash).await {
         state
             .store
             .audit(
@@ -596,10 +701,24 @@ async fn change_password_for(
     if form.new == form.current {
         return refuse("現在と異なるパスワードを設定してください。".into());
     }
-    let hash = hash_password(&form.new).map_err(WebError::Internal)?;
+    let hash = hash_password_off_thread(&form.new)
+        .await
+        .map_err(WebError::Internal)?;
     state
         .store
         .set_password(staff.account.id, &hash, false)
+        .await?;
+    // This session goes on with the new password; every other one has ended.
+    let mut staff = staff;
+    staff.account.password_hash = hash;
+    state
+        .store
+        .put_session(
+            &staff.sid,
+            &session_data(&staff.account, realm, &staff.csrf),
+            now,
+            now + Duration::minutes(IDLE_MINUTES),
+        )
         .await?;
     state
         .store
@@ -609,7 +728,6 @@ async fn change_password_for(
         )
         .await?;
     // The menu comes back now that the temporary password is gone.
-    let mut staff = staff;
     staff.account.must_change_password = false;
     let page = PasswordPage {
         nav: crate::admin::Nav::new(&staff, realm, ""),

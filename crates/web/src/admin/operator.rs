@@ -15,7 +15,7 @@ use zaitaku_domain::account::{
 use zaitaku_domain::institution::{Institution, InstitutionCode};
 use zaitaku_storage::{NewAccount, StorageError, new_url_token};
 
-use super::auth::{CsrfForm, Realm, gate, hash_password, not_found, temporary_password};
+use super::auth::{CsrfForm, Realm, gate, hash_password_off_thread, not_found, temporary_password};
 use super::{Nav, jst_minute, today};
 use crate::AppState;
 use crate::error::WebError;
@@ -247,7 +247,9 @@ pub async fn create(
         Err(e) => return Err(e.into()),
     };
     let password = temporary_password()?;
-    let hash = hash_password(&password).map_err(WebError::Internal)?;
+    let hash = hash_password_off_thread(&password)
+        .await
+        .map_err(WebError::Internal)?;
     let account = state
         .store
         .insert_account(

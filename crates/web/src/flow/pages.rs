@@ -20,7 +20,7 @@ use zaitaku_storage::{AuditEvent, NewConsent, StoredInstitution, Write, Written}
 
 use super::eligibility_view::{self, EligibilityView};
 use super::session::{
-    Flow, FlowKind, Outcome, PendingAuth, Purpose, idempotency_key, random_token,
+    Flow, FlowKind, Outcome, PendingAuth, Purpose, ShownConsent, idempotency_key, random_token,
 };
 use crate::AppState;
 use crate::error::{WebError, error_page};
@@ -31,16 +31,19 @@ fn today() -> NaiveDate {
     Utc::now().with_timezone(&jst()).date_naive()
 }
 
-fn is_phone(headers: &HeaderMap) -> bool {
+fn display_form(headers: &HeaderMap) -> zaitaku_domain::display_form::DisplayForm {
     let ua = headers
         .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
-    ua.contains("Mobile") || ua.contains("iPhone") || ua.contains("Android")
+    zaitaku_domain::display_form::DisplayForm::of_user_agent(ua)
 }
 
-fn session_expired(token: &str) -> Response {
-    let page = ExpiredPage { token };
+fn session_expired(inst: &StoredInstitution, token: &str) -> Response {
+    let page = ExpiredPage {
+        token,
+        institution_name: &inst.institution.name,
+    };
     match page.render() {
         Ok(html) => (StatusCode::GONE, Html(html)).into_response(),
         Err(_) => error_page(
@@ -56,6 +59,7 @@ fn session_expired(token: &str) -> Response {
 #[template(path = "flow/expired.html")]
 struct ExpiredPage<'a> {
     token: &'a str,
+    institution_name: &'a str,
 }
 
 /// The institution and the visit, or the page that explains why not.
@@ -69,7 +73,7 @@ async fn context(
     };
     match Flow::load(state, headers, inst.id).await? {
         Some(flow) => Ok(Ok((inst, flow))),
-        None => Ok(Err(session_expired(token))),
+        None => Ok(Err(session_expired(&inst, token))),
     }
 }
 
@@ -199,7 +203,7 @@ pub async fn flow_start(
         Err(page) => return Ok(page),
     };
     if !flow.csrf_ok(form.csrf.as_deref()) {
-        return Ok(session_expired(&token));
+        return Ok(session_expired(&inst, &token));
     }
     let kind = match kind.as_str() {
         "register" => FlowKind::Register,
@@ -211,6 +215,7 @@ pub async fn flow_start(
     flow.kind = Some(kind);
     flow.outcome = None;
     flow.identified_person = None;
+    flow.shown = None;
     flow.choices = BTreeMap::new();
     flow.prescription_form = None;
     flow.idempotency = idempotency_key()?;
@@ -253,6 +258,8 @@ struct ItemView {
     help: &'static str,
     agree: bool,
     disagree: bool,
+    /// Left unanswered on a submit that was refused: said beside the item.
+    missing: bool,
 }
 
 #[derive(Template)]
@@ -272,6 +279,10 @@ struct ChoosePage<'a> {
     consultation_date: String,
     min_date: String,
     error: Option<String>,
+    /// The prescription form was left unanswered on a refused submit.
+    prescription_missing: bool,
+    /// 「すべての項目に同意する」 was just pressed (without the script).
+    all_set: bool,
     no_stored_consent: bool,
 }
 
@@ -282,6 +293,8 @@ fn choose_view<'a>(
     error: Option<String>,
 ) -> ChoosePage<'a> {
     let update = flow.kind == Some(FlowKind::Update);
+    let refused = error.is_some();
+    let ask_prescription = inst.institution.asks_prescription_form();
     ChoosePage {
         institution_name: &inst.institution.name,
         token,
@@ -299,9 +312,12 @@ fn choose_view<'a>(
                 help: i.help(),
                 agree: flow.choices.get(i) == Some(&Choice::Agree),
                 disagree: flow.choices.get(i) == Some(&Choice::Disagree),
+                missing: refused && !flow.choices.contains_key(i),
             })
             .collect(),
-        ask_prescription: inst.institution.asks_prescription_form(),
+        ask_prescription,
+        prescription_missing: refused && ask_prescription && flow.prescription_form.is_none(),
+        all_set: false,
         electronic: flow.prescription_form == Some(PrescriptionForm::Electronic),
         paper: flow.prescription_form == Some(PrescriptionForm::Paper),
         online: flow.care_kind == CareKind::Online,
@@ -316,10 +332,16 @@ fn choose_view<'a>(
     }
 }
 
+#[derive(Deserialize)]
+pub struct ChooseQuery {
+    all: Option<String>,
+}
+
 pub async fn choose_page(
     State(state): State<AppState>,
     Path(token): Path<String>,
     headers: HeaderMap,
+    Query(q): Query<ChooseQuery>,
 ) -> Result<Response, WebError> {
     let (inst, flow) = match context(&state, &token, &headers).await? {
         Ok(c) => c,
@@ -330,7 +352,9 @@ pub async fn choose_page(
         Some(FlowKind::Update) if flow.identified_person.is_some() => {}
         _ => return Ok(Redirect::to(&format!("/w/{token}")).into_response()),
     }
-    Ok(Html(choose_view(&inst, &flow, &token, None).render()?).into_response())
+    let mut page = choose_view(&inst, &flow, &token, None);
+    page.all_set = q.all.is_some();
+    Ok(Html(page.render()?).into_response())
 }
 
 /// Reads the B-01 / C-03 form; 「すべての項目に同意する」 sets every item and
@@ -346,7 +370,7 @@ pub async fn choose_submit(
         Err(page) => return Ok(page),
     };
     if !flow.csrf_ok(form.get("csrf").map(String::as_str)) {
-        return Ok(session_expired(&token));
+        return Ok(session_expired(&inst, &token));
     }
     let mut choices = BTreeMap::new();
     for item in &inst.institution.consent_items {
@@ -380,7 +404,9 @@ pub async fn choose_submit(
     }
     flow.save(&state).await?;
     if form.contains_key("all") {
-        return Ok(Html(choose_view(&inst, &flow, &token, None).render()?).into_response());
+        // Back to the same page at the same place, by GET, so that the back
+        // button never offers to post again.
+        return Ok(Redirect::to(&format!("/w/{token}/choose?all=1#all-status")).into_response());
     }
     if let Err(e) = request_of(&flow).validate(&inst.institution, flow.care_kind, Utc::now()) {
         let page = choose_view(&inst, &flow, &token, Some(e.to_string()));
@@ -417,8 +443,15 @@ struct ConfirmPage<'a> {
     prescription: Option<&'static str>,
     consultation_date: Option<String>,
     phone: bool,
+    /// Windows or macOS (seed 000 参考): the IC card reader is offered.
+    card_reader: bool,
+    /// A hospital or clinic with e-prescriptions: the prescription form is
+    /// part of what is registered and what is cancelled.
+    ask_prescription: bool,
     /// The patient went to the authenticator and came back without it.
     pending: bool,
+    /// Flow B with exactly the consent that was shown: nothing would change.
+    unchanged: bool,
 }
 
 fn chosen_rows(
@@ -471,8 +504,16 @@ pub async fn confirm_page(
         consultation_date: (flow.care_kind == CareKind::Online).then(|| {
             zaitaku_domain::person::japanese_date(flow.consultation_date.unwrap_or_else(today))
         }),
-        phone: is_phone(&headers),
+        phone: display_form(&headers).is_phone(),
+        card_reader: display_form(&headers).card_reader(),
+        ask_prescription: inst.institution.asks_prescription_form(),
         pending: flow.auth.is_some(),
+        unchanged: kind == "update"
+            && flow.shown.as_ref()
+                == Some(&ShownConsent {
+                    choices: flow.choices.clone(),
+                    prescription_form: flow.prescription_form,
+                }),
     };
     Ok(Html(page.render()?).into_response())
 }
@@ -491,7 +532,7 @@ pub async fn auth(
         Err(page) => return Ok(page),
     };
     if !flow.csrf_ok(form.csrf.as_deref()) {
-        return Ok(session_expired(&token));
+        return Ok(session_expired(&inst, &token));
     }
     if flow.kind.is_none() {
         return Ok(Redirect::to(&format!("/w/{token}")).into_response());
@@ -534,7 +575,7 @@ async fn begin_auth(
         &oauth_state,
         &verifier,
         &nonce,
-        &format!("/w/{token}/callback"),
+        &callback_path(token),
         method == Some("qr"),
     );
     flow.auth = Some(PendingAuth {
@@ -545,6 +586,11 @@ async fn begin_auth(
     });
     flow.save(state).await?;
     Ok(Redirect::to(&url).into_response())
+}
+
+/// Where the authenticator returns a visit; the code is bound to it.
+fn callback_path(token: &str) -> String {
+    format!("/w/{token}/callback")
 }
 
 #[derive(Deserialize)]
@@ -713,6 +759,7 @@ pub async fn callback(
         q.error.as_deref(),
         q.code.as_deref(),
         &pending.verifier,
+        &callback_path(&token),
     )
     .await?
     {
@@ -794,10 +841,16 @@ async fn decide(
     // Every refusal below also ends the hand-off in the visit (auth cleared),
     // so a reload starts over instead of trying the spent code again.
     // Independent reads, side by side on two connections.
-    let (eligibility, latest) = tokio::try_join!(
-        state.store.eligibility(who.person_id),
-        state.store.latest_consent(inst.id, who.person_id)
-    )?;
+    let kind = flow.kind.unwrap_or(FlowKind::Register);
+    // The stored consent matters only to show it (flow B) and to cancel it.
+    let needs_latest = purpose == Purpose::View || kind == FlowKind::Cancel;
+    let (eligibility, latest) = tokio::try_join!(state.store.eligibility(who.person_id), async {
+        if needs_latest {
+            state.store.latest_consent(inst.id, who.person_id).await
+        } else {
+            Ok(None)
+        }
+    })?;
     let Some(eligibility) = eligibility else {
         return Ok((
             vec![flow.save_write()?],
@@ -808,7 +861,6 @@ async fn decide(
             ),
         ));
     };
-    let kind = flow.kind.unwrap_or(FlowKind::Register);
 
     if purpose == Purpose::View {
         // Flow B, first authentication: show the stored consent to update.
@@ -828,6 +880,10 @@ async fn decide(
             flow.choices = r.choices.clone();
             flow.prescription_form = r.prescription_form;
             flow.care_kind = r.care_kind;
+            flow.shown = Some(ShownConsent {
+                choices: r.choices.clone(),
+                prescription_form: r.prescription_form,
+            });
         }
         return Ok((
             vec![read, flow.save_write()?],
@@ -894,10 +950,10 @@ async fn decide(
                     ));
                 }
             };
-            let action = if latest
-                .as_ref()
-                .is_some_and(|r| r.action != ConsentAction::Revoke)
-            {
+            // Recorded as what the patient chose and reads on the completion
+            // screen: flow A registers (replacing any consent in force),
+            // flow B updates.
+            let action = if kind == FlowKind::Update {
                 ConsentAction::Update
             } else {
                 ConsentAction::Register
@@ -988,6 +1044,8 @@ struct DonePage<'a> {
     token: &'a str,
     /// Sent by an online-care partner: 「手続きを終了する」 goes back to it.
     partner: bool,
+    /// The prescription form is registered here, and cancelled with the rest.
+    ask_prescription: bool,
 }
 
 #[derive(Template)]
@@ -1083,6 +1141,7 @@ pub async fn done_page(
         eligibility,
         token: &token,
         partner: flow.partner_return.is_some(),
+        ask_prescription: inst.institution.asks_prescription_form(),
     };
     Ok(Html(page.render()?).into_response())
 }

@@ -57,6 +57,12 @@ pub struct Outcome {
     pub cross_device: bool,
 }
 
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShownConsent {
+    pub choices: BTreeMap<ConsentItem, Choice>,
+    pub prescription_form: Option<PrescriptionForm>,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Flow {
     pub sid: String,
@@ -75,6 +81,10 @@ pub struct Flow {
     pub auth: Option<PendingAuth>,
     /// Flow B: who was authenticated to see the stored consent.
     pub identified_person: Option<i64>,
+    /// Flow B: the consent in force that was shown, to tell the patient
+    /// when the update changes nothing.
+    #[serde(default)]
+    pub shown: Option<ShownConsent>,
     /// One write per visit, however often the patient presses or reloads.
     pub idempotency: String,
     pub outcome: Option<Outcome>,
@@ -124,6 +134,7 @@ impl Flow {
             consultation_date: None,
             auth: None,
             identified_person: None,
+            shown: None,
             idempotency: idempotency_key()?,
             outcome: None,
         })

@@ -409,6 +409,10 @@ impl Server {
         let child = Command::new(&bin)
             .args(["serve", "--database-url", url, "--listen"])
             .arg(format!("127.0.0.1:{port}"))
+            // The registrations sign in with the stand-in's virtual cards. An
+            // environment variable rather than the flag, so that older builds
+            // given as ZAITAKU_BIN still start.
+            .env("ZAITAKU_STAND_IN_AUTHENTICATOR", "true")
             .stdin(Stdio::null())
             .spawn()
             .with_context(|| format!("starting {}", bin.display()))?;
