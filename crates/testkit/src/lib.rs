@@ -374,9 +374,55 @@ pub async fn full_page_png(client: &fantoccini::Client) -> Result<Vec<u8>, Strin
         .map_err(|e| e.to_string())
 }
 
-/// With `ZAITAKU_SCREENSHOTS=DIR`, saves the whole page as `DIR/<name>.png`;
-/// otherwise does nothing.
+/// axe-core, as `scripts/ensure-packages` installs it (the same version and
+/// folder; `ZAITAKU_AXE_DIR` overrides both).
+fn axe_source() -> &'static str {
+    static SOURCE: OnceLock<String> = OnceLock::new();
+    SOURCE.get_or_init(|| {
+        let dir = std::env::var("ZAITAKU_AXE_DIR").unwrap_or_else(|_| {
+            format!(
+                "{}/.cache/zaitaku/axe-4.10.3",
+                std::env::var("HOME").unwrap_or_default()
+            )
+        });
+        let path = Path::new(&dir).join("node_modules/axe-core/axe.min.js");
+        std::fs::read_to_string(&path).unwrap_or_else(|e| {
+            panic!(
+                "axe-core is missing at {} ({e}); run scripts/ensure-packages",
+                path.display()
+            )
+        })
+    })
+}
+
+/// Runs axe-core's WCAG 2.2 A/AA rules on the page as it is now and fails
+/// with every violation, so that each screen a browser test photographs is
+/// also checked.
+pub async fn assert_accessible(client: &fantoccini::Client, name: &str) {
+    let script = format!(
+        "{}\n;const done = arguments[arguments.length - 1];\n\
+         axe.run(document, {{ runOnly: {{ type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'] }} }})\n\
+           .then(r => done(r.violations.map(v => `${{v.id}} (${{v.impact}}): ${{v.help}} — ${{v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(' | ')}}`)))\n\
+           .catch(e => done(['axe failed: ' + e]));",
+        axe_source()
+    );
+    let found = client
+        .execute_async(&script, vec![])
+        .await
+        .unwrap_or_else(|e| panic!("axe on {name}: {e}"));
+    let violations: Vec<String> = serde_json::from_value(found)
+        .unwrap_or_else(|e| panic!("axe on {name}: unexpected answer ({e})"));
+    assert!(
+        violations.is_empty(),
+        "{name}: accessibility violations:\n{}",
+        violations.join("\n")
+    );
+}
+
+/// Checks the page with [`assert_accessible`]; with
+/// `ZAITAKU_SCREENSHOTS=DIR`, also saves the whole page as `DIR/<name>.png`.
 pub async fn shot(client: &fantoccini::Client, name: &str) {
+    assert_accessible(client, name).await;
     let Ok(dir) = std::env::var("ZAITAKU_SCREENSHOTS") else {
         return;
     };

@@ -331,7 +331,7 @@ async fn flow_a_b_c_at_a_clinic(url: &str) {
     assert!(
         !again
             .body
-            .contains("「同意する」か「同意しない」を選んでください。")
+            .contains("この項目が選ばれていません。「同意する」か「同意しない」を選んでください。")
     );
     assert!(
         again
@@ -356,7 +356,7 @@ async fn flow_a_b_c_at_a_clinic(url: &str) {
     assert_eq!(
         again
             .body
-            .matches("「同意する」か「同意しない」を選んでください。")
+            .matches("この項目が選ばれていません。「同意する」か「同意しない」を選んでください。")
             .count(),
         1
     );

@@ -588,7 +588,7 @@ async fn clinic_a_b_c(ui: &Ui, site: &Site) {
     // and in a list at the top.
     ui.click("form.choices > button.button--primary").await;
     let t = ui
-        .wait_for("「同意する」か「同意しない」を選んでください。")
+        .wait_for("この項目が選ばれていません。「同意する」か「同意しない」を選んでください。")
         .await;
     assert!(t.contains("画面番号：B-01"));
     assert!(
