@@ -597,19 +597,29 @@ async fn clinic_a_b_c(ui: &Ui, site: &Site) {
     );
     assert!(t.contains("「電子処方箋を希望」か「紙の処方箋を希望」を選んでください。"));
     ui.shot("b01-missing").await;
-    // すべての項目に同意する keeps the patient where they are.
-    let scrolled = |js: &'static str| async move {
+    // すべての項目に同意する keeps the button where the patient tapped it,
+    // and the page is not loaded again. (A DOM click: WebDriver's own click
+    // scrolls the element to the bottom of the viewport first.)
+    let at = |js: &'static str| async move {
         ui.c().execute(js, vec![]).await.unwrap().as_f64().unwrap()
     };
-    let before = scrolled(
-        "document.querySelector('button[name=all]').scrollIntoView({block: 'center'}); return window.scrollY;",
+    let before = at(
+        "const b = document.querySelector('button[name=all]'); b.scrollIntoView({block: 'center'}); \
+         window.zaitakuSamePage = true; return b.getBoundingClientRect().top;",
     )
     .await;
-    ui.click("button[name=all]").await;
+    at("document.querySelector('button[name=all]').click(); return 0;")
+        .await;
     ui.wait_css("input[name=item_checkups][value=agree]:checked")
         .await;
     ui.wait_for("すべての項目を「同意する」にしました").await;
-    assert_eq!(scrolled("return window.scrollY;").await, before);
+    let after = at("return document.querySelector('button[name=all]').getBoundingClientRect().top;").await;
+    assert!((after - before).abs() < 2.0, "moved from {before} to {after}");
+    assert_eq!(
+        at("return window.zaitakuSamePage ? 1 : 0;").await,
+        1.0,
+        "the page was loaded again"
+    );
     ui.choose("item_checkups", "disagree").await;
     ui.choose("prescription_form", "1").await;
     ui.click("form.choices > button.button--primary").await;
