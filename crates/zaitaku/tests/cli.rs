@@ -107,6 +107,7 @@ async fn demo_prints_working_urls_and_reuses_its_database() {
         .await
         .unwrap();
     assert_eq!(health.status(), 200);
+    demo_patients_show_their_cases(dir.path(), &demo.banner).await;
     drop(demo);
 
     // A second run reuses the database: the same URLs.
@@ -118,6 +119,45 @@ async fn demo_prints_working_urls_and_reuses_its_database() {
         .cloned()
         .collect();
     assert_eq!(urls, urls_again);
+}
+
+/// Each demo patient can be seen in their case: only the 保険証未登録 one's
+/// card is unregistered (any other would end at 保険証未登録), and the
+/// 特定疾病 patient holds a certificate today.
+async fn demo_patients_show_their_cases(dir: &std::path::Path, banner: &[String]) {
+    let patients: Vec<(i64, &str)> = banner
+        .iter()
+        .skip_while(|l| !l.starts_with("デモ患者"))
+        .skip(1)
+        .take_while(|l| !l.is_empty())
+        .filter_map(|l| {
+            let l = l.trim();
+            let (id, _) = l.split_once(' ')?;
+            Some((id.parse().ok()?, l.rsplit("  ").next()?))
+        })
+        .collect();
+    assert!(
+        patients
+            .iter()
+            .any(|(_, case)| *case == "特定疾病療養受療証あり"),
+        "{banner:#?}"
+    );
+    let store =
+        zaitaku_storage::Store::open(&format!("sqlite:{}", dir.join("demo.sqlite3").display()))
+            .await
+            .unwrap();
+    let today = (chrono::Utc::now() + chrono::Duration::hours(9)).date_naive();
+    for (id, case) in patients {
+        let e = store.eligibility(id).await.unwrap().unwrap();
+        assert_eq!(
+            e.person.insurance_use_registered,
+            !case.starts_with("保険証利用登録なし"),
+            "{case}"
+        );
+        if case == "特定疾病療養受療証あり" {
+            assert!(e.specific_diseases_on(today).next().is_some());
+        }
+    }
 }
 
 #[test]
