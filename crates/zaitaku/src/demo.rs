@@ -276,7 +276,7 @@ pub fn print_banner(
     base_url: &str,
     institutions: &[StoredInstitution],
     patients: &[DemoPatient],
-    cards: &[crate::demo_cards::DemoCard],
+    cards: &[zaitaku_identity::WalletCard],
     db_url: &str,
 ) {
     println!();
@@ -328,9 +328,9 @@ pub fn print_banner(
     for c in cards {
         println!(
             "  {}  暗証番号 {}  {}",
-            crate::card::describe(&c.card),
-            crate::demo_cards::pin_of(c.card.kind),
-            c.note
+            crate::card::describe(c),
+            crate::demo_cards::pin_of(c.kind),
+            c.label.as_deref().unwrap_or_default()
         );
     }
     println!();
