@@ -206,7 +206,9 @@ pub struct ChooseQuery {
     via: Option<String>,
 }
 
-/// Step 2: the wallet (and, on a PC, the QR option).
+/// Step 2: the wallet (and, on a PC, the QR option). A PC reads only a
+/// physical card, through its IC card reader; a smartphone's certificate is
+/// used on the phone itself, reached directly or through the QR code.
 pub async fn choose(
     State(st): State<AuthenticatorState>,
     Path(id): Path<String>,
@@ -221,13 +223,17 @@ pub async fn choose(
     if via_qr && let Err(e) = st.identity.store().mark_cross_device(&req.id).await {
         return internal(e);
     }
-    let cards = match st.identity.wallet().await {
+    let mut cards = match st.identity.wallet().await {
         Ok(c) => c,
         Err(e) => return internal(e),
     };
+    let pc = is_pc(&headers) && !via_qr;
+    if pc {
+        cards.retain(|c| c.kind == CardKind::Physical);
+    }
     render(&Choose {
         request_id: &req.id,
-        pc: is_pc(&headers) && !via_qr,
+        pc,
         cards,
     })
 }

@@ -108,7 +108,7 @@ mod tests {
         choices.insert(ConsentItem::Checkups, Choice::Disagree);
         ConsentRecord {
             id: 1,
-            institution_code: "1310100017".into(),
+            institution_code: "1310100019".into(),
             person_id: 1,
             action,
             care_kind: CareKind::HomeVisit,

@@ -1,5 +1,7 @@
 //! The modulus-10 "weights 2,1" check digit used by 保険者番号, 公費負担者番号,
-//! 受給者番号 and the 医療機関コード.
+//! 受給者番号 and the 医療機関等コード. The body is every digit before the
+//! check digit — for the 医療機関等コード all nine (都道府県 + 点数表 + 郡市区 +
+//! 機関番号).
 //!
 //! From the rightmost digit of the body leftwards, weights alternate 2, 1, 2, 1…;
 //! a two-digit product counts as the sum of its digits; the check digit is
@@ -49,6 +51,13 @@ mod tests {
         // DESIGN.md: body 0613048 → 8.
         assert_eq!(compute("0613048"), Some(8));
         assert!(verify("06130488"));
+    }
+
+    #[test]
+    fn institution_code_example() {
+        // DESIGN.md: the 医療機関等コード 0110113719, body 011011371 → 9.
+        assert_eq!(compute("011011371"), Some(9));
+        assert!(verify("0110113719"));
     }
 
     #[test]

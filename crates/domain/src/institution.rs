@@ -82,8 +82,9 @@ impl InstitutionKind {
 
 /// A validated 医療機関等コード: 都道府県 2 + 点数表 1 + 郡市区 2 + 機関番号 4 + 検証 1.
 ///
-/// The check digit covers the six digits of 郡市区番号 and 機関番号 (the
-/// seven-digit 医療機関コード proper), as on the national register.
+/// The check digit covers all nine digits before it (都道府県 + 点数表 + 郡市区 +
+/// 機関番号), with the method of [`check_digit`]: the public example
+/// `0110113719` (body `011011371` → 9) holds only that way.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct InstitutionCode {
@@ -110,7 +111,7 @@ impl InstitutionCode {
         let table = s.as_bytes()[2] as char;
         let kind = InstitutionKind::from_table_digit(table)
             .ok_or(ValidationError::InstitutionTable(table))?;
-        if !check_digit::verify(&s[3..]) {
+        if !check_digit::verify(s) {
             return Err(ValidationError::CheckDigit { field: Self::FIELD });
         }
         Ok(Self {
@@ -127,13 +128,15 @@ impl InstitutionCode {
         district: u8,
         number: u16,
     ) -> Result<Self> {
-        let body = format!("{:02}{:04}", district % 100, number % 10_000);
-        let check = check_digit::compute(&body).unwrap_or(0);
-        Self::parse(&format!(
-            "{}{}{body}{check}",
+        let body = format!(
+            "{}{}{:02}{:04}",
             prefecture.digits(),
-            kind.table_digit()
-        ))
+            kind.table_digit(),
+            district % 100,
+            number % 10_000
+        );
+        let check = check_digit::compute(&body).unwrap_or(0);
+        Self::parse(&format!("{body}{check}"))
     }
 
     /// Parses and checks that the 点数表 digit agrees with the kind.
@@ -244,9 +247,8 @@ mod tests {
     #[test]
     fn codes_by_kind() {
         let tokyo = Prefecture::new(13).unwrap();
-        // 13 1 01 2345 + check over 012345: 5·2=10→1,4,3·2=6,2,1·2=2,0 → 15 → 5.
         let c = InstitutionCode::build(tokyo, InstitutionKind::Medical, 1, 2345).unwrap();
-        assert_eq!(c.as_str(), "1310123455");
+        assert_eq!(c.as_str(), "1310123458");
         assert_eq!(c.kind(), InstitutionKind::Medical);
         assert_eq!(c.prefecture().name(), "東京都");
         for kind in InstitutionKind::ALL {
@@ -257,18 +259,64 @@ mod tests {
     }
 
     #[test]
+    fn check_digit_covers_all_nine_digits() {
+        // The public example: body 011011371 → 9.
+        let c = InstitutionCode::parse("0110113719").unwrap();
+        assert_eq!(c.kind(), InstitutionKind::Medical);
+        assert_eq!(c.prefecture().name(), "北海道");
+        let built = InstitutionCode::build(
+            Prefecture::new(1).unwrap(),
+            InstitutionKind::Medical,
+            1,
+            1371,
+        )
+        .unwrap();
+        assert_eq!(built, c);
+        // Valid if only 郡市区 + 機関番号 were checked (012345 → 5), but the
+        // prefecture and 点数表 digits count too.
+        assert_eq!(
+            InstitutionCode::parse("1310123455").unwrap_err().code(),
+            "Z-V-0003"
+        );
+        // The same district and number in another prefecture or table needs
+        // another check digit.
+        let osaka = InstitutionCode::build(
+            Prefecture::new(27).unwrap(),
+            InstitutionKind::Medical,
+            1,
+            2345,
+        )
+        .unwrap();
+        let tokyo_pharmacy = InstitutionCode::build(
+            Prefecture::new(13).unwrap(),
+            InstitutionKind::Pharmacy,
+            1,
+            2345,
+        )
+        .unwrap();
+        assert_eq!(osaka.as_str(), "2710123452");
+        assert_eq!(tokyo_pharmacy.as_str(), "1340123452");
+    }
+
+    #[test]
     fn refusals() {
         let code = |s: &str| InstitutionCode::parse(s).unwrap_err().code();
         assert_eq!(code(""), "Z-V-0001");
         assert_eq!(code("131012345"), "Z-V-0002");
-        assert_eq!(code("13101234555"), "Z-V-0002");
-        assert_eq!(code("1310123454"), "Z-V-0003");
+        assert_eq!(code("13101234588"), "Z-V-0002");
+        assert_eq!(code("1310123457"), "Z-V-0003");
         assert_eq!(code("1320123455"), "Z-V-0004");
         assert_eq!(code("1350123455"), "Z-V-0004");
         assert_eq!(code("4810123455"), "Z-V-0005");
         assert_eq!(code("0010123455"), "Z-V-0005");
         assert_eq!(
-            InstitutionCode::parse_for("1310123455", InstitutionKind::Pharmacy)
+            InstitutionCode::parse("1310123455")
+                .unwrap_err()
+                .to_string(),
+            "医療機関等コードの検証番号（チェックデジット）が正しくありません。番号をもう一度ご確認ください。"
+        );
+        assert_eq!(
+            InstitutionCode::parse_for("1310123458", InstitutionKind::Pharmacy)
                 .unwrap_err()
                 .code(),
             "Z-V-0006"

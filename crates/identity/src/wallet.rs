@@ -29,6 +29,9 @@ pub struct WalletCard {
     pub kind_label: &'static str,
     /// The holder's name in kana, so the demo wallet can tell cards apart.
     pub holder: String,
+    /// The case the card shows (「期限間近」, 「ロック」 …), which tells one
+    /// holder's several cards apart; `None` for a card nobody named.
+    pub label: Option<String>,
     pub tries_left: u8,
     pub locked: bool,
     pub revoked: bool,
@@ -59,6 +62,7 @@ impl Identity {
             kind,
             kind_label: kind.label_ja(),
             holder,
+            label: card.wallet_label.clone(),
             tries_left: card.tries_left,
             locked: card.locked,
             revoked: card.revoked_at.is_some(),
@@ -73,6 +77,11 @@ impl Identity {
             out.push(self.wallet_entry(&card).await?);
         }
         Ok(out)
+    }
+
+    /// Names a card by the case it shows in the demo wallet.
+    pub async fn name_wallet_card(&self, id: i64, label: &str) -> Result<(), IdentityError> {
+        Ok(self.store().set_wallet_label(id, label).await?)
     }
 
     /// One card of the demo wallet (cards outside it cannot be picked).

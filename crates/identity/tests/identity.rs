@@ -298,6 +298,42 @@ async fn smartphone_cards(url: &str) {
 }
 on_both!(smartphone_cards);
 
+async fn wallet_names_a_holders_cards_apart(url: &str) {
+    let id = setup(url).await;
+    let first = issue(
+        &id,
+        1,
+        CardKind::Physical,
+        today() - Duration::days(30),
+        None,
+    )
+    .await;
+    let second = issue(
+        &id,
+        1,
+        CardKind::Physical,
+        today() - Duration::days(60),
+        None,
+    )
+    .await;
+    id.name_wallet_card(second, "ロック（暗証番号を3回間違えた）")
+        .await
+        .unwrap();
+    let wallet = id.wallet().await.unwrap();
+    let entry = |card| wallet.iter().find(|c| c.id == card).unwrap();
+    assert_eq!(entry(first).holder, entry(second).holder);
+    assert_eq!(entry(first).label, None);
+    assert_eq!(
+        entry(second).label.as_deref(),
+        Some("ロック（暗証番号を3回間違えた）")
+    );
+    assert_eq!(
+        id.card_status(second).await.unwrap().label,
+        entry(second).label
+    );
+}
+on_both!(wallet_names_a_holders_cards_apart);
+
 async fn anchors_validity_and_revocation(url: &str) {
     let id = setup(url).await;
     let authorities = id.store().authorities().await.unwrap();

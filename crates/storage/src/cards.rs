@@ -32,6 +32,8 @@ pub struct StoredCard {
     pub locked: bool,
     pub revoked_at: Option<DateTime<Utc>>,
     pub in_demo_wallet: bool,
+    /// The case the card shows in the demo wallet, when it was named.
+    pub wallet_label: Option<String>,
     pub issued_at: DateTime<Utc>,
     pub not_after: DateTime<Utc>,
 }
@@ -64,7 +66,7 @@ pub struct NewCard<'a> {
 }
 
 const CARD_COLUMNS: &str = "id, person_id, kind, authority_id, serial_hex, cert_der, key_pkcs8, pin_hash, tries_left, \
-     locked, revoked_at, in_demo_wallet, issued_at, not_after";
+     locked, revoked_at, in_demo_wallet, wallet_label, issued_at, not_after";
 
 fn card_from_row(row: &AnyRow) -> Result<StoredCard> {
     let t = "cards";
@@ -85,6 +87,7 @@ fn card_from_row(row: &AnyRow) -> Result<StoredCard> {
             .map(|v| from_micros(t, "revoked_at", v))
             .transpose()?,
         in_demo_wallet: row.try_get::<i64, _>("in_demo_wallet")? != 0,
+        wallet_label: row.try_get("wallet_label")?,
         issued_at: from_micros(t, "issued_at", row.try_get("issued_at")?)?,
         not_after: from_micros(t, "not_after", row.try_get("not_after")?)?,
     })
@@ -209,6 +212,16 @@ impl Store {
             }
         };
         rows.iter().map(card_from_row).collect()
+    }
+
+    /// Names a card in the demo wallet by the case it shows.
+    pub async fn set_wallet_label(&self, id: i64, label: &str) -> Result<()> {
+        sqlx::query("UPDATE cards SET wallet_label = $1 WHERE id = $2")
+            .bind(label)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     /// Compare-and-set of the PIN counter: writes only if the counter is still

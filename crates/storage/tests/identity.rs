@@ -53,6 +53,15 @@ async fn cards_and_pin_counter(url: &str) {
     );
     assert_eq!(store.cards(None).await.unwrap().len(), 1);
     assert_eq!(store.cards(Some(1)).await.unwrap().len(), 1);
+    assert_eq!(card.wallet_label, None);
+    store
+        .set_wallet_label(card.id, "期限間近（有効期限まで3か月以内）")
+        .await
+        .unwrap();
+    assert_eq!(
+        store.cards(None).await.unwrap()[0].wallet_label.as_deref(),
+        Some("期限間近（有効期限まで3か月以内）")
+    );
 
     // Compare-and-set: a stale expectation writes nothing.
     assert!(

@@ -38,7 +38,7 @@ async fn database_before_0005(path: &std::path::Path) {
     let mut conn = database_after(path, 4).await;
     sqlx::query(
         "INSERT INTO institutions (id, code, name, kind, consent_items, url_token, created_at, updated_at) \
-         VALUES (1, '1312345678', '合成クリニック', 'medical', '[]', 'tok', 0, 0)",
+         VALUES (1, '1312345679', '合成クリニック', 'medical', '[]', 'tok', 0, 0)",
     )
     .execute(&mut conn)
     .await
@@ -75,7 +75,7 @@ async fn consent_checks_rebuilt_without_losing_a_row_or_a_rule() {
     let latest = store.latest_consent(1, 7).await.unwrap().unwrap();
     assert_eq!(latest.id, 2);
     assert_eq!(latest.action, ConsentAction::Revoke);
-    assert_eq!(latest.institution_code, "1312345678");
+    assert_eq!(latest.institution_code, "1312345679");
     let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM consents ORDER BY id")
         .fetch_all(store.pool())
         .await

@@ -463,7 +463,7 @@ mod tests {
             return_url: "https://partner.example/visit/9?lang=ja",
             status: ReturnStatus::Completed,
             action: Some(ConsentAction::Register),
-            institution_code: "1310100219",
+            institution_code: "1310100217",
             consultation_date: NaiveDate::from_ymd_opt(2026, 5, 1),
             issued_at: 1_780_000_000,
             state,
@@ -490,8 +490,8 @@ mod tests {
             ("zaitaku_status=completed", "zaitaku_status=not_completed"),
             ("zaitaku_state=abc-123", "zaitaku_state=abc-124"),
             (
-                "zaitaku_institution=1310100219",
-                "zaitaku_institution=1310100227",
+                "zaitaku_institution=1310100217",
+                "zaitaku_institution=1310100225",
             ),
         ] {
             let forged = url.replace(from, to);

@@ -508,6 +508,14 @@ impl Ui {
         }
     }
 
+    /// On a PC, the hand-off's QR code read by `phone`, as the patient's
+    /// camera would: the phone then shows the wallet.
+    async fn scan_qr_with(&self, phone: &Ui) {
+        self.wait_css("figure.qr svg").await;
+        let qr_page = self.c().current_url().await.unwrap().to_string();
+        phone.goto(&qr_page.replace("/qr", "?via=qr")).await;
+    }
+
     /// A-01's menu entry, which for 同意照会・更新 goes straight to the
     /// authenticator.
     async fn menu(&self, kind: &str) {
@@ -735,6 +743,11 @@ async fn clinic_a_b_c(ui: &Ui, site: &Site) {
     } else {
         let t = ui.wait_for("カードを選んでください").await;
         assert!(t.contains("スマートフォンで読み取る（二次元コード）"));
+        // The IC card reader reads physical cards, not a phone's certificate.
+        for phone_card in [cards.android, cards.iphone] {
+            let link = format!("a[href$='/card/{phone_card}']");
+            assert!(ui.c().find(Locator::Css(&link)).await.is_err());
+        }
         ui.shot("auth-choose").await;
         ui.pick_card(cards.good).await;
         ui.wait_for("暗証番号（数字4桁）を入力してください").await;
@@ -811,6 +824,28 @@ async fn clinic_on_a_pc() {
 
 // ---------------------------------------------------------------- pharmacy and nursing station
 
+/// Where a smartphone card is used: on a phone, the phone itself; on a PC,
+/// the patient's phone reading the QR code (a PC's IC card reader reads
+/// physical cards only). `confirm`: from a confirmation screen's button,
+/// else from the authenticator's list.
+async fn smartphone_for<'a>(ui: &'a Ui, phone: Option<&'a Ui>, confirm: bool) -> &'a Ui {
+    let Some(phone) = phone else {
+        if confirm {
+            ui.press_authenticate().await;
+        }
+        return ui;
+    };
+    if confirm {
+        ui.click("input[value=qr] + button").await;
+    } else {
+        let t = ui.wait_for("カードを選んでください").await;
+        assert!(t.contains("スマートフォンで読み取る（二次元コード）"));
+        ui.click("a[href$='/qr']").await;
+    }
+    ui.scan_qr_with(phone).await;
+    phone
+}
+
 /// A, B, C where no prescription form is asked, with a smartphone card.
 async fn a_b_c_without_prescription(
     ui: &Ui,
@@ -838,19 +873,28 @@ async fn a_b_c_without_prescription(
     ui.click("form.choices > button.button--primary").await;
     let t = ui.wait_for("画面番号：B-02").await;
     assert!(!t.contains("処方箋の発行方法"));
-    ui.press_authenticate().await;
-    ui.pick_card(card).await;
+    let phone = if ui.phone {
+        None
+    } else {
+        Some(Ui::phone().await)
+    };
+    let device = smartphone_for(ui, phone.as_ref(), true).await;
+    device.pick_card(card).await;
     match pin {
         Some(pin) => {
-            let t = ui.wait_for("暗証番号（数字4桁）を入力してください").await;
+            let t = device
+                .wait_for("暗証番号（数字4桁）を入力してください")
+                .await;
             assert!(t.contains("スマートフォン（Android）"));
-            ui.type_pin(pin).await;
+            device.type_pin(pin).await;
         }
         None => {
-            let t = ui.wait_for("生体認証で本人確認をします").await;
+            let t = device.wait_for("生体認証で本人確認をします").await;
             assert!(!t.contains("暗証番号（数字4桁）を入力"));
-            ui.shot("auth-biometric").await;
-            ui.click("form input[name=biometric] + button").await;
+            if ui.phone {
+                ui.shot("auth-biometric").await;
+            }
+            device.click("form input[name=biometric] + button").await;
         }
     }
     let t = ui.wait_for("同意登録が正常に完了いたしました。").await;
@@ -864,15 +908,20 @@ async fn a_b_c_without_prescription(
     ui.goto(&url(s, inst)).await;
     ui.wait_for("画面番号：A-01").await;
     ui.menu("update").await;
-    ui.unlock(card, pin).await;
+    smartphone_for(ui, phone.as_ref(), false)
+        .await
+        .unlock(card, pin)
+        .await;
     let t = ui.wait_for("画面番号：C-03").await;
     assert!(t.contains("同意内容の照会、更新内容の選択"), "{t}");
     assert!(ui.is_checked("item_specific_disease", "disagree").await);
     ui.choose("item_specific_disease", "agree").await;
     ui.click("form.choices > button.button--primary").await;
     ui.wait_for("画面番号：C-07").await;
-    ui.press_authenticate().await;
-    ui.unlock(card, pin).await;
+    smartphone_for(ui, phone.as_ref(), true)
+        .await
+        .unlock(card, pin)
+        .await;
     ui.wait_for("同意内容の更新が正常に完了いたしました。")
         .await;
 
@@ -881,8 +930,10 @@ async fn a_b_c_without_prescription(
     ui.menu("cancel").await;
     let t = ui.wait_for("画面番号：C-02").await;
     assert!(!t.contains("処方箋"), "{t}");
-    ui.press_authenticate().await;
-    ui.unlock(card, pin).await;
+    smartphone_for(ui, phone.as_ref(), true)
+        .await
+        .unlock(card, pin)
+        .await;
     let t = ui
         .wait_for("すべての同意内容の取消が正常に完了いたしました。")
         .await;

@@ -340,3 +340,81 @@ async fn the_stand_in_is_off_unless_asked_for(url: &str) {
     assert_eq!(health.status(), 200);
 }
 on_both!(the_stand_in_is_off_unless_asked_for);
+
+/// The wallet as a device at `path` (under the hand-off) lists it: the card
+/// ids it offers and the page.
+async fn wallet_as(r: &Running, location: &str, path: &str, ua: &str) -> (Vec<i64>, String) {
+    let page = client()
+        .get(format!("{}{location}{path}", r.base))
+        .header("user-agent", ua)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let ids = page
+        .split("/card/")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next()?.parse().ok())
+        .collect();
+    (ids, page)
+}
+
+async fn a_pc_reader_lists_physical_cards_only(url: &str) {
+    let r = start(url).await;
+    let mut phone_cards = Vec::new();
+    for kind in [CardKind::IPhone, CardKind::Android] {
+        let card = r
+            .state
+            .identity
+            .issue_card(
+                &IssueCard {
+                    person_id: 1,
+                    kind,
+                    pin: (kind == CardKind::Android).then(|| "5678".into()),
+                    issued_on: Utc::now().date_naive() - chrono::Duration::days(10),
+                    authority_id: None,
+                    in_demo_wallet: true,
+                },
+                Utc::now(),
+            )
+            .await
+            .unwrap();
+        phone_cards.push(card.id);
+    }
+    r.state
+        .identity
+        .name_wallet_card(r.card, "一般（3割）")
+        .await
+        .unwrap();
+    let nonce = r.state.identity.new_nonce("pc", Utc::now()).await.unwrap();
+    let res = client()
+        .get(format!(
+            "{}/auth/authorize?state=state-state-state-3&code_challenge={}&code_challenge_method=S256&nonce={}&redirect_uri=/back/callback",
+            r.base,
+            code_challenge(&b64url(&[3u8; 32])),
+            enc(&nonce)
+        ))
+        .send()
+        .await
+        .unwrap();
+    let location = res.headers()["location"].to_str().unwrap().to_owned();
+    const PC: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/140.0";
+    const PHONE: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) Mobile/15E148";
+    let all = [r.card, phone_cards[0], phone_cards[1]];
+
+    // The PC's IC card reader reads a physical card only.
+    let (ids, page) = wallet_as(&r, &location, "", PC).await;
+    assert_eq!(ids, [r.card], "{page}");
+    assert!(page.contains("二次元コード"));
+    // The card's name says which case it shows, above its kind and holder.
+    assert!(page.contains("一般（3割）"), "{page}");
+    assert!(page.contains("マイナンバーカード・"), "{page}");
+    // A phone, reached directly or through the QR code, offers every card.
+    let (ids, _) = wallet_as(&r, &location, "", PHONE).await;
+    assert_eq!(ids, all);
+    let (ids, _) = wallet_as(&r, &location, "?via=qr", PC).await;
+    assert_eq!(ids, all);
+}
+on_both!(a_pc_reader_lists_physical_cards_only);

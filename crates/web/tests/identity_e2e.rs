@@ -167,7 +167,7 @@ async fn phone_pin_flow_with_a_wrong_pin_then_success() {
 }
 
 #[tokio::test]
-async fn desktop_offers_qr_and_iphone_uses_biometrics() {
+async fn desktop_offers_qr_and_iphone_uses_biometrics_on_the_phone() {
     let (site, _db) = site().await;
     let b = zaitaku_testkit::browser(1366, 768, false).await;
     let c = &b.client;
@@ -177,6 +177,10 @@ async fn desktop_offers_qr_and_iphone_uses_biometrics() {
             .await
             .contains("スマートフォンで読み取る（二次元コード）")
     );
+    // The IC card reader's list: physical cards, not the iPhone's certificate.
+    let listed = |id: i64| format!("a[href$='/card/{id}']");
+    assert!(c.find(Locator::Css(&listed(site.physical))).await.is_ok());
+    assert!(c.find(Locator::Css(&listed(site.iphone))).await.is_err());
     c.find(Locator::LinkText(
         "スマートフォンで読み取る（二次元コード）",
     ))
@@ -187,22 +191,32 @@ async fn desktop_offers_qr_and_iphone_uses_biometrics() {
     .unwrap();
     wait_for(c, "スマートフォンで二次元コードを読み取ってください").await;
     assert!(c.find(Locator::Css("figure.qr svg")).await.is_ok());
-    // Back to the list: the IC card reader path, here with an iPhone card.
-    c.back().await.unwrap();
-    wait_for(c, "カードを選んでください").await;
-    c.find(Locator::Css(&format!("a[href$='/card/{}']", site.iphone)))
+    // The phone that reads the code lists the iPhone card and uses biometrics;
+    // the PC moves on by itself.
+    let qr_page = c.current_url().await.unwrap().to_string();
+    let p = zaitaku_testkit::browser(390, 844, true).await;
+    let phone = &p.client;
+    phone
+        .goto(&qr_page.replace("/qr", "?via=qr"))
+        .await
+        .unwrap();
+    wait_for(phone, "カードを選んでください").await;
+    phone
+        .find(Locator::Css(&listed(site.iphone)))
         .await
         .unwrap()
         .click()
         .await
         .unwrap();
-    wait_for(c, "生体認証で本人確認をします").await;
-    c.find(Locator::Css("form input[name=biometric] + button"))
+    wait_for(phone, "生体認証で本人確認をします").await;
+    phone
+        .find(Locator::Css("form input[name=biometric] + button"))
         .await
         .unwrap()
         .click()
         .await
         .unwrap();
+    wait_for(phone, "パソコン・タブレットの画面に戻ってください").await;
     let t = wait_for(c, "本人確認ができました").await;
     assert!(t.contains("スマートフォン（iPhone）"));
     shot(c, "identity-result-desktop").await;

@@ -177,55 +177,72 @@ pub struct DemoPatient {
     pub eligibility: Eligibility,
 }
 
-type Case = (&'static str, fn(&Eligibility, NaiveDate) -> bool);
+/// A case, and the test a person must pass to show it.
+struct Case {
+    label: &'static str,
+    /// Whether the holder's card is registered for insurance use. Only the
+    /// unregistered case may do without: any other case is seen after a login,
+    /// which an unregistered card ends with 保険証未登録.
+    registered: bool,
+    matches: fn(&Eligibility, NaiveDate) -> bool,
+}
 
 fn in_force(e: &Eligibility, on: NaiveDate) -> bool {
     e.resolve(on).validity == QualificationValidity::Valid
 }
 
+/// A case seen after logging in with a card registered for insurance use.
+const fn after_login(label: &'static str, matches: fn(&Eligibility, NaiveDate) -> bool) -> Case {
+    Case {
+        label,
+        registered: true,
+        matches,
+    }
+}
+
 const CASES: &[Case] = &[
-    ("一般（3割）", |e, on| {
+    after_login("一般（3割）", |e, on| {
         in_force(e, on)
-            && e.person.insurance_use_registered
             && e.category(on).label() == "一般"
             && e.limit_on(on).is_none()
             && person::age_on(e.person.birth_date, on) < 70
     }),
-    ("未就学（義務教育就学前）", |e, on| {
+    after_login("未就学（義務教育就学前）", |e, on| {
         in_force(e, on) && e.is_preschool(on)
     }),
-    ("高齢受給者（70〜74歳）", |e, on| {
+    after_login("高齢受給者（70〜74歳）", |e, on| {
         in_force(e, on) && e.elderly_on(on).is_some()
     }),
-    ("後期高齢者（75歳以上）", |e, on| {
+    after_login("後期高齢者（75歳以上）", |e, on| {
         in_force(e, on) && person::is_late_elderly_age(e.person.birth_date, on)
     }),
-    ("限度額適用認定証あり", |e, on| {
+    after_login("限度額適用認定証あり", |e, on| {
         in_force(e, on) && e.limit_on(on).is_some()
     }),
-    ("特定疾病療養受療証あり", |e, on| {
+    after_login("特定疾病療養受療証あり", |e, on| {
         in_force(e, on) && e.specific_diseases_on(on).next().is_some()
     }),
-    ("医療費助成（公費）あり", |e, on| {
+    after_login("医療費助成（公費）あり", |e, on| {
         in_force(e, on) && e.subsidies_on(on).next().is_some()
     }),
-    ("医療扶助（生活保護）", |e, on| {
+    after_login("医療扶助（生活保護）", |e, on| {
         e.category(on).label() == "医療扶助"
     }),
-    ("保険者変更あり（資格履歴）", |e, on| {
+    after_login("保険者変更あり（資格履歴）", |e, on| {
         in_force(e, on) && e.qualifications.len() > 1
     }),
-    ("資格無効（喪失済み）", |e, on| {
+    after_login("資格無効（喪失済み）", |e, on| {
         e.resolve(on).validity == QualificationValidity::Invalid
     }),
-    ("該当資格なし", |e, on| {
+    after_login("該当資格なし", |e, on| {
         e.resolve(on).validity == QualificationValidity::NotFound
     }),
-    (
-        "保険証利用登録なし（E-C-04-02-A-6002）",
-        |e, _| !e.person.insurance_use_registered,
-    ),
-    ("要配慮情報（備考）あり", |e, _| {
+    Case {
+        label: "保険証利用登録なし（E-C-04-02-A-6002）",
+        registered: false,
+        matches: |_, _| true,
+    },
+    after_login("要配慮情報（備考）あり", |e, _| {
         e.person.considerate.is_some()
     }),
 ];
@@ -237,10 +254,13 @@ pub async fn patients(store: &Store, on: NaiveDate, scan: i64) -> Result<Vec<Dem
         let Some(e) = store.eligibility(id).await? else {
             break;
         };
-        for (slot, (case, matches)) in found.iter_mut().zip(CASES) {
-            if slot.is_none() && matches(&e, on) {
+        for (slot, case) in found.iter_mut().zip(CASES) {
+            if slot.is_none()
+                && e.person.insurance_use_registered == case.registered
+                && (case.matches)(&e, on)
+            {
                 *slot = Some(DemoPatient {
-                    case,
+                    case: case.label,
                     eligibility: e.clone(),
                 });
             }
@@ -256,7 +276,7 @@ pub fn print_banner(
     base_url: &str,
     institutions: &[StoredInstitution],
     patients: &[DemoPatient],
-    cards: &[crate::demo_cards::DemoCard],
+    cards: &[zaitaku_identity::WalletCard],
     db_url: &str,
 ) {
     println!();
@@ -305,12 +325,15 @@ pub fn print_banner(
     }
     println!();
     println!("デモカード（本人確認画面で選びます。暗証番号は患者さんご自身で入力する想定です）:");
+    println!(
+        "  パソコンの「ICカードリーダー」ではマイナンバーカードだけを選べます。スマホ用電子証明書は、二次元コードを読み取ったスマートフォンで選びます。"
+    );
     for c in cards {
         println!(
             "  {}  暗証番号 {}  {}",
-            crate::card::describe(&c.card),
-            crate::demo_cards::pin_of(c.card.kind),
-            c.note
+            crate::card::describe(c),
+            crate::demo_cards::pin_of(c.kind),
+            c.label.as_deref().unwrap_or_default()
         );
     }
     println!();

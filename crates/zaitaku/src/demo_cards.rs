@@ -1,6 +1,7 @@
 //! The demo wallet: cards for the demo patients, each showing one outcome of
 //! card identity (PIN, iPhone, Android, older CA, expiring, grace, expired,
-//! locked, revoked, 保険証未登録).
+//! locked, revoked, 保険証未登録) and named by it, so that one person's
+//! several cards can be told apart in the authenticator's list.
 
 use anyhow::{Context, Result};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
@@ -15,11 +16,6 @@ use crate::demo::DemoPatient;
 pub const PHYSICAL_PIN: &str = "1234";
 pub const ANDROID_PIN: &str = "5678";
 
-pub struct DemoCard {
-    pub card: WalletCard,
-    pub note: String,
-}
-
 pub fn pin_of(kind: CardKind) -> &'static str {
     match kind {
         CardKind::Physical => PHYSICAL_PIN,
@@ -33,7 +29,7 @@ struct Plan {
     kind: CardKind,
     issued_on: NaiveDate,
     older_ca: bool,
-    note: String,
+    label: String,
 }
 
 /// The issue date whose fifth following birthday is `last_day`.
@@ -52,24 +48,19 @@ fn birthday_on_or_after(birth: NaiveDate, from: NaiveDate) -> Option<NaiveDate> 
         .find(|d| *d >= from)
 }
 
-/// Cards for the demo; reuses the wallet when it already has cards.
+/// Cards for the demo, each named by its case; reuses the wallet when it
+/// already has cards.
 pub async fn ensure(
     identity: &Identity,
     store: &Store,
     patients: &[DemoPatient],
     today: NaiveDate,
     now: DateTime<Utc>,
-) -> Result<Vec<DemoCard>> {
+) -> Result<Vec<WalletCard>> {
     identity.ensure_authorities(now).await?;
     let existing = identity.wallet().await?;
     if !existing.is_empty() {
-        return Ok(existing
-            .into_iter()
-            .map(|card| DemoCard {
-                note: String::new(),
-                card,
-            })
-            .collect());
+        return Ok(existing);
     }
     let mut plans: Vec<Plan> = Vec::new();
     let mut used = std::collections::BTreeSet::new();
@@ -81,13 +72,13 @@ pub async fn ensure(
             kind: CardKind::Physical,
             issued_on: today - Duration::days(400),
             older_ca: false,
-            note: p.case.to_owned(),
+            label: p.case.to_owned(),
         });
     }
     // Variants on the first (一般) patient: smartphones and the older anchor.
     if let Some(first) = patients.first() {
         let id = first.eligibility.person.id;
-        for (kind, note) in [
+        for (kind, label) in [
             (CardKind::IPhone, "スマホ用電子証明書（iPhone・生体認証）"),
             (CardKind::Android, "スマホ用電子証明書（Android・暗証番号）"),
         ] {
@@ -96,7 +87,7 @@ pub async fn ensure(
                 kind,
                 issued_on: today - Duration::days(100),
                 older_ca: false,
-                note: note.to_owned(),
+                label: label.to_owned(),
             });
         }
         plans.push(Plan {
@@ -104,16 +95,20 @@ pub async fn ensure(
             kind: CardKind::Physical,
             issued_on: today - Duration::days(1200),
             older_ca: true,
-            note: "旧認証局（2019）が発行したカード".to_owned(),
+            label: "旧認証局（2019）が発行したカード".to_owned(),
         });
     }
     // Certificates near their end need people whose birthday falls right.
     let windows: [(i64, i64, &str); 3] = [
-        (20, 80, "電子証明書の有効期限が3か月以内"),
-        (-80, -15, "電子証明書の有効期限切れ（猶予期間内）"),
-        (-300, -120, "電子証明書の有効期限切れ（猶予期間経過）"),
+        (20, 80, "期限間近（電子証明書の有効期限まで3か月以内）"),
+        (-80, -15, "猶予期間（電子証明書の有効期限切れ・3か月以内）"),
+        (
+            -300,
+            -120,
+            "猶予期間経過（電子証明書の有効期限切れ・3か月超）",
+        ),
     ];
-    for (lo, hi, note) in windows {
+    for (lo, hi, label) in windows {
         if let Some((id, issued)) = find_person_with_birthday(store, today, lo, hi, &used).await? {
             used.insert(id);
             plans.push(Plan {
@@ -121,7 +116,7 @@ pub async fn ensure(
                 kind: CardKind::Physical,
                 issued_on: issued,
                 older_ca: false,
-                note: note.to_owned(),
+                label: label.to_owned(),
             });
         }
     }
@@ -143,16 +138,16 @@ pub async fn ensure(
             )
             .await
             .with_context(|| format!("デモカード（患者 {}）を発行できません", plan.person_id))?;
-        out.push(DemoCard {
-            card: identity.card_status(card.id).await?,
-            note: plan.note.clone(),
-        });
+        identity.name_wallet_card(card.id, &plan.label).await?;
+        out.push(identity.card_status(card.id).await?);
     }
     // A locked card and a revoked card, on a patient who has no other card.
     if let Some((id, _)) = find_person_with_birthday(store, today, -400, 400, &used).await? {
         used.insert(id);
-        for note in ["暗証番号ロック中（3回間違えた）", "電子証明書失効済み"]
-        {
+        for (label, revoke) in [
+            ("ロック（暗証番号を3回間違えた）", false),
+            ("失効（電子証明書を失効済み）", true),
+        ] {
             let card = identity
                 .issue_card(
                     &IssueCard {
@@ -166,17 +161,15 @@ pub async fn ensure(
                     now,
                 )
                 .await?;
-            if note.starts_with("暗証番号") {
+            if revoke {
+                identity.revoke(card.id, now).await?;
+            } else {
                 store
                     .update_pin_counter(card.id, (3, false), (0, true))
                     .await?;
-            } else {
-                identity.revoke(card.id, now).await?;
             }
-            out.push(DemoCard {
-                card: identity.card_status(card.id).await?,
-                note: note.to_owned(),
-            });
+            identity.name_wallet_card(card.id, label).await?;
+            out.push(identity.card_status(card.id).await?);
         }
     }
     Ok(out)

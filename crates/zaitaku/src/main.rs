@@ -79,7 +79,12 @@ async fn run(command: Command) -> Result<()> {
             }
             let url = demo::database_url(&args.data_dir);
             let store = Store::open(&url).await?;
-            let institutions = demo::institutions(&store).await?;
+            let institutions = demo::institutions(&store).await.with_context(|| {
+                format!(
+                    "{} のデモデータを読めません（--reset で作り直せます）",
+                    args.data_dir.display()
+                )
+            })?;
             demo::ensure_admins(&store, &institutions).await?;
             let today = today_in_japan();
             if store.count_persons().await? == 0 && args.persons > 0 {

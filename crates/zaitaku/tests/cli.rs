@@ -107,9 +107,12 @@ async fn demo_prints_working_urls_and_reuses_its_database() {
         .await
         .unwrap();
     assert_eq!(health.status(), 200);
+    demo_patients_show_their_cases(dir.path(), &demo.banner).await;
+    let labels = card_labels(&demo.banner);
+    cards_are_named_apart(&labels);
     drop(demo);
 
-    // A second run reuses the database: the same URLs.
+    // A second run reuses the database: the same URLs, the same named cards.
     let again = start_demo(dir.path(), port, "3000");
     let urls_again: Vec<String> = again
         .banner
@@ -118,6 +121,82 @@ async fn demo_prints_working_urls_and_reuses_its_database() {
         .cloned()
         .collect();
     assert_eq!(urls, urls_again);
+    assert_eq!(card_labels(&again.banner), labels);
+}
+
+/// Each demo patient can be seen in their case: only the 保険証未登録 one's
+/// card is unregistered (any other would end at 保険証未登録), and the
+/// 特定疾病 patient holds a certificate today.
+async fn demo_patients_show_their_cases(dir: &std::path::Path, banner: &[String]) {
+    let patients: Vec<(i64, &str)> = banner
+        .iter()
+        .skip_while(|l| !l.starts_with("デモ患者"))
+        .skip(1)
+        .take_while(|l| !l.is_empty())
+        .filter_map(|l| {
+            let l = l.trim();
+            let (id, _) = l.split_once(' ')?;
+            Some((id.parse().ok()?, l.rsplit("  ").next()?))
+        })
+        .collect();
+    assert!(
+        patients
+            .iter()
+            .any(|(_, case)| *case == "特定疾病療養受療証あり"),
+        "{banner:#?}"
+    );
+    let store =
+        zaitaku_storage::Store::open(&format!("sqlite:{}", dir.join("demo.sqlite3").display()))
+            .await
+            .unwrap();
+    let today = (chrono::Utc::now() + chrono::Duration::hours(9)).date_naive();
+    for (id, case) in patients {
+        let e = store.eligibility(id).await.unwrap().unwrap();
+        assert_eq!(
+            e.person.insurance_use_registered,
+            !case.starts_with("保険証利用登録なし"),
+            "{case}"
+        );
+        if case == "特定疾病療養受療証あり" {
+            assert!(e.specific_diseases_on(today).next().is_some());
+        }
+    }
+}
+
+/// The name the banner prints after each demo card's PIN.
+fn card_labels(banner: &[String]) -> Vec<String> {
+    banner
+        .iter()
+        .filter(|l| l.contains("暗証番号 ") && l.contains("有効期限"))
+        .map(|l| {
+            let after_pin = l.split("暗証番号 ").nth(1).unwrap_or_default();
+            after_pin
+                .split_once("  ")
+                .map(|(_, label)| label.trim().to_owned())
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+/// Every card is named by its case, no two alike: one person holds several.
+fn cards_are_named_apart(labels: &[String]) {
+    assert!(labels.len() >= 15, "{labels:?}");
+    assert!(labels.iter().all(|l| !l.is_empty()), "{labels:?}");
+    let distinct: std::collections::BTreeSet<_> = labels.iter().collect();
+    assert_eq!(distinct.len(), labels.len(), "{labels:?}");
+    for case in [
+        "期限間近",
+        "猶予期間",
+        "ロック",
+        "失効",
+        "旧認証局",
+        "iPhone",
+    ] {
+        assert!(
+            labels.iter().any(|l| l.contains(case)),
+            "no card named for {case}: {labels:?}"
+        );
+    }
 }
 
 #[test]

@@ -72,7 +72,7 @@ fn png_of(url: &str) -> Result<Vec<u8>, WebError> {
     Ok(out)
 }
 
-/// `attachment; filename="zaitaku-qr-1311234567.png"`
+/// `attachment; filename="zaitaku-qr-1311234569.png"`
 fn download(inst: &StoredInstitution, ext: &str) -> Result<HeaderValue, WebError> {
     HeaderValue::from_str(&format!(
         "attachment; filename=\"zaitaku-qr-{}.{ext}\"",
