@@ -31,7 +31,7 @@ struct World {
 
 async fn world(url: &str) -> World {
     let store = Store::open(url).await.unwrap();
-    let today = Utc::now().date_naive();
+    let today = zaitaku_web::today();
     let people: Vec<_> = zaitaku_synth::Population::new(11, today)
         .persons()
         .take(3000)
@@ -557,7 +557,7 @@ async fn pharmacy_and_online_variants(url: &str) {
 
     // Online care from a partner: the date, validity to that day, the way back.
     let t = w.clinic.url_token.clone();
-    let day = (Utc::now().date_naive() + chrono::Duration::days(3))
+    let day = (zaitaku_web::today() + chrono::Duration::days(3))
         .format("%Y-%m-%d")
         .to_string();
     let mut p = Patient::new(&w.base);
@@ -685,7 +685,7 @@ on_both!(failure_outcomes);
 /// An issue date that makes the certificate's last day fall `from..=to` days
 /// from today for someone born on `birth`.
 fn issued_for(birth: NaiveDate, from: i64, to: i64) -> Option<NaiveDate> {
-    let today = Utc::now().date_naive();
+    let today = zaitaku_web::today();
     (0..900)
         .map(|i| today - chrono::Duration::days(5 * 365 + 450 - i))
         .find(|d| {
@@ -699,7 +699,7 @@ fn issued_for(birth: NaiveDate, from: i64, to: i64) -> Option<NaiveDate> {
 async fn certificate_and_eligibility_outcomes(url: &str) {
     let w = world(url).await;
     let store = &w.state.store;
-    let today = Utc::now().date_naive();
+    let today = zaitaku_web::today();
     let t = w.clinic.url_token.clone();
     let mut form = ALL_BUT_CHECKUPS.to_vec();
     form.push(("prescription_form", "1"));
@@ -854,7 +854,7 @@ async fn partner_return_is_signed_and_a_tampered_one_fails(url: &str) {
     let w = world(url).await;
     let t = w.clinic.url_token.clone();
     let return_url = "https://partner.example/visit/9?lang=ja";
-    let day = (Utc::now().date_naive() + chrono::Duration::days(2))
+    let day = (zaitaku_web::today() + chrono::Duration::days(2))
         .format("%Y-%m-%d")
         .to_string();
     let a01 = format!(
@@ -922,7 +922,7 @@ async fn partner_return_is_signed_and_a_tampered_one_fails(url: &str) {
     );
 
     // Tampered: another day, another status, another partner page, another state.
-    let other_day = (Utc::now().date_naive() + chrono::Duration::days(9))
+    let other_day = (zaitaku_web::today() + chrono::Duration::days(9))
         .format("%Y-%m-%d")
         .to_string();
     for forged in [

@@ -26,7 +26,7 @@ use zaitaku_domain::institution::{Institution, InstitutionCode, InstitutionKind}
 use zaitaku_domain::prefecture::Prefecture;
 use zaitaku_identity::{CardKind, IssueCard};
 use zaitaku_storage::{PersonRecords, Store, StoredInstitution};
-use zaitaku_web::AppState;
+use zaitaku_web::{AppState, today};
 
 // ---------------------------------------------------------------- the world
 
@@ -66,10 +66,6 @@ struct Site {
 enum Backend {
     Sqlite,
     Postgres,
-}
-
-fn today() -> NaiveDate {
-    Utc::now().date_naive()
 }
 
 /// An issue date that makes the certificate's last day fall `from..=to` days

@@ -37,7 +37,7 @@ async fn site() -> (Site, zaitaku_testkit::TempSqlite) {
     let base = format!("http://{}", listener.local_addr().unwrap());
     let state = AppState::new(store.clone(), base.clone()).await.unwrap();
     state.identity.ensure_authorities(Utc::now()).await.unwrap();
-    let today = Utc::now().date_naive();
+    let today = zaitaku_web::today();
     let mut ids = Vec::new();
     for kind in [CardKind::Physical, CardKind::IPhone, CardKind::Physical] {
         let card = state
