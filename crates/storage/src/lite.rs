@@ -336,7 +336,12 @@ mod tests {
             path_of("sqlite://data/x.db").unwrap(),
             PathBuf::from("data/x.db")
         );
-        assert!(path_of("sqlite::memory:").is_err());
+        match path_of("sqlite::memory:") {
+            Err(StorageError::UnsupportedUrl(why)) => {
+                assert!(why.contains("メモリ上のSQLiteは使えません"), "{why}");
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     /// The options of `.cargo/config.toml` reached the SQLite this links:
@@ -509,7 +514,12 @@ mod tests {
         assert_eq!(read(&["a", "b", "c"]).unwrap(), vec![vec![1, 2, 3]]);
         assert_eq!(read(&["c", "a", "c", "b"]).unwrap(), vec![vec![3, 1, 3, 2]]);
         assert_eq!(read(&["B"]).unwrap(), vec![vec![2]]);
-        assert!(read(&["a", "d"]).is_err());
+        match read(&["a", "d"]) {
+            Err(StorageError::Sqlite(rusqlite::Error::InvalidColumnName(name))) => {
+                assert_eq!(name, "d");
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

@@ -147,7 +147,14 @@ async fn nonces_are_single_use_per_session(url: &str) {
     let exp = now() + Duration::minutes(5);
     store.insert_nonce("n1", "s1", now(), exp).await.unwrap();
     store.insert_nonce("n2", "s1", now(), exp).await.unwrap();
-    assert!(store.insert_nonce("n1", "s2", now(), exp).await.is_err());
+    let taken = store
+        .insert_nonce("n1", "s2", now(), exp)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(taken, zaitaku_storage::StorageError::Duplicate("ノンス")),
+        "{taken:?}"
+    );
     assert_eq!(
         store.consume_nonce("n1", "s2", now()).await.unwrap(),
         Err(NonceRejection::OtherSession)
