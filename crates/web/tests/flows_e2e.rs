@@ -968,7 +968,11 @@ async fn online_care(ui: &Ui, s: &Site) {
     let now = Utc::now().timestamp();
     assert!(zaitaku_web::partner::verify_return(&back, &return_url, &jwks, now, 600).is_ok());
     let forged = back.replace("zaitaku_state=rsv-7001", "zaitaku_state=rsv-7002");
-    assert!(zaitaku_web::partner::verify_return(&forged, &return_url, &jwks, now, 600).is_err());
+    assert_ne!(forged, back);
+    assert_eq!(
+        zaitaku_web::partner::verify_return(&forged, &return_url, &jwks, now, 600),
+        Err(zaitaku_web::partner::ReturnVerifyError::BadSignature)
+    );
     ui.goto(&forged.replace("/visit/7001", "/visit/7002")).await;
     let t = ui.wait_for("試験オンライン診療").await;
     assert!(t.contains("結果を確認できませんでした"), "{t}");
