@@ -184,7 +184,11 @@ mod tests {
                 format!("\"{}\"", kind.as_str())
             );
         }
-        assert!("iPhone".parse::<CardKind>().is_err());
+        assert_eq!(
+            "iPhone".parse::<CardKind>(),
+            Err(UnknownCardKind("iPhone".into())),
+            "names are lower case"
+        );
         assert!(CardKind::Physical.uses_pin());
         assert!(CardKind::Android.uses_pin());
         assert!(!CardKind::IPhone.uses_pin());
@@ -198,7 +202,10 @@ mod tests {
         let key = KeyPair::from_pkcs8(&keys.pkcs8).unwrap();
         let public = UnparsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, key.public_key().as_ref());
         assert!(public.verify(b"hello", &sig).is_ok());
-        assert!(public.verify(b"hellO", &sig).is_err());
+        assert_eq!(
+            public.verify(b"hellO", &sig),
+            Err(aws_lc_rs::error::Unspecified)
+        );
         // PKCS#1 v1.5 is deterministic.
         assert_eq!(keys.sign(b"hello").unwrap(), sig);
     }

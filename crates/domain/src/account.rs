@@ -308,25 +308,48 @@ mod tests {
     #[test]
     fn reference_numbers_and_names() {
         assert!(validate_reference_number(&"1".repeat(50)).is_ok());
-        assert!(validate_reference_number(&"1".repeat(51)).is_err());
+        assert_eq!(
+            validate_reference_number(&"1".repeat(51)),
+            Err(ValidationError::TooLong {
+                field: "照会番号",
+                max: 50
+            })
+        );
         assert_eq!(
             validate_reference_number(" ").unwrap_err().code(),
             "Z-V-0001"
         );
         assert_eq!(validate_reference_number("A-0012").unwrap(), "A-0012");
         assert!(validate_kana_name("カンリ　タロウ").is_ok());
-        assert!(validate_kana_name("かんり").is_err());
-        assert!(validate_display_name("ユーザ名", "").is_err());
+        assert_eq!(
+            validate_kana_name("かんり"),
+            Err(ValidationError::Characters {
+                field: "ユーザ名（カナ）",
+                allowed: "全角カタカナで入力してください。"
+            })
+        );
+        assert_eq!(
+            validate_display_name("ユーザ名", ""),
+            Err(ValidationError::Required {
+                field: "ユーザ名"
+            })
+        );
     }
 
     #[test]
     fn user_ids() {
         assert!(validate_user_id("ad").is_ok());
         assert!(validate_user_id("admin001").is_ok());
-        assert!(validate_user_id("a").is_err());
-        assert!(validate_user_id("admin0001").is_err());
-        assert!(validate_user_id("ad-1").is_err());
-        assert!(validate_user_id("ａｄ").is_err());
+        for bad in ["a", "admin0001", "ad-1", "ａｄ"] {
+            assert_eq!(
+                validate_user_id(bad),
+                Err(ValidationError::Characters {
+                    field: "ユーザID",
+                    allowed: "半角英数字2〜8文字で入力してください。"
+                }),
+                "{bad}"
+            );
+        }
         assert_eq!(validate_user_id("").unwrap_err().code(), "Z-V-0001");
     }
 
@@ -334,21 +357,35 @@ mod tests {
     fn passwords() {
         assert!(validate_password("Zaitaku#2026").is_ok());
         assert!(validate_password("Ab1(xxxx").is_ok());
-        assert!(validate_password("Ab1(xxx").is_err(), "7 characters");
-        assert!(
-            validate_password("Ab1(xxxxxxxxxxxxxxxxx").is_err(),
+        let length = Err(ValidationError::PasswordLength);
+        assert_eq!(validate_password("Ab1(xxx"), length, "7 characters");
+        assert_eq!(
+            validate_password("Ab1(xxxxxxxxxxxxxxxxx"),
+            length,
             "21 characters"
         );
-        assert!(validate_password("zaitaku#2026").is_err(), "no upper case");
-        assert!(validate_password("ZAITAKU#2026").is_err(), "no lower case");
-        assert!(validate_password("Zaitaku#abcd").is_err(), "no digit");
-        assert!(validate_password("Zaitaku2026").is_err(), "no symbol");
-        assert!(
-            validate_password("Zaitaku 2026#").is_err(),
+        let classes = Err(ValidationError::PasswordClasses);
+        assert_eq!(validate_password("zaitaku#2026"), classes, "no upper case");
+        assert_eq!(validate_password("ZAITAKU#2026"), classes, "no lower case");
+        assert_eq!(validate_password("Zaitaku#abcd"), classes, "no digit");
+        assert_eq!(validate_password("Zaitaku2026"), classes, "no symbol");
+        let characters = |p: &str| {
+            validate_password(p)
+                .map_err(|e| (e.code(), e.to_string()))
+                .unwrap_err()
+        };
+        let outside_the_set = (
+            "Z-V-0008",
+            "パスワードに使用できない文字が含まれています。英大文字・英小文字・数字と、記号 ` ~ ! @ # $ % ^ & * _ { } [ ] | : ; ' < > , . ? - ( ) / が使えます。".to_owned(),
+        );
+        assert_eq!(
+            characters("Zaitaku 2026#"),
+            outside_the_set,
             "space is not a symbol of the set"
         );
-        assert!(
-            validate_password("Zaitaku\"2026").is_err(),
+        assert_eq!(
+            characters("Zaitaku\"2026"),
+            outside_the_set,
             "double quote is not in the set"
         );
         for c in PASSWORD_SYMBOLS.chars() {
@@ -361,6 +398,12 @@ mod tests {
         for r in Role::ALL {
             assert_eq!(Role::parse(r.as_str()).unwrap(), r);
         }
-        assert!(Role::parse("root").is_err());
+        assert_eq!(
+            Role::parse("root"),
+            Err(ValidationError::UnknownCode {
+                field: "権限",
+                value: "root".into()
+            })
+        );
     }
 }

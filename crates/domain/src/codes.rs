@@ -326,11 +326,27 @@ mod tests {
             e.to_string(),
             "限度額適用区分の値「A07」は定義されていません。"
         );
-        assert!(BurdenRatio::parse("10").is_err());
-        assert!(BurdenRatio::parse("040").is_err());
-        assert!(Sex::parse("0").is_err());
-        assert!(QualificationValidity::parse("").is_err());
-        assert!(SpecificDisease::parse("4").is_err());
+        let unknown = |field: &'static str, value: &str| ValidationError::UnknownCode {
+            field,
+            value: value.into(),
+        };
+        assert_eq!(
+            BurdenRatio::parse("10"),
+            Err(unknown(BurdenRatio::FIELD, "10"))
+        );
+        assert_eq!(
+            BurdenRatio::parse("040"),
+            Err(unknown(BurdenRatio::FIELD, "040"))
+        );
+        assert_eq!(Sex::parse("0"), Err(unknown(Sex::FIELD, "0")));
+        assert_eq!(
+            QualificationValidity::parse(""),
+            Err(unknown(QualificationValidity::FIELD, ""))
+        );
+        assert_eq!(
+            SpecificDisease::parse("4"),
+            Err(unknown(SpecificDisease::FIELD, "4"))
+        );
     }
 
     #[test]
@@ -338,6 +354,13 @@ mod tests {
         assert_eq!(serde_json::to_string(&LimitClass::B09).unwrap(), "\"B09\"");
         let v: BurdenRatio = serde_json::from_str("\"020\"").unwrap();
         assert_eq!(v, BurdenRatio::Two);
-        assert!(serde_json::from_str::<BurdenRatio>("\"025\"").is_err());
+        let e = serde_json::from_str::<BurdenRatio>("\"025\"").unwrap_err();
+        assert!(
+            e.to_string().starts_with(&format!(
+                "{}の値「025」は定義されていません。",
+                BurdenRatio::FIELD
+            )),
+            "{e}"
+        );
     }
 }

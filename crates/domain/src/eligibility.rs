@@ -609,7 +609,12 @@ mod tests {
 
     #[test]
     fn periods() {
-        assert!(Period::new("有効期間", d(2025, 4, 1), Some(d(2025, 3, 31))).is_err());
+        assert_eq!(
+            Period::new("有効期間", d(2025, 4, 1), Some(d(2025, 3, 31))),
+            Err(ValidationError::Period {
+                field: "有効期間"
+            })
+        );
         let p = Period::new("有効期間", d(2025, 4, 1), Some(d(2026, 3, 31))).unwrap();
         assert!(p.contains(d(2026, 3, 31)));
         assert!(!p.contains(d(2026, 4, 1)));

@@ -249,7 +249,10 @@ mod tests {
         let n = InsurerNumber::parse("138008").unwrap();
         assert_eq!(n.kind(), InsurerKind::NationalHealth);
         assert_eq!(n.prefecture().name(), "東京都");
-        assert!(InsurerNumber::parse("138001").is_err());
+        assert_eq!(
+            InsurerNumber::parse("138001").unwrap_err().code(),
+            "Z-V-0003"
+        );
     }
 
     #[test]
@@ -272,15 +275,25 @@ mod tests {
                 assert!(check_digit::verify(n.as_str()));
             }
         }
-        assert!(InsurerNumber::build(Some(99), tokyo, 1).is_err());
+        assert_eq!(
+            InsurerNumber::build(Some(99), tokyo, 1).unwrap_err().code(),
+            "Z-V-0009"
+        );
     }
 
     #[test]
     fn branch_number() {
         assert_eq!(BranchNumber::parse("02").unwrap().to_string(), "02");
-        assert!(BranchNumber::parse("2").is_err());
-        assert!(BranchNumber::parse("002").is_err());
-        assert!(BranchNumber::parse("a2").is_err());
+        for bad in ["2", "002", "a2"] {
+            assert_eq!(
+                BranchNumber::parse(bad),
+                Err(ValidationError::DigitsLength {
+                    field: "枝番",
+                    expected: "2"
+                }),
+                "{bad}"
+            );
+        }
     }
 
     #[test]
@@ -293,10 +306,25 @@ mod tests {
             validate_symbol_or_number("記号", "千葉", true).unwrap(),
             "千葉"
         );
-        assert!(validate_symbol_or_number("番号", "", true).is_err());
+        assert_eq!(
+            validate_symbol_or_number("番号", "", true),
+            Err(ValidationError::Required { field: "番号" })
+        );
         assert_eq!(validate_symbol_or_number("記号", "", false).unwrap(), "");
-        assert!(validate_symbol_or_number("番号", &"1".repeat(21), true).is_err());
+        assert_eq!(
+            validate_symbol_or_number("番号", &"1".repeat(21), true),
+            Err(ValidationError::TooLong {
+                field: "番号",
+                max: 20
+            })
+        );
         assert!(validate_symbol_or_number("番号", &"１".repeat(20), true).is_ok());
-        assert!(validate_symbol_or_number("番号", "12\t3", true).is_err());
+        assert_eq!(
+            validate_symbol_or_number("番号", "12\t3", true),
+            Err(ValidationError::Characters {
+                field: "番号",
+                allowed: "改行やタブは使用できません。"
+            })
+        );
     }
 }

@@ -293,6 +293,12 @@ mod tests {
                 .code(),
             "Z-V-0012"
         );
-        assert!(validate_birth_date(d(1899, 12, 31), d(2026, 1, 1)).is_err());
+        assert_eq!(
+            validate_birth_date(d(1899, 12, 31), d(2026, 1, 1)),
+            Err(ValidationError::Date {
+                field: "生年月日",
+                value: "1899-12-31".into()
+            })
+        );
     }
 }

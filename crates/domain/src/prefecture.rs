@@ -103,9 +103,11 @@ mod tests {
             Prefecture::from_digits("47").map(Prefecture::name),
             Ok("沖縄県")
         );
-        assert!(Prefecture::from_digits("00").is_err());
-        assert!(Prefecture::from_digits("48").is_err());
-        assert!(Prefecture::from_digits("1").is_err());
-        assert!(Prefecture::from_digits("+1").is_err());
+        for bad in ["00", "48", "1", "+1"] {
+            assert_eq!(
+                Prefecture::from_digits(bad),
+                Err(ValidationError::Prefecture(bad.to_owned()))
+            );
+        }
     }
 }

@@ -245,6 +245,48 @@ async fn pin_rules(url: &str) {
 }
 on_both!(pin_rules);
 
+/// The demo wallet lists, and lets the authenticator pick, only cards issued
+/// into it; a card outside it is still known to the command line.
+async fn cards_outside_the_demo_wallet_are_neither_listed_nor_picked(url: &str) {
+    let id = setup(url).await;
+    let outside = id
+        .issue_card(
+            &IssueCard {
+                person_id: 1,
+                kind: CardKind::Physical,
+                pin: Some("1234".to_owned()),
+                issued_on: today() - Duration::days(30),
+                authority_id: None,
+                in_demo_wallet: false,
+            },
+            now(),
+        )
+        .await
+        .unwrap()
+        .id;
+    let inside = issue(
+        &id,
+        2,
+        CardKind::Android,
+        today() - Duration::days(30),
+        None,
+    )
+    .await;
+    let wallet = id.wallet().await.unwrap();
+    assert_eq!(
+        wallet.iter().map(|c| c.id).collect::<Vec<_>>(),
+        vec![inside]
+    );
+    assert_eq!(id.wallet_card(outside).await.unwrap(), None);
+    assert_eq!(
+        id.wallet_card(inside).await.unwrap().as_ref(),
+        wallet.first()
+    );
+    let status = id.card_status(outside).await.unwrap();
+    assert_eq!((status.id, status.person_id), (outside, 1));
+}
+on_both!(cards_outside_the_demo_wallet_are_neither_listed_nor_picked);
+
 async fn smartphone_cards(url: &str) {
     let id = setup(url).await;
     let iphone = issue(&id, 1, CardKind::IPhone, today() - Duration::days(30), None).await;

@@ -113,12 +113,57 @@ async fn cards_and_pin_counter(url: &str) {
 }
 on_both!(cards_and_pin_counter);
 
+/// `cards(None)` is the authenticator's demo wallet: a card issued outside
+/// it (a real card's stand-in, or one the CLI made without `--demo-wallet`)
+/// is in the person's cards but not in the wallet.
+async fn the_demo_wallet_holds_only_its_own_cards(url: &str) {
+    let store = with_person(url).await;
+    let ca = store
+        .insert_authority("試験CA 2023", b"cert", Some(b"key"), now())
+        .await
+        .unwrap();
+    let mut ids = Vec::new();
+    for (serial_hex, in_demo_wallet) in [("0a01", false), ("0a02", true), ("0a03", false)] {
+        let card = store
+            .insert_card(&NewCard {
+                person_id: 1,
+                kind: "physical",
+                authority_id: ca.id,
+                serial_hex,
+                cert_der: b"certbytes",
+                key_pkcs8: b"keybytes",
+                pin_hash: Some("$argon2id$..."),
+                in_demo_wallet,
+                issued_at: now(),
+                not_after: now() + Duration::days(365 * 5),
+            })
+            .await
+            .unwrap();
+        assert_eq!(card.in_demo_wallet, in_demo_wallet);
+        ids.push(card.id);
+    }
+    let ids_of = |cards: Vec<zaitaku_storage::StoredCard>| -> Vec<i64> {
+        cards.iter().map(|c| c.id).collect()
+    };
+    assert_eq!(ids_of(store.cards(None).await.unwrap()), vec![ids[1]]);
+    assert_eq!(ids_of(store.cards(Some(1)).await.unwrap()), ids);
+    assert!(!store.card(ids[0]).await.unwrap().unwrap().in_demo_wallet);
+}
+on_both!(the_demo_wallet_holds_only_its_own_cards);
+
 async fn nonces_are_single_use_per_session(url: &str) {
     let store = Store::open(url).await.unwrap();
     let exp = now() + Duration::minutes(5);
     store.insert_nonce("n1", "s1", now(), exp).await.unwrap();
     store.insert_nonce("n2", "s1", now(), exp).await.unwrap();
-    assert!(store.insert_nonce("n1", "s2", now(), exp).await.is_err());
+    let taken = store
+        .insert_nonce("n1", "s2", now(), exp)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(taken, zaitaku_storage::StorageError::Duplicate("ノンス")),
+        "{taken:?}"
+    );
     assert_eq!(
         store.consume_nonce("n1", "s2", now()).await.unwrap(),
         Err(NonceRejection::OtherSession)

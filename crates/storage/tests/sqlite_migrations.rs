@@ -1,6 +1,7 @@
 //! Migrations that rebuild a SQLite table keep its rows and its rules.
 
 use sqlx::Connection;
+use sqlx::error::ErrorKind;
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
 use zaitaku_domain::consent::ConsentAction;
@@ -8,6 +9,14 @@ use zaitaku_storage::{AuditEvent, NonceRejection, Store};
 
 const CONSENT: &str = "INSERT INTO consents (institution_id, person_id, action, care_kind, channel, \
      recorded_at, recorded_by, idempotency_key) VALUES (1, 7, $1, 'home_visit', 'web', $2, 'patient', $3)";
+
+/// The rule a statement broke: its kind and SQLite's words for it.
+fn broken<T: std::fmt::Debug>(r: Result<T, sqlx::Error>) -> (ErrorKind, String) {
+    match r {
+        Err(sqlx::Error::Database(e)) => (e.kind(), e.message().to_owned()),
+        other => panic!("expected a broken rule: {other:?}"),
+    }
+}
 
 /// A database with only the first `applied` migrations.
 async fn database_after(path: &std::path::Path, applied: usize) -> SqliteConnection {
@@ -89,9 +98,19 @@ async fn consent_checks_rebuilt_without_losing_a_row_or_a_rule() {
             .bind(key)
             .execute(store.pool())
     };
-    assert!(insert("bogus", "k3").await.is_err(), "CHECK on action");
-    assert!(
-        insert("update", "k1").await.is_err(),
+    let (kind, message) = broken(insert("bogus", "k3").await);
+    assert_eq!(
+        kind,
+        ErrorKind::CheckViolation,
+        "CHECK on action: {message}"
+    );
+    assert!(message.contains("action"), "{message}");
+    assert_eq!(
+        broken(insert("update", "k1").await),
+        (
+            ErrorKind::UniqueViolation,
+            "UNIQUE constraint failed: consents.idempotency_key".to_owned()
+        ),
         "UNIQUE idempotency key"
     );
     insert("update", "k4").await.unwrap();
@@ -209,11 +228,24 @@ async fn audit_log_rebuilt_on_its_rowid_keeping_the_chain() {
     ))
     .execute(store.pool())
     .await;
-    assert!(dup.is_err(), "seq stays unique");
+    assert_eq!(
+        broken(dup),
+        (
+            ErrorKind::UniqueViolation,
+            "UNIQUE constraint failed: audit_log.seq".to_owned()
+        ),
+        "seq stays unique"
+    );
     let two_heads = sqlx::query("INSERT INTO audit_head (id, seq, last_hash) VALUES (2, 0, 'x')")
         .execute(store.pool())
         .await;
-    assert!(two_heads.is_err(), "CHECK (id = 1) kept");
+    let (kind, message) = broken(two_heads);
+    assert_eq!(
+        kind,
+        ErrorKind::CheckViolation,
+        "CHECK (id = 1) kept: {message}"
+    );
+    assert!(message.contains("id = 1"), "{message}");
 }
 
 const PERSON: &str = "INSERT INTO persons (id, name, name_kana, birth_date, sex, postal_code, address, \
@@ -266,22 +298,45 @@ async fn persons_rebuilt_on_their_rowid_with_every_reference_kept() {
         .bind("4")
         .execute(store.pool())
         .await;
-    assert!(bad_sex.is_err(), "CHECK on sex");
+    let (kind, message) = broken(bad_sex);
+    assert_eq!(kind, ErrorKind::CheckViolation, "CHECK on sex: {message}");
+    assert!(message.contains("sex"), "{message}");
     let duplicate = sqlx::query(PERSON)
         .bind(7_i64)
         .bind("1")
         .execute(store.pool())
         .await;
-    assert!(duplicate.is_err(), "id stays unique");
+    assert_eq!(
+        broken(duplicate),
+        (
+            ErrorKind::UniqueViolation,
+            "UNIQUE constraint failed: persons.id".to_owned()
+        ),
+        "id stays unique"
+    );
     let orphan = sqlx::query(QUALIFICATION)
         .bind(404_i64)
         .execute(store.pool())
         .await;
-    assert!(orphan.is_err(), "a qualification needs its person");
+    assert_eq!(
+        broken(orphan),
+        (
+            ErrorKind::ForeignKeyViolation,
+            "FOREIGN KEY constraint failed".to_owned()
+        ),
+        "a qualification needs its person"
+    );
     let removed = sqlx::query("DELETE FROM persons WHERE id = 7")
         .execute(store.pool())
         .await;
-    assert!(removed.is_err(), "a referenced person cannot be deleted");
+    assert_eq!(
+        broken(removed),
+        (
+            ErrorKind::ForeignKeyViolation,
+            "FOREIGN KEY constraint failed".to_owned()
+        ),
+        "a referenced person cannot be deleted"
+    );
 }
 
 #[tokio::test]
@@ -346,5 +401,11 @@ async fn nonces_moved_into_the_btree_of_their_key_and_still_single_use() {
     let again = store
         .insert_nonce("fresh", "s2", now, now + chrono::Duration::minutes(5))
         .await;
-    assert!(again.is_err(), "a nonce is issued once");
+    assert!(
+        matches!(
+            again,
+            Err(zaitaku_storage::StorageError::Duplicate("ノンス"))
+        ),
+        "a nonce is issued once: {again:?}"
+    );
 }

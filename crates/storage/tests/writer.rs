@@ -18,6 +18,25 @@ use zaitaku_storage::{
 };
 use zaitaku_testkit::on_both;
 
+/// The kind of rule the database refused a write for, whichever driver ran
+/// it (rusqlite on SQLite, sqlx on PostgreSQL).
+fn broken_rule(e: &zaitaku_storage::StorageError) -> Option<sqlx::error::ErrorKind> {
+    use rusqlite::ffi;
+    use sqlx::error::ErrorKind;
+    use zaitaku_storage::StorageError;
+    match e {
+        StorageError::Query(sqlx::Error::Database(db)) => Some(db.kind()),
+        StorageError::Sqlite(rusqlite::Error::SqliteFailure(f, _)) => match f.extended_code {
+            ffi::SQLITE_CONSTRAINT_UNIQUE | ffi::SQLITE_CONSTRAINT_PRIMARYKEY => {
+                Some(ErrorKind::UniqueViolation)
+            }
+            ffi::SQLITE_CONSTRAINT_FOREIGNKEY => Some(ErrorKind::ForeignKeyViolation),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
 fn now() -> chrono::DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 21, 1, 0, 0).unwrap()
 }
@@ -168,7 +187,12 @@ async fn a_failing_job_leaves_the_batch_committed(url: &str) {
     let replay = answers[1].as_ref().unwrap().as_ref().unwrap_err();
     assert_eq!(replay.write, 0);
     assert_eq!(replay.refusal, Refusal::Nonce(NonceRejection::AlreadyUsed));
-    assert!(answers[2].is_err(), "the foreign key refuses the consent");
+    let refused = answers[2].as_ref().unwrap_err();
+    assert_eq!(
+        broken_rule(refused),
+        Some(sqlx::error::ErrorKind::ForeignKeyViolation),
+        "the foreign key refuses the consent: {refused:?}"
+    );
     assert!(matches!(
         &answers[3].as_ref().unwrap().as_ref().unwrap()[0],
         Written::Audit(a) if a.action == "read.eligibility"

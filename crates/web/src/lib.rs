@@ -102,6 +102,15 @@ pub fn origin_of(url: &str) -> String {
     }
 }
 
+/// Today in Japan: the day the web service judges eligibility, certificate
+/// warnings and consultation days by. Tests choose their people by it too:
+/// from 15:00 UTC the UTC date is still yesterday here.
+pub fn today() -> chrono::NaiveDate {
+    chrono::Utc::now()
+        .with_timezone(&zaitaku_domain::consent::jst())
+        .date_naive()
+}
+
 pub fn router(state: AppState) -> Router {
     let stand_in = state.stand_in_authenticator.then(|| {
         let authenticator = zaitaku_authenticator::router(AuthenticatorState {

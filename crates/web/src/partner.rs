@@ -537,7 +537,10 @@ mod tests {
         assert!(!url.contains("zaitaku_state") && !url.contains("zaitaku_action"));
         assert!(verify_return(&url, r.return_url, &signer.jwks(), r.issued_at, 600).is_ok());
         let forged = format!("{url}&zaitaku_action=register");
-        assert!(verify_return(&forged, r.return_url, &signer.jwks(), r.issued_at, 600).is_err());
+        assert_eq!(
+            verify_return(&forged, r.return_url, &signer.jwks(), r.issued_at, 600),
+            Err(ReturnVerifyError::BadSignature)
+        );
     }
 
     #[test]
@@ -547,7 +550,10 @@ mod tests {
         let first = ReturnSigner::load_or_create(&path).unwrap();
         let again = ReturnSigner::load_or_create(&path).unwrap();
         assert_eq!(first.kid(), again.kid());
-        assert!(ReturnSigner::from_pem("not a key").is_err());
+        assert!(matches!(
+            ReturnSigner::from_pem("not a key").err(),
+            Some(SigningKeyError::NotPem)
+        ));
         assert!(
             first
                 .public_pem()

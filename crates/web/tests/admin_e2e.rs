@@ -3,7 +3,8 @@
 //! (first forgetting the terms), fetch the URL, QR code and poster, see a
 //! patient who just consented on their phone, register a 照会番号, read the
 //! drug history, find that read in the audit log, rotate the URL, register a
-//! colleague; then the operator verifies the audit chain.
+//! colleague; then the operator verifies the audit chain. On SQLite and
+//! PostgreSQL.
 //!
 //! Set ZAITAKU_SCREENSHOTS=DIR to save a PNG of every screen.
 
@@ -17,6 +18,7 @@ use zaitaku_domain::institution::{Institution, InstitutionCode, InstitutionKind}
 use zaitaku_domain::prefecture::Prefecture;
 use zaitaku_identity::{CardKind, IssueCard};
 use zaitaku_storage::{NewAccount, PersonRecords, Store};
+use zaitaku_testkit::on_both;
 use zaitaku_web::AppState;
 
 const PASSWORD: &str = "Zaitaku#2026";
@@ -30,13 +32,11 @@ struct Site {
     /// A month in which the patient has drug records.
     drug_month: NaiveDate,
     store: Store,
-    _db: zaitaku_testkit::TempSqlite,
 }
 
-async fn site() -> Site {
-    let db = zaitaku_testkit::sqlite();
-    let store = Store::open(&db.url).await.unwrap();
-    let today = Utc::now().date_naive();
+async fn site(database_url: &str) -> Site {
+    let store = Store::open(database_url).await.unwrap();
+    let today = zaitaku_web::today();
     let people: Vec<_> = zaitaku_synth::Population::new(7, today)
         .persons()
         .take(300)
@@ -158,7 +158,6 @@ async fn site() -> Site {
         patient_name: chosen.eligibility.person.name.clone(),
         drug_month,
         store,
-        _db: db,
     }
 }
 
@@ -251,9 +250,8 @@ async fn patient_registers(url: &str, card: i64) {
     wait_for(c, "同意登録が正常に完了いたしました。").await;
 }
 
-#[tokio::test]
-async fn an_administrators_day_on_a_desktop() {
-    let s = site().await;
+async fn an_administrators_day_on_a_desktop(database_url: &str) {
+    let s = site(database_url).await;
     let b = zaitaku_testkit::browser(1366, 768, false).await;
     let c = &b.client;
     let old_url = format!("{}/w/{}", s.base, s.token);
@@ -390,10 +388,10 @@ async fn an_administrators_day_on_a_desktop() {
     let audit = s.store.audit_records(Some("medical."), 10).await.unwrap();
     assert!(audit.iter().any(|r| r.outcome == "ok"));
 }
+on_both!(an_administrators_day_on_a_desktop);
 
-#[tokio::test]
-async fn roles_on_a_phone_and_the_operator() {
-    let s = site().await;
+async fn roles_on_a_phone_and_the_operator(database_url: &str) {
+    let s = site(database_url).await;
     let url = format!("{}/w/{}", s.base, s.token);
     // Switch the function on directly: this test is about the other roles.
     let inst = s
@@ -453,7 +451,14 @@ async fn roles_on_a_phone_and_the_operator() {
     let c = &b.client;
     c.goto(&format!("{}/operator/login", s.base)).await.unwrap();
     wait_for(c, "ログイン").await;
-    assert!(c.find(Locator::Css("#institution_code")).await.is_err());
+    // The operator's form asks for no institution code.
+    let code_field = c.find(Locator::Css("#institution_code")).await;
+    assert!(
+        code_field
+            .as_ref()
+            .is_err_and(fantoccini::error::CmdError::is_no_such_element),
+        "{code_field:?}"
+    );
     fill(c, "#user_id", "ops01").await;
     fill(c, "#password", PASSWORD).await;
     click(c, "form button[type=submit]").await;
@@ -466,3 +471,4 @@ async fn roles_on_a_phone_and_the_operator() {
     wait_for(c, "監査ログの連鎖は正常です。").await;
     shot(c, "operator-audit-desktop").await;
 }
+on_both!(roles_on_a_phone_and_the_operator);

@@ -625,12 +625,13 @@ async fn a_long_reference_number_is_told_it_is_too_long(url: &str) {
             &[("reference", &"1".repeat(51))],
         )
         .await;
-    assert_eq!(res.status, 422);
-    assert!(
-        !res.body.contains("使用できない文字が含まれています"),
-        "{}",
-        support::between(&res.body, "role=\"alert\"><p>", "</p>").unwrap_or("")
+    assert_eq!(res.status, 422, "{}", res.summary());
+    assert_eq!(
+        support::between(&res.body, "role=\"alert\"><p>", "</p>"),
+        Some("照会番号は50文字以内で入力してください。")
     );
+    assert!(res.shows_code("Z-V-0007"), "{}", res.summary());
+    assert_eq!(reference_of(&w.srv.store, &w.a, OK).await, None);
 }
 mod long_reference_message {
     #[tokio::test]
@@ -650,20 +651,44 @@ mod long_reference_message {
 /// record says only that range was read).
 async fn check_ups_keep_to_the_chosen_months(url: &str) {
     let w = world(url).await;
+    let store = &w.srv.store;
     let viewer = Browser::login(&w.srv.base, &w.a, "aview").await;
+    // The month of the check-up (100 days ago) lists it; this month, nothing.
+    let examined = month(today() - Duration::days(100));
     let this_month = month(today());
-    let res = medical(
-        &viewer,
-        OK,
-        &format!("kind=checkups&from={this_month}&to={this_month}"),
-    )
-    .await;
-    assert_eq!(res.status, 200);
-    assert!(res.body.contains("name=\"from\""), "the range is offered");
-    assert!(
-        !res.body.contains("128/78 mmHg"),
-        "the check-up of 100 days ago is listed for {this_month}"
-    );
+    for (from_to, listed) in [(&examined, true), (&this_month, false)] {
+        let mark = head(store).await;
+        let res = medical(
+            &viewer,
+            OK,
+            &format!("kind=checkups&from={from_to}&to={from_to}"),
+        )
+        .await;
+        assert_eq!(res.status, 200, "{}", res.summary());
+        assert!(
+            res.body
+                .contains(&format!("name=\"from\" value=\"{from_to}\"")),
+            "the range is offered as chosen"
+        );
+        assert_eq!(
+            res.body.contains("<caption>1件</caption>") && res.body.contains("128/78 mmHg"),
+            listed,
+            "{from_to}"
+        );
+        assert_eq!(
+            res.body.contains("対象期間に特定健診等情報はありません。"),
+            !listed,
+            "{from_to}"
+        );
+        let read = newest(store, "medical.read", mark).await.expect("audited");
+        for field in [
+            format!("\"from\":\"{from_to}\""),
+            format!("\"to\":\"{from_to}\""),
+            format!("\"records\":{}", u8::from(listed)),
+        ] {
+            assert!(read.detail.contains(&field), "{field}: {}", read.detail);
+        }
+    }
 }
 mod check_up_range {
     #[tokio::test]

@@ -31,7 +31,7 @@ struct World {
 
 async fn world(url: &str) -> World {
     let store = Store::open(url).await.unwrap();
-    let today = Utc::now().date_naive();
+    let today = zaitaku_web::today();
     let people: Vec<_> = zaitaku_synth::Population::new(11, today)
         .persons()
         .take(3000)
@@ -208,6 +208,51 @@ impl Patient {
     async fn get(&mut self, path: &str) -> Page {
         let req = self.http.get(format!("{}{path}", self.base));
         self.send(req).await
+    }
+
+    /// One request, its redirect not followed: the status, where it sends
+    /// the browser, and the body.
+    async fn get_once(&mut self, path: &str) -> (u16, String, String) {
+        let mut req = self.http.get(format!("{}{path}", self.base));
+        if let Some(c) = &self.cookie {
+            req = req.header("cookie", c);
+        }
+        let res = req.send().await.unwrap();
+        let status = res.status().as_u16();
+        let location = res
+            .headers()
+            .get("location")
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        (status, location, res.text().await.unwrap())
+    }
+
+    /// Flow B's C-03 and C-07, opened by URL while the visit has no
+    /// authenticated patient: each must send the browser back towards A-01
+    /// without a page, so nothing of `stored` (texts of the stored consent
+    /// and of the patient) can show.
+    async fn assert_nothing_shown_before_authenticating(&mut self, t: &str, stored: &[&str]) {
+        let choose = self.get_once(&format!("/w/{t}/choose")).await;
+        let confirm = self.get_once(&format!("/w/{t}/confirm")).await;
+        // C-07 first asks for choices, and C-03 holds none to offer.
+        assert_eq!(
+            (choose.0, choose.1.as_str()),
+            (303, format!("/w/{t}").as_str()),
+            "C-03 before authenticating: {}",
+            choose.2
+        );
+        assert_eq!(
+            (confirm.0, confirm.1.as_str()),
+            (303, format!("/w/{t}/choose").as_str()),
+            "C-07 before authenticating: {}",
+            confirm.2
+        );
+        for (_, _, body) in [&choose, &confirm] {
+            assert_eq!(body, "", "a redirect carries no page");
+            for s in stored {
+                assert!(!body.contains(s), "{s} shown before authenticating");
+            }
+        }
     }
 
     async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
@@ -445,14 +490,32 @@ async fn flow_a_b_c_at_a_clinic(url: &str) {
         1
     );
 
-    // B: nothing is shown before authenticating.
+    // B: nothing is shown before authenticating. 「同意照会・更新」 goes
+    // straight to the authenticator; C-03 and C-07 opened by URL meanwhile
+    // send the browser back to A-01, and landing there drops the visit's
+    // pending authentication.
+    let name = store
+        .eligibility(w.good_person)
+        .await
+        .unwrap()
+        .unwrap()
+        .person
+        .name;
+    let stored = [
+        "checked",
+        "電子処方箋を希望",
+        "画面番号：C-03",
+        "画面番号：C-07",
+        name.as_str(),
+    ];
     let mut p = Patient::new(&w.base);
     p.get(&format!("/w/{t}")).await;
-    let peek = p.get(&format!("/w/{t}/choose")).await;
-    assert!(
-        !peek.body.contains("同意しない</span>") || !peek.body.contains("checked"),
-        "stored consent leaked"
-    );
+    let at_auth = p.post(&format!("/w/{t}/flow/update"), &[]).await;
+    assert!(at_auth.url.contains("/auth/r/"), "{}", at_auth.url);
+    p.assert_nothing_shown_before_authenticating(&t, &stored)
+        .await;
+    let a01 = p.get(&format!("/w/{t}/choose")).await;
+    assert!(a01.body.contains("画面番号：A-01"), "{}", a01.body);
     let at_auth = p.post(&format!("/w/{t}/flow/update"), &[]).await;
     let c03 = p.authenticate(&at_auth, w.good_card, "1234").await;
     assert!(c03.body.contains("画面番号：C-03"), "{}", c03.body);
@@ -461,6 +524,16 @@ async fn flow_a_b_c_at_a_clinic(url: &str) {
             .contains("name=\"item_checkups\" value=\"disagree\" checked"),
         "stored choices preselected"
     );
+    // The same device, back to A-01 (the browser's back button keeps the
+    // visit) and 「同意照会・更新」 again, as the next patient would: what
+    // the first authentication showed is gone until the card is read again.
+    let at_auth = p.post(&format!("/w/{t}/flow/update"), &[]).await;
+    assert!(at_auth.url.contains("/auth/r/"), "{}", at_auth.url);
+    p.assert_nothing_shown_before_authenticating(&t, &stored)
+        .await;
+    let at_auth = p.post(&format!("/w/{t}/flow/update"), &[]).await;
+    let c03 = p.authenticate(&at_auth, w.good_card, "1234").await;
+    assert!(c03.body.contains("画面番号：C-03"), "{}", c03.body);
     // The stored choices unchanged: C-07 says so before the patient saves.
     let mut same = ALL_BUT_CHECKUPS.to_vec();
     same.push(("prescription_form", "1"));
@@ -582,7 +655,7 @@ async fn pharmacy_and_online_variants(url: &str) {
 
     // Online care from a partner: the date, validity to that day, the way back.
     let t = w.clinic.url_token.clone();
-    let day = (Utc::now().date_naive() + chrono::Duration::days(3))
+    let day = (zaitaku_web::today() + chrono::Duration::days(3))
         .format("%Y-%m-%d")
         .to_string();
     let mut p = Patient::new(&w.base);
@@ -716,7 +789,7 @@ on_both!(failure_outcomes);
 /// An issue date that makes the certificate's last day fall `from..=to` days
 /// from today for someone born on `birth`.
 fn issued_for(birth: NaiveDate, from: i64, to: i64) -> Option<NaiveDate> {
-    let today = Utc::now().date_naive();
+    let today = zaitaku_web::today();
     (0..900)
         .map(|i| today - chrono::Duration::days(5 * 365 + 450 - i))
         .find(|d| {
@@ -730,7 +803,7 @@ fn issued_for(birth: NaiveDate, from: i64, to: i64) -> Option<NaiveDate> {
 async fn certificate_and_eligibility_outcomes(url: &str) {
     let w = world(url).await;
     let store = &w.state.store;
-    let today = Utc::now().date_naive();
+    let today = zaitaku_web::today();
     let t = w.clinic.url_token.clone();
     let mut form = ALL_BUT_CHECKUPS.to_vec();
     form.push(("prescription_form", "1"));
@@ -885,7 +958,7 @@ async fn partner_return_is_signed_and_a_tampered_one_fails(url: &str) {
     let w = world(url).await;
     let t = w.clinic.url_token.clone();
     let return_url = "https://partner.example/visit/9?lang=ja";
-    let day = (Utc::now().date_naive() + chrono::Duration::days(2))
+    let day = (zaitaku_web::today() + chrono::Duration::days(2))
         .format("%Y-%m-%d")
         .to_string();
     let a01 = format!(
@@ -953,7 +1026,7 @@ async fn partner_return_is_signed_and_a_tampered_one_fails(url: &str) {
     );
 
     // Tampered: another day, another status, another partner page, another state.
-    let other_day = (Utc::now().date_naive() + chrono::Duration::days(9))
+    let other_day = (zaitaku_web::today() + chrono::Duration::days(9))
         .format("%Y-%m-%d")
         .to_string();
     for forged in [

@@ -26,7 +26,7 @@ use zaitaku_domain::institution::{Institution, InstitutionCode, InstitutionKind}
 use zaitaku_domain::prefecture::Prefecture;
 use zaitaku_identity::{CardKind, IssueCard};
 use zaitaku_storage::{PersonRecords, Store, StoredInstitution};
-use zaitaku_web::AppState;
+use zaitaku_web::{AppState, today};
 
 // ---------------------------------------------------------------- the world
 
@@ -66,10 +66,6 @@ struct Site {
 enum Backend {
     Sqlite,
     Postgres,
-}
-
-fn today() -> NaiveDate {
-    Utc::now().date_naive()
 }
 
 /// An issue date that makes the certificate's last day fall `from..=to` days
@@ -616,13 +612,16 @@ async fn clinic_a_b_c(ui: &Ui, site: &Site) {
          window.zaitakuSamePage = true; return b.getBoundingClientRect().top;",
     )
     .await;
-    at("document.querySelector('button[name=all]').click(); return 0;")
-        .await;
+    at("document.querySelector('button[name=all]').click(); return 0;").await;
     ui.wait_css("input[name=item_checkups][value=agree]:checked")
         .await;
     ui.wait_for("すべての項目を「同意する」にしました").await;
-    let after = at("return document.querySelector('button[name=all]').getBoundingClientRect().top;").await;
-    assert!((after - before).abs() < 2.0, "moved from {before} to {after}");
+    let after =
+        at("return document.querySelector('button[name=all]').getBoundingClientRect().top;").await;
+    assert!(
+        (after - before).abs() < 2.0,
+        "moved from {before} to {after}"
+    );
     assert_eq!(
         at("return window.zaitakuSamePage ? 1 : 0;").await,
         1.0,
@@ -1057,7 +1056,11 @@ async fn online_care(ui: &Ui, s: &Site) {
     let now = Utc::now().timestamp();
     assert!(zaitaku_web::partner::verify_return(&back, &return_url, &jwks, now, 600).is_ok());
     let forged = back.replace("zaitaku_state=rsv-7001", "zaitaku_state=rsv-7002");
-    assert!(zaitaku_web::partner::verify_return(&forged, &return_url, &jwks, now, 600).is_err());
+    assert_ne!(forged, back);
+    assert_eq!(
+        zaitaku_web::partner::verify_return(&forged, &return_url, &jwks, now, 600),
+        Err(zaitaku_web::partner::ReturnVerifyError::BadSignature)
+    );
     ui.goto(&forged.replace("/visit/7001", "/visit/7002")).await;
     let t = ui.wait_for("試験オンライン診療").await;
     assert!(t.contains("結果を確認できませんでした"), "{t}");

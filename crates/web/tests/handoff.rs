@@ -418,3 +418,102 @@ async fn a_pc_reader_lists_physical_cards_only(url: &str) {
     assert_eq!(ids, all);
 }
 on_both!(a_pc_reader_lists_physical_cards_only);
+
+fn location(res: &reqwest::Response) -> String {
+    res.headers()["location"].to_str().unwrap().to_owned()
+}
+
+/// A card issued outside the demo wallet is neither offered by the
+/// authenticator nor accepted when its id is put in the URL, even with the
+/// right PIN; the hand-off stays open for a card of the wallet.
+async fn a_card_outside_the_demo_wallet_cannot_be_chosen(url: &str) {
+    let r = start(url).await;
+    let outside = r
+        .state
+        .identity
+        .issue_card(
+            &IssueCard {
+                person_id: 1,
+                kind: CardKind::Physical,
+                pin: Some("1234".into()),
+                issued_on: Utc::now().date_naive() - chrono::Duration::days(10),
+                authority_id: None,
+                in_demo_wallet: false,
+            },
+            Utc::now(),
+        )
+        .await
+        .unwrap()
+        .id;
+    let c = client();
+    // In through the server's own hand-off (the demo identity check).
+    let res = c
+        .post(format!("{}/demo/identity/start", r.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    let res = c
+        .get(format!("{}{}", r.base, location(&res)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    let request = location(&res);
+    assert!(request.starts_with("/auth/r/"), "{request}");
+
+    let wallet = c
+        .get(format!("{}{request}", r.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        wallet.contains(&format!("href=\"{request}/card/{}\"", r.card)),
+        "{wallet}"
+    );
+    assert!(!wallet.contains(&format!("/card/{outside}\"")), "{wallet}");
+
+    let pin_pad = c
+        .get(format!("{}{request}/card/{outside}", r.base))
+        .send()
+        .await
+        .unwrap();
+    let unlock = c
+        .post(format!("{}{request}/card/{outside}", r.base))
+        .form(&[("pin", "1234")])
+        .send()
+        .await
+        .unwrap();
+    for res in [pin_pad, unlock] {
+        assert_eq!(res.status(), 400);
+        let body = res.text().await.unwrap();
+        assert!(body.contains("Z-A-0001"), "{body}");
+        assert!(!body.contains("code="), "{body}");
+    }
+    // The card was never asked for its PIN.
+    let card = r.state.store.card(outside).await.unwrap().unwrap();
+    assert_eq!((card.tries_left, card.locked), (3, false));
+    assert!(
+        r.state
+            .store
+            .audit_records(Some("card.unlock"), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    let done = c
+        .post(format!("{}{request}/card/{}", r.base, r.card))
+        .form(&[("pin", "1234")])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(done.contains("/demo/identity/callback?code="), "{done}");
+}
+on_both!(a_card_outside_the_demo_wallet_cannot_be_chosen);

@@ -1,6 +1,6 @@
 //! The authenticator hand-off in a real headless Chromium: the demo identity
 //! check, choosing a card, the PIN pad, a wrong PIN, the return, a locked
-//! card, cancelling; at phone and desktop sizes.
+//! card, cancelling; at phone and desktop sizes, on SQLite and PostgreSQL.
 //!
 //! Set ZAITAKU_SCREENSHOTS=DIR to save the result screens
 //! (`identity-result-phone.png`, `identity-result-desktop.png`).
@@ -11,6 +11,7 @@ use chrono::{NaiveDate, Utc};
 use fantoccini::{Client, Locator};
 use zaitaku_identity::{CardKind, IssueCard};
 use zaitaku_storage::{PersonRecords, Store};
+use zaitaku_testkit::on_both;
 use zaitaku_web::AppState;
 
 struct Site {
@@ -20,9 +21,8 @@ struct Site {
     locked: i64,
 }
 
-async fn site() -> (Site, zaitaku_testkit::TempSqlite) {
-    let db = zaitaku_testkit::sqlite();
-    let store = Store::open(&db.url).await.unwrap();
+async fn site(url: &str) -> Site {
+    let store = Store::open(url).await.unwrap();
     let e = zaitaku_testkit::person(1, NaiveDate::from_ymd_opt(1948, 5, 3).unwrap(), true);
     store
         .insert_persons(&[PersonRecords {
@@ -37,7 +37,7 @@ async fn site() -> (Site, zaitaku_testkit::TempSqlite) {
     let base = format!("http://{}", listener.local_addr().unwrap());
     let state = AppState::new(store.clone(), base.clone()).await.unwrap();
     state.identity.ensure_authorities(Utc::now()).await.unwrap();
-    let today = Utc::now().date_naive();
+    let today = zaitaku_web::today();
     let mut ids = Vec::new();
     for kind in [CardKind::Physical, CardKind::IPhone, CardKind::Physical] {
         let card = state
@@ -62,15 +62,12 @@ async fn site() -> (Site, zaitaku_testkit::TempSqlite) {
         .await
         .unwrap();
     tokio::spawn(zaitaku_web::serve(listener, state, std::future::pending()));
-    (
-        Site {
-            base,
-            physical: ids[0],
-            iphone: ids[1],
-            locked: ids[2],
-        },
-        db,
-    )
+    Site {
+        base,
+        physical: ids[0],
+        iphone: ids[1],
+        locked: ids[2],
+    }
 }
 
 /// The authenticator's own screens are saved by flows_e2e (`auth-*`); this
@@ -121,9 +118,8 @@ async fn press(c: &Client, digits: &str) {
     }
 }
 
-#[tokio::test]
-async fn phone_pin_flow_with_a_wrong_pin_then_success() {
-    let (site, _db) = site().await;
+async fn phone_pin_flow_with_a_wrong_pin_then_success(url: &str) {
+    let site = site(url).await;
     let b = zaitaku_testkit::browser(390, 844, true).await;
     let c = &b.client;
     start(c, &site.base).await;
@@ -165,10 +161,10 @@ async fn phone_pin_flow_with_a_wrong_pin_then_success() {
     assert!(t.contains("試験 花子"));
     shot(c, "identity-result-phone").await;
 }
+on_both!(phone_pin_flow_with_a_wrong_pin_then_success);
 
-#[tokio::test]
-async fn desktop_offers_qr_and_iphone_uses_biometrics_on_the_phone() {
-    let (site, _db) = site().await;
+async fn desktop_offers_qr_and_iphone_uses_biometrics(url: &str) {
+    let site = site(url).await;
     let b = zaitaku_testkit::browser(1366, 768, false).await;
     let c = &b.client;
     start(c, &site.base).await;
@@ -221,10 +217,10 @@ async fn desktop_offers_qr_and_iphone_uses_biometrics_on_the_phone() {
     assert!(t.contains("スマートフォン（iPhone）"));
     shot(c, "identity-result-desktop").await;
 }
+on_both!(desktop_offers_qr_and_iphone_uses_biometrics);
 
-#[tokio::test]
-async fn locked_card_and_cancel_are_explained() {
-    let (site, _db) = site().await;
+async fn locked_card_and_cancel_are_explained(url: &str) {
+    let site = site(url).await;
     let b = zaitaku_testkit::browser(390, 844, true).await;
     let c = &b.client;
     start(c, &site.base).await;
@@ -255,3 +251,4 @@ async fn locked_card_and_cancel_are_explained() {
     let t = wait_for(c, "本人認証を中止しました").await;
     assert!(t.contains("Z-W-0442"));
 }
+on_both!(locked_card_and_cancel_are_explained);

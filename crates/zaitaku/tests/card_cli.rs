@@ -1,7 +1,9 @@
 //! `zaitaku card …` as a script would use it, and tokens built with openssl
-//! alone from the documented format.
+//! alone from the documented format, on SQLite and PostgreSQL.
 
 use std::process::Command;
+
+use zaitaku_testkit::on_both;
 
 const BIN: &str = env!("CARGO_BIN_EXE_zaitaku");
 const ORIGIN: &str = "http://127.0.0.1:8080";
@@ -37,13 +39,13 @@ fn sh(script: &str, dir: &std::path::Path) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-fn seeded() -> zaitaku_testkit::TempSqlite {
-    let db = zaitaku_testkit::sqlite();
+/// Seeds the empty database at `url` with three people.
+fn seed(url: &str) {
     let out = Command::new(BIN)
         .args([
             "seed",
             "--database-url",
-            &db.url,
+            url,
             "--persons",
             "3",
             "--today",
@@ -51,19 +53,21 @@ fn seeded() -> zaitaku_testkit::TempSqlite {
         ])
         .output()
         .unwrap();
-    assert!(out.status.success());
-    db
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 fn card_id(line: &str) -> String {
     line.split_whitespace().next().unwrap().to_owned()
 }
 
-#[test]
-fn issue_sign_verify_and_the_pin_rules() {
-    let db = seeded();
+async fn issue_sign_verify_and_the_pin_rules(url: &str) {
+    seed(url);
     let (ok, out, err) = run(
-        &db.url,
+        url,
         &[
             "issue", "--person", "1", "--kind", "physical", "--pin", "1234",
         ],
@@ -76,7 +80,7 @@ fn issue_sign_verify_and_the_pin_rules() {
     let card = card_id(&out);
 
     let (ok, token, err) = run(
-        &db.url,
+        url,
         &[
             "sign", "--card", &card, "--origin", ORIGIN, "--nonce", NONCE, "--pin", "1234",
         ],
@@ -86,7 +90,7 @@ fn issue_sign_verify_and_the_pin_rules() {
     let token_path = dir.path().join("token.json");
     std::fs::write(&token_path, token.trim()).unwrap();
     let (ok, out, err) = run(
-        &db.url,
+        url,
         &[
             "verify",
             "--token",
@@ -100,7 +104,7 @@ fn issue_sign_verify_and_the_pin_rules() {
     assert!(ok, "{err}");
     assert!(out.starts_with("OK serial="), "{out}");
     let (ok, _, err) = run(
-        &db.url,
+        url,
         &[
             "verify",
             "--token",
@@ -117,7 +121,7 @@ fn issue_sign_verify_and_the_pin_rules() {
     // Wrong PINs: counted, then locked; only the reset helps.
     for left in ["残り2回", "残り1回"] {
         let (ok, _, err) = run(
-            &db.url,
+            url,
             &[
                 "sign", "--card", &card, "--origin", ORIGIN, "--nonce", NONCE, "--pin", "0000",
             ],
@@ -126,7 +130,7 @@ fn issue_sign_verify_and_the_pin_rules() {
         assert!(err.contains(left), "{err}");
     }
     let (ok, _, err) = run(
-        &db.url,
+        url,
         &[
             "sign", "--card", &card, "--origin", ORIGIN, "--nonce", NONCE, "--pin", "0000",
         ],
@@ -134,17 +138,17 @@ fn issue_sign_verify_and_the_pin_rules() {
     assert!(!ok);
     assert!(err.contains("ロックされました"), "{err}");
     let (ok, _, err) = run(
-        &db.url,
+        url,
         &[
             "sign", "--card", &card, "--origin", ORIGIN, "--nonce", NONCE, "--pin", "1234",
         ],
     );
     assert!(!ok);
     assert!(err.contains("ロックされています"), "{err}");
-    let (ok, out, _) = run(&db.url, &["status", "--card", &card]);
+    let (ok, out, _) = run(url, &["status", "--card", &card]);
     assert!(ok && out.contains("ロック中"), "{out}");
     let (ok, out, err) = run(
-        &db.url,
+        url,
         &[
             "reset-pin",
             "--card",
@@ -158,7 +162,7 @@ fn issue_sign_verify_and_the_pin_rules() {
     assert!(ok, "{err}");
     assert!(out.contains("残り3回"), "{out}");
     let (ok, _, _) = run(
-        &db.url,
+        url,
         &[
             "sign", "--card", &card, "--origin", ORIGIN, "--nonce", NONCE, "--pin", "2468",
         ],
@@ -167,7 +171,7 @@ fn issue_sign_verify_and_the_pin_rules() {
 
     // Nonsense is refused clearly.
     let (ok, _, err) = run(
-        &db.url,
+        url,
         &[
             "issue", "--person", "1", "--kind", "iphone", "--pin", "1234",
         ],
@@ -175,7 +179,7 @@ fn issue_sign_verify_and_the_pin_rules() {
     assert!(!ok);
     assert!(err.contains("iPhone"), "{err}");
     let (ok, _, err) = run(
-        &db.url,
+        url,
         &[
             "issue", "--person", "1", "--kind", "physical", "--pin", "12",
         ],
@@ -183,7 +187,7 @@ fn issue_sign_verify_and_the_pin_rules() {
     assert!(!ok);
     assert!(err.contains("数字4桁"), "{err}");
     let (ok, _, err) = run(
-        &db.url,
+        url,
         &[
             "issue", "--person", "99", "--kind", "physical", "--pin", "1234",
         ],
@@ -191,18 +195,18 @@ fn issue_sign_verify_and_the_pin_rules() {
     assert!(!ok);
     assert!(err.contains("99"), "{err}");
     let (ok, _, err) = run(
-        &db.url,
+        url,
         &["issue", "--person", "1", "--kind", "watch", "--pin", "1234"],
     );
     assert!(!ok);
     assert!(err.contains("physical"), "{err}");
 }
+on_both!(issue_sign_verify_and_the_pin_rules);
 
-#[test]
-fn a_token_built_with_openssl_alone_is_accepted_and_tampering_is_caught() {
-    let db = seeded();
+async fn a_token_built_with_openssl_alone_is_accepted_and_tampering_is_caught(url: &str) {
+    seed(url);
     let (ok, out, err) = run(
-        &db.url,
+        url,
         &[
             "issue", "--person", "2", "--kind", "android", "--pin", "5678",
         ],
@@ -211,7 +215,7 @@ fn a_token_built_with_openssl_alone_is_accepted_and_tampering_is_caught() {
     let card = card_id(&out);
     let dir = tempfile::tempdir().unwrap();
     let (ok, _, err) = run(
-        &db.url,
+        url,
         &[
             "export",
             "--card",
@@ -235,7 +239,7 @@ cat token.json"#
     let token = sh(&script, dir.path());
     let path = dir.path().join("token.json");
     let (ok, out, err) = run(
-        &db.url,
+        url,
         &[
             "verify",
             "--token",
@@ -283,7 +287,7 @@ cat token.json"#
     for (bad, code) in cases {
         std::fs::write(&path, bad).unwrap();
         let (ok, _, err) = run(
-            &db.url,
+            url,
             &[
                 "verify",
                 "--token",
@@ -331,10 +335,10 @@ cat token.json"#
     assert!(err.contains("Z-C-0020"), "{err}");
     // Revoked.
     std::fs::write(&path, &token).unwrap();
-    let (ok, _, _) = run(&db.url, &["revoke", "--card", &card]);
+    let (ok, _, _) = run(url, &["revoke", "--card", &card]);
     assert!(ok);
     let (ok, _, err) = run(
-        &db.url,
+        url,
         &[
             "verify",
             "--token",
@@ -348,3 +352,4 @@ cat token.json"#
     assert!(!ok);
     assert!(err.contains("Z-C-0017"), "{err}");
 }
+on_both!(a_token_built_with_openssl_alone_is_accepted_and_tampering_is_caught);

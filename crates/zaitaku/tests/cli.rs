@@ -353,13 +353,98 @@ fn unusable_databases_give_one_clear_line() {
     assert!(!err.contains("panicked"), "{err}");
 }
 
+/// Every option of each subcommand is listed with its explanation (compared
+/// with whitespace collapsed: clap wraps the text to the terminal's width).
 #[test]
 fn help_explains_every_option() {
-    for sub in ["demo", "serve", "seed", "migrate"] {
+    let database = (
+        "--database-url <DATABASE_URL>",
+        "Database URL: `sqlite:PATH` (the file is created if missing) or `postgres://USER:PASSWORD@HOST:PORT/DB`",
+    );
+    let listen = ("--listen <LISTEN>", "Address to listen on");
+    let logging = [
+        (
+            "--log-format <LOG_FORMAT>",
+            "Log format: `pretty` for people, `json` for log collectors",
+        ),
+        ("--log <LOG>", "Log filter in tracing's syntax"),
+    ];
+    let subcommands = [
+        (
+            "demo",
+            vec![
+                (
+                    "--data-dir <DATA_DIR>",
+                    "Folder for the demo database (reused on the next run)",
+                ),
+                listen,
+                (
+                    "--reset",
+                    "Start from a new demo database instead of reusing the existing one",
+                ),
+                (
+                    "--persons <PERSONS>",
+                    "How many synthetic patients to add besides the named demo cases",
+                ),
+            ],
+        ),
+        (
+            "serve",
+            vec![
+                database,
+                listen,
+                (
+                    "--public-url <PUBLIC_URL>",
+                    "The public base URL patients and staff use",
+                ),
+                (
+                    "--signing-key <SIGNING_KEY>",
+                    "The Ed25519 key (PKCS#8 PEM, as `openssl genpkey -algorithm ed25519` writes it) that signs the return to online-care partners",
+                ),
+                (
+                    "--db-max-connections <DB_MAX_CONNECTIONS>",
+                    "Largest number of database connections in the pool",
+                ),
+            ],
+        ),
+        (
+            "seed",
+            vec![
+                database,
+                (
+                    "--persons <PERSONS>",
+                    "Number of persons to create (1 to 100,000,000)",
+                ),
+                (
+                    "--seed <SEED>",
+                    "Random seed: the same seed and date give the same population",
+                ),
+                (
+                    "--today <TODAY>",
+                    "The date the population is generated for (ages, validity)",
+                ),
+                ("--batch <BATCH>", "Persons per transaction"),
+            ],
+        ),
+        ("migrate", vec![database]),
+    ];
+    for (sub, options) in subcommands {
         let out = zaitaku(&[sub, "--help"]);
-        assert!(out.status.success());
-        let help = text(&out.stdout);
-        assert!(help.contains("--"), "{sub}");
+        assert!(out.status.success(), "{sub}");
+        let help = text(&out.stdout)
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        for (option, explanation) in options.iter().chain(&logging) {
+            assert!(
+                help.contains(&format!("{option} {explanation}")),
+                "{sub} --help lacks {option} {explanation}: {help}"
+            );
+        }
+        // Nothing listed that this test does not know of, besides --help.
+        let (_, listing) = help.split_once("Options: ").unwrap();
+        let listed = listing.matches("--").count();
+        assert_eq!(listed, options.len() + logging.len() + 1, "{sub}: {help}");
     }
     let serve = text(&zaitaku(&["serve", "--help"]).stdout);
     for env in [

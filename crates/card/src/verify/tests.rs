@@ -779,14 +779,16 @@ fn codes_are_distinct_and_stable() {
 
 /// Builds a token with the openssl command line only, following the documented
 /// recipe, and checks the verifier accepts it; also checks openssl accepts our
-/// certificate chain for client authentication. Skipped if openssl is missing.
+/// certificate chain for client authentication. Fails without openssl
+/// (scripts/ensure-packages installs it): a skip would pass unseen.
 #[test]
 fn token_built_with_openssl_is_accepted() {
     use std::process::Command;
-    if Command::new("openssl").arg("version").output().is_err() {
-        eprintln!("openssl not found; skipped");
-        return;
-    }
+    let version = Command::new("openssl").arg("version").output();
+    assert!(
+        version.as_ref().is_ok_and(|o| o.status.success()),
+        "this test needs the openssl command ({version:?}); run scripts/ensure-packages"
+    );
     let dir = tempfile::tempdir().unwrap();
     let keys = testutil::user_keys(0);
     std::fs::write(dir.path().join("card.p8.der"), &keys.pkcs8).unwrap();

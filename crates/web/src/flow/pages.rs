@@ -22,14 +22,10 @@ use super::eligibility_view::{self, EligibilityView};
 use super::session::{
     Flow, FlowKind, Outcome, PendingAuth, Purpose, ShownConsent, idempotency_key, random_token,
 };
-use crate::AppState;
 use crate::error::{WebError, error_page};
 use crate::handoff::{Returned, authorize_url, returned};
 use crate::pages::{open_institution, unavailable_url};
-
-fn today() -> NaiveDate {
-    Utc::now().with_timezone(&jst()).date_naive()
-}
+use crate::{AppState, today};
 
 fn display_form(headers: &HeaderMap) -> zaitaku_domain::display_form::DisplayForm {
     let ua = headers
