@@ -304,7 +304,7 @@ cat token.json"#
     // Bytes that are not UTF-8 are the format refusal, with its code.
     std::fs::write(&path, b"{\"format\":\"\xff\xfe\"}").unwrap();
     let (ok, _, err) = run(
-        &db.url,
+        url,
         &[
             "verify",
             "--token",
@@ -320,7 +320,7 @@ cat token.json"#
     // A nonce that is not 32 bytes is the caller's mistake.
     std::fs::write(&path, &token).unwrap();
     let (ok, _, err) = run(
-        &db.url,
+        url,
         &[
             "verify",
             "--token",
