@@ -62,6 +62,16 @@ pub enum ValidationError {
     PasswordLength,
     #[error("パスワードには英大文字・英小文字・数字・記号をそれぞれ1文字以上含めてください。")]
     PasswordClasses,
+    #[error(
+        "オンライン診療サービスの戻り先「{0}」は https:// で始めてください（http:// は 127.0.0.1・localhost など、同じ端末の中で試すときだけ使えます）。"
+    )]
+    PartnerOriginScheme(String),
+    #[error(
+        "オンライン診療サービスの戻り先「{0}」はオリジンの形になっていません。https://ホスト名 または https://ホスト名:ポート番号 の形で入力してください（「/」以降のパス、「?」「#」「@」は含められません）。"
+    )]
+    PartnerOriginForm(String),
+    #[error("オンライン診療サービスの戻り先は{max}件まで登録できます。")]
+    TooManyPartnerOrigins { max: usize },
 }
 
 impl ValidationError {
@@ -89,6 +99,9 @@ impl ValidationError {
             Self::EprescriptionNotApplicable => "Z-V-0019",
             Self::PasswordLength => "Z-V-0020",
             Self::PasswordClasses => "Z-V-0021",
+            Self::PartnerOriginScheme(_) => "Z-V-0022",
+            Self::PartnerOriginForm(_) => "Z-V-0023",
+            Self::TooManyPartnerOrigins { .. } => "Z-V-0024",
         }
     }
 
@@ -115,6 +128,15 @@ impl ValidationError {
         ("Z-V-0019", "電子処方箋を設定できない施設種別"),
         ("Z-V-0020", "パスワードの文字数が8〜20文字でない"),
         ("Z-V-0021", "パスワードに必要な文字の種類が足りない"),
+        (
+            "Z-V-0022",
+            "オンライン診療サービスの戻り先が https でない（http は自端末のみ）",
+        ),
+        (
+            "Z-V-0023",
+            "オンライン診療サービスの戻り先がオリジンの形でない",
+        ),
+        ("Z-V-0024", "オンライン診療サービスの戻り先が10件超"),
     ];
 }
 
@@ -156,6 +178,9 @@ mod tests {
             ValidationError::Required { field: "x" },
             ValidationError::CheckDigit { field: "x" },
             ValidationError::EprescriptionNotApplicable,
+            ValidationError::PartnerOriginScheme("x".into()),
+            ValidationError::PartnerOriginForm("x".into()),
+            ValidationError::TooManyPartnerOrigins { max: 10 },
         ];
         for s in samples {
             assert!(seen.contains(s.code()));

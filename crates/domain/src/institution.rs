@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::check_digit::{self, is_ascii_digits};
 use crate::consent::ConsentItem;
 use crate::error::{Result, ValidationError};
+use crate::partner_origin::PartnerOrigin;
 use crate::prefecture::Prefecture;
 
 /// The kind of institution. The 点数表 digit of the code follows from it.
@@ -192,6 +193,10 @@ pub struct Institution {
     pub remote_function_enabled: bool,
     /// The consent items its web service shows, in display order.
     pub consent_items: Vec<ConsentItem>,
+    /// オンライン診療サービスの戻り先: the only origins a `return=` URL may
+    /// have (at most [`crate::partner_origin::MAX_ORIGINS`], no repeats).
+    #[serde(default)]
+    pub partner_origins: Vec<PartnerOrigin>,
 }
 
 impl Institution {
@@ -219,6 +224,7 @@ impl Institution {
             eprescription,
             remote_function_enabled: false,
             consent_items: ConsentItem::default_for(kind),
+            partner_origins: Vec::new(),
         })
     }
 

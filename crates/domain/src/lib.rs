@@ -6,6 +6,8 @@
 //! - [`consent`]: consent items, choices, validity and gating.
 //! - [`display_form`]: which form of the screens a device gets (seed 000 参考).
 //! - [`medical`]: the medical information consent releases.
+//! - [`partner_origin`]: the online-care partners' origins an institution
+//!   registers, and the `return=` URLs they allow.
 //! - [`error`]: every refusal with its stable code and Japanese message.
 
 pub mod access;
@@ -19,6 +21,7 @@ pub mod error;
 pub mod institution;
 pub mod insurer;
 pub mod medical;
+pub mod partner_origin;
 pub mod person;
 pub mod prefecture;
 

@@ -9,6 +9,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 use zaitaku_domain::consent::ConsentItem;
 use zaitaku_domain::institution::{Institution, InstitutionCode, InstitutionKind};
+use zaitaku_domain::partner_origin::PartnerOrigin;
 
 use crate::sql::{flag, from_micros, micros};
 use crate::{Result, StorageError, Store};
@@ -61,7 +62,7 @@ impl TokenCache {
     }
 }
 
-const COLUMNS: &str = "id, code, name, kind, eprescription, remote_function_enabled, consent_items, url_token, created_at, updated_at";
+const COLUMNS: &str = "id, code, name, kind, eprescription, remote_function_enabled, consent_items, partner_origins, url_token, created_at, updated_at";
 
 /// 32 random bytes, URL-safe: the token cannot be guessed or enumerated.
 pub fn new_url_token() -> Result<String> {
@@ -79,6 +80,15 @@ fn items_text(items: &[ConsentItem]) -> String {
         .join(",")
 }
 
+/// Origins hold no space, so one space separates them.
+fn origins_text(origins: &[PartnerOrigin]) -> String {
+    origins
+        .iter()
+        .map(PartnerOrigin::as_str)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 fn from_row(row: &AnyRow) -> Result<StoredInstitution> {
     let t = "institutions";
     let code: String = row.try_get("code")?;
@@ -93,6 +103,13 @@ fn from_row(row: &AnyRow) -> Result<StoredInstitution> {
     // Rows written before the display order changed keep their old order.
     consent_items.sort();
     consent_items.dedup();
+    let origins: String = row.try_get("partner_origins")?;
+    let partner_origins = origins
+        .split(' ')
+        .filter(|s| !s.is_empty())
+        .map(PartnerOrigin::parse)
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|e| StorageError::corrupt(t, "partner_origins", e))?;
     let institution = Institution {
         code: InstitutionCode::parse(&code).map_err(|e| StorageError::corrupt(t, "code", e))?,
         name: row.try_get("name")?,
@@ -100,6 +117,7 @@ fn from_row(row: &AnyRow) -> Result<StoredInstitution> {
         eprescription: row.try_get::<i64, _>("eprescription")? != 0,
         remote_function_enabled: row.try_get::<i64, _>("remote_function_enabled")? != 0,
         consent_items,
+        partner_origins,
     };
     Ok(StoredInstitution {
         id: row.try_get("id")?,
@@ -118,8 +136,8 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<StoredInstitution> {
         let sql = format!(
-            "INSERT INTO institutions (code, name, kind, eprescription, remote_function_enabled, consent_items, url_token, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING {COLUMNS}"
+            "INSERT INTO institutions (code, name, kind, eprescription, remote_function_enabled, consent_items, partner_origins, url_token, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING {COLUMNS}"
         );
         let row = sqlx::query(&sql)
             .bind(i.code.as_str())
@@ -128,6 +146,7 @@ impl Store {
             .bind(flag(i.eprescription))
             .bind(flag(i.remote_function_enabled))
             .bind(items_text(&i.consent_items))
+            .bind(origins_text(&i.partner_origins))
             .bind(url_token)
             .bind(micros(now))
             .fetch_one(&self.pool)
@@ -173,7 +192,8 @@ impl Store {
     }
 
     /// Saves the settings an administrator can change (name, e-prescription,
-    /// the function switch, consent items). The code and kind never change.
+    /// the function switch, consent items, partner origins). The code and
+    /// kind never change.
     pub async fn update_institution_settings(
         &self,
         id: i64,
@@ -181,13 +201,14 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<()> {
         sqlx::query(
-            "UPDATE institutions SET name = $1, eprescription = $2, remote_function_enabled = $3, consent_items = $4, updated_at = $5 \
-             WHERE id = $6",
+            "UPDATE institutions SET name = $1, eprescription = $2, remote_function_enabled = $3, consent_items = $4, partner_origins = $5, updated_at = $6 \
+             WHERE id = $7",
         )
         .bind(&i.name)
         .bind(flag(i.eprescription))
         .bind(flag(i.remote_function_enabled))
         .bind(items_text(&i.consent_items))
+        .bind(origins_text(&i.partner_origins))
         .bind(micros(now))
         .bind(id)
         .execute(&self.pool)

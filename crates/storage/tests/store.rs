@@ -417,7 +417,60 @@ async fn institutions(url: &str) {
         reloaded.institution.consent_items,
         vec![ConsentItem::ClinicalAndDrug, ConsentItem::LimitAmount]
     );
-    assert_eq!(store.list_institutions().await.unwrap().len(), 1);
+    assert!(reloaded.institution.partner_origins.is_empty());
+
+    // The online-care partners' origins, in the order given, on every lookup.
+    changed.partner_origins = zaitaku_domain::partner_origin::parse_list(
+        "https://partner.example\nhttp://127.0.0.1:9000\nhttps://[2001:db8::1]:8443",
+    )
+    .unwrap();
+    store
+        .update_institution_settings(saved.id, &changed, now())
+        .await
+        .unwrap();
+    for found in [
+        store.institution_by_code(&i.code).await.unwrap().unwrap(),
+        store
+            .institution_by_token(&new_token)
+            .await
+            .unwrap()
+            .unwrap(),
+        store.institution(saved.id).await.unwrap().unwrap(),
+    ] {
+        assert_eq!(found.institution, changed);
+    }
+    let mut other = clinic(9, false);
+    other.partner_origins = changed.partner_origins[..1].to_vec();
+    let other = store
+        .insert_institution(&other, "token-9", now())
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .institution(other.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .institution
+            .partner_origins,
+        changed.partner_origins[..1]
+    );
+    changed.partner_origins.clear();
+    store
+        .update_institution_settings(saved.id, &changed, now())
+        .await
+        .unwrap();
+    assert!(
+        store
+            .institution_by_token(&new_token)
+            .await
+            .unwrap()
+            .unwrap()
+            .institution
+            .partner_origins
+            .is_empty()
+    );
+    assert_eq!(store.list_institutions().await.unwrap().len(), 2);
 }
 on_both!(institutions);
 

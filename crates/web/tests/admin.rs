@@ -1,7 +1,8 @@
 //! The administrator's pages on SQLite and PostgreSQL: login with answers
 //! that reveal nothing, the lockout after five wrong passwords and the
 //! unlock, disabled accounts, password reset, URL rotation with its QR
-//! codes and poster, the settings with the terms, the audit viewers.
+//! codes and poster, the settings with the terms and the online-care
+//! partners' origins, the audit viewers.
 
 mod support;
 
@@ -979,6 +980,165 @@ async fn settings_need_the_terms_and_an_item(url: &str) {
     assert!(!p.institution.eprescription && !p.institution.remote_function_enabled);
 }
 on_both!(settings_need_the_terms_and_an_item);
+
+/// The registered origins as stored.
+async fn origins_of(store: &Store, inst: &StoredInstitution) -> Vec<String> {
+    store
+        .institution(inst.id)
+        .await
+        .unwrap()
+        .unwrap()
+        .institution
+        .partner_origins
+        .iter()
+        .map(|o| o.as_str().to_owned())
+        .collect()
+}
+
+async fn settings_register_partner_origins(url: &str) {
+    let c = clinic(url, true).await;
+    let base = &c.srv.base;
+    let store = &c.srv.store;
+    let token = c.a.url_token.clone();
+    let anyone = Browser::anonymous(base);
+    let from = |ret: &str| {
+        format!(
+            "/w/{token}?mode=online&return={}",
+            ret.replace(':', "%3A").replace('/', "%2F")
+        )
+    };
+    let offers_way_back = |ret: &'static str| {
+        let path = from(ret);
+        let anyone = &anyone;
+        async move {
+            let page = anyone.get(&path).await;
+            assert_eq!(page.status, 200);
+            page.body.contains("同意登録をせずに戻る")
+        }
+    };
+    assert!(!offers_way_back("https://partner.example/visit/1").await);
+
+    let admin = Browser::login(base, &c.a, "aadmin").await;
+    let page = admin.get("/admin/settings").await;
+    assert!(
+        page.body
+            .contains("オンライン診療サービスの戻り先（オリジン）")
+    );
+    assert!(page.body.contains("name=\"partner_origins\""));
+    fn settings(origins: &str) -> [(&str, &str); 3] {
+        [
+            ("function", "on"),
+            ("items", "clinical_and_drug"),
+            ("partner_origins", origins),
+        ]
+    }
+
+    // Saved normalised, repeats and blank lines dropped, in the order given.
+    let res = admin
+        .post(
+            "/admin/settings",
+            &settings(
+                "https://partner.example\r\n HTTPS://Online.Example:443/ \r\n\r\nhttp://127.0.0.1:9000\r\nhttps://partner.example",
+            ),
+        )
+        .await;
+    assert_eq!(res.location, "/admin/settings?saved=1", "{}", res.summary());
+    let saved = [
+        "https://partner.example",
+        "https://online.example",
+        "http://127.0.0.1:9000",
+    ];
+    assert_eq!(origins_of(store, &c.a).await, saved);
+    let page = admin.get(&res.location).await;
+    assert!(
+        page.body
+            .contains(&format!(">{}</textarea>", saved.join("\n")))
+    );
+    let r = last(store, "institution.settings").await;
+    assert!(by(&r, &c.admin));
+    assert!(
+        r.detail.contains(&format!(
+            "\"partner_origins\":[\"{}\"]",
+            saved.join("\",\"")
+        )),
+        "{}",
+        r.detail
+    );
+    assert!(r.detail.contains("\"partner_origins_before\":[]"));
+    // The web service follows at once.
+    assert!(offers_way_back("https://partner.example/visit/1").await);
+    assert!(offers_way_back("https://online.example/r?id=2").await);
+    assert!(!offers_way_back("https://partner.example.evil/visit/1").await);
+
+    // Each refused line is named beside the field; nothing is saved.
+    let entered = "https://partner.example\nhttp://evil.example\nhttps://partner.example/visit\nhttps://user@partner.example";
+    let res = admin.post("/admin/settings", &settings(entered)).await;
+    assert_eq!(res.status, 422);
+    for (line, code) in [(2, "Z-V-0022"), (3, "Z-V-0023"), (4, "Z-V-0023")] {
+        assert!(res.body.contains(&format!("{line}行目：")), "{}", res.body);
+        assert!(res.shows_code(code));
+    }
+    assert!(res.body.contains(
+        "オンライン診療サービスの戻り先「http://evil.example」は https:// で始めてください"
+    ));
+    assert!(res.body.contains("aria-invalid=\"true\""));
+    assert!(
+        res.body.contains(&format!(">{entered}</textarea>")),
+        "kept as entered"
+    );
+    assert!(!res.body.contains("環境設定情報を更新しました。"));
+    assert_eq!(origins_of(store, &c.a).await, saved);
+
+    // At most ten.
+    let eleven: String = (0..11).map(|i| format!("https://p{i}.example\n")).collect();
+    let res = admin.post("/admin/settings", &settings(&eleven)).await;
+    assert_eq!(res.status, 422);
+    assert!(res.shows_code("Z-V-0024"));
+    assert!(
+        res.body
+            .contains("オンライン診療サービスの戻り先は10件まで登録できます。")
+    );
+    assert_eq!(origins_of(store, &c.a).await, saved);
+
+    // Another setting's error and a bad origin are shown together.
+    let res = admin
+        .post(
+            "/admin/settings",
+            &[
+                ("function", "on"),
+                ("partner_origins", "https://a.example/x"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, 422);
+    assert!(res.shows_code("Z-W-0611") && res.shows_code("Z-V-0023"));
+
+    // A form without the field leaves the origins as they are.
+    let res = admin
+        .post(
+            "/admin/settings",
+            &[("function", "on"), ("items", "clinical_and_drug")],
+        )
+        .await;
+    assert_eq!(res.location, "/admin/settings?saved=1");
+    assert_eq!(origins_of(store, &c.a).await, saved);
+
+    // A general user may not change them (docs/permissions.md: manage_settings).
+    let general = Browser::login(base, &c.a, "agen").await;
+    let res = general
+        .post("/admin/settings", &settings("https://evil.example"))
+        .await;
+    assert_eq!(res.status, 403);
+    assert!(res.shows_code("Z-W-0603"));
+    assert_eq!(origins_of(store, &c.a).await, saved);
+
+    // Emptied: no partner gets a way back any more.
+    let res = admin.post("/admin/settings", &settings("")).await;
+    assert_eq!(res.location, "/admin/settings?saved=1");
+    assert!(origins_of(store, &c.a).await.is_empty());
+    assert!(!offers_way_back("https://partner.example/visit/1").await);
+}
+on_both!(settings_register_partner_origins);
 
 /// The sequence numbers listed on an audit page.
 fn listed_seqs(res: &Reply) -> Vec<i64> {

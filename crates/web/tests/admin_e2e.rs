@@ -269,19 +269,32 @@ async fn an_administrators_day_on_a_desktop(database_url: &str) {
     assert!(t.contains("「利用しない」になっています"), "{t}");
     shot(c, "admin-menu-desktop").await;
 
-    // 環境設定情報更新: 利用する without the terms is refused, then with them.
+    // 環境設定情報更新: 利用する without the terms is refused, then with them;
+    // a partner origin with a path is named by its line.
     click(c, "a[href='/admin/settings']").await;
     wait_for(c, "環境設定情報更新").await;
     click(c, "input[name=function][value=on]").await;
+    fill(
+        c,
+        "#partner_origins",
+        "https://online-care.example.jp\nhttps://online-care.example.jp/visit",
+    )
+    .await;
     click(c, "form.settings > button[type=submit]").await;
     let t = wait_for(c, "Z-W-0610").await;
     assert!(t.contains("利用規約を確認しました"));
+    assert!(t.contains("2行目：") && t.contains("Z-V-0023"), "{t}");
     shot(c, "admin-settings-error-desktop").await;
     click(c, "input[name=terms]").await;
     click(c, "input[name=function][value=on]").await;
+    fill(c, "#partner_origins", "https://online-care.example.jp").await;
     click(c, "form.settings > button[type=submit]").await;
     let t = wait_for(c, "環境設定情報を更新しました。").await;
     assert!(t.contains("利用規約の確認："));
+    assert_eq!(
+        value_of(c, "#partner_origins").await,
+        "https://online-care.example.jp"
+    );
     shot(c, "admin-settings-desktop").await;
 
     // 医療機関等別URL: the URL, the QR code, downloads and the poster.

@@ -379,6 +379,8 @@ fn concrete(route: &Route, ids: &Ids) -> String {
 const NEW_USER: &str = "mnew01";
 const NEW_PASSWORD: &str = "Kawatta#2027";
 const REFERENCE: &str = "A-REF-0001";
+/// The online-care partner origin the administrator registers in the walk.
+const PARTNER_ORIGIN: &str = "https://partner.example";
 
 fn new_institution_code() -> zaitaku_domain::institution::InstitutionCode {
     zaitaku_domain::institution::InstitutionCode::build(
@@ -413,6 +415,7 @@ fn fields(path: &str, a: &StoredInstitution, effective: bool) -> Vec<(&'static s
             ("eprescription", s("1")),
             ("items", s("clinical_and_drug")),
             ("items", s("checkups")),
+            ("partner_origins", s(PARTNER_ORIGIN)),
         ],
         "/admin/accounts/new" => vec![
             ("role", s("general")),
@@ -501,6 +504,7 @@ struct Snapshot {
     url_token: String,
     function: bool,
     items: Vec<String>,
+    partner_origins: Vec<String>,
     accounts: usize,
     target_disabled: bool,
     target_must_change: bool,
@@ -519,6 +523,12 @@ async fn snapshot(w: &World) -> Snapshot {
             .consent_items
             .iter()
             .map(|i| i.as_str().to_owned())
+            .collect(),
+        partner_origins: a
+            .institution
+            .partner_origins
+            .iter()
+            .map(|o| o.as_str().to_owned())
             .collect(),
         accounts: store.accounts_of(w.a.id).await.unwrap().len(),
         target_disabled: target.disabled,
@@ -589,6 +599,7 @@ async fn every_route_answers_each_role_as_the_table_says(url: &str) {
     let after = snapshot(&w).await;
     assert_ne!(after.url_token, before.url_token, "the URL was rotated");
     assert_eq!(after.items, ["clinical_and_drug", "checkups"]);
+    assert_eq!(after.partner_origins, [PARTNER_ORIGIN]);
     assert_eq!(
         after.accounts,
         before.accounts + 1,

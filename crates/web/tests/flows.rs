@@ -5,6 +5,7 @@ use chrono::{NaiveDate, Utc};
 use zaitaku_domain::codes::QualificationValidity;
 use zaitaku_domain::consent::{CareKind, Channel, Choice, ConsentAction, ConsentItem};
 use zaitaku_domain::institution::{Institution, InstitutionCode, InstitutionKind};
+use zaitaku_domain::partner_origin::PartnerOrigin;
 use zaitaku_domain::prefecture::Prefecture;
 use zaitaku_identity::{CardKind, IssueCard};
 use zaitaku_storage::{PersonRecords, Store, StoredInstitution};
@@ -12,6 +13,9 @@ use zaitaku_testkit::on_both;
 use zaitaku_web::AppState;
 
 const PHONE: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) Mobile/15E148";
+
+/// The origin registered for the clinic's online-care partner.
+const PARTNER: &str = "https://partner.example";
 
 struct World {
     base: String,
@@ -78,6 +82,8 @@ async fn world(url: &str) -> World {
     let mut items = clinic.consent_items.clone();
     items.push(ConsentItem::LimitAmount);
     clinic.set_consent_items(&items);
+    // The online-care partner the tests send patients from.
+    clinic.partner_origins = vec![PartnerOrigin::parse(PARTNER).unwrap()];
     let mut pharmacy = Institution::new(
         InstitutionCode::build(tokyo, InstitutionKind::Pharmacy, 1, 12).unwrap(),
         "試験薬局",
@@ -1068,6 +1074,169 @@ async fn partner_return_is_signed_and_a_tampered_one_fails(url: &str) {
     assert!(again.body.contains("オンライン診療等") && again.body.contains("同意登録をせずに戻る"));
 }
 on_both!(partner_return_is_signed_and_a_tampered_one_fails);
+
+/// The `partner.return_url` refusals recorded for the clinic, oldest first.
+async fn refused_returns(w: &World) -> Vec<serde_json::Value> {
+    let mut records = w
+        .state
+        .store
+        .audit_records(Some("partner.return_url"), 100)
+        .await
+        .unwrap();
+    records.sort_by_key(|r| r.seq);
+    records
+        .iter()
+        .map(|r| {
+            assert_eq!(
+                (r.outcome.as_str(), r.institution_id),
+                ("refused", Some(w.clinic.id))
+            );
+            assert_eq!(r.person_id, None);
+            serde_json::from_str(&r.detail).unwrap()
+        })
+        .collect()
+}
+
+/// Seed 003's way back goes only to an origin the institution registered in
+/// 環境設定情報更新; any other `return=` — look-alikes included — leaves the
+/// visit without a way back, says nothing to the patient, and is audited
+/// without the URL.
+async fn partner_returns_only_to_registered_origins(url: &str) {
+    let w = world(url).await;
+    let t = w.clinic.url_token.clone();
+    let day = (Utc::now().date_naive() + chrono::Duration::days(1))
+        .format("%Y-%m-%d")
+        .to_string();
+    let enc = |s: &str| serde_urlencoded(&[("return", s)]);
+    let from = |ret: &str| format!("/w/{t}?mode=online&{}&date={day}&state=r-1", enc(ret));
+
+    // Registered: the way back is offered, whatever the case of the host.
+    for ret in [
+        "https://partner.example/visit/9?lang=ja",
+        "https://PARTNER.example:443/visit/9",
+        "https://partner.example",
+    ] {
+        let mut p = Patient::new(&w.base);
+        let a01 = p.get(&from(ret)).await;
+        assert!(a01.body.contains("同意登録をせずに戻る"), "{ret}");
+        let back = p.leave(&t).await;
+        assert!(
+            back.starts_with(&format!("{ret}?zaitaku_status=not_completed"))
+                || back.starts_with(&format!("{ret}&zaitaku_status=not_completed")),
+            "{back}"
+        );
+    }
+    assert!(refused_returns(&w).await.is_empty());
+
+    // Not registered: no way back, no word to the patient.
+    let refused = [
+        (
+            "https://partner.example.evil/visit/9",
+            "not_registered",
+            Some("https://partner.example.evil"),
+        ),
+        ("https://partner.example@evil/visit/9", "userinfo", None),
+        (
+            "https://evil/partner.example",
+            "not_registered",
+            Some("https://evil"),
+        ),
+        (
+            "https://evil/visit/9?return=https://partner.example",
+            "not_registered",
+            Some("https://evil"),
+        ),
+        (
+            "https://partner.example:8443/visit/9",
+            "not_registered",
+            Some("https://partner.example:8443"),
+        ),
+        (
+            "https://sub.partner.example/visit/9",
+            "not_registered",
+            Some("https://sub.partner.example"),
+        ),
+        ("http://partner.example/visit/9", "malformed", None),
+        ("https://partner.example\\@evil/visit/9", "characters", None),
+        ("https://partner.example/visit/9#frag", "characters", None),
+        ("//partner.example/visit/9", "malformed", None),
+        (
+            "javascript://partner.example/%0aalert(1)",
+            "malformed",
+            None,
+        ),
+    ];
+    for (ret, _, _) in refused {
+        let mut p = Patient::new(&w.base);
+        let a01 = p.get(&from(ret)).await;
+        assert_eq!(a01.status, 200, "{ret}");
+        assert!(
+            a01.body.contains("オンライン診療等"),
+            "{ret}: still online care"
+        );
+        assert!(!a01.body.contains("同意登録をせずに戻る"), "{ret}");
+        assert!(
+            !a01.body.contains("evil"),
+            "{ret}: nothing of it on the page"
+        );
+        assert_eq!(p.leave(&t).await, format!("/w/{t}"), "{ret}");
+    }
+    let records = refused_returns(&w).await;
+    assert_eq!(records.len(), refused.len(), "{records:?}");
+    for ((ret, reason, origin), detail) in refused.iter().zip(&records) {
+        assert_eq!(detail["reason"], *reason, "{ret}");
+        assert_eq!(detail["origin"].as_str(), *origin, "{ret}");
+        assert_eq!(detail["step"], "start");
+        assert!(
+            !detail.to_string().contains("visit"),
+            "no path is recorded: {detail}"
+        );
+    }
+
+    // A look-alike's visit registers as an ordinary web visit and ends
+    // without 「手続きを終了する」.
+    let mut p = Patient::new(&w.base);
+    p.get(&from("https://partner.example.evil/visit/9")).await;
+    p.post(&format!("/w/{t}/flow/register"), &[]).await;
+    let mut form = ALL_BUT_CHECKUPS.to_vec();
+    form.push(("prescription_form", "1"));
+    form.push(("consultation_date", &day));
+    p.post(&format!("/w/{t}/choose"), &form).await;
+    let at = p.post(&format!("/w/{t}/auth"), &[]).await;
+    let done = p.authenticate(&at, w.good_card, "1234").await;
+    assert!(done.body.contains("同意登録完了"), "{}", done.body);
+    assert!(done.body.contains("ブラウザのタブを閉じてください。"));
+    assert!(!done.body.contains("手続きを終了する"));
+    assert!(!done.body.contains("/leave"));
+    let latest = w
+        .state
+        .store
+        .latest_consent(w.clinic.id, w.good_person)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(latest.care_kind, CareKind::Online);
+    assert_eq!(latest.channel, Channel::Web);
+    assert_eq!(p.leave(&t).await, format!("/w/{t}"));
+
+    // An origin removed while a visit is open: the way back closes with it.
+    let mut p = Patient::new(&w.base);
+    let a01 = p.get(&from("https://partner.example/visit/9")).await;
+    assert!(a01.body.contains("同意登録をせずに戻る"));
+    let mut without = w.clinic.institution.clone();
+    without.partner_origins.clear();
+    w.state
+        .store
+        .update_institution_settings(w.clinic.id, &without, Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(p.leave(&t).await, format!("/w/{t}"));
+    let last = refused_returns(&w).await.pop().unwrap();
+    assert_eq!(last["reason"], "not_registered");
+    assert_eq!(last["origin"], PARTNER);
+    assert_eq!(last["step"], "leave");
+}
+on_both!(partner_returns_only_to_registered_origins);
 
 /// A double submit of the return from the authenticator, a reload, and the
 /// back button followed by a second authentication: one consent, and the

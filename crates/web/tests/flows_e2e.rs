@@ -23,6 +23,7 @@ use zaitaku_domain::codes::QualificationValidity;
 use zaitaku_domain::consent::{ConsentAction, ConsentItem};
 use zaitaku_domain::eligibility::Eligibility;
 use zaitaku_domain::institution::{Institution, InstitutionCode, InstitutionKind};
+use zaitaku_domain::partner_origin::PartnerOrigin;
 use zaitaku_domain::prefecture::Prefecture;
 use zaitaku_identity::{CardKind, IssueCard};
 use zaitaku_storage::{PersonRecords, Store, StoredInstitution};
@@ -295,6 +296,15 @@ async fn site(backend: Backend) -> Site {
         std::future::pending(),
     ));
     let partner = partner(base.clone()).await;
+    // The stand-in partner's origin, registered as its administrator would in
+    // 環境設定情報更新: only then does zaitaku offer the way back to it.
+    let mut online = online;
+    online.institution.partner_origins = vec![PartnerOrigin::parse(&partner).unwrap()];
+    state
+        .store
+        .update_institution_settings(online.id, &online.institution, Utc::now())
+        .await
+        .unwrap();
     Site {
         base,
         state,
@@ -1064,6 +1074,19 @@ async fn online_care(ui: &Ui, s: &Site) {
     ui.goto(&forged.replace("/visit/7001", "/visit/7002")).await;
     let t = ui.wait_for("試験オンライン診療").await;
     assert!(t.contains("結果を確認できませんでした"), "{t}");
+
+    // The same page under another spelling of its host is not the
+    // registered origin: the visit goes on without the way back.
+    let look_alike = return_url.replace("127.0.0.1", "localhost");
+    assert_ne!(look_alike, return_url);
+    ui.goto(&format!(
+        "{}?mode=online&return={}&date={day}&state=rsv-7001",
+        url(s, inst),
+        look_alike.replace(':', "%3A").replace('/', "%2F")
+    ))
+    .await;
+    let t = ui.wait_for("画面番号：A-01").await;
+    assert!(t.contains("オンライン診療等") && !t.contains("同意登録をせずに戻る"));
 
     // Gives up at the authenticator: the refusal page leads back, unsigned
     // as completed.

@@ -22,7 +22,7 @@ use crate::error::WebError;
 const PAGE: i64 = 100;
 
 /// The categories offered in the filter: action prefix and label.
-const CATEGORIES: [(&str, &str); 9] = [
+const CATEGORIES: [(&str, &str); 10] = [
     ("", "すべて"),
     ("account.", "ログイン・アカウント"),
     ("access.", "権限のない操作"),
@@ -32,6 +32,7 @@ const CATEGORIES: [(&str, &str); 9] = [
     ("consent.", "同意の登録・照会"),
     ("institution.", "環境設定・URL"),
     ("login.", "マイナンバーカードでの本人確認"),
+    ("partner.", "オンライン診療サービスとの連携"),
 ];
 
 /// Japanese names for the actions the system records.
@@ -55,6 +56,8 @@ pub fn action_label(action: &str) -> &str {
         "consent.write" => "同意の登録・更新・取消",
         "consent.read" => "同意内容の照会",
         "flow.start" => "マイナ在宅受付Webの利用開始",
+        "partner.return" => "オンライン診療サービスへの戻り",
+        "partner.return_url" => "オンライン診療サービスの戻り先の確認",
         "institution.settings" => "環境設定情報更新",
         "institution.url_rotate" => "医療機関等別URLの変更",
         "institution.create" => "医療機関等の登録",

@@ -1,7 +1,8 @@
 //! 環境設定情報更新 (seed 002 事前準備①): the 「オンライン診療等・外来診療等
 //! （通常とは異なる動線）機能」 switch, which may be turned on only after the
 //! administrator acknowledges the terms; e-prescription capability; the consent
-//! items the web service offers.
+//! items the web service offers; the online-care partners' origins a patient
+//! may be sent back to (オンライン診療サービスの戻り先).
 
 use askama::Template;
 use axum::extract::{Form, State};
@@ -13,6 +14,7 @@ use serde_json::json;
 use zaitaku_domain::account::Permission;
 use zaitaku_domain::consent::ConsentItem;
 use zaitaku_domain::error::ValidationError;
+use zaitaku_domain::partner_origin::{self, MAX_ORIGINS, PartnerOrigin};
 
 use super::auth::{Realm, Staff, gate};
 use super::{Nav, jst_minute};
@@ -33,6 +35,11 @@ struct SettingsPage<'a> {
     eprescription: bool,
     eprescription_applies: bool,
     items: Vec<ItemBox>,
+    /// The partner origins, one per line, as stored or as just entered.
+    partner_origins: String,
+    /// Each refused line of the partner origins, shown beside the field.
+    origin_errors: Vec<(String, &'static str)>,
+    max_origins: usize,
     terms_accepted: Option<String>,
     error: Option<(String, &'static str)>,
     saved: bool,
@@ -48,6 +55,7 @@ async fn render(
     staff: &Staff,
     form: Option<&SettingsForm>,
     error: Option<(String, &'static str)>,
+    origin_errors: Vec<(String, &'static str)>,
     saved: bool,
 ) -> Result<Response, WebError> {
     let inst = staff.institution()?;
@@ -68,16 +76,27 @@ async fn render(
                 checked: chosen(item),
             })
             .collect(),
+        partner_origins: match form.and_then(|f| f.partner_origins.clone()) {
+            Some(entered) => entered,
+            None => i
+                .partner_origins
+                .iter()
+                .map(PartnerOrigin::as_str)
+                .collect::<Vec<_>>()
+                .join("\n"),
+        },
+        max_origins: MAX_ORIGINS,
         terms_accepted: state
             .store
             .terms_acceptance(inst.id)
             .await?
             .map(|(at, by)| format!("{}（{by}）", jst_minute(at))),
-        error: error.clone(),
+        error,
         saved,
         nav: Nav::new(staff, Realm::Institution, "/admin/settings"),
+        origin_errors,
     };
-    let status = if error.is_some() {
+    let status = if page.error.is_some() || !page.origin_errors.is_empty() {
         StatusCode::UNPROCESSABLE_ENTITY
     } else {
         StatusCode::OK
@@ -96,7 +115,7 @@ pub async fn page(
         Realm::Institution,
         Permission::ManageSettings
     );
-    render(&state, &staff, None, None, q.saved.is_some()).await
+    render(&state, &staff, None, None, Vec::new(), q.saved.is_some()).await
 }
 
 /// Checkboxes arrive as repeated `items=` fields, which `Form` cannot collect
@@ -108,6 +127,9 @@ pub struct SettingsForm {
     terms: Option<String>,
     eprescription: Option<String>,
     items: Vec<String>,
+    /// `None` when the form has no such field: a client that does not know
+    /// it leaves the registered origins as they are.
+    partner_origins: Option<String>,
 }
 
 impl SettingsForm {
@@ -120,6 +142,7 @@ impl SettingsForm {
                 "terms" => f.terms = Some(v),
                 "eprescription" => f.eprescription = Some(v),
                 "items" => f.items.push(v),
+                "partner_origins" => f.partner_origins = Some(v),
                 _ => {}
             }
         }
@@ -159,39 +182,28 @@ pub async fn save(
     after.remote_function_enabled = form.enabled();
     after.eprescription = form.eprescription.as_deref() == Some("1");
     after.set_consent_items(&form.items());
+    let mut origin_errors = Vec::new();
+    if let Some(text) = &form.partner_origins {
+        match partner_origin::parse_list(text) {
+            Ok(origins) => after.partner_origins = origins,
+            Err(errors) => origin_errors = origin_messages(&errors),
+        }
+    }
     let switching_on = after.remote_function_enabled && !before.remote_function_enabled;
-    if switching_on && form.terms.as_deref() != Some("1") {
+    let error = if switching_on && form.terms.as_deref() != Some("1") {
         let msg = "「オンライン資格確認等システム利用規約」を確認し、「利用規約を確認しました」にチェックを入れてください。";
-        return render(
-            &state,
-            &staff,
-            Some(&form),
-            Some((msg.into(), "Z-W-0610")),
-            false,
-        )
-        .await;
-    }
-    if after.consent_items.is_empty() {
+        Some((msg.into(), "Z-W-0610"))
+    } else if after.consent_items.is_empty() {
         let msg = "マイナ在宅受付Webで表示する同意項目を1つ以上選択してください。";
-        return render(
-            &state,
-            &staff,
-            Some(&form),
-            Some((msg.into(), "Z-W-0611")),
-            false,
-        )
-        .await;
-    }
-    if after.eprescription && !after.kind.issues_prescriptions() {
+        Some((msg.into(), "Z-W-0611"))
+    } else if after.eprescription && !after.kind.issues_prescriptions() {
         let e = ValidationError::EprescriptionNotApplicable;
-        return render(
-            &state,
-            &staff,
-            Some(&form),
-            Some((e.to_string(), e.code())),
-            false,
-        )
-        .await;
+        Some((e.to_string(), e.code()))
+    } else {
+        None
+    };
+    if error.is_some() || !origin_errors.is_empty() {
+        return render(&state, &staff, Some(&form), error, origin_errors, false).await;
     }
     let now = Utc::now();
     state
@@ -217,10 +229,24 @@ pub async fn save(
                     "terms_acknowledged": switching_on,
                     "eprescription": after.eprescription,
                     "items": after.consent_items.iter().map(|i| i.as_str()).collect::<Vec<_>>(),
+                    "partner_origins": after.partner_origins.iter().map(PartnerOrigin::as_str).collect::<Vec<_>>(),
+                    "partner_origins_before": before.partner_origins.iter().map(PartnerOrigin::as_str).collect::<Vec<_>>(),
                 }),
             ),
             now,
         )
         .await?;
     Ok(Redirect::to("/admin/settings?saved=1").into_response())
+}
+
+/// The refused lines of the partner origins, worded for the field: the line
+/// number first, so that a long list can be corrected line by line.
+fn origin_messages(errors: &[partner_origin::ListError]) -> Vec<(String, &'static str)> {
+    errors
+        .iter()
+        .map(|e| match e.line {
+            Some(n) => (format!("{n}行目：{}", e.error), e.error.code()),
+            None => (e.error.to_string(), e.error.code()),
+        })
+        .collect()
 }

@@ -15,6 +15,7 @@ use zaitaku_domain::consent::{
     CareKind, Channel, Choice, ConsentAction, ConsentDecision, ConsentItem, ConsentRequest,
     ConsentState, jst,
 };
+use zaitaku_domain::partner_origin::{ReturnRefusal, return_origin};
 use zaitaku_identity::CertificateStatus;
 use zaitaku_storage::{AuditEvent, NewConsent, StoredInstitution, Write, Written};
 
@@ -151,11 +152,10 @@ pub async fn start(
             Some("outpatient") => CareKind::Outpatient,
             _ => CareKind::HomeVisit,
         };
-        flow.partner_return = q.r#return.filter(|u| {
-            (u.starts_with("https://") || u.starts_with("http://"))
-                && u.len() <= 512
-                && !u.contains(['"', '<', '>', ' ', '#'])
-        });
+        flow.partner_return = match q.r#return {
+            Some(url) => registered_return(&state, &inst, url, "start").await?,
+            None => None,
+        };
         flow.consultation_date = q
             .date
             .as_deref()
@@ -179,6 +179,42 @@ pub async fn start(
         partner: flow.partner_return.is_some(),
     };
     with_cookie(Html(page.render()?).into_response(), &flow, &state)
+}
+
+/// `url` when its origin is one the institution registered
+/// (`zaitaku_domain::partner_origin`); otherwise `None`, and the refusal is
+/// audited with the reason and, when it could be read, the origin — never
+/// the URL, whose path and query are the partner's and may name the patient.
+/// The patient is not told: the visit goes on without a way back, and the
+/// institution sees the refusal in its audit log (docs/auth-handoff.md).
+async fn registered_return(
+    state: &AppState,
+    inst: &StoredInstitution,
+    url: String,
+    step: &str,
+) -> Result<Option<String>, WebError> {
+    let refusal = match return_origin(&url, &inst.institution.partner_origins) {
+        Ok(_) => return Ok(Some(url)),
+        Err(refusal) => refusal,
+    };
+    let origin = match &refusal {
+        ReturnRefusal::NotRegistered(origin) => Some(origin.as_str()),
+        _ => None,
+    };
+    state
+        .store
+        .audit(
+            &audit_event(
+                "partner.return_url",
+                "refused",
+                inst,
+                None,
+                json!({"reason": refusal.as_str(), "origin": origin, "step": step}),
+            ),
+            Utc::now(),
+        )
+        .await?;
+    Ok(None)
 }
 
 #[derive(Deserialize)]
@@ -1176,7 +1212,13 @@ pub async fn leave(
         Ok(c) => c,
         Err(page) => return Ok(page),
     };
-    let Some(return_url) = flow.partner_return.as_deref() else {
+    // Checked again: the administrator may have removed the origin since
+    // the visit began, or the visit began before origins were checked.
+    let checked = match flow.partner_return.clone() {
+        Some(url) => registered_return(&state, &inst, url, "leave").await?,
+        None => None,
+    };
+    let Some(return_url) = checked.as_deref() else {
         return Ok(Redirect::to(&format!("/w/{token}")).into_response());
     };
     let action = match &flow.outcome {
