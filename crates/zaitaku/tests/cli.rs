@@ -405,6 +405,10 @@ fn help_explains_every_option() {
                     "--db-max-connections <DB_MAX_CONNECTIONS>",
                     "Largest number of database connections in the pool",
                 ),
+                (
+                    "--stand-in-authenticator",
+                    "Also serve the stand-in authenticator",
+                ),
             ],
         ),
         (
