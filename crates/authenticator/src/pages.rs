@@ -143,6 +143,8 @@ pub async fn authorize(
         redeemed_at: None,
         cancelled_at: None,
         cross_device: false,
+        client_name: None,
+        purpose: None,
     };
     if let Err(e) = st.identity.store().insert_auth_request(&req).await {
         return internal(e);
