@@ -10,6 +10,7 @@ use chrono::{Duration, Utc};
 use qrcode::QrCode;
 use qrcode::render::svg;
 use serde::Deserialize;
+use zaitaku_domain::display_form::DisplayForm;
 use zaitaku_identity::{AttemptError, CardKind, CardSecret, WalletCard};
 use zaitaku_storage::AuthRequest;
 
@@ -184,15 +185,13 @@ async fn open_request(st: &AuthenticatorState, id: &str) -> Result<AuthRequest, 
     Ok(req)
 }
 
+/// The PC (or tablet) form gets the QR option, as in the web service.
 fn is_pc(headers: &HeaderMap) -> bool {
     let ua = headers
         .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
-    !(ua.contains("Mobile")
-        || ua.contains("Android")
-        || ua.contains("iPhone")
-        || ua.contains("iPad"))
+    !DisplayForm::of_user_agent(ua).is_phone()
 }
 
 #[derive(Template)]
