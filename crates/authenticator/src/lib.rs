@@ -7,17 +7,23 @@
 //!    `code_challenge` (S256), `nonce` and `redirect_uri`.
 //! 2. The patient chooses a card and unlocks it (PIN or biometrics); the card
 //!    signs SHA-256(origin) ‖ SHA-256(nonce).
-//! 3. The browser returns to `redirect_uri?code=…&state=…`.
+//! 3. The browser returns to `redirect_uri?code=…&state=…` from the success
+//!    page (on a PC that showed a QR code, from the QR page once the phone
+//!    is done).
 //! 4. The service fetches the token over the back channel, `POST /auth/token`
 //!    with `code`, `code_verifier` and the same `redirect_uri`, and verifies
 //!    it itself.
 
+mod hints;
 mod pages;
 mod token_endpoint;
 
+pub use hints::{CLIENT_NAME_MAX_CHARS, Purpose, client_name_ok};
 pub use token_endpoint::{Claimed, claim, exchange};
 
 use axum::Router;
+use axum::http::header;
+use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use zaitaku_identity::Identity;
 
@@ -35,13 +41,31 @@ pub fn router(state: AuthenticatorState) -> Router {
         .route("/auth/authorize", get(pages::authorize))
         .route("/auth/r/{id}", get(pages::choose))
         .route("/auth/r/{id}/qr", get(pages::qr))
+        .route("/auth/r/{id}/status", get(pages::status))
+        .route("/auth/r/{id}/done", get(pages::done))
         .route(
             "/auth/r/{id}/card/{card}",
             get(pages::unlock_page).post(pages::unlock),
         )
         .route("/auth/r/{id}/cancel", post(pages::cancel))
         .route("/auth/token", post(token_endpoint::token))
+        .route("/auth/static/handoff.js", get(handoff_script))
         .with_state(state)
+}
+
+/// The QR page's polling and countdown and the success page's return: the
+/// authenticator's own script, so that it stays a component apart from the
+/// web service (it shares only the web service's stylesheet and PIN pad).
+const HANDOFF_JS: &str = include_str!("../static/handoff.js");
+
+async fn handoff_script() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        HANDOFF_JS,
+    )
 }
 
 /// Whether `uri` may receive a code: one of the service's own callback

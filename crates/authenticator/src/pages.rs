@@ -1,18 +1,22 @@
 //! The authenticator's pages: authorize, choose a card, QR for another
-//! device, unlock (PIN or biometrics), cancel.
+//! device (and the status it polls), unlock (PIN or biometrics), success,
+//! cancel. Every POST answers with a redirect, so that the browser's Back
+//! and reload never send a PIN again.
 
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use chrono::{Duration, Utc};
+use chrono::{DateTime, Duration, Utc};
 use qrcode::QrCode;
 use qrcode::render::svg;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+use zaitaku_domain::display_form::DisplayForm;
 use zaitaku_identity::{AttemptError, CardKind, CardSecret, WalletCard};
 use zaitaku_storage::AuthRequest;
 
+use crate::hints::{Purpose, client_name_ok};
 use crate::{AuthenticatorState, b64url};
 
 /// How long a hand-off may take, as the nonce's lifetime.
@@ -25,6 +29,11 @@ struct Problem<'a> {
     paragraphs: &'a [&'a str],
     code: &'a str,
     return_url: Option<String>,
+    subject: Subject,
+    /// Nothing went wrong (the authentication is done and used): not shown
+    /// in the colours of an error, which would alarm a patient whose
+    /// registration succeeded.
+    calm: bool,
 }
 
 fn problem(
@@ -34,16 +43,46 @@ fn problem(
     code: &str,
     return_url: Option<String>,
 ) -> Response {
-    let page = Problem {
-        title,
-        paragraphs,
-        code,
-        return_url,
-    };
+    show_problem(
+        status,
+        &Problem {
+            title,
+            paragraphs,
+            code,
+            return_url,
+            subject: Subject::none(),
+            calm: false,
+        },
+    )
+}
+
+fn show_problem(status: StatusCode, page: &Problem<'_>) -> Response {
     match page.render() {
         Ok(html) => (status, Html(html)).into_response(),
-        Err(_) => (status, format!("{title}（{code}）")).into_response(),
+        Err(_) => (status, format!("{}（{}）", page.title, page.code)).into_response(),
     }
+}
+
+/// A page about hand-off `req`, under its institution and action.
+fn problem_about(
+    req: &AuthRequest,
+    status: StatusCode,
+    title: &str,
+    paragraphs: &[&str],
+    code: &str,
+    error: &str,
+) -> Response {
+    show_problem(
+        status,
+        &Problem {
+            title,
+            paragraphs,
+            code,
+            return_url: Some(return_to(req, &[("error", error), ("state", &req.state)])),
+            subject: Subject::of(req),
+            calm: error == "used",
+        },
+    )
 }
 
 fn internal(e: impl std::fmt::Display) -> Response {
@@ -92,6 +131,10 @@ pub struct AuthorizeQuery {
     redirect_uri: Option<String>,
     /// `qr`: a PC asks to go straight to the QR code for a phone.
     prompt: Option<String>,
+    /// Display hint: the institution's name.
+    client_name: Option<String>,
+    /// Display hint: what the authentication is for (see [`Purpose`]).
+    purpose: Option<String>,
 }
 
 fn bad_request() -> Response {
@@ -114,11 +157,19 @@ pub async fn authorize(
     else {
         return bad_request();
     };
+    // A hint is optional, but one that is sent must be right: a service that
+    // sends a wrong one has a bug worth seeing, not a page that hides it.
+    let purpose = match q.purpose.as_deref().map(Purpose::parse) {
+        None => None,
+        Some(Some(p)) => Some(p),
+        Some(None) => return bad_request(),
+    };
     if q.code_challenge_method.as_deref() != Some("S256")
         || !token_like(&state, 16, 128)
         || !token_like(&challenge, 43, 43)
         || !token_like(&nonce, 43, 44)
         || !crate::callback_uri_ok(&redirect_uri, &st.origin)
+        || q.client_name.as_deref().is_some_and(|n| !client_name_ok(n))
     {
         return bad_request();
     }
@@ -143,6 +194,8 @@ pub async fn authorize(
         redeemed_at: None,
         cancelled_at: None,
         cross_device: false,
+        client_name: q.client_name,
+        purpose: purpose.map(|p| p.as_str().to_owned()),
     };
     if let Err(e) = st.identity.store().insert_auth_request(&req).await {
         return internal(e);
@@ -159,16 +212,62 @@ fn getrandom_fill(buf: &mut [u8]) -> Result<(), String> {
     zaitaku_identity::random_bytes(buf).map_err(|e| e.to_string())
 }
 
-/// An open request, or the page that says why it is not.
-async fn open_request(st: &AuthenticatorState, id: &str) -> Result<AuthRequest, Response> {
-    let req = match st.identity.store().auth_request(id).await {
-        Ok(Some(r)) => r,
-        Ok(None) => return Err(bad_request()),
-        Err(e) => return Err(internal(e)),
-    };
-    if req.cancelled_at.is_some() || req.completed_at.is_some() || req.expires_at <= Utc::now() {
-        let back = return_to(&req, &[("error", "expired"), ("state", &req.state)]);
-        return Err(problem(
+/// Where a hand-off stands, as its pages need to know.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    /// Waiting for a card.
+    Open,
+    /// The card signed; the code waits for the service.
+    Completed,
+    /// The service has redeemed the code.
+    Used,
+    /// 「やめる」 was pressed.
+    Cancelled,
+    /// Five minutes passed before the service redeemed anything.
+    Expired,
+}
+
+fn stage(req: &AuthRequest, now: DateTime<Utc>) -> Stage {
+    if req.cancelled_at.is_some() {
+        Stage::Cancelled
+    } else if req.redeemed_at.is_some() {
+        // Back from the service's completion page minutes later is still a
+        // used hand-off, not an expired one.
+        Stage::Used
+    } else if req.expires_at <= now {
+        Stage::Expired
+    } else if req.completed_at.is_some() {
+        Stage::Completed
+    } else {
+        Stage::Open
+    }
+}
+
+async fn load(st: &AuthenticatorState, id: &str) -> Result<AuthRequest, Response> {
+    match st.identity.store().auth_request(id).await {
+        Ok(Some(r)) => Ok(r),
+        Ok(None) => Err(bad_request()),
+        Err(e) => Err(internal(e)),
+    }
+}
+
+/// The page for a hand-off that can no longer take a card.
+fn closed_page(req: &AuthRequest, stage: Stage) -> Response {
+    match stage {
+        Stage::Completed | Stage::Used => used_page(req),
+        Stage::Cancelled => problem_about(
+            req,
+            StatusCode::GONE,
+            "この認証は中止されました",
+            &[
+                "「やめる」が押されたため、この認証は終わっています。",
+                "マイナ在宅受付Webに戻り、必要なときは最初からやり直してください。",
+            ],
+            "Z-A-0002",
+            "cancelled",
+        ),
+        Stage::Expired | Stage::Open => problem_about(
+            req,
             StatusCode::GONE,
             "認証の有効期限が切れました",
             &[
@@ -176,21 +275,79 @@ async fn open_request(st: &AuthenticatorState, id: &str) -> Result<AuthRequest, 
                 "マイナ在宅受付Webに戻り、もう一度やり直してください。",
             ],
             "Z-A-0002",
-            Some(back),
-        ));
+            "expired",
+        ),
     }
-    Ok(req)
 }
 
+/// Back or reload after the card signed: the authentication is done and
+/// cannot be used again, which is not the same as having run out of time.
+fn used_page(req: &AuthRequest) -> Response {
+    let mut paragraphs = vec![
+        "この本人認証はすでに完了しています。同じ認証をもう一度使うことはできません。",
+        "マイナ在宅受付Webに戻って続けてください。もう一度認証が必要なときは、マイナ在宅受付Webの画面からやり直してください。",
+    ];
+    if req.cross_device {
+        paragraphs
+            .push("二次元コードを読み取ったスマートフォンでは、この画面を閉じてかまいません。");
+    }
+    problem_about(
+        req,
+        StatusCode::GONE,
+        "この認証は使用済みです",
+        &paragraphs,
+        "Z-A-0005",
+        "used",
+    )
+}
+
+/// An open request, or the page that says why it is not.
+async fn open_request(st: &AuthenticatorState, id: &str) -> Result<AuthRequest, Response> {
+    let req = load(st, id).await?;
+    match stage(&req, Utc::now()) {
+        Stage::Open => Ok(req),
+        closed => Err(closed_page(&req, closed)),
+    }
+}
+
+/// The institution and the action, from the request's display hints, shown
+/// at the top of every step.
+struct Subject {
+    institution: Option<String>,
+    lead: Option<&'static str>,
+}
+
+impl Subject {
+    fn of(req: &AuthRequest) -> Self {
+        Self {
+            institution: req.client_name.clone(),
+            lead: purpose_of(req).map(Purpose::lead),
+        }
+    }
+
+    fn none() -> Self {
+        Self {
+            institution: None,
+            lead: None,
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.institution.is_none() && self.lead.is_none()
+    }
+}
+
+fn purpose_of(req: &AuthRequest) -> Option<Purpose> {
+    req.purpose.as_deref().and_then(Purpose::parse)
+}
+
+/// The PC (or tablet) form gets the QR option, as in the web service.
 fn is_pc(headers: &HeaderMap) -> bool {
     let ua = headers
         .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
-    !(ua.contains("Mobile")
-        || ua.contains("Android")
-        || ua.contains("iPhone")
-        || ua.contains("iPad"))
+    !DisplayForm::of_user_agent(ua).is_phone()
 }
 
 #[derive(Template)]
@@ -199,6 +356,7 @@ struct Choose<'a> {
     request_id: &'a str,
     pc: bool,
     cards: Vec<WalletCard>,
+    subject: Subject,
 }
 
 #[derive(Deserialize)]
@@ -235,6 +393,7 @@ pub async fn choose(
         request_id: &req.id,
         pc,
         cards,
+        subject: Subject::of(&req),
     })
 }
 
@@ -243,29 +402,41 @@ pub async fn choose(
 struct Qr<'a> {
     request_id: &'a str,
     qr_svg: String,
+    subject: Subject,
+    /// Seconds left when the page was made; the script counts down from it.
+    seconds_left: i64,
 }
 
-/// PC side of the cross-device flow: shows the QR code and moves on by
-/// itself once the phone has completed the request.
-pub async fn qr(State(st): State<AuthenticatorState>, Path(id): Path<String>) -> Response {
-    let req = match st.identity.store().auth_request(&id).await {
-        Ok(Some(r)) => r,
-        Ok(None) => return bad_request(),
-        Err(e) => return internal(e),
-    };
-    if let (Some(code), None) = (&req.code, req.cancelled_at) {
-        return Redirect::to(&return_to(&req, &[("code", code), ("state", &req.state)]))
-            .into_response();
+impl Qr<'_> {
+    /// `m:ss`, as the script writes it too.
+    fn time_left(&self) -> String {
+        format!("{}:{:02}", self.seconds_left / 60, self.seconds_left % 60)
     }
-    let req = match open_request(&st, &id).await {
+}
+
+/// PC side of the cross-device flow: shows the QR code while the phone
+/// works; once the phone is done, the same address returns to the service
+/// (the page's script polls [`status`] and comes back here, and without
+/// the script the 「認証が終わったらこちら」 link does).
+pub async fn qr(State(st): State<AuthenticatorState>, Path(id): Path<String>) -> Response {
+    let req = match load(&st, &id).await {
         Ok(r) => r,
         Err(page) => return page,
     };
+    let now = Utc::now();
+    match (stage(&req, now), &req.code) {
+        (Stage::Open, _) => {}
+        (Stage::Completed, Some(code)) => {
+            return Redirect::to(&return_to(&req, &[("code", code), ("state", &req.state)]))
+                .into_response();
+        }
+        (closed, _) => return closed_page(&req, closed),
+    }
     let link = format!("{}/auth/r/{}?via=qr", st.origin, req.id);
     let qr_svg = match QrCode::new(link.as_bytes()) {
         Ok(code) => code
             .render::<svg::Color>()
-            .min_dimensions(240, 240)
+            .min_dimensions(200, 200)
             .quiet_zone(true)
             .build(),
         Err(e) => return internal(e),
@@ -273,7 +444,41 @@ pub async fn qr(State(st): State<AuthenticatorState>, Path(id): Path<String>) ->
     render(&Qr {
         request_id: &req.id,
         qr_svg,
+        subject: Subject::of(&req),
+        seconds_left: (req.expires_at - now).num_seconds().max(0),
     })
+}
+
+/// What the QR page's script learns from [`status`].
+#[derive(Serialize)]
+struct Status {
+    /// `waiting`, `done`, `expired` or `cancelled`.
+    state: &'static str,
+    /// Where the PC goes now: the QR page's own address, which redirects
+    /// back to the service with the code (so the code never travels in
+    /// this JSON) or explains why it cannot.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next: Option<String>,
+}
+
+/// `GET /auth/r/{id}/status`: whether the phone has finished.
+pub async fn status(State(st): State<AuthenticatorState>, Path(id): Path<String>) -> Response {
+    let req = match st.identity.store().auth_request(&id).await {
+        Ok(Some(r)) => r,
+        Ok(None) => return StatusCode::NOT_FOUND.into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "authenticator status failure");
+            return StatusCode::SERVICE_UNAVAILABLE.into_response();
+        }
+    };
+    let state = match stage(&req, Utc::now()) {
+        Stage::Open => "waiting",
+        Stage::Completed | Stage::Used => "done",
+        Stage::Cancelled => "cancelled",
+        Stage::Expired => "expired",
+    };
+    let next = (state != "waiting").then(|| format!("/auth/r/{}/qr", req.id));
+    axum::Json(Status { state, next }).into_response()
 }
 
 #[derive(Template)]
@@ -284,6 +489,7 @@ struct Pin<'a> {
     kind_label: &'a str,
     tries_left: u8,
     error: Option<&'a str>,
+    subject: Subject,
 }
 
 #[derive(Template)]
@@ -292,10 +498,12 @@ struct Biometric<'a> {
     request_id: &'a str,
     card_id: i64,
     kind_label: &'a str,
+    subject: Subject,
 }
 
 fn locked_page(req: &AuthRequest) -> Response {
-    problem(
+    problem_about(
+        req,
         StatusCode::FORBIDDEN,
         "暗証番号がロックされています",
         &[
@@ -303,32 +511,50 @@ fn locked_page(req: &AuthRequest) -> Response {
             "ロックの解除と暗証番号の再設定は、住民票がある市区町村の窓口で行ってください。マイナンバーカードと本人確認書類をお持ちください。",
         ],
         "Z-A-0003",
-        Some(return_to(
-            req,
-            &[("error", "locked"), ("state", &req.state)],
-        )),
+        "locked",
     )
 }
 
 fn revoked_page(req: &AuthRequest) -> Response {
-    problem(
+    problem_about(
+        req,
         StatusCode::FORBIDDEN,
         "このカードは利用できません",
         &[
             "このカードの電子証明書は失効しています。住民票がある市区町村の窓口にお問い合わせください。",
         ],
         "Z-A-0004",
-        Some(return_to(
-            req,
-            &[("error", "revoked"), ("state", &req.state)],
-        )),
+        "revoked",
     )
+}
+
+/// Why the PIN page is shown again, carried through the redirect after the
+/// POST (the tries left are read from the card each time).
+#[derive(Deserialize)]
+pub struct PinQuery {
+    error: Option<String>,
+}
+
+const WRONG_PIN: &str = "wrong_pin";
+const PIN_FORMAT: &str = "pin_format";
+
+fn pin_message(error: Option<&str>) -> Option<&'static str> {
+    match error {
+        Some(WRONG_PIN) => Some("暗証番号が違います。もう一度入力してください。"),
+        Some(PIN_FORMAT) => Some("暗証番号は数字4桁で入力してください。"),
+        _ => None,
+    }
+}
+
+fn card_path(req: &AuthRequest, card_id: i64) -> String {
+    format!("/auth/r/{}/card/{card_id}", req.id)
 }
 
 /// Step 3a: the PIN pad, or the biometric prompt for iPhone cards.
 pub async fn unlock_page(
     State(st): State<AuthenticatorState>,
     Path((id, card_id)): Path<(String, i64)>,
+    Query(q): Query<PinQuery>,
 ) -> Response {
     let req = match open_request(&st, &id).await {
         Ok(r) => r,
@@ -350,13 +576,15 @@ pub async fn unlock_page(
             request_id: &req.id,
             card_id,
             kind_label: card.kind_label,
+            subject: Subject::of(&req),
         }),
         CardKind::Physical | CardKind::Android => render(&Pin {
             request_id: &req.id,
             card_id,
             kind_label: card.kind_label,
             tries_left: card.tries_left,
-            error: None,
+            error: pin_message(q.error.as_deref()),
+            subject: Subject::of(&req),
         }),
     }
 }
@@ -367,22 +595,24 @@ pub struct UnlockForm {
     biometric: Option<String>,
 }
 
-#[derive(Template)]
-#[template(path = "done.html")]
-struct Done {
-    return_url: Option<String>,
-}
-
-/// Step 3b: the card checks the PIN and signs; the request completes.
+/// Step 3b: the card checks the PIN and signs; the request completes. Every
+/// answer is a redirect to a page of its own: the PIN page with why it is
+/// shown again, the card's lock or revocation (the PIN page shows those
+/// too), or the success page.
 pub async fn unlock(
     State(st): State<AuthenticatorState>,
     Path((id, card_id)): Path<(String, i64)>,
     Form(form): Form<UnlockForm>,
 ) -> Response {
-    let req = match open_request(&st, &id).await {
+    let req = match load(&st, &id).await {
         Ok(r) => r,
         Err(page) => return page,
     };
+    let again = card_path(&req, card_id);
+    if stage(&req, Utc::now()) != Stage::Open {
+        // A second submit or a resubmission: the PIN page says why not.
+        return Redirect::to(&again).into_response();
+    }
     let card = match st.identity.wallet_card(card_id).await {
         Ok(Some(c)) => c,
         Ok(None) => return bad_request(),
@@ -401,25 +631,14 @@ pub async fn unlock(
     {
         Ok(t) => t,
         Err(AttemptError::PinFormat) => {
-            return render(&Pin {
-                request_id: &req.id,
-                card_id,
-                kind_label: card.kind_label,
-                tries_left: card.tries_left,
-                error: Some("暗証番号は数字4桁で入力してください。"),
-            });
+            return Redirect::to(&format!("{again}?error={PIN_FORMAT}")).into_response();
         }
-        Err(AttemptError::WrongPin { tries_left }) => {
-            return render(&Pin {
-                request_id: &req.id,
-                card_id,
-                kind_label: card.kind_label,
-                tries_left,
-                error: Some("暗証番号が違います。もう一度入力してください。"),
-            });
+        Err(AttemptError::WrongPin { .. }) => {
+            return Redirect::to(&format!("{again}?error={WRONG_PIN}")).into_response();
         }
-        Err(AttemptError::Locked | AttemptError::LockedNow) => return locked_page(&req),
-        Err(AttemptError::Revoked) => return revoked_page(&req),
+        Err(AttemptError::Locked | AttemptError::LockedNow | AttemptError::Revoked) => {
+            return Redirect::to(&again).into_response();
+        }
         Err(AttemptError::NoSuchCard) => return bad_request(),
         Err(AttemptError::Internal(e)) => return internal(e),
     };
@@ -434,35 +653,70 @@ pub async fn unlock(
         .complete_auth_request(&req.id, card_id, &code, &token, now)
         .await
     {
-        Ok(true) => {}
-        Ok(false) => {
-            return open_request(&st, &id)
-                .await
-                .err()
-                .unwrap_or_else(bad_request);
-        }
-        Err(e) => return internal(e),
+        // Refused: it closed meanwhile (a second tab, the last second of
+        // the five minutes); the PIN page says which.
+        Ok(true) => Redirect::to(&format!("/auth/r/{}/done", req.id)).into_response(),
+        Ok(false) => Redirect::to(&again).into_response(),
+        Err(e) => internal(e),
     }
-    // On the patient's own phone (QR flow) the PC continues by itself.
-    let return_url =
-        (!req.cross_device).then(|| return_to(&req, &[("code", &code), ("state", &req.state)]));
-    render(&Done { return_url })
+}
+
+#[derive(Template)]
+#[template(path = "done.html")]
+struct Done {
+    /// Back to the service with the code; none on the phone that read the
+    /// QR code, where the PC continues by itself.
+    return_url: Option<String>,
+    subject: Subject,
+    /// 同意登録 … : what the patient must still complete at the service.
+    unfinished: Option<&'static str>,
+}
+
+/// Step 4, the success page: back to the service after a moment (the
+/// script, or the link), or on the phone that read the QR code, back to
+/// the PC. Once the service has the code, this page too says it is used.
+pub async fn done(State(st): State<AuthenticatorState>, Path(id): Path<String>) -> Response {
+    let req = match load(&st, &id).await {
+        Ok(r) => r,
+        Err(page) => return page,
+    };
+    match (stage(&req, Utc::now()), &req.code) {
+        (Stage::Open, _) => Redirect::to(&format!("/auth/r/{}", req.id)).into_response(),
+        (Stage::Completed, Some(code)) => {
+            let return_url = (!req.cross_device)
+                .then(|| return_to(&req, &[("code", code), ("state", &req.state)]));
+            let unfinished = match purpose_of(&req) {
+                Some(p) => p.unfinished(),
+                None => Some("手続き"),
+            };
+            render(&Done {
+                return_url,
+                subject: Subject::of(&req),
+                unfinished,
+            })
+        }
+        (closed, _) => closed_page(&req, closed),
+    }
 }
 
 /// 「やめる」: back to the service with `error=cancelled`.
 pub async fn cancel(State(st): State<AuthenticatorState>, Path(id): Path<String>) -> Response {
-    let req = match st.identity.store().auth_request(&id).await {
-        Ok(Some(r)) => r,
-        Ok(None) => return bad_request(),
-        Err(e) => return internal(e),
+    let req = match load(&st, &id).await {
+        Ok(r) => r,
+        Err(page) => return page,
     };
-    if let Err(e) = st
+    let cancelled = match st
         .identity
         .store()
         .cancel_auth_request(&id, Utc::now())
         .await
     {
-        return internal(e);
+        Ok(c) => c,
+        Err(e) => return internal(e),
+    };
+    if !cancelled && req.cancelled_at.is_none() {
+        // Finished or expired meanwhile (a stale page): its own page says so.
+        return Redirect::to(&format!("/auth/r/{}", req.id)).into_response();
     }
     Redirect::to(&return_to(
         &req,

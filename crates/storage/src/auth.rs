@@ -33,10 +33,14 @@ pub struct AuthRequest {
     pub redeemed_at: Option<DateTime<Utc>>,
     pub cancelled_at: Option<DateTime<Utc>>,
     pub cross_device: bool,
+    /// The institution's name, as the service asked it to be shown.
+    pub client_name: Option<String>,
+    /// What the authentication is for (`register`, `view`, …), as sent.
+    pub purpose: Option<String>,
 }
 
 pub(crate) const REQUEST_COLUMNS: &str = "id, state, code_challenge, nonce, origin, redirect_uri, created_at, expires_at, card_id, code, \
-     token, completed_at, redeemed_at, cancelled_at, cross_device";
+     token, completed_at, redeemed_at, cancelled_at, cross_device, client_name, purpose";
 
 fn opt_time(row: &dyn Columns, column: &'static str) -> Result<Option<DateTime<Utc>>> {
     row.col::<Option<i64>>(column)?
@@ -62,6 +66,8 @@ pub(crate) fn request_from_row(row: &dyn Columns) -> Result<AuthRequest> {
         redeemed_at: opt_time(row, "redeemed_at")?,
         cancelled_at: opt_time(row, "cancelled_at")?,
         cross_device: row.col::<i64>("cross_device")? != 0,
+        client_name: row.col("client_name")?,
+        purpose: row.col("purpose")?,
     })
 }
 

@@ -817,7 +817,7 @@ fn statement(step: &Step) -> Option<String> {
             .to_owned(),
         Step::InsertAuthRequest(_) => {
             "INSERT INTO auth_requests (id, state, code_challenge, nonce, origin, redirect_uri, created_at, \
-             expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+             expires_at, client_name, purpose) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
                 .to_owned()
         }
         Step::CompleteAuthRequest { .. } => {
@@ -874,6 +874,8 @@ fn args_of(step: &Step) -> Vec<Arg<'_>> {
             Arg::Text(&r.redirect_uri),
             Arg::Int(micros(r.created_at)),
             Arg::Int(micros(r.expires_at)),
+            Arg::OptText(r.client_name.as_deref()),
+            Arg::OptText(r.purpose.as_deref()),
         ],
         Step::CompleteAuthRequest {
             id,

@@ -231,6 +231,8 @@ async fn hand_off_codes_redeem_once(url: &str) {
         redeemed_at: None,
         cancelled_at: None,
         cross_device: false,
+        client_name: Some("試験在宅クリニック".into()),
+        purpose: Some("register".into()),
     };
     store.insert_auth_request(&req).await.unwrap();
     assert_eq!(store.auth_request("req1").await.unwrap().unwrap(), req);

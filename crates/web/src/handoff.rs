@@ -21,6 +21,13 @@ pub(crate) enum Returned {
     },
 }
 
+/// What the authenticator is asked to show on its pages: the institution
+/// and what the authentication is for (docs/auth-handoff.md §1).
+pub(crate) struct Shown<'a> {
+    pub client_name: Option<&'a str>,
+    pub purpose: zaitaku_authenticator::Purpose,
+}
+
 /// `/auth/authorize?…` for a fresh hand-off back to `redirect_uri`.
 pub(crate) fn authorize_url(
     state: &str,
@@ -28,12 +35,21 @@ pub(crate) fn authorize_url(
     nonce: &str,
     redirect_uri: &str,
     qr: bool,
+    shown: &Shown<'_>,
 ) -> String {
+    // A name the authenticator would refuse is left out rather than
+    // failing the patient's authentication over a display hint.
+    let client_name = shown
+        .client_name
+        .filter(|n| zaitaku_authenticator::client_name_ok(n))
+        .map(|n| format!("&client_name={}", urlencode(n)))
+        .unwrap_or_default();
     format!(
-        "/auth/authorize?state={state}&code_challenge={}&code_challenge_method=S256&nonce={}&redirect_uri={redirect_uri}{}",
+        "/auth/authorize?state={state}&code_challenge={}&code_challenge_method=S256&nonce={}&redirect_uri={redirect_uri}{}{client_name}&purpose={}",
         zaitaku_authenticator::code_challenge(verifier),
         urlencode(nonce),
-        if qr { "&prompt=qr" } else { "" }
+        if qr { "&prompt=qr" } else { "" },
+        shown.purpose.as_str(),
     )
 }
 
@@ -47,6 +63,14 @@ pub(crate) fn urlencode(s: &str) -> String {
         })
         .collect()
 }
+
+/// Title, message and code for `error=used`: the patient went back to an
+/// authenticator page of a hand-off that has already done its work.
+pub(crate) const USED: (&str, &str, &str) = (
+    "この認証は使用済みです",
+    "この本人認証はすでに使われています。同意の登録・更新・取消を続けるときは、最初の画面からやり直してください。",
+    "Z-A-0005",
+);
 
 /// Interprets the return (`error=…` or `code=…`) and, for a code, fetches the
 /// token over the back channel with the PKCE verifier (the code is spent by
@@ -79,6 +103,10 @@ pub(crate) async fn returned(
                 "暗証番号を3回連続して間違えたため、ロックされています。ロックの解除と暗証番号の再設定は、住民票がある市区町村の窓口で行ってください。",
                 "Z-A-0003",
             );
+        }
+        Some("used") => {
+            let (title, message, code) = USED;
+            return refused(title, message, code);
         }
         Some("revoked") => {
             return refused(

@@ -18,7 +18,7 @@ use zaitaku_storage::AuditEvent;
 use crate::AppState;
 use crate::error::{WebError, error_page};
 use crate::flow::cookie;
-use crate::handoff::{Returned, authorize_url, returned};
+use crate::handoff::{Returned, Shown, authorize_url, returned};
 
 const COOKIE: &str = "zt_sid";
 const CALLBACK: &str = "/demo/identity/callback";
@@ -69,7 +69,17 @@ pub async fn begin(State(state): State<AppState>) -> Result<Response, WebError> 
             now + Duration::minutes(30),
         )
         .await?;
-    let url = authorize_url(&oauth_state, &verifier, &nonce, CALLBACK, false);
+    let url = authorize_url(
+        &oauth_state,
+        &verifier,
+        &nonce,
+        CALLBACK,
+        false,
+        &Shown {
+            client_name: None,
+            purpose: zaitaku_authenticator::Purpose::Identity,
+        },
+    );
     let mut res = Redirect::to(&url).into_response();
     res.headers_mut()
         .insert(header::SET_COOKIE, session_cookie(&state, &sid)?);

@@ -302,27 +302,42 @@ impl Patient {
             .next()
             .unwrap()
             .to_owned();
-        let res = self
+        let req = self
             .http
             .post(format!("{}/auth/r/{request}/card/{card}", self.base))
-            .form(&[("pin", pin)])
-            .send()
-            .await
-            .unwrap();
-        let body = res.text().await.unwrap();
-        let Some(i) = body.find("href=\"/w/") else {
-            return Page {
-                status: 200,
-                url: format!("{}/auth/r/{request}", self.base),
-                body,
-            };
+            .form(&[("pin", pin)]);
+        let answer = self.send(req).await;
+        let Some(i) = answer.body.find("href=\"/w/") else {
+            return answer;
         };
+        let body = answer.body;
         let rest = &body[i + 6..];
         let link = rest[..rest.find('"').unwrap()]
             .replace("&#38;", "&")
             .replace("&amp;", "&");
         self.get(&link).await
     }
+}
+
+/// Enters PIN 1234 on hand-off `request`: the POST answers 303 to the
+/// success page, whose text is returned.
+async fn success_page(http: &reqwest::Client, base: &str, request: &str, card: i64) -> String {
+    let res = http
+        .post(format!("{base}/auth/r/{request}/card/{card}"))
+        .form(&[("pin", "1234")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 303);
+    let done = res.headers()["location"].to_str().unwrap().to_owned();
+    assert_eq!(done, format!("/auth/r/{request}/done"));
+    http.get(format!("{base}{done}"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
 }
 
 fn serde_urlencoded(fields: &[(&str, &str)]) -> String {
@@ -1261,16 +1276,7 @@ async fn double_submit_and_back_button_register_once(url: &str) {
         .next()
         .unwrap()
         .to_owned();
-    let body = p
-        .http
-        .post(format!("{}/auth/r/{request}/card/{}", w.base, w.good_card))
-        .form(&[("pin", "1234")])
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let body = success_page(&p.http, &w.base, &request, w.good_card).await;
     let i = body.find("href=\"/w/").unwrap();
     let rest = &body[i + 6..];
     let callback = rest[..rest.find('"').unwrap()]
@@ -1381,15 +1387,7 @@ async fn a_code_sent_elsewhere_cannot_be_redeemed(url: &str) {
         .next()
         .unwrap()
         .to_owned();
-    let done = http
-        .post(format!("{}/auth/r/{request}/card/{}", w.base, w.good_card))
-        .form(&[("pin", "1234")])
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let done = success_page(&http, &w.base, &request, w.good_card).await;
     let marker = format!("/w/{t}/x/callback?");
     let i = done
         .find(&marker)
@@ -1464,3 +1462,122 @@ async fn display_forms_follow_the_seed_table(url: &str) {
     }
 }
 on_both!(display_forms_follow_the_seed_table);
+
+/// The hand-off's id in an authenticator page's URL.
+fn hand_off_id(at: &Page) -> String {
+    at.url
+        .split("/auth/r/")
+        .nth(1)
+        .unwrap()
+        .split(['/', '?'])
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+/// The `href` of the page's way back to the visit.
+fn link_back(page: &Page) -> String {
+    let i = page
+        .body
+        .find("href=\"/w/")
+        .unwrap_or_else(|| panic!("no way back: {}", page.body));
+    let rest = &page.body[i + 6..];
+    rest[..rest.find('"').unwrap()]
+        .replace("&#38;", "&")
+        .replace("&amp;", "&")
+}
+
+/// The authenticator is told the institution and what each authentication
+/// is for, and shows it. Back to a finished hand-off says it is used, not
+/// expired: its way back leads a visit with an outcome to its completion
+/// page, and one without (flow B once the stored consent is shown) to a
+/// refusal that says the same.
+async fn the_authenticator_names_the_visit_and_a_used_hand_off_says_so(url: &str) {
+    let w = world(url).await;
+    let t = w.clinic.url_token.clone();
+    let name = "試験在宅クリニック";
+    let mut form = ALL_BUT_CHECKUPS.to_vec();
+    form.push(("prescription_form", "1"));
+    let mut p = Patient::new(&w.base);
+    p.get(&format!("/w/{t}")).await;
+    p.post(&format!("/w/{t}/flow/register"), &[]).await;
+    p.post(&format!("/w/{t}/choose"), &form).await;
+    let at = p.post(&format!("/w/{t}/auth"), &[]).await;
+    assert!(at.body.contains(name), "{}", at.body);
+    assert!(at.body.contains("同意登録のための本人確認です"));
+    let request = hand_off_id(&at);
+    let done = p.authenticate(&at, w.good_card, "1234").await;
+    assert!(done.body.contains("同意登録が正常に完了いたしました。"));
+    // Back from the completion page to the PIN page.
+    let used = p
+        .get(&format!("/auth/r/{request}/card/{}", w.good_card))
+        .await;
+    assert_eq!(used.status, 410);
+    assert!(
+        used.body.contains("この認証は使用済みです"),
+        "{}",
+        used.body
+    );
+    assert!(!used.body.contains("有効期限が切れました"));
+    let back = link_back(&used);
+    assert!(back.contains("error=used&state="), "{back}");
+    let again = p.get(&back).await;
+    assert!(
+        again.body.contains("同意登録が正常に完了いたしました。"),
+        "{}",
+        again.body
+    );
+
+    // B: after the stored consent is shown the visit has no outcome yet.
+    p.get(&format!("/w/{t}")).await;
+    let at = p.post(&format!("/w/{t}/flow/update"), &[]).await;
+    assert!(at.body.contains(name) && at.body.contains("同意照会のための本人確認です"));
+    let request = hand_off_id(&at);
+    let c03 = p.authenticate(&at, w.good_card, "1234").await;
+    assert!(c03.body.contains("画面番号：C-03"), "{}", c03.body);
+    let used = p.get(&format!("/auth/r/{request}")).await;
+    assert!(used.body.contains("この認証は使用済みです"));
+    let refused = p.get(&link_back(&used)).await;
+    assert_eq!(refused.status, 403);
+    assert!(
+        refused.body.contains("この認証は使用済みです") && refused.body.contains("Z-A-0005"),
+        "{}",
+        refused.body
+    );
+    assert!(refused.body.contains(name), "shown within the visit");
+    // Saving the change and cancelling say so too.
+    p.get(&format!("/w/{t}")).await;
+    let at = p.post(&format!("/w/{t}/flow/update"), &[]).await;
+    p.authenticate(&at, w.good_card, "1234").await;
+    let mut change: Vec<(&str, &str)> = ALL_BUT_CHECKUPS
+        .iter()
+        .copied()
+        .filter(|(k, _)| *k != "item_checkups")
+        .collect();
+    change.push(("item_checkups", "agree"));
+    change.push(("prescription_form", "2"));
+    let c07 = p.post(&format!("/w/{t}/choose"), &change).await;
+    assert!(c07.body.contains("画面番号：C-07"), "{}", c07.body);
+    let at = p.post(&format!("/w/{t}/auth"), &[]).await;
+    assert!(
+        at.body.contains("同意更新のための本人確認です"),
+        "{}",
+        at.body
+    );
+    p.get(&format!("/w/{t}")).await;
+    p.post(&format!("/w/{t}/flow/cancel"), &[]).await;
+    let at = p.post(&format!("/w/{t}/auth"), &[]).await;
+    assert!(
+        at.body.contains("同意取消のための本人確認です"),
+        "{}",
+        at.body
+    );
+    let request = hand_off_id(&at);
+    let body = success_page(&p.http, &w.base, &request, w.good_card).await;
+    assert!(
+        body.contains("同意取消は完了していません。")
+            && body.contains("必ず、マイナ在宅受付Webサービスへ戻り同意取消を完了してください。"),
+        "{body}"
+    );
+}
+on_both!(the_authenticator_names_the_visit_and_a_used_hand_off_says_so);

@@ -401,7 +401,7 @@ impl Ui {
         self.c().goto(url).await.unwrap();
     }
 
-    /// The page's text; empty while a navigation (or a meta refresh) is under way.
+    /// The page's text; empty while a navigation is under way.
     async fn text(&self) -> String {
         match self.c().find(Locator::Css("body")).await {
             Ok(body) => body.text().await.unwrap_or_default(),
@@ -409,7 +409,7 @@ impl Ui {
         }
     }
 
-    /// Waits until the page shows `needle` (pages load and refresh by
+    /// Waits until the page shows `needle` (pages load, and some move on by
     /// themselves); fails with what the page showed instead.
     async fn wait_for(&self, needle: &str) -> String {
         for _ in 0..150 {
@@ -679,13 +679,36 @@ async fn clinic_a_b_c(ui: &Ui, site: &Site) {
         ui.pick_card(cards.good).await;
         let t = ui.wait_for("暗証番号（数字4桁）を入力してください").await;
         assert!(t.contains("残り3回"));
+        assert!(
+            t.contains("試験在宅クリニック") && t.contains("同意登録のための本人確認です"),
+            "{t}"
+        );
+        // The pad says how many digits are in, and 「1字消す」 takes one back.
+        ui.wait_for("4桁中0桁入力").await;
+        ui.click(".keypad button[data-digit='9']").await;
+        ui.click(".keypad button[data-digit='8']").await;
+        ui.wait_for("4桁中2桁入力").await;
         ui.shot("auth-pin").await;
+        ui.click(".keypad button[data-back]").await;
+        ui.wait_for("4桁中1桁入力").await;
+        ui.click(".keypad button[data-clear]").await;
+        ui.wait_for("4桁中0桁入力").await;
         ui.type_pin("9999").await;
         let t = ui.wait_for("暗証番号が違います").await;
         assert!(t.contains("残り2回"));
+        assert!(
+            ui.c()
+                .current_url()
+                .await
+                .unwrap()
+                .as_str()
+                .ends_with("?error=wrong_pin"),
+            "the PIN is answered with a redirect to a page of its own"
+        );
         ui.shot("auth-pin-wrong").await;
         ui.type_pin("1234").await;
-        ui.wait_for("認証に成功しました").await;
+        let t = ui.wait_for("認証に成功しました").await;
+        assert!(t.contains("同意登録は完了していません"), "{t}");
         ui.shot("auth-done").await;
     } else {
         // The QR code: the patient's own phone reads it and authenticates;
@@ -694,13 +717,18 @@ async fn clinic_a_b_c(ui: &Ui, site: &Site) {
         let t = ui
             .wait_for("スマートフォンで二次元コードを読み取ってください")
             .await;
-        assert!(t.contains("有効期限: 5分"));
+        assert!(t.contains("有効期限まで残り"));
         assert!(ui.c().find(Locator::Css("figure.qr svg")).await.is_ok());
         ui.shot("auth-qr").await;
         let qr_page = ui.c().current_url().await.unwrap().to_string();
         let scanned = qr_page.replace("/qr", "?via=qr");
         let phone = Ui::phone().await;
         phone.goto(&scanned).await;
+        let t = phone.wait_for("カードを選んでください").await;
+        assert!(
+            t.contains("試験在宅クリニック") && t.contains("同意登録のための本人確認です"),
+            "the phone says what it authenticates for: {t}"
+        );
         phone.pick_card(cards.good).await;
         phone
             .wait_for("暗証番号（数字4桁）を入力してください")
@@ -710,6 +738,7 @@ async fn clinic_a_b_c(ui: &Ui, site: &Site) {
             .wait_for("パソコン・タブレットの画面に戻ってください")
             .await;
         assert!(!t.contains("自動で戻らない場合"));
+        assert!(t.contains("同意登録は完了していません"), "{t}");
         phone.shot("auth-done-cross-device").await;
     }
 
@@ -765,7 +794,8 @@ async fn clinic_a_b_c(ui: &Ui, site: &Site) {
         ui.wait_for("残り2回").await;
         ui.shot("auth-pin-wrong").await;
         ui.type_pin("1234").await;
-        ui.wait_for("認証に成功しました").await;
+        let t = ui.wait_for("認証に成功しました").await;
+        assert!(t.contains("同意照会は完了していません"), "{t}");
         ui.shot("auth-done").await;
     }
     let t = ui.wait_for("画面番号：C-03").await;
@@ -817,6 +847,19 @@ async fn clinic_a_b_c(ui: &Ui, site: &Site) {
             ConsentAction::Revoke
         ]
     );
+
+    // Back from the completion page: the PIN page of a finished hand-off
+    // says so (not that it expired), and leads back to the completion.
+    ui.c().back().await.unwrap();
+    let t = ui.wait_for("この認証は使用済みです").await;
+    assert!(
+        t.contains("Z-A-0005") && !t.contains("有効期限が切れました"),
+        "{t}"
+    );
+    ui.shot("auth-used").await;
+    ui.link("マイナ在宅受付Webに戻る").await;
+    let t = ui.wait_for("画面番号：C-10").await;
+    assert!(t.contains("すべての同意内容・処方箋の発行方法の取消が正常に完了いたしました。"));
 }
 
 #[tokio::test]
@@ -829,6 +872,93 @@ async fn clinic_on_a_phone() {
 async fn clinic_on_a_pc() {
     let s = site(Backend::Postgres).await;
     clinic_a_b_c(&Ui::desktop().await, &s).await;
+}
+
+/// The PC's QR page waits without reloading itself (a reload makes a screen
+/// reader start over): it counts the five minutes down, keeps 「やめる」 on
+/// the first screen, and moves on by itself once the phone — here a plain
+/// HTTP client — has entered the PIN.
+#[tokio::test]
+async fn qr_code_on_a_pc_waits_without_reloading() {
+    let s = site(Backend::Sqlite).await;
+    let ui = &Ui::desktop().await;
+    let inst = &s.clinic;
+    ui.goto(&url(&s, inst)).await;
+    ui.wait_for("画面番号：A-01").await;
+    ui.click("main form[action$='/flow/register'] button").await;
+    ui.wait_for("画面番号：B-01").await;
+    ui.click("button[name=all]").await;
+    ui.wait_css("input[name=item_checkups][value=agree]:checked")
+        .await;
+    ui.choose("prescription_form", "1").await;
+    ui.click("form.choices > button.button--primary").await;
+    ui.wait_for("画面番号：B-02").await;
+    ui.click("input[value=qr] + button").await;
+    let t = ui
+        .wait_for("スマートフォンで二次元コードを読み取ってください")
+        .await;
+    assert!(t.contains("試験在宅クリニック") && t.contains("同意登録のための本人確認です"));
+    assert!(t.contains("認証の完了を待っています。"));
+    assert!(t.contains("認証が終わったらこちら"));
+    assert!(ui.c().find(Locator::Css("meta[http-equiv]")).await.is_err());
+    let js = |code: &'static str| async move { ui.c().execute(code, vec![]).await.unwrap() };
+    // 「やめる」 is on the first screen at 1366×768, without scrolling.
+    let bottom = js(
+        "return document.querySelector('form[action$=\"/cancel\"] button').getBoundingClientRect().bottom;",
+    )
+    .await;
+    assert!(
+        bottom.as_f64().unwrap() <= 768.0,
+        "「やめる」 below the fold: {bottom}"
+    );
+    assert_eq!(js("return window.scrollY;").await.as_f64(), Some(0.0));
+    // A mark on the page survives longer than the old 3-s refresh, while
+    // the countdown moves.
+    let clock = "return document.getElementById('countdown').textContent;";
+    js("window.zaitakuNotReloaded = true; return true;").await;
+    let before = js(clock).await;
+    tokio::time::sleep(Duration::from_millis(4500)).await;
+    assert_eq!(
+        js("return window.zaitakuNotReloaded === true;").await,
+        serde_json::Value::Bool(true),
+        "the page reloaded itself"
+    );
+    let after = js(clock).await;
+    assert_ne!(before, after, "the countdown stands still");
+    let left = |v: &serde_json::Value| {
+        let (m, s) = v.as_str().unwrap().split_once(':').unwrap();
+        m.parse::<i64>().unwrap() * 60 + s.parse::<i64>().unwrap()
+    };
+    assert!(left(&before) <= 300 && left(&before) - left(&after) >= 4);
+
+    // The patient's phone reads the QR code and enters the PIN.
+    let qr_page = ui.c().current_url().await.unwrap().to_string();
+    let hand_off = qr_page.trim_end_matches("/qr").to_owned();
+    let phone = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent("Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) Mobile/15E148")
+        .build()
+        .unwrap();
+    let wallet = phone
+        .get(format!("{hand_off}?via=qr"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(wallet.contains("試験在宅クリニック") && !wallet.contains("二次元コード"));
+    let res = phone
+        .post(format!("{hand_off}/card/{}", s.cards.good))
+        .form(&[("pin", "1234")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    // The PC moves on by itself.
+    let t = ui.wait_for("同意登録が正常に完了いたしました。").await;
+    assert!(t.contains("顔写真付きの本人確認書類"), "{t}");
+    assert_eq!(history(&s, inst).await, [ConsentAction::Register]);
 }
 
 // ---------------------------------------------------------------- pharmacy and nursing station
@@ -1312,6 +1442,23 @@ async fn interruption_outcomes(ui: &Ui, s: &Site) {
     ui.press_authenticate().await;
     ui.unlock(c.good, Some("1234")).await;
     ui.wait_for("同意登録が正常に完了いたしました。").await;
+    // Flow B: Back from C-03 to the used hand-off and its way back; the
+    // visit has no outcome yet, so the service says the authentication is
+    // used.
+    ui.goto(&url(s, clinic)).await;
+    ui.wait_for("画面番号：A-01").await;
+    ui.menu("update").await;
+    ui.unlock(c.good, Some("1234")).await;
+    ui.wait_for("画面番号：C-03").await;
+    ui.c().back().await.unwrap();
+    ui.wait_for("この認証は使用済みです").await;
+    ui.link("マイナ在宅受付Webに戻る").await;
+    let t = ui.wait_for("画面番号：E-01").await;
+    assert!(
+        t.contains("この認証は使用済みです") && t.contains("Z-A-0005"),
+        "{t}"
+    );
+    ui.shot("error-used").await;
     // Flow B abandoned in the authenticator, then the institution URL again.
     ui.goto(&url(s, clinic)).await;
     ui.wait_for("画面番号：A-01").await;

@@ -86,13 +86,7 @@ async fn authorize_and_unlock(r: &Running, session: &str) -> (String, String, St
     let res = c.get(&url).send().await.unwrap();
     assert_eq!(res.status(), 303);
     let location = res.headers()["location"].to_str().unwrap().to_owned();
-    let res = c
-        .post(format!("{}{location}/card/{}", r.base, r.card))
-        .form(&[("pin", "1234")])
-        .send()
-        .await
-        .unwrap();
-    let body = res.text().await.unwrap();
+    let body = unlock(r, &location, "1234").await;
     let start = body
         .find("/back/callback?code=")
         .expect("a return link with a code");
@@ -100,6 +94,30 @@ async fn authorize_and_unlock(r: &Running, session: &str) -> (String, String, St
     let code = rest[..rest.find('&').unwrap()].to_owned();
     assert!(rest.contains("state=state-state-state-1"));
     (code, verifier, nonce)
+}
+
+/// Enters the PIN on hand-off `at` (`/auth/r/<id>`): the POST answers 303
+/// to the success page, whose text is returned.
+async fn unlock(r: &Running, at: &str, pin: &str) -> String {
+    let c = client();
+    let res = c
+        .post(format!("{}{at}/card/{}", r.base, r.card))
+        .form(&[("pin", pin)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303, "the PIN is answered with a redirect");
+    let done = res.headers()["location"].to_str().unwrap().to_owned();
+    assert_eq!(done, format!("{at}/done"));
+    let res = c.get(format!("{}{done}", r.base)).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let body = res.text().await.unwrap();
+    assert!(body.contains("認証に成功しました"), "{body}");
+    assert!(
+        !body.contains("http-equiv"),
+        "the success page must not refresh itself"
+    );
+    body
 }
 
 async fn exchange(r: &Running, code: &str, verifier: &str) -> (u16, serde_json::Value) {
@@ -265,7 +283,35 @@ async fn qr_marks_the_hand_off_cross_device(url: &str) {
         .await
         .unwrap();
     assert!(qr.contains("<svg"));
-    assert!(qr.contains("http-equiv=\"refresh\""));
+    // The page polls instead of reloading itself, counts the five minutes
+    // down from a value the server wrote, and keeps a link for browsers
+    // without the script.
+    assert!(!qr.contains("http-equiv"), "{qr}");
+    assert!(qr.contains("/auth/static/handoff.js"));
+    assert!(qr.contains(&format!("data-status-url=\"{location}/status\"")));
+    assert!(qr.contains("aria-live=\"polite\""));
+    assert!(qr.contains("認証が終わったらこちら"));
+    assert!(qr.contains(&format!("href=\"{location}/qr\"")));
+    let left = qr
+        .split("data-seconds=\"")
+        .nth(1)
+        .and_then(|t| t.split('"').next())
+        .and_then(|t| t.parse::<i64>().ok())
+        .unwrap();
+    assert!((280..=300).contains(&left), "{left}");
+    assert!(qr.contains(&format!(">{}:{:02}<", left / 60, left % 60)));
+    let status = |c: reqwest::Client| {
+        let url = format!("{}{location}/status", r.base);
+        async move {
+            let res = c.get(url).send().await.unwrap();
+            assert_eq!(res.status(), 200);
+            res.json::<serde_json::Value>().await.unwrap()
+        }
+    };
+    assert_eq!(
+        status(c.clone()).await,
+        serde_json::json!({"state": "waiting"})
+    );
     let phone = c
         .get(format!("{}{location}?via=qr", r.base))
         .header("user-agent", "Mozilla/5.0 (iPhone) Mobile")
@@ -273,21 +319,18 @@ async fn qr_marks_the_hand_off_cross_device(url: &str) {
         .await
         .unwrap();
     assert_eq!(phone.status(), 200);
-    let done = c
-        .post(format!("{}{location}/card/{}", r.base, r.card))
-        .form(&[("pin", "1234")])
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let done = unlock(&r, &location, "1234").await;
     assert!(done.contains("パソコン・タブレットの画面に戻ってください"));
     assert!(
         !done.contains("code="),
         "the phone must not carry the code back"
     );
-    // The PC's next refresh follows the redirect back with the code.
+    // The PC's script learns it is done, and where to go: the QR page,
+    // which redirects with the code (the code is not in the JSON).
+    assert_eq!(
+        status(c.clone()).await,
+        serde_json::json!({"state": "done", "next": format!("{location}/qr")})
+    );
     let pc = c
         .get(format!("{}{location}/qr", r.base))
         .send()
@@ -303,11 +346,394 @@ async fn qr_marks_the_hand_off_cross_device(url: &str) {
         .next()
         .unwrap()
         .to_owned();
-    let (status, body) = exchange(&r, &code, &verifier).await;
-    assert_eq!(status, 200);
+    let (code_status, body) = exchange(&r, &code, &verifier).await;
+    assert_eq!(code_status, 200);
     assert_eq!(body["cross_device"], true);
+    // Opened again once the service has the code: used, not expired, on
+    // the PC and on the phone alike.
+    for page in ["/qr", "", "/done"] {
+        let res = c
+            .get(format!("{}{location}{page}", r.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 410, "{page}");
+        let body = res.text().await.unwrap();
+        assert!(body.contains("この認証は使用済みです"), "{page}: {body}");
+        assert!(!body.contains("有効期限が切れました"), "{page}");
+    }
+    assert_eq!(status(c.clone()).await["state"], "done");
 }
 on_both!(qr_marks_the_hand_off_cross_device);
+
+/// Opens a hand-off with extra query text; returns `/auth/r/<id>`.
+async fn open_hand_off(r: &Running, extra: &str) -> String {
+    let verifier = b64url(&[5u8; 32]);
+    let nonce = r
+        .state
+        .identity
+        .new_nonce("sess-x", Utc::now())
+        .await
+        .unwrap();
+    let res = client()
+        .get(format!(
+            "{}/auth/authorize?state=state-state-state-9&code_challenge={}&code_challenge_method=S256&nonce={}&redirect_uri=/back/callback{extra}",
+            r.base,
+            code_challenge(&verifier),
+            enc(&nonce)
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303, "{extra}");
+    res.headers()["location"].to_str().unwrap().to_owned()
+}
+
+async fn page(path: &str, r: &Running) -> (u16, String) {
+    let res = client()
+        .get(format!("{}{path}", r.base))
+        .send()
+        .await
+        .unwrap();
+    (res.status().as_u16(), res.text().await.unwrap())
+}
+
+/// Every POST ends in a redirect: a wrong PIN and a malformed one go back
+/// to the PIN page, which says why and how many tries are left; the right
+/// one goes to the success page. Back and reload then never resubmit.
+async fn the_pin_is_answered_with_redirects(url: &str) {
+    let r = start(url).await;
+    let at = open_hand_off(&r, "").await;
+    let c = client();
+    let card = format!("{at}/card/{}", r.card);
+    let (status, body) = page(&card, &r).await;
+    assert_eq!(status, 200);
+    assert!(body.contains("残り<strong>3</strong>回"), "{body}");
+    // The PIN pad: 「1字消す」 rather than an arrow read as "back", and the
+    // count of digits entered, written by the pad's script.
+    assert!(body.contains(">1字消す</button>"), "{body}");
+    assert!(!body.contains(">←<"));
+    assert!(body.contains("id=\"pin-progress\""));
+    assert!(body.contains("aria-live=\"polite\""));
+    let (_, pad) = page("/static/keypad.js", &r).await;
+    assert!(pad.contains("'4桁中' + input.value.length + '桁入力'"));
+
+    for (pin, error, message, left) in [
+        (
+            "9999",
+            "wrong_pin",
+            "暗証番号が違います。もう一度入力してください。",
+            2,
+        ),
+        (
+            "12a4",
+            "pin_format",
+            "暗証番号は数字4桁で入力してください。",
+            2,
+        ),
+    ] {
+        let res = c
+            .post(format!("{}{card}", r.base))
+            .form(&[("pin", pin)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 303, "{pin}");
+        let again = res.headers()["location"].to_str().unwrap().to_owned();
+        assert_eq!(again, format!("{card}?error={error}"));
+        let (status, body) = page(&again, &r).await;
+        assert_eq!(status, 200);
+        assert!(body.contains(message), "{body}");
+        assert!(
+            body.contains(&format!("残り<strong>{left}</strong>回")),
+            "{body}"
+        );
+    }
+    let res = c
+        .post(format!("{}{card}", r.base))
+        .form(&[("pin", "1234")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    assert_eq!(res.headers()["location"], format!("{at}/done").as_str());
+    let (status, done) = page(&format!("{at}/done"), &r).await;
+    assert_eq!(status, 200);
+    assert!(!done.contains("http-equiv"), "{done}");
+    assert!(done.contains("/auth/static/handoff.js"));
+    assert!(done.contains("href=\"/back/callback?code="), "{done}");
+    assert!(done.contains("data-auto-return"));
+    // Reloading the success page while the code waits shows it again.
+    let (status, _) = page(&format!("{at}/done"), &r).await;
+    assert_eq!(status, 200);
+    let (_, script) = page("/auth/static/handoff.js", &r).await;
+    assert!(script.contains("location.replace"));
+
+    // Back to the PIN page, or the form sent again: used, with the way back.
+    for res in [
+        c.get(format!("{}{card}", r.base)).send().await.unwrap(),
+        c.get(format!("{}{at}", r.base)).send().await.unwrap(),
+        c.post(format!("{}{card}", r.base))
+            .form(&[("pin", "1234")])
+            .send()
+            .await
+            .unwrap(),
+    ] {
+        let res = if res.status() == 303 {
+            let to = res.headers()["location"].to_str().unwrap().to_owned();
+            assert_eq!(to, card, "a resubmitted PIN goes to the PIN page");
+            c.get(format!("{}{to}", r.base)).send().await.unwrap()
+        } else {
+            res
+        };
+        assert_eq!(res.status(), 410);
+        let body = res.text().await.unwrap();
+        assert!(body.contains("この認証は使用済みです"), "{body}");
+        assert!(body.contains("Z-A-0005"));
+        assert!(!body.contains("有効期限が切れました"), "{body}");
+        assert!(
+            body.contains("href=\"/back/callback?error=used&#38;state=state-state-state-9\"")
+                || body
+                    .contains("href=\"/back/callback?error=used&amp;state=state-state-state-9\""),
+            "{body}"
+        );
+    }
+}
+on_both!(the_pin_is_answered_with_redirects);
+
+/// The status the QR page polls, for each state a hand-off can be in.
+async fn status_endpoint(url: &str) {
+    let r = start(url).await;
+    let json = |path: String| {
+        let base = r.base.clone();
+        async move {
+            let res = client()
+                .get(format!("{base}{path}/status"))
+                .send()
+                .await
+                .unwrap();
+            let status = res.status().as_u16();
+            let cache = res
+                .headers()
+                .get("cache-control")
+                .map(|v| v.to_str().unwrap().to_owned());
+            let body: serde_json::Value = if status == 200 {
+                res.json().await.unwrap()
+            } else {
+                serde_json::Value::Null
+            };
+            (status, cache, body)
+        }
+    };
+    let waiting = open_hand_off(&r, "").await;
+    let (status, cache, body) = json(waiting.clone()).await;
+    assert_eq!(status, 200);
+    assert_eq!(cache.as_deref(), Some("no-store"));
+    assert_eq!(body, serde_json::json!({"state": "waiting"}));
+
+    let cancelled = open_hand_off(&r, "").await;
+    let res = client()
+        .post(format!("{}{cancelled}/cancel", r.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    assert_eq!(
+        res.headers()["location"],
+        "/back/callback?error=cancelled&state=state-state-state-9"
+    );
+    let (_, _, body) = json(cancelled.clone()).await;
+    assert_eq!(
+        body,
+        serde_json::json!({"state": "cancelled", "next": format!("{cancelled}/qr")})
+    );
+    let (status, body) = page(&format!("{cancelled}/qr"), &r).await;
+    assert_eq!(status, 410);
+    assert!(body.contains("この認証は中止されました"), "{body}");
+    assert!(body.contains("error=cancelled"));
+
+    let expired = open_hand_off(&r, "").await;
+    let id = expired.trim_start_matches("/auth/r/");
+    sqlx::query("UPDATE auth_requests SET expires_at = 0 WHERE id = $1")
+        .bind(id)
+        .execute(r.state.store.pool())
+        .await
+        .unwrap();
+    let (_, _, body) = json(expired.clone()).await;
+    assert_eq!(
+        body,
+        serde_json::json!({"state": "expired", "next": format!("{expired}/qr")})
+    );
+    let (status, body) = page(&format!("{expired}/qr"), &r).await;
+    assert_eq!(status, 410);
+    assert!(body.contains("認証の有効期限が切れました"), "{body}");
+
+    let (status, _, _) = json("/auth/r/nope".to_owned()).await;
+    assert_eq!(status, 404);
+}
+on_both!(status_endpoint);
+
+/// The institution and the action are named on every step, escaped, and
+/// the success page says what is still to be done, per purpose (seed 000
+/// ③本人認証 ※2).
+async fn pages_say_what_the_authentication_is_for(url: &str) {
+    let r = start(url).await;
+    let name = "試験在宅クリニック";
+    let cases = [
+        ("register", "同意登録のための本人確認です", Some("同意登録")),
+        ("view", "同意照会のための本人確認です", Some("同意照会")),
+        ("update", "同意更新のための本人確認です", Some("同意更新")),
+        ("cancel", "同意取消のための本人確認です", Some("同意取消")),
+        ("identity", "本人確認のテストです", None),
+    ];
+    for (purpose, lead, unfinished) in cases {
+        let at = open_hand_off(&r, &format!("&client_name={}&purpose={purpose}", pct(name))).await;
+        for step in [
+            at.clone(),
+            format!("{at}/qr"),
+            format!("{at}/card/{}", r.card),
+        ] {
+            let (status, body) = page(&step, &r).await;
+            assert_eq!(status, 200, "{step}");
+            assert!(body.contains(name), "{step}: {body}");
+            assert!(body.contains(lead), "{step}: {body}");
+        }
+        let done = unlock(&r, &at, "1234").await;
+        assert!(done.contains(name) && done.contains(lead));
+        match unfinished {
+            Some(what) => {
+                assert!(
+                    done.contains(&format!("{what}は完了していません")),
+                    "{purpose}: {done}"
+                );
+                assert!(done.contains(&format!(
+                    "必ず、マイナ在宅受付Webサービスへ戻り{what}を完了してください。"
+                )));
+            }
+            None => assert!(!done.contains("完了していません"), "{done}"),
+        }
+        for other in ["同意登録は", "同意照会は", "同意更新は", "同意取消は"] {
+            if unfinished.is_none_or(|w| !other.starts_with(w)) {
+                assert!(!done.contains(other), "{purpose}: {other}");
+            }
+        }
+    }
+    // The biometric prompt names them too.
+    let iphone = r
+        .state
+        .identity
+        .issue_card(
+            &IssueCard {
+                person_id: 1,
+                kind: CardKind::IPhone,
+                pin: None,
+                issued_on: Utc::now().date_naive() - chrono::Duration::days(10),
+                authority_id: None,
+                in_demo_wallet: true,
+            },
+            Utc::now(),
+        )
+        .await
+        .unwrap()
+        .id;
+    let at = open_hand_off(&r, "&client_name=%E8%A9%A6%E9%A8%93&purpose=cancel").await;
+    let (_, body) = page(&format!("{at}/card/{iphone}"), &r).await;
+    assert!(body.contains("生体認証で本人確認をします"));
+    assert!(body.contains("試験") && body.contains("同意取消のための本人確認です"));
+
+    // Markup in a name is shown as text.
+    let at = open_hand_off(&r, "&client_name=%3Cb%3E%E8%A9%A6%E9%A8%93%3C%2Fb%3E").await;
+    let (_, body) = page(&at, &r).await;
+    assert!(
+        body.contains("&#60;b&#62;試験") || body.contains("&lt;b&gt;試験"),
+        "{body}"
+    );
+    assert!(!body.contains("<b>試験"));
+
+    // Without hints: no line, and the success page names no action.
+    let at = open_hand_off(&r, "").await;
+    let (_, body) = page(&at, &r).await;
+    assert!(!body.contains("class=\"subject"));
+    let done = unlock(&r, &at, "1234").await;
+    assert!(done.contains("手続きは完了していません"), "{done}");
+
+    // A hint that breaks its rule refuses the request, like any other field.
+    let long = "%E3%81%82".repeat(101);
+    for bad in [
+        "&purpose=delete".to_owned(),
+        "&purpose=".to_owned(),
+        format!("&client_name={long}"),
+        "&client_name=".to_owned(),
+        "&client_name=%E8%A9%A6%0A%E9%A8%93".to_owned(),
+        "&client_name=%E2%80%AE%E8%A9%A6".to_owned(),
+    ] {
+        let nonce = enc(&r.state.identity.new_nonce("s", Utc::now()).await.unwrap());
+        let res = client()
+            .get(format!(
+                "{}/auth/authorize?state=state-state-state-1&code_challenge={}&code_challenge_method=S256&nonce={nonce}&redirect_uri=/back/callback{bad}",
+                r.base,
+                code_challenge(&b64url(&[1u8; 32])),
+            ))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 400, "{bad}");
+        assert!(res.text().await.unwrap().contains("Z-A-0001"));
+    }
+    // 100 characters are fine.
+    open_hand_off(&r, &format!("&client_name={}", "%E3%81%82".repeat(100))).await;
+}
+on_both!(pages_say_what_the_authentication_is_for);
+
+fn pct(s: &str) -> String {
+    s.bytes().map(|b| format!("%{b:02X}")).collect()
+}
+
+/// PCs and tablets are offered the QR code, phones are not: the same
+/// reading of the User-Agent as the web service's
+/// (`zaitaku_domain::display_form`).
+async fn tablets_and_phones_are_told_apart(url: &str) {
+    let r = start(url).await;
+    let at = open_hand_off(&r, "").await;
+    for (ua, qr) in [
+        (
+            "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/131.0",
+            true,
+        ),
+        (
+            "Mozilla/5.0 (iPad; CPU OS 17_5 like Mac OS X) Version/17.5 Mobile/15E148 Safari/604.1",
+            true,
+        ),
+        (
+            "Mozilla/5.0 (Linux; Android 14; SM-X710) Chrome/131.0 Safari/537.36",
+            true,
+        ),
+        (
+            "Mozilla/5.0 (Linux; Android 14; Pixel 8) Chrome/131.0 Mobile Safari/537.36",
+            false,
+        ),
+        (
+            "Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) Mobile/15E148",
+            false,
+        ),
+    ] {
+        let body = client()
+            .get(format!("{}{at}", r.base))
+            .header("user-agent", ua)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert_eq!(
+            body.contains("スマートフォンで読み取る（二次元コード）"),
+            qr,
+            "{ua}"
+        );
+    }
+}
+on_both!(tablets_and_phones_are_told_apart);
 
 /// A production server (no `--stand-in-authenticator`) serves neither the
 /// stand-in's wallet nor the card check of `/demo/identity`.

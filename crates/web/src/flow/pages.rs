@@ -24,7 +24,7 @@ use super::session::{
     Flow, FlowKind, Outcome, PendingAuth, Purpose, ShownConsent, idempotency_key, random_token,
 };
 use crate::error::{WebError, error_page};
-use crate::handoff::{Returned, authorize_url, returned};
+use crate::handoff::{Returned, Shown, USED, authorize_url, returned};
 use crate::pages::{open_institution, unavailable_url};
 use crate::{AppState, today};
 
@@ -269,7 +269,7 @@ pub async fn flow_start(
         FlowKind::Update => {
             return begin_auth(
                 &state,
-                &token,
+                &inst,
                 &headers,
                 flow,
                 Purpose::View,
@@ -578,7 +578,7 @@ pub async fn auth(
     }
     begin_auth(
         &state,
-        &token,
+        &inst,
         &headers,
         flow,
         Purpose::Save,
@@ -587,14 +587,26 @@ pub async fn auth(
     .await
 }
 
+/// What the authenticator's pages should say the authentication is for.
+fn shown_purpose(kind: Option<FlowKind>, purpose: Purpose) -> zaitaku_authenticator::Purpose {
+    use zaitaku_authenticator::Purpose as Shown;
+    match (kind, purpose) {
+        (_, Purpose::View) => Shown::View,
+        (Some(FlowKind::Update), Purpose::Save) => Shown::Update,
+        (Some(FlowKind::Cancel), Purpose::Save) => Shown::Cancel,
+        (Some(FlowKind::Register) | None, Purpose::Save) => Shown::Register,
+    }
+}
+
 async fn begin_auth(
     state: &AppState,
-    token: &str,
+    inst: &StoredInstitution,
     _headers: &HeaderMap,
     mut flow: Flow,
     purpose: Purpose,
     method: Option<&str>,
 ) -> Result<Response, WebError> {
+    let token = inst.url_token.as_str();
     let now = Utc::now();
     let verifier = random_token()?;
     let oauth_state = random_token()?;
@@ -609,6 +621,10 @@ async fn begin_auth(
         &nonce,
         &callback_path(token),
         method == Some("qr"),
+        &Shown {
+            client_name: Some(&inst.institution.name),
+            purpose: shown_purpose(flow.kind, purpose),
+        },
     );
     flow.auth = Some(PendingAuth {
         state: oauth_state,
@@ -774,6 +790,15 @@ pub async fn callback(
     // A reload of this page after success shows the result again.
     if flow.outcome.is_some() && flow.auth.is_none() {
         return Ok(Redirect::to(&format!("/w/{token}/done")).into_response());
+    }
+    // Back to an authenticator page of a hand-off this visit has already
+    // used (flow B once the stored consent was shown, a login that was
+    // refused): say so, rather than start over without a word or blame the
+    // patient's handling as a mismatched state would.
+    let pending_state = flow.auth.as_ref().map(|p| p.state.as_str());
+    if q.error.as_deref() == Some("used") && pending_state != q.state.as_deref() {
+        let (title, message, code) = USED;
+        return Ok(refused(&token, title, message, code));
     }
     let Some(pending) = flow.auth.clone() else {
         return Ok(Redirect::to(&format!("/w/{token}")).into_response());

@@ -14,8 +14,8 @@
 //! 3. Untimed, over HTTP: for each registration a patient opens A-01, chooses
 //!    flow A, answers B-01, confirms B-02 (the server issues the nonce and
 //!    sends the patient to the authenticator), opens the hand-off and unlocks
-//!    the card, which signs the token; the authenticator answers with the
-//!    return link carrying the one-time code. All within the 5-minute nonce
+//!    the card, which signs the token; the authenticator redirects to its
+//!    success page, which holds the return link with the one-time code. All within the 5-minute nonce
 //!    and hand-off lifetime.
 //! 4. Timed, over HTTP, CONCURRENCY patients at a time, each on a keep-alive
 //!    connection of its own opened before the clock starts: the return to
@@ -532,7 +532,13 @@ async fn prepare(http: &reqwest::Client, base: &str, token: &str, card: i64) -> 
         .form(&[("biometric", "1")])
         .send()
         .await?;
-    let body = res.text().await?;
+    let done = location(&res)?;
+    let body = http
+        .get(format!("{base}{done}"))
+        .send()
+        .await?
+        .text()
+        .await?;
     let start = body
         .find(&format!("/w/{token}/callback?"))
         .ok_or_else(|| anyhow!("no return link from the authenticator: {body}"))?;
