@@ -6,6 +6,7 @@
 //! - [`consent`]: consent items, choices, validity and gating.
 //! - [`display_form`]: which form of the screens a device gets (seed 000 参考).
 //! - [`medical`]: the medical information consent releases.
+//! - [`photo_id`]: when staff must check a photo ID after a registration, and why.
 //! - [`error`]: every refusal with its stable code and Japanese message.
 
 pub mod access;
@@ -20,6 +21,7 @@ pub mod institution;
 pub mod insurer;
 pub mod medical;
 pub mod person;
+pub mod photo_id;
 pub mod prefecture;
 
 pub use error::{Result, ValidationError};

@@ -8,6 +8,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 use zaitaku_domain::consent::{CareKind, ConsentAction};
 use zaitaku_domain::person::PersonId;
+use zaitaku_domain::photo_id::PhotoIdReason;
 
 use crate::sql::{from_micros, micros, parse_date};
 use crate::{Result, StorageError, Store};
@@ -35,9 +36,15 @@ pub struct ConsentedPatient {
     pub recorded_at: DateTime<Utc>,
     pub valid_until: Option<DateTime<Utc>>,
     pub reference_number: Option<String>,
-    /// A registration from the patient's own device that staff have not yet
-    /// matched against a photo ID (seed 002 ⑤).
-    pub needs_photo_id_check: bool,
+    /// Why a photo-ID check is outstanding: a registration not made in front
+    /// of staff that came after the last check (seed 002 ⑤).
+    pub photo_id_reason: Option<PhotoIdReason>,
+}
+
+impl ConsentedPatient {
+    pub fn needs_photo_id_check(&self) -> bool {
+        self.photo_id_reason.is_some()
+    }
 }
 
 /// What staff recorded about one patient.
@@ -48,11 +55,11 @@ pub struct PatientNotes {
     pub photo_id_checked_by: Option<String>,
 }
 
-/// Outstanding when a registration from the patient's own device came after
-/// the last photo-ID check (or there was none).
-const NEEDS_CHECK: &str = "CASE WHEN EXISTS (SELECT 1 FROM consents n WHERE n.institution_id = c.institution_id \
+/// The reason of the newest registration not made in front of staff since
+/// the last photo-ID check (or ever, without one); NULL when none is due.
+const NEEDS_CHECK: &str = "(SELECT n.photo_id_reason FROM consents n WHERE n.institution_id = c.institution_id \
      AND n.person_id = c.person_id AND n.needs_photo_id_check = 1 AND n.action <> 'revoke' \
-     AND (ip.photo_id_checked_at IS NULL OR n.recorded_at > ip.photo_id_checked_at)) THEN 1 ELSE 0 END";
+     AND (ip.photo_id_checked_at IS NULL OR n.recorded_at > ip.photo_id_checked_at) ORDER BY n.id DESC LIMIT 1)";
 
 fn patient_from_row(row: &AnyRow) -> Result<ConsentedPatient> {
     let t = "consents";
@@ -73,7 +80,12 @@ fn patient_from_row(row: &AnyRow) -> Result<ConsentedPatient> {
             .map(|v| from_micros(t, "valid_until", v))
             .transpose()?,
         reference_number: row.try_get("reference_number")?,
-        needs_photo_id_check: row.try_get::<i64, _>("needs_check")? != 0,
+        photo_id_reason: row
+            .try_get::<Option<String>, _>("needs_check")?
+            .map(|r| {
+                PhotoIdReason::parse(&r).map_err(|e| StorageError::corrupt(t, "photo_id_reason", e))
+            })
+            .transpose()?,
     })
 }
 
@@ -99,7 +111,7 @@ impl Store {
         }
         let outer = if f.needs_photo_id_check_only {
             format!(
-                "SELECT * FROM ({sql}) x WHERE x.needs_check = 1 ORDER BY x.recorded_at DESC LIMIT $4"
+                "SELECT * FROM ({sql}) x WHERE x.needs_check IS NOT NULL ORDER BY x.recorded_at DESC LIMIT $4"
             )
         } else {
             format!("{sql} ORDER BY c.recorded_at DESC LIMIT $4")

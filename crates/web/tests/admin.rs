@@ -1272,3 +1272,286 @@ async fn responses_are_compressed_when_asked(url: &str) {
     assert!(plain.text().await.unwrap().contains("ログイン"));
 }
 on_both!(responses_are_compressed_when_asked);
+
+// ------------------------------------------------------------------ devices
+
+/// The device cookie a registration answers with (`zt_device=…`).
+fn device_cookie(res: &Reply) -> String {
+    res.headers
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|c| c.starts_with("zt_device="))
+        .unwrap_or_else(|| panic!("no device cookie: {}", res.summary()))
+}
+
+/// Registers the browser of `admin` as a device; returns its `Set-Cookie`.
+async fn register_device(admin: &Browser, memo: &str) -> String {
+    let res = admin.post("/admin/devices", &[("memo", memo)]).await;
+    assert_eq!(
+        (res.status, res.location.as_str()),
+        (303, "/admin/devices?done=registered"),
+        "{}",
+        res.summary()
+    );
+    device_cookie(&res)
+}
+
+async fn devices_are_registered_listed_and_revoked(url: &str) {
+    let c = clinic(url, true).await;
+    let base = &c.srv.base;
+    let store = &c.srv.store;
+    let admin = Browser::login(base, &c.a, "aadmin").await;
+
+    // A long-lived, HttpOnly cookie sent to the web service as well.
+    let set = register_device(&admin, "訪問用タブレット1号機").await;
+    for part in ["HttpOnly", "SameSite=Lax", "Path=/;", "Max-Age=34560000"] {
+        assert!(set.contains(part), "{set}");
+    }
+    let token = set.split(';').next().unwrap().to_owned();
+    let devices = store.devices_of(c.a.id).await.unwrap();
+    assert_eq!(devices.len(), 1);
+    assert_eq!(devices[0].memo, "訪問用タブレット1号機");
+    assert_eq!(devices[0].registered_by.as_deref(), Some("試験 管理者"));
+    // Only a hash of the token is stored.
+    let value = token.split_once('=').unwrap().1;
+    let stored: Vec<String> = sqlx::query_scalar("SELECT token_hash FROM devices")
+        .fetch_all(store.pool())
+        .await
+        .unwrap();
+    assert!(stored.iter().all(|h| h != value && h.len() == 64));
+    let r = last(store, "device.register").await;
+    assert!(by(&r, &c.admin) && r.detail.contains("訪問用タブレット1号機"));
+
+    // From that browser the page says so, and registering again is refused.
+    let here = admin.with_cookie(&format!("{}; {token}", admin.cookie.clone().unwrap()));
+    let page = here.get("/admin/devices").await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.body
+            .contains("この端末は医療機関等の端末として登録されています。")
+    );
+    assert!(page.body.contains(">この端末</span>"));
+    assert!(
+        page.header("set-cookie").contains("Max-Age=34560000"),
+        "opening the page renews the cookie"
+    );
+    let again = here.post("/admin/devices", &[("memo", "二重登録")]).await;
+    assert_eq!(again.status, 422, "{}", again.summary());
+    assert!(again.shows_code("Z-W-0660"));
+    assert_eq!(store.devices_of(c.a.id).await.unwrap().len(), 1);
+    // Another browser is not this device.
+    let page = admin.get("/admin/devices").await;
+    assert!(
+        page.body
+            .contains("この端末（いま使っているブラウザ）は登録されていません。")
+    );
+    assert!(!page.body.contains(">この端末</span>"));
+    // The memo is required and at most 50 characters.
+    for memo in ["", "　", &"長".repeat(51)] {
+        let res = admin.post("/admin/devices", &[("memo", memo)]).await;
+        assert_eq!(res.status, 422, "{memo:?}: {}", res.summary());
+        assert!(res.header("set-cookie").is_empty());
+    }
+
+    // 登録解除 from the device itself forgets its cookie; again changes nothing.
+    let id = devices[0].id;
+    let res = here.post(&format!("/admin/devices/{id}/revoke"), &[]).await;
+    assert_eq!(res.location, "/admin/devices?done=revoked");
+    assert!(res.header("set-cookie").starts_with("zt_device=;"));
+    assert!(
+        !store
+            .device_of(c.a.id, id)
+            .await
+            .unwrap()
+            .unwrap()
+            .is_active()
+    );
+    let page = admin.get("/admin/devices?done=revoked").await;
+    assert!(page.body.contains("登録解除（"), "{}", page.body);
+    let res = admin
+        .post(&format!("/admin/devices/{id}/revoke"), &[])
+        .await;
+    assert_eq!(res.status, 303);
+    assert_eq!(
+        last(store, "device.revoke").await.outcome,
+        "already_revoked"
+    );
+
+    // A general user sees neither the page nor the menu entry.
+    let general = Browser::login(base, &c.a, "agen").await;
+    assert_eq!(general.get("/admin/devices").await.status, 403);
+    assert_eq!(
+        general
+            .post("/admin/devices", &[("memo", "x")])
+            .await
+            .status,
+        403
+    );
+    assert!(!general.get("/admin").await.body.contains("/admin/devices"));
+}
+on_both!(devices_are_registered_listed_and_revoked);
+
+/// Which photo-ID flag each way of registering leaves, through the web
+/// service as patients and staff use it (seed 002: a registration not made
+/// in front of staff needs a photo-ID check afterwards).
+async fn the_photo_id_flag_follows_where_the_visit_ran(url: &str) {
+    use support::{Visitor, card_on_the_patients_phone, insured_person, wallet_card};
+    use zaitaku_domain::photo_id::PhotoIdReason;
+    let c = clinic(url, true).await;
+    let base = &c.srv.base;
+    let store = &c.srv.store;
+    let b = support::institution(store, InstitutionKind::Medical, 33, "別院クリニック", true).await;
+    support::account(store, Some(&b), "badmin", Role::Admin, "別院 管理者").await;
+    let admin = Browser::login(base, &c.a, "aadmin").await;
+    let ours = register_device(&admin, "訪問用タブレット").await;
+    let revoked = register_device(&admin, "紛失した端末").await;
+    let revoked_id = store.devices_of(c.a.id).await.unwrap()[0].id;
+    assert_eq!(
+        admin
+            .post(&format!("/admin/devices/{revoked_id}/revoke"), &[])
+            .await
+            .status,
+        303
+    );
+    let b_admin = Browser::login(base, &b, "badmin").await;
+    let theirs = register_device(&b_admin, "別院の端末").await;
+
+    let t = c.a.url_token.clone();
+    let day = (support::today() + Duration::days(2))
+        .format("%Y-%m-%d")
+        .to_string();
+    /// One way of registering and the flag it must leave.
+    struct Case<'a> {
+        person: i64,
+        /// The device cookie the visit's browser holds.
+        device: Option<&'a str>,
+        online: bool,
+        /// The card is read on the patient's phone through the QR code.
+        qr: bool,
+        expected: Option<PhotoIdReason>,
+    }
+    let case = |person, device, online, qr, expected| Case {
+        person,
+        device,
+        online,
+        qr,
+        expected,
+    };
+    let cases = [
+        case(501, Some(ours.as_str()), false, false, None),
+        case(502, None, false, false, Some(PhotoIdReason::OwnDevice)),
+        case(
+            503,
+            Some(&theirs),
+            false,
+            false,
+            Some(PhotoIdReason::OwnDevice),
+        ),
+        case(
+            504,
+            Some(&revoked),
+            false,
+            false,
+            Some(PhotoIdReason::OwnDevice),
+        ),
+        case(505, Some(&ours), true, false, Some(PhotoIdReason::Online)),
+        case(
+            506,
+            Some(&ours),
+            false,
+            true,
+            Some(PhotoIdReason::CrossDevice),
+        ),
+    ];
+    for Case {
+        person,
+        device,
+        online,
+        qr,
+        expected,
+    } in cases
+    {
+        insured_person(
+            store,
+            person,
+            &format!("試験 患者{person}"),
+            "シケン　カンジャ",
+            support::birth(),
+        )
+        .await;
+        let card = wallet_card(&c.srv.state, person).await;
+        let mut visit = Visitor::new(base);
+        if let Some(set) = device {
+            visit.keep(set);
+        }
+        let start = if online {
+            format!("/w/{t}?mode=online&return=https://partner.example/v/{person}&date={day}")
+        } else {
+            format!("/w/{t}")
+        };
+        let request = visit
+            .register_until_card(&start, &t, if online { &day } else { "" })
+            .await;
+        let done = if qr {
+            card_on_the_patients_phone(&mut visit, &request, card).await
+        } else {
+            visit.card_here(&request, card).await
+        };
+        assert!(
+            done.body.contains("画面番号：B-03"),
+            "{person}: {} {}",
+            done.url,
+            done.body
+        );
+        let consent = store.latest_consent(c.a.id, person).await.unwrap().unwrap();
+        assert_eq!(consent.photo_id_reason, expected, "person {person}");
+    }
+    // The device in use was seen; the revoked one was not.
+    let devices = store.devices_of(c.a.id).await.unwrap();
+    let used = devices
+        .iter()
+        .find(|d| d.memo == "訪問用タブレット")
+        .unwrap();
+    assert!(used.last_seen_at.is_some());
+    assert!(
+        devices
+            .iter()
+            .find(|d| d.id == revoked_id)
+            .unwrap()
+            .last_seen_at
+            .is_none()
+    );
+
+    // The list and the patient page show the flag and why.
+    let list = admin.get("/admin/patients").await;
+    let row = |person: i64| {
+        let at = list
+            .body
+            .find(&format!("href=\"/admin/patients/{person}\""))
+            .unwrap_or_else(|| panic!("{person} not listed"));
+        let rest = &list.body[at..];
+        rest[..rest.find("</tr>").unwrap()].to_owned()
+    };
+    assert!(!row(501).contains("要確認"), "{}", row(501));
+    assert!(row(502).contains("要確認") && row(502).contains("患者ご自身の端末"));
+    assert!(row(503).contains("患者ご自身の端末"));
+    assert!(row(504).contains("患者ご自身の端末"));
+    assert!(row(505).contains("オンライン診療等"));
+    assert!(row(506).contains("二次元コードで患者のスマートフォン"));
+    let page = admin.get("/admin/patients/506").await;
+    assert!(page.body.contains(
+        "医療機関等の端末以外で同意登録されています（二次元コードで患者のスマートフォン）"
+    ));
+    assert!(
+        page.body
+            .contains("二次元コードで患者のスマートフォン（要本人確認）")
+    );
+    let page = admin.get("/admin/patients/501").await;
+    assert!(page.body.contains("確認が必要な登録はありません。"));
+    // Only the flagged ones are offered for a check.
+    let only = admin.get("/admin/patients?photo=1").await;
+    assert!(!only.body.contains("href=\"/admin/patients/501\""));
+    assert!(only.body.contains("href=\"/admin/patients/502\""));
+}
+on_both!(the_photo_id_flag_follows_where_the_visit_ran);

@@ -7,6 +7,7 @@
 mod accounts;
 mod audit;
 pub mod auth;
+mod devices;
 mod home;
 mod medical;
 mod operator;
@@ -53,7 +54,7 @@ pub struct Nav<'a> {
     pub items: Vec<NavItem>,
 }
 
-const INSTITUTION_MENU: [(&str, &str, Permission); 6] = [
+const INSTITUTION_MENU: [(&str, &str, Permission); 7] = [
     (
         "/admin/patients",
         "同意取得済み患者一覧",
@@ -68,6 +69,11 @@ const INSTITUTION_MENU: [(&str, &str, Permission); 6] = [
         "/admin/settings",
         "環境設定情報更新",
         Permission::ManageSettings,
+    ),
+    (
+        "/admin/devices",
+        "医療機関等の端末登録",
+        Permission::ManageDevices,
     ),
     (
         "/admin/accounts",
@@ -178,6 +184,8 @@ pub fn routes() -> Router<AppState> {
             post(patients::photo_id_checked),
         )
         .route("/admin/patients/{id}/medical", get(medical::page))
+        .route("/admin/devices", get(devices::list).post(devices::register))
+        .route("/admin/devices/{id}/revoke", post(devices::revoke))
         .route("/admin/audit", get(audit::institution))
         .route("/operator", get(operator::home))
         .route(

@@ -20,6 +20,7 @@ use zaitaku_domain::consent::{
     CareKind, Choice, ConsentItem, ConsentRecord, ConsentState, next_midnight_jst,
 };
 use zaitaku_domain::person::{age_on, japanese_date};
+use zaitaku_domain::photo_id::PhotoIdReason;
 use zaitaku_identity::CertificateStatus;
 use zaitaku_storage::{ConsentedPatient, PatientFilter, StorageError};
 
@@ -74,7 +75,8 @@ pub struct ListLine {
     pub care_kind: &'static str,
     pub state: &'static str,
     pub reference: String,
-    pub needs_photo: bool,
+    /// Why a photo-ID check is due, if it is.
+    pub photo_reason: Option<&'static str>,
 }
 
 fn list_line(p: &ConsentedPatient, now: DateTime<Utc>) -> ListLine {
@@ -96,7 +98,7 @@ fn list_line(p: &ConsentedPatient, now: DateTime<Utc>) -> ListLine {
         care_kind: p.care_kind.label(),
         state: state_label(state),
         reference: p.reference_number.clone().unwrap_or_default(),
-        needs_photo: p.needs_photo_id_check,
+        photo_reason: p.photo_id_reason.map(PhotoIdReason::label),
     }
 }
 
@@ -275,7 +277,8 @@ pub struct HistoryLine {
     pub choices: Vec<(&'static str, &'static str)>,
     pub prescription: &'static str,
     pub valid_until: String,
-    pub own_device: bool,
+    /// Where it was registered, when not in front of staff.
+    pub photo_reason: Option<&'static str>,
 }
 
 fn history_line(r: &ConsentRecord) -> HistoryLine {
@@ -293,7 +296,7 @@ fn history_line(r: &ConsentRecord) -> HistoryLine {
         valid_until: r
             .valid_until
             .map_or("定めなし（取消まで）".to_owned(), jst_minute),
-        own_device: r.needs_photo_id_check,
+        photo_reason: r.photo_id_reason.map(PhotoIdReason::label),
     }
 }
 
@@ -315,7 +318,8 @@ struct DetailPage<'a> {
     sex: &'static str,
     state: &'static str,
     in_force: bool,
-    needs_photo: bool,
+    /// Why a photo-ID check is due, if it is.
+    photo_reason: Option<&'static str>,
     photo_checked: Option<String>,
     reference: String,
     notice: Option<String>,
@@ -428,7 +432,7 @@ async fn render_detail(
         sex: person.map_or("—", |p| p.sex.label()),
         state: state_label(consent_state),
         in_force: consent_state == ConsentState::InForce,
-        needs_photo: patient.needs_photo_id_check,
+        photo_reason: patient.photo_id_reason.map(PhotoIdReason::label),
         photo_checked: notes.photo_id_checked_at.map(|at| {
             format!(
                 "{}（{}）",
