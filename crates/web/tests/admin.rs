@@ -1555,3 +1555,120 @@ async fn the_photo_id_flag_follows_where_the_visit_ran(url: &str) {
     assert!(only.body.contains("href=\"/admin/patients/502\""));
 }
 on_both!(the_photo_id_flag_follows_where_the_visit_ran);
+
+// ------------------------------------------------- menu, refusals, audit log
+
+/// The group headings of a page's menu, in order.
+fn menu_groups(body: &str) -> Vec<String> {
+    body.split("class=\"admin-menu__title\"")
+        .skip(1)
+        .chain(body.split("<div class=\"menu-group\">\n    <h2").skip(1))
+        .filter_map(|s| Some(s.split('>').nth(1)?.split('<').next()?.to_owned()))
+        .collect()
+}
+
+async fn the_menu_is_grouped_as_in_seed_002(url: &str) {
+    let c = clinic(url, true).await;
+    let base = &c.srv.base;
+    let admin = Browser::login(base, &c.a, "aadmin").await;
+    let menu = admin.get("/admin").await;
+    assert_eq!(
+        menu_groups(&menu.body),
+        [
+            "環境設定情報管理",
+            "マイナ在宅受付web管理",
+            "アカウント情報管理",
+            "監査ログ管理"
+        ]
+    );
+    // The groups of pages that do not exist yet are not offered.
+    assert!(!menu.body.contains("マイナ資格確認アプリ管理"));
+    assert!(!menu.body.contains("緊急時医療情報・資格確認機能"));
+    // Each page under its group, in the menu page's one navigation.
+    let group = |name: &str| {
+        let at = menu.body.find(&format!(">{name}</h2>")).unwrap();
+        let rest = &menu.body[at..];
+        rest[..rest.find("</ul>").unwrap()].to_owned()
+    };
+    assert!(group("環境設定情報管理").contains("href=\"/admin/settings\""));
+    for href in ["/admin/patients", "/admin/url", "/admin/devices"] {
+        assert!(group("マイナ在宅受付web管理").contains(&format!("href=\"{href}\"")));
+    }
+    assert!(group("アカウント情報管理").contains("href=\"/admin/accounts\""));
+    assert!(group("アカウント情報管理").contains("href=\"/admin/password\""));
+    assert!(group("監査ログ管理").contains("href=\"/admin/audit\""));
+    assert_eq!(menu.body.matches("<nav").count(), 1, "one navigation");
+
+    // Every other page has the grouped menu and the way back to the menu.
+    let page = admin.get("/admin/url").await;
+    assert_eq!(
+        menu_groups(&page.body),
+        [
+            "環境設定情報管理",
+            "マイナ在宅受付web管理",
+            "アカウント情報管理",
+            "監査ログ管理"
+        ]
+    );
+    assert!(page.body.contains("<a href=\"/admin\">メニューに戻る</a>"));
+    assert!(
+        page.body
+            .contains("<a href=\"/admin/url\" aria-current=\"page\">")
+    );
+
+    // A general user: only the groups with a page of theirs.
+    let general = Browser::login(base, &c.a, "agen").await;
+    let menu = general.get("/admin").await;
+    assert_eq!(
+        menu_groups(&menu.body),
+        ["マイナ在宅受付web管理", "アカウント情報管理"]
+    );
+    assert!(!menu.body.contains("/admin/settings") && !menu.body.contains("/admin/devices"));
+}
+on_both!(the_menu_is_grouped_as_in_seed_002);
+
+async fn refusals_keep_the_menu_logout_and_a_way_back(url: &str) {
+    let c = clinic(url, true).await;
+    let base = &c.srv.base;
+    let general = Browser::login(base, &c.a, "agen").await;
+    let res = general.get("/admin/settings").await;
+    assert_eq!(res.status, 403);
+    assert!(res.shows_code("Z-W-0603"));
+    assert!(res.body.contains("画面番号：K-E-01"), "its own number");
+    assert!(!res.body.contains("E-03"), "not the web service's number");
+    assert!(res.body.contains("action=\"/admin/logout\""), "logout");
+    assert!(
+        res.body.contains("href=\"/admin\">メニューに戻る"),
+        "a way back"
+    );
+    assert!(
+        res.body.contains("href=\"/admin/patients\""),
+        "the role's menu"
+    );
+    assert!(!res.body.contains("href=\"/admin/settings\""));
+    // An ID that is not the institution's, and a stale form.
+    let res = general.get("/admin/patients/424242").await;
+    assert_eq!(res.status, 404);
+    assert!(res.body.contains("画面番号：K-E-02"));
+    assert!(
+        res.body
+            .contains("href=\"/admin/patients\">同意取得済み患者一覧に戻る")
+    );
+    let res = general
+        .post_raw(
+            "/admin/patients/424242/reference",
+            &[("csrf", "stale"), ("reference", "1")],
+        )
+        .await;
+    assert_eq!(res.status, 403);
+    assert!(res.body.contains("画面番号：K-E-03") && res.shows_code("Z-W-0604"));
+    // The operator's refusal leads back to the operator's menu.
+    let operator = Browser::operator_login(base, "op01").await;
+    let res = operator
+        .post_raw("/operator/audit/verify", &[("csrf", "x")])
+        .await;
+    assert_eq!(res.status, 403);
+    assert!(res.body.contains("action=\"/operator/logout\""));
+    assert!(res.body.contains("href=\"/operator\">メニューに戻る"));
+}
+on_both!(refusals_keep_the_menu_logout_and_a_way_back);

@@ -248,7 +248,10 @@ pub async fn revoke(
                 now,
             )
             .await?;
-        return Ok(not_found());
+        return Ok(not_found(
+            &staff,
+            Some(("/admin/devices", "医療機関等の端末登録に戻る")),
+        ));
     };
     let changed = state
         .store

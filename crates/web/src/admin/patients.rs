@@ -254,7 +254,10 @@ pub async fn consented(
                     Utc::now(),
                 )
                 .await?;
-            Ok(Err(not_found()))
+            Ok(Err(not_found(
+                staff,
+                Some(("/admin/patients", "同意取得済み患者一覧に戻る")),
+            )))
         }
     }
 }
