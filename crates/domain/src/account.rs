@@ -145,13 +145,13 @@ pub enum Permission {
     ViewMedical,
     /// 医療機関等の端末の登録・登録解除
     ManageDevices,
-    /// 自機関の監査ログ
+    /// 自機関の監査ログ（表示・CSV出力）
     ViewInstitutionAudit,
     /// パスワード変更（自分）
     ChangeOwnPassword,
     /// 医療機関等の登録、管理者アカウントのロック解除（運用者）
     ManageInstitutions,
-    /// プラットフォーム全体の監査ログと改ざん検証（運用者）
+    /// プラットフォーム全体の監査ログ（表示・CSV出力）と改ざん検証（運用者）
     ViewPlatformAudit,
 }
 

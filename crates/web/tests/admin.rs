@@ -5,6 +5,8 @@
 
 mod support;
 
+use std::collections::BTreeMap;
+
 use chrono::{Duration, NaiveDate, Utc};
 use zaitaku_domain::account::Role;
 use zaitaku_domain::consent::CareKind;
@@ -361,7 +363,7 @@ async fn administrators_unlock_locked_accounts(url: &str) {
         ("operator", Some(c.a.id))
     );
     let log = admin.get("/admin/audit?category=account.").await;
-    assert!(log.body.contains("ロック解除") && log.body.contains("operator（op01）"));
+    assert!(log.body.contains("ロック解除") && log.body.contains("運用者（op01）"));
 }
 on_both!(administrators_unlock_locked_accounts);
 
@@ -984,7 +986,7 @@ on_both!(settings_need_the_terms_and_an_item);
 fn listed_seqs(res: &Reply) -> Vec<i64> {
     assert_eq!(res.status, 200, "{}", res.summary());
     res.body
-        .split("<tr><td>")
+        .split("<tr><td data-label=\"番号\">")
         .skip(1)
         .filter_map(|s| s.split('<').next()?.parse().ok())
         .collect()
@@ -1672,3 +1674,184 @@ async fn refusals_keep_the_menu_logout_and_a_way_back(url: &str) {
     assert!(res.body.contains("href=\"/operator\">メニューに戻る"));
 }
 on_both!(refusals_keep_the_menu_logout_and_a_way_back);
+
+/// The rows of an audit page: the text of each cell, by its label.
+fn audit_rows(body: &str) -> Vec<BTreeMap<String, String>> {
+    body.split("<tr><td data-label=")
+        .skip(1)
+        .map(|row| {
+            let row = &row[..row.find("</tr>").unwrap_or(row.len())];
+            format!("<td data-label={row}")
+                .split("<td data-label=\"")
+                .skip(1)
+                .map(|cell| {
+                    let (label, rest) = cell.split_once("\">").unwrap();
+                    let text: String = rest
+                        .split('<')
+                        .map(|s| s.split_once('>').map_or(s, |(_, t)| t))
+                        .collect();
+                    (label.to_owned(), support::unescape(text.trim()))
+                })
+                .collect()
+        })
+        .collect()
+}
+
+async fn the_audit_log_reads_in_japanese_filters_and_exports(url: &str) {
+    let c = clinic(url, true).await;
+    let base = &c.srv.base;
+    let store = &c.srv.store;
+    support::person(
+        store,
+        71,
+        "監査 花子",
+        support::birth(),
+        &support::Records::default(),
+    )
+    .await;
+    support::person(
+        store,
+        72,
+        "監査 次郎",
+        support::birth(),
+        &support::Records::default(),
+    )
+    .await;
+    for id in [71, 72] {
+        support::consent(
+            store,
+            &c.a,
+            id,
+            support::Consent::register(CareKind::HomeVisit, support::days_ago(1)),
+        )
+        .await;
+    }
+    assert_eq!(attempt(&c, "aadmin", WRONG).await.status, 401);
+    let general = Browser::login(base, &c.a, "agen").await;
+    assert_eq!(general.get("/admin/patients/72").await.status, 200);
+    let admin = Browser::login(base, &c.a, "aadmin").await;
+    assert_eq!(admin.get("/admin/patients/71").await.status, 200);
+    assert_eq!(general.get("/admin/settings").await.status, 403);
+
+    let page = admin.get("/admin/audit").await;
+    assert_eq!(page.status, 200, "{}", page.summary());
+    let rows = audit_rows(&page.body);
+    let cell = |r: &BTreeMap<String, String>, k: &str| r.get(k).cloned().unwrap_or_default();
+    // Japanese events and outcomes; the account that acted by name.
+    assert!(rows.iter().any(|r| cell(r, "操作") == "ログイン"
+        && cell(r, "結果") == "失敗（パスワード誤り）"
+        && cell(r, "操作者") == "試験 管理者（aadmin）"));
+    assert!(rows.iter().any(|r| cell(r, "操作") == "患者情報の表示"
+        && cell(r, "操作者") == "試験 一般（agen）"
+        && cell(r, "患者") == "監査 次郎"));
+    assert!(
+        rows.iter()
+            .any(|r| cell(r, "操作") == "権限のない操作・該当なし"
+                && cell(r, "結果") == "拒否（権限なし）"
+                && cell(r, "詳細") == "必要な権限：環境設定情報更新")
+    );
+    for r in &rows {
+        for raw in ["ok", "refused", "role", "staff", "operator"] {
+            assert_ne!(cell(r, "結果"), raw);
+            assert_ne!(cell(r, "操作者"), raw);
+        }
+        assert!(!cell(r, "詳細").contains('{'), "no JSON: {r:?}");
+    }
+    // The patient is named and linked to the patient page, not numbered.
+    assert!(
+        page.body
+            .contains("<a href=\"/admin/patients/71\">監査 花子</a>")
+    );
+    assert!(
+        rows.iter()
+            .all(|r| cell(r, "患者") != "71" && cell(r, "患者") != "72")
+    );
+
+    // Filters: account, patient, event type, period.
+    let rows = audit_rows(&admin.get("/admin/audit?account=agen").await.body);
+    assert!(!rows.is_empty());
+    assert!(
+        rows.iter()
+            .all(|r| cell(r, "操作者") == "試験 一般（agen）"),
+        "{rows:?}"
+    );
+    let rows = audit_rows(&admin.get("/admin/audit?patient=花子").await.body);
+    assert!(!rows.is_empty());
+    assert!(
+        rows.iter().all(|r| cell(r, "患者") == "監査 花子"),
+        "{rows:?}"
+    );
+    let rows = audit_rows(&admin.get("/admin/audit?category=patient.view").await.body);
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    let rows = audit_rows(&admin.get("/admin/audit?category=account.").await.body);
+    assert!(
+        rows.iter()
+            .all(|r| ["ログイン", "ログアウト"].contains(&cell(r, "操作").as_str()))
+    );
+    let tomorrow = (support::today() + Duration::days(1))
+        .format("%Y-%m-%d")
+        .to_string();
+    let res = admin.get(&format!("/admin/audit?from={tomorrow}")).await;
+    assert!(audit_rows(&res.body).is_empty());
+    let res = admin.get("/admin/audit?from=2026-13-01").await;
+    assert_eq!(res.status, 422);
+    let res = admin.get("/admin/audit?patient=存在しない人").await;
+    assert_eq!(res.status, 422);
+    assert!(audit_rows(&res.body).is_empty());
+
+    // CSV: UTF-8 with a BOM for Excel, the same filter, the export recorded.
+    let csv = admin.get("/admin/audit.csv?account=agen").await;
+    assert_eq!(csv.status, 200, "{}", csv.summary());
+    assert_eq!(csv.header("content-type"), "text/csv; charset=utf-8");
+    assert!(
+        csv.header("content-disposition")
+            .starts_with("attachment; filename=\"audit-")
+    );
+    assert!(csv.bytes.starts_with(b"\xEF\xBB\xBF"), "BOM");
+    let text = csv.body.trim_start_matches('\u{feff}');
+    let mut lines = text.split("\r\n").filter(|l| !l.is_empty());
+    assert_eq!(
+        lines.next().unwrap(),
+        "\"番号\",\"日時\",\"操作者\",\"操作\",\"結果\",\"患者\",\"詳細\""
+    );
+    let data: Vec<&str> = lines.collect();
+    assert!(!data.is_empty());
+    assert!(
+        data.iter().all(|l| l.contains("\"試験 一般（agen）\"")),
+        "{data:?}"
+    );
+    assert!(text.contains("\"監査 次郎\""));
+    let export = last(store, "audit.export").await;
+    assert!(by(&export, &c.admin), "{}", export.detail);
+    assert!(export.detail.contains(&format!("\"count\":{}", data.len())));
+    assert!(export.detail.contains("\"filter_account\":\"agen\""));
+    // Only those who may read the log may export it.
+    let res = general.get("/admin/audit.csv").await;
+    assert_eq!(res.status, 403);
+    assert!(!res.body.contains("\"番号\""));
+    support::account(store, Some(&c.a), "aview", Role::MedicalViewer, "試験 閲覧").await;
+    let viewer = Browser::login(base, &c.a, "aview").await;
+    assert_eq!(viewer.get("/admin/audit.csv").await.status, 403);
+    assert_eq!(
+        Browser::anonymous(base)
+            .get("/admin/audit.csv")
+            .await
+            .location,
+        "/admin/login"
+    );
+    // The operator exports the platform's log, with the institution named
+    // and no patient.
+    let operator = Browser::operator_login(base, "op01").await;
+    let csv = operator
+        .get("/operator/audit.csv?category=audit.export")
+        .await;
+    assert_eq!(csv.status, 200);
+    assert!(csv.body.contains("\"医療機関等\""));
+    assert!(csv.body.contains("試験在宅クリニック（"));
+    assert!(!csv.body.contains("\"患者\""));
+    assert_eq!(
+        admin.get("/operator/audit.csv").await.location,
+        "/operator/login"
+    );
+}
+on_both!(the_audit_log_reads_in_japanese_filters_and_exports);

@@ -131,6 +131,7 @@ const ROUTES: &[Route] = &[
         303,
     ),
     r(Get, "/admin/audit", Needs(P::ViewInstitutionAudit), 200),
+    r(Get, "/admin/audit.csv", Needs(P::ViewInstitutionAudit), 200),
     r(Get, "/operator", Needs(P::ManageInstitutions), 200),
     r(Get, "/operator/login", Public, 200),
     r(Post, "/operator/login", Public, 401),
@@ -156,6 +157,7 @@ const ROUTES: &[Route] = &[
         303,
     ),
     r(Get, "/operator/audit", Needs(P::ViewPlatformAudit), 200),
+    r(Get, "/operator/audit.csv", Needs(P::ViewPlatformAudit), 200),
     r(
         Post,
         "/operator/audit/verify",

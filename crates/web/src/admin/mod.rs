@@ -6,6 +6,7 @@
 
 mod accounts;
 mod audit;
+mod audit_labels;
 pub mod auth;
 mod devices;
 mod home;
@@ -248,6 +249,7 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/devices", get(devices::list).post(devices::register))
         .route("/admin/devices/{id}/revoke", post(devices::revoke))
         .route("/admin/audit", get(audit::institution))
+        .route("/admin/audit.csv", get(audit::institution_csv))
         .route("/operator", get(operator::home))
         .route(
             "/operator/login",
@@ -264,5 +266,6 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/operator/accounts/{id}/unlock", post(operator::unlock))
         .route("/operator/audit", get(audit::platform))
+        .route("/operator/audit.csv", get(audit::platform_csv))
         .route("/operator/audit/verify", post(audit::verify))
 }
