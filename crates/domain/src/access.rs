@@ -122,7 +122,7 @@ mod tests {
             recorded_at: now() - Duration::days(1),
             valid_until,
             recorded_by: "patient".into(),
-            needs_photo_id_check: false,
+            photo_id_reason: None,
         }
     }
 

@@ -143,18 +143,20 @@ pub enum Permission {
     RecordPatientNotes,
     /// 薬剤情報・診療情報・特定健診等情報の閲覧
     ViewMedical,
-    /// 自機関の監査ログ
+    /// 医療機関等の端末の登録・登録解除
+    ManageDevices,
+    /// 自機関の監査ログ（表示・CSV出力）
     ViewInstitutionAudit,
     /// パスワード変更（自分）
     ChangeOwnPassword,
     /// 医療機関等の登録、管理者アカウントのロック解除（運用者）
     ManageInstitutions,
-    /// プラットフォーム全体の監査ログと改ざん検証（運用者）
+    /// プラットフォーム全体の監査ログ（表示・CSV出力）と改ざん検証（運用者）
     ViewPlatformAudit,
 }
 
 impl Permission {
-    pub const ALL: [Self; 11] = [
+    pub const ALL: [Self; 12] = [
         Self::ViewUrl,
         Self::RotateUrl,
         Self::ManageSettings,
@@ -162,6 +164,7 @@ impl Permission {
         Self::ViewPatients,
         Self::RecordPatientNotes,
         Self::ViewMedical,
+        Self::ManageDevices,
         Self::ViewInstitutionAudit,
         Self::ChangeOwnPassword,
         Self::ManageInstitutions,
@@ -178,6 +181,7 @@ impl Permission {
             Self::ViewPatients => "view_patients",
             Self::RecordPatientNotes => "record_patient_notes",
             Self::ViewMedical => "view_medical",
+            Self::ManageDevices => "manage_devices",
             Self::ViewInstitutionAudit => "view_institution_audit",
             Self::ChangeOwnPassword => "change_own_password",
             Self::ManageInstitutions => "manage_institutions",

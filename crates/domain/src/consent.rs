@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::codes::{ConsentFlag, PrescriptionForm};
 use crate::error::{Result, ValidationError};
 use crate::institution::{Institution, InstitutionKind};
+use crate::photo_id::PhotoIdReason;
 
 /// Japan Standard Time: the consultation day ends at 24:00 JST.
 pub fn jst() -> FixedOffset {
@@ -346,8 +347,16 @@ pub struct ConsentRecord {
     pub valid_until: Option<DateTime<Utc>>,
     /// Who recorded it: "patient" for the patient's own card, or a staff user ID.
     pub recorded_by: String,
-    /// The patient used their own device: staff must check a photo ID.
-    pub needs_photo_id_check: bool,
+    /// Why staff must check a photo ID (`None`: registered in front of
+    /// staff on the institution's own device).
+    #[serde(default)]
+    pub photo_id_reason: Option<PhotoIdReason>,
+}
+
+impl ConsentRecord {
+    pub fn needs_photo_id_check(&self) -> bool {
+        self.photo_id_reason.is_some()
+    }
 }
 
 /// Where a consent stands at a moment.
@@ -557,7 +566,7 @@ mod tests {
             recorded_at: now(),
             valid_until,
             recorded_by: "patient".into(),
-            needs_photo_id_check: false,
+            photo_id_reason: None,
         }
     }
 

@@ -8,6 +8,7 @@
 //! - [`medical`]: the medical information consent releases.
 //! - [`partner_origin`]: the online-care partners' origins an institution
 //!   registers, and the `return=` URLs they allow.
+//! - [`photo_id`]: when staff must check a photo ID after a registration, and why.
 //! - [`error`]: every refusal with its stable code and Japanese message.
 
 pub mod access;
@@ -23,6 +24,7 @@ pub mod insurer;
 pub mod medical;
 pub mod partner_origin;
 pub mod person;
+pub mod photo_id;
 pub mod prefecture;
 
 pub use error::{Result, ValidationError};

@@ -8,6 +8,7 @@ use zaitaku_domain::consent::{
     CareKind, Channel, Choice, ConsentAction, ConsentDecision, ConsentItem, ConsentRecord,
 };
 use zaitaku_domain::person::PersonId;
+use zaitaku_domain::photo_id::PhotoIdReason;
 
 use crate::sql::{Arg, Columns, from_micros};
 use crate::writer::{Write, Written};
@@ -24,14 +25,15 @@ pub struct NewConsent<'a> {
     pub decision: &'a ConsentDecision,
     pub recorded_at: DateTime<Utc>,
     pub recorded_by: &'a str,
-    pub needs_photo_id_check: bool,
+    /// Why staff must check a photo ID afterwards, if they must.
+    pub photo_id_reason: Option<PhotoIdReason>,
     /// The same key twice returns the first record instead of writing again.
     pub idempotency_key: Option<&'a str>,
 }
 
 const COLUMNS: &str = "c.id, i.code AS institution_code, c.person_id, c.action, c.care_kind, c.channel, c.surgery, \
      c.clinical_and_drug, c.checkups, c.specific_disease, c.subsidy, c.limit_amount, c.prescription_form, c.recorded_at, \
-     c.valid_until, c.recorded_by, c.needs_photo_id_check";
+     c.valid_until, c.recorded_by, c.photo_id_reason";
 
 /// The record written under an idempotency key.
 pub(crate) fn by_idempotency_key_sql() -> String {
@@ -84,7 +86,12 @@ pub(crate) fn from_row(row: &dyn Columns) -> Result<ConsentRecord> {
             .map(|v| from_micros(t, "valid_until", v))
             .transpose()?,
         recorded_by: row.col("recorded_by")?,
-        needs_photo_id_check: row.col::<i64>("needs_photo_id_check")? != 0,
+        photo_id_reason: row
+            .col::<Option<String>>("photo_id_reason")?
+            .map(|r| {
+                PhotoIdReason::parse(&r).map_err(|e| StorageError::corrupt(t, "photo_id_reason", e))
+            })
+            .transpose()?,
     })
 }
 

@@ -1,15 +1,16 @@
 //! What an institution's staff see and record about the patients who consented
-//! to it: the consented-patient list, 照会番号 and the photo-ID check. Every
-//! query here is scoped to one institution; a person who never consented to
-//! it does not exist for it.
+//! to it: the consented-patient list and its search, 照会番号 and the photo-ID
+//! check. Every query here is scoped to one institution; a person who never
+//! consented to it does not exist for it.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 use zaitaku_domain::consent::{CareKind, ConsentAction};
 use zaitaku_domain::person::PersonId;
+use zaitaku_domain::photo_id::PhotoIdReason;
 
-use crate::sql::{from_micros, micros, parse_date};
+use crate::sql::{date_text, from_micros, micros, parse_date};
 use crate::{Result, StorageError, Store};
 
 /// Filters of 同意取得済み患者一覧. Times are instants: the caller turns JST
@@ -20,6 +21,12 @@ pub struct PatientFilter {
     pub until: Option<DateTime<Utc>>,
     pub care_kind: Option<CareKind>,
     pub needs_photo_id_check_only: bool,
+    /// Part of 氏名 or 氏名（カナ）; spaces are ignored on both sides. Kana
+    /// is compared as the registry keeps it (full-width katakana).
+    pub name: Option<String>,
+    pub birth_date: Option<NaiveDate>,
+    /// 照会番号, exactly.
+    pub reference_number: Option<String>,
     pub limit: i64,
 }
 
@@ -35,9 +42,15 @@ pub struct ConsentedPatient {
     pub recorded_at: DateTime<Utc>,
     pub valid_until: Option<DateTime<Utc>>,
     pub reference_number: Option<String>,
-    /// A registration from the patient's own device that staff have not yet
-    /// matched against a photo ID (seed 002 ⑤).
-    pub needs_photo_id_check: bool,
+    /// Why a photo-ID check is outstanding: a registration not made in front
+    /// of staff that came after the last check (seed 002 ⑤).
+    pub photo_id_reason: Option<PhotoIdReason>,
+}
+
+impl ConsentedPatient {
+    pub fn needs_photo_id_check(&self) -> bool {
+        self.photo_id_reason.is_some()
+    }
 }
 
 /// What staff recorded about one patient.
@@ -48,11 +61,30 @@ pub struct PatientNotes {
     pub photo_id_checked_by: Option<String>,
 }
 
-/// Outstanding when a registration from the patient's own device came after
-/// the last photo-ID check (or there was none).
-const NEEDS_CHECK: &str = "CASE WHEN EXISTS (SELECT 1 FROM consents n WHERE n.institution_id = c.institution_id \
+/// The reason of the newest registration not made in front of staff since
+/// the last photo-ID check (or ever, without one); NULL when none is due.
+const NEEDS_CHECK: &str = "(SELECT n.photo_id_reason FROM consents n WHERE n.institution_id = c.institution_id \
      AND n.person_id = c.person_id AND n.needs_photo_id_check = 1 AND n.action <> 'revoke' \
-     AND (ip.photo_id_checked_at IS NULL OR n.recorded_at > ip.photo_id_checked_at)) THEN 1 ELSE 0 END";
+     AND (ip.photo_id_checked_at IS NULL OR n.recorded_at > ip.photo_id_checked_at) ORDER BY n.id DESC LIMIT 1)";
+
+/// Names compared without the space between family and given name, which
+/// people type or leave out at will.
+const SPACELESS_NAME: &str = "REPLACE(REPLACE(p.name, ' ', ''), '\u{3000}', '')";
+const SPACELESS_KANA: &str = "REPLACE(REPLACE(p.name_kana, ' ', ''), '\u{3000}', '')";
+
+/// A `LIKE … ESCAPE '!'` pattern that finds `s` anywhere, spaces left out
+/// and the wildcards in `s` taken literally.
+fn contains_pattern(s: &str) -> String {
+    let mut out = String::from("%");
+    for c in s.chars().filter(|c| !matches!(c, ' ' | '\u{3000}')) {
+        if matches!(c, '%' | '_' | '!') {
+            out.push('!');
+        }
+        out.push(c);
+    }
+    out.push('%');
+    out
+}
 
 fn patient_from_row(row: &AnyRow) -> Result<ConsentedPatient> {
     let t = "consents";
@@ -73,7 +105,12 @@ fn patient_from_row(row: &AnyRow) -> Result<ConsentedPatient> {
             .map(|v| from_micros(t, "valid_until", v))
             .transpose()?,
         reference_number: row.try_get("reference_number")?,
-        needs_photo_id_check: row.try_get::<i64, _>("needs_check")? != 0,
+        photo_id_reason: row
+            .try_get::<Option<String>, _>("needs_check")?
+            .map(|r| {
+                PhotoIdReason::parse(&r).map_err(|e| StorageError::corrupt(t, "photo_id_reason", e))
+            })
+            .transpose()?,
     })
 }
 
@@ -94,25 +131,46 @@ impl Store {
              LEFT JOIN institution_patients ip ON ip.institution_id = c.institution_id AND ip.person_id = c.person_id \
              WHERE c.recorded_at >= $2 AND c.recorded_at < $3"
         );
-        if f.care_kind.is_some() {
-            sql.push_str(" AND c.care_kind = $5");
+        // The optional conditions' values, bound after the four fixed ones.
+        let mut values: Vec<String> = Vec::new();
+        let mut placeholder = |value: String| {
+            values.push(value);
+            format!("${}", values.len() + 4)
+        };
+        if let Some(kind) = f.care_kind {
+            let p = placeholder(kind.as_str().to_owned());
+            sql.push_str(&format!(" AND c.care_kind = {p}"));
+        }
+        if let Some(name) = f.name.as_deref().filter(|n| !n.trim().is_empty()) {
+            let p = placeholder(contains_pattern(name));
+            sql.push_str(&format!(
+                " AND ({SPACELESS_NAME} LIKE {p} ESCAPE '!' OR {SPACELESS_KANA} LIKE {p} ESCAPE '!')"
+            ));
+        }
+        if let Some(birth) = f.birth_date {
+            let p = placeholder(date_text(birth));
+            sql.push_str(&format!(" AND p.birth_date = {p}"));
+        }
+        if let Some(reference) = f.reference_number.as_deref() {
+            let p = placeholder(reference.trim().to_owned());
+            sql.push_str(&format!(" AND ip.reference_number = {p}"));
         }
         let outer = if f.needs_photo_id_check_only {
             format!(
-                "SELECT * FROM ({sql}) x WHERE x.needs_check = 1 ORDER BY x.recorded_at DESC LIMIT $4"
+                "SELECT * FROM ({sql}) x WHERE x.needs_check IS NOT NULL ORDER BY x.recorded_at DESC LIMIT $4"
             )
         } else {
             format!("{sql} ORDER BY c.recorded_at DESC LIMIT $4")
         };
-        let mut q = sqlx::query(&outer)
+        let q = sqlx::query(&outer)
             .bind(institution_id)
             .bind(f.from.map_or(i64::MIN, micros))
             .bind(f.until.map_or(i64::MAX, micros))
             .bind(f.limit.max(1));
-        if let Some(kind) = f.care_kind {
-            q = q.bind(kind.as_str());
-        }
-        q.fetch_all(&self.pool)
+        values
+            .into_iter()
+            .fold(q, |q, v| q.bind(v))
+            .fetch_all(&self.pool)
             .await?
             .iter()
             .map(patient_from_row)

@@ -29,6 +29,7 @@ use sqlx::{AnyConnection, Connection, Executor};
 use tokio::sync::{mpsc, oneshot};
 use zaitaku_domain::codes::PrescriptionForm;
 use zaitaku_domain::consent::{ConsentAction, ConsentItem, ConsentRecord};
+use zaitaku_domain::photo_id::PhotoIdReason;
 
 use crate::audit::{AuditRecord, Hashed, record_hash};
 use crate::auth::{AuthRequest, NonceRejection};
@@ -128,6 +129,7 @@ struct ConsentRow {
     recorded_by: String,
     needs_photo_id_check: i64,
     idempotency_key: Option<String>,
+    photo_id_reason: Option<&'static str>,
     /// The record as it will read back, but for its id and the
     /// institution's code: returned without reading the row again.
     record: ConsentRecord,
@@ -180,8 +182,9 @@ impl Write {
             recorded_at: micros(c.recorded_at),
             valid_until: d.valid_until.map(micros),
             recorded_by: c.recorded_by.to_owned(),
-            needs_photo_id_check: flag(c.needs_photo_id_check),
+            needs_photo_id_check: flag(c.photo_id_reason.is_some()),
             idempotency_key: c.idempotency_key.map(str::to_owned),
+            photo_id_reason: c.photo_id_reason.map(PhotoIdReason::as_str),
             record: ConsentRecord {
                 id: 0,
                 institution_code: String::new(),
@@ -199,7 +202,7 @@ impl Write {
                 recorded_at: stored_instant(c.recorded_at),
                 valid_until: d.valid_until.map(stored_instant),
                 recorded_by: c.recorded_by.to_owned(),
-                needs_photo_id_check: c.needs_photo_id_check,
+                photo_id_reason: c.photo_id_reason,
             },
         })))
     }
@@ -837,8 +840,8 @@ fn statement(step: &Step) -> Option<String> {
         Step::RecordConsent(_) => {
             "INSERT INTO consents (institution_id, person_id, action, care_kind, channel, surgery, clinical_and_drug, \
              checkups, specific_disease, subsidy, limit_amount, prescription_form, recorded_at, valid_until, recorded_by, \
-             needs_photo_id_check, idempotency_key) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
+             needs_photo_id_check, idempotency_key, photo_id_reason) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) \
              ON CONFLICT DO NOTHING"
                 .to_owned()
         }
@@ -907,6 +910,7 @@ fn args_of(step: &Step) -> Vec<Arg<'_>> {
                 Arg::Text(&c.recorded_by),
                 Arg::Int(c.needs_photo_id_check),
                 Arg::OptText(c.idempotency_key.as_deref()),
+                Arg::OptText(c.photo_id_reason),
             ]);
             args
         }

@@ -18,6 +18,7 @@ use zaitaku_domain::institution::{Institution, InstitutionCode, InstitutionKind}
 use zaitaku_domain::insurer::{BranchNumber, InsurerNumber};
 use zaitaku_domain::medical::{CheckupResult, ClinicalEvent, ClinicalKind, DrugRecord};
 use zaitaku_domain::person::{ConsiderateInfo, Person};
+use zaitaku_domain::photo_id::PhotoIdReason;
 use zaitaku_domain::prefecture::Prefecture;
 use zaitaku_storage::{NewConsent, PersonRecords, StorageError, Store};
 
@@ -511,7 +512,7 @@ async fn consent_history_and_gating(url: &str) {
         decision: &decision,
         recorded_at: now(),
         recorded_by: "patient",
-        needs_photo_id_check: true,
+        photo_id_reason: Some(PhotoIdReason::CrossDevice),
         idempotency_key: Some("submit-1"),
     };
     let first = store.record_consent(&new).await.unwrap();
@@ -520,7 +521,7 @@ async fn consent_history_and_gating(url: &str) {
         Some(&Choice::Disagree)
     );
     assert_eq!(first.prescription_form, Some(PrescriptionForm::Electronic));
-    assert!(first.needs_photo_id_check);
+    assert_eq!(first.photo_id_reason, Some(PhotoIdReason::CrossDevice));
     assert_eq!(first.institution_code, inst.institution.code.as_str());
     // A double submit returns the first record and writes nothing.
     let again = store.record_consent(&new).await.unwrap();

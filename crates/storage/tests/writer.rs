@@ -101,7 +101,7 @@ fn consent<'a>(
         decision,
         recorded_at: now(),
         recorded_by: "patient",
-        needs_photo_id_check: false,
+        photo_id_reason: None,
         idempotency_key: Some(key),
     }
 }

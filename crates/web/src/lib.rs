@@ -4,6 +4,7 @@
 //! a single file runs the whole service.
 
 pub mod admin;
+mod device;
 mod error;
 mod flow;
 mod handoff;

@@ -6,6 +6,8 @@
 
 mod support;
 
+use std::collections::BTreeMap;
+
 use chrono::{Duration, NaiveDate, Utc};
 use zaitaku_domain::account::Role;
 use zaitaku_domain::consent::CareKind;
@@ -362,7 +364,7 @@ async fn administrators_unlock_locked_accounts(url: &str) {
         ("operator", Some(c.a.id))
     );
     let log = admin.get("/admin/audit?category=account.").await;
-    assert!(log.body.contains("ロック解除") && log.body.contains("operator（op01）"));
+    assert!(log.body.contains("ロック解除") && log.body.contains("運用者（op01）"));
 }
 on_both!(administrators_unlock_locked_accounts);
 
@@ -1144,7 +1146,7 @@ on_both!(settings_register_partner_origins);
 fn listed_seqs(res: &Reply) -> Vec<i64> {
     assert_eq!(res.status, 200, "{}", res.summary());
     res.body
-        .split("<tr><td>")
+        .split("<tr><td data-label=\"番号\">")
         .skip(1)
         .filter_map(|s| s.split('<').next()?.parse().ok())
         .collect()
@@ -1432,3 +1434,584 @@ async fn responses_are_compressed_when_asked(url: &str) {
     assert!(plain.text().await.unwrap().contains("ログイン"));
 }
 on_both!(responses_are_compressed_when_asked);
+
+// ------------------------------------------------------------------ devices
+
+/// The device cookie a registration answers with (`zt_device=…`).
+fn device_cookie(res: &Reply) -> String {
+    res.headers
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|c| c.starts_with("zt_device="))
+        .unwrap_or_else(|| panic!("no device cookie: {}", res.summary()))
+}
+
+/// Registers the browser of `admin` as a device; returns its `Set-Cookie`.
+async fn register_device(admin: &Browser, memo: &str) -> String {
+    let res = admin.post("/admin/devices", &[("memo", memo)]).await;
+    assert_eq!(
+        (res.status, res.location.as_str()),
+        (303, "/admin/devices?done=registered"),
+        "{}",
+        res.summary()
+    );
+    device_cookie(&res)
+}
+
+async fn devices_are_registered_listed_and_revoked(url: &str) {
+    let c = clinic(url, true).await;
+    let base = &c.srv.base;
+    let store = &c.srv.store;
+    let admin = Browser::login(base, &c.a, "aadmin").await;
+
+    // A long-lived, HttpOnly cookie sent to the web service as well.
+    let set = register_device(&admin, "訪問用タブレット1号機").await;
+    for part in ["HttpOnly", "SameSite=Lax", "Path=/;", "Max-Age=34560000"] {
+        assert!(set.contains(part), "{set}");
+    }
+    let token = set.split(';').next().unwrap().to_owned();
+    let devices = store.devices_of(c.a.id).await.unwrap();
+    assert_eq!(devices.len(), 1);
+    assert_eq!(devices[0].memo, "訪問用タブレット1号機");
+    assert_eq!(devices[0].registered_by.as_deref(), Some("試験 管理者"));
+    // Only a hash of the token is stored.
+    let value = token.split_once('=').unwrap().1;
+    let stored: Vec<String> = sqlx::query_scalar("SELECT token_hash FROM devices")
+        .fetch_all(store.pool())
+        .await
+        .unwrap();
+    assert!(stored.iter().all(|h| h != value && h.len() == 64));
+    let r = last(store, "device.register").await;
+    assert!(by(&r, &c.admin) && r.detail.contains("訪問用タブレット1号機"));
+
+    // From that browser the page says so, and registering again is refused.
+    let here = admin.with_cookie(&format!("{}; {token}", admin.cookie.clone().unwrap()));
+    let page = here.get("/admin/devices").await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.body
+            .contains("この端末は医療機関等の端末として登録されています。")
+    );
+    assert!(page.body.contains(">この端末</span>"));
+    assert!(
+        page.header("set-cookie").contains("Max-Age=34560000"),
+        "opening the page renews the cookie"
+    );
+    let again = here.post("/admin/devices", &[("memo", "二重登録")]).await;
+    assert_eq!(again.status, 422, "{}", again.summary());
+    assert!(again.shows_code("Z-W-0660"));
+    assert_eq!(store.devices_of(c.a.id).await.unwrap().len(), 1);
+    // Another browser is not this device.
+    let page = admin.get("/admin/devices").await;
+    assert!(
+        page.body
+            .contains("この端末（いま使っているブラウザ）は登録されていません。")
+    );
+    assert!(!page.body.contains(">この端末</span>"));
+    // The memo is required and at most 50 characters.
+    for memo in ["", "　", &"長".repeat(51)] {
+        let res = admin.post("/admin/devices", &[("memo", memo)]).await;
+        assert_eq!(res.status, 422, "{memo:?}: {}", res.summary());
+        assert!(res.header("set-cookie").is_empty());
+    }
+
+    // 登録解除 from the device itself forgets its cookie; again changes nothing.
+    let id = devices[0].id;
+    let res = here.post(&format!("/admin/devices/{id}/revoke"), &[]).await;
+    assert_eq!(res.location, "/admin/devices?done=revoked");
+    assert!(res.header("set-cookie").starts_with("zt_device=;"));
+    assert!(
+        !store
+            .device_of(c.a.id, id)
+            .await
+            .unwrap()
+            .unwrap()
+            .is_active()
+    );
+    let page = admin.get("/admin/devices?done=revoked").await;
+    assert!(page.body.contains("登録解除（"), "{}", page.body);
+    let res = admin
+        .post(&format!("/admin/devices/{id}/revoke"), &[])
+        .await;
+    assert_eq!(res.status, 303);
+    assert_eq!(
+        last(store, "device.revoke").await.outcome,
+        "already_revoked"
+    );
+
+    // A general user sees neither the page nor the menu entry.
+    let general = Browser::login(base, &c.a, "agen").await;
+    assert_eq!(general.get("/admin/devices").await.status, 403);
+    assert_eq!(
+        general
+            .post("/admin/devices", &[("memo", "x")])
+            .await
+            .status,
+        403
+    );
+    assert!(!general.get("/admin").await.body.contains("/admin/devices"));
+}
+on_both!(devices_are_registered_listed_and_revoked);
+
+/// Which photo-ID flag each way of registering leaves, through the web
+/// service as patients and staff use it (seed 002: a registration not made
+/// in front of staff needs a photo-ID check afterwards).
+async fn the_photo_id_flag_follows_where_the_visit_ran(url: &str) {
+    use support::{Visitor, card_on_the_patients_phone, insured_person, wallet_card};
+    use zaitaku_domain::photo_id::PhotoIdReason;
+    let c = clinic(url, true).await;
+    let base = &c.srv.base;
+    let store = &c.srv.store;
+    let b = support::institution(store, InstitutionKind::Medical, 33, "別院クリニック", true).await;
+    support::account(store, Some(&b), "badmin", Role::Admin, "別院 管理者").await;
+    let admin = Browser::login(base, &c.a, "aadmin").await;
+    let ours = register_device(&admin, "訪問用タブレット").await;
+    let revoked = register_device(&admin, "紛失した端末").await;
+    let revoked_id = store.devices_of(c.a.id).await.unwrap()[0].id;
+    assert_eq!(
+        admin
+            .post(&format!("/admin/devices/{revoked_id}/revoke"), &[])
+            .await
+            .status,
+        303
+    );
+    let b_admin = Browser::login(base, &b, "badmin").await;
+    let theirs = register_device(&b_admin, "別院の端末").await;
+
+    let t = c.a.url_token.clone();
+    let day = (support::today() + Duration::days(2))
+        .format("%Y-%m-%d")
+        .to_string();
+    /// One way of registering and the flag it must leave.
+    struct Case<'a> {
+        person: i64,
+        /// The device cookie the visit's browser holds.
+        device: Option<&'a str>,
+        online: bool,
+        /// The card is read on the patient's phone through the QR code.
+        qr: bool,
+        expected: Option<PhotoIdReason>,
+    }
+    let case = |person, device, online, qr, expected| Case {
+        person,
+        device,
+        online,
+        qr,
+        expected,
+    };
+    let cases = [
+        case(501, Some(ours.as_str()), false, false, None),
+        case(502, None, false, false, Some(PhotoIdReason::OwnDevice)),
+        case(
+            503,
+            Some(&theirs),
+            false,
+            false,
+            Some(PhotoIdReason::OwnDevice),
+        ),
+        case(
+            504,
+            Some(&revoked),
+            false,
+            false,
+            Some(PhotoIdReason::OwnDevice),
+        ),
+        case(505, Some(&ours), true, false, Some(PhotoIdReason::Online)),
+        case(
+            506,
+            Some(&ours),
+            false,
+            true,
+            Some(PhotoIdReason::CrossDevice),
+        ),
+    ];
+    for Case {
+        person,
+        device,
+        online,
+        qr,
+        expected,
+    } in cases
+    {
+        insured_person(
+            store,
+            person,
+            &format!("試験 患者{person}"),
+            "シケン　カンジャ",
+            support::birth(),
+        )
+        .await;
+        let card = wallet_card(&c.srv.state, person).await;
+        let mut visit = Visitor::new(base);
+        if let Some(set) = device {
+            visit.keep(set);
+        }
+        let start = if online {
+            format!("/w/{t}?mode=online&return=https://partner.example/v/{person}&date={day}")
+        } else {
+            format!("/w/{t}")
+        };
+        let request = visit
+            .register_until_card(&start, &t, if online { &day } else { "" })
+            .await;
+        let done = if qr {
+            card_on_the_patients_phone(&mut visit, &request, card).await
+        } else {
+            visit.card_here(&request, card).await
+        };
+        assert!(
+            done.body.contains("画面番号：B-03"),
+            "{person}: {} {}",
+            done.url,
+            done.body
+        );
+        let consent = store.latest_consent(c.a.id, person).await.unwrap().unwrap();
+        assert_eq!(consent.photo_id_reason, expected, "person {person}");
+    }
+    // The device in use was seen; the revoked one was not.
+    let devices = store.devices_of(c.a.id).await.unwrap();
+    let used = devices
+        .iter()
+        .find(|d| d.memo == "訪問用タブレット")
+        .unwrap();
+    assert!(used.last_seen_at.is_some());
+    assert!(
+        devices
+            .iter()
+            .find(|d| d.id == revoked_id)
+            .unwrap()
+            .last_seen_at
+            .is_none()
+    );
+
+    // The list and the patient page show the flag and why.
+    let list = admin.get("/admin/patients").await;
+    let row = |person: i64| {
+        let at = list
+            .body
+            .find(&format!("href=\"/admin/patients/{person}\""))
+            .unwrap_or_else(|| panic!("{person} not listed"));
+        let rest = &list.body[at..];
+        rest[..rest.find("</tr>").unwrap()].to_owned()
+    };
+    assert!(!row(501).contains("要確認"), "{}", row(501));
+    assert!(row(502).contains("要確認") && row(502).contains("患者ご自身の端末"));
+    assert!(row(503).contains("患者ご自身の端末"));
+    assert!(row(504).contains("患者ご自身の端末"));
+    assert!(row(505).contains("オンライン診療等"));
+    assert!(row(506).contains("二次元コードで患者のスマートフォン"));
+    let page = admin.get("/admin/patients/506").await;
+    assert!(page.body.contains(
+        "医療機関等の端末以外で同意登録されています（二次元コードで患者のスマートフォン）"
+    ));
+    assert!(
+        page.body
+            .contains("二次元コードで患者のスマートフォン（要本人確認）")
+    );
+    let page = admin.get("/admin/patients/501").await;
+    assert!(page.body.contains("確認が必要な登録はありません。"));
+    // Only the flagged ones are offered for a check.
+    let only = admin.get("/admin/patients?photo=1").await;
+    assert!(!only.body.contains("href=\"/admin/patients/501\""));
+    assert!(only.body.contains("href=\"/admin/patients/502\""));
+}
+on_both!(the_photo_id_flag_follows_where_the_visit_ran);
+
+// ------------------------------------------------- menu, refusals, audit log
+
+/// The group headings of a page's menu, in order.
+fn menu_groups(body: &str) -> Vec<String> {
+    body.split("class=\"admin-menu__title\"")
+        .skip(1)
+        .chain(body.split("<div class=\"menu-group\">\n    <h2").skip(1))
+        .filter_map(|s| Some(s.split('>').nth(1)?.split('<').next()?.to_owned()))
+        .collect()
+}
+
+async fn the_menu_is_grouped_as_in_seed_002(url: &str) {
+    let c = clinic(url, true).await;
+    let base = &c.srv.base;
+    let admin = Browser::login(base, &c.a, "aadmin").await;
+    let menu = admin.get("/admin").await;
+    assert_eq!(
+        menu_groups(&menu.body),
+        [
+            "環境設定情報管理",
+            "マイナ在宅受付web管理",
+            "アカウント情報管理",
+            "監査ログ管理"
+        ]
+    );
+    // The groups of pages that do not exist yet are not offered.
+    assert!(!menu.body.contains("マイナ資格確認アプリ管理"));
+    assert!(!menu.body.contains("緊急時医療情報・資格確認機能"));
+    // Each page under its group, in the menu page's one navigation.
+    let group = |name: &str| {
+        let at = menu.body.find(&format!(">{name}</h2>")).unwrap();
+        let rest = &menu.body[at..];
+        rest[..rest.find("</ul>").unwrap()].to_owned()
+    };
+    assert!(group("環境設定情報管理").contains("href=\"/admin/settings\""));
+    for href in ["/admin/patients", "/admin/url", "/admin/devices"] {
+        assert!(group("マイナ在宅受付web管理").contains(&format!("href=\"{href}\"")));
+    }
+    assert!(group("アカウント情報管理").contains("href=\"/admin/accounts\""));
+    assert!(group("アカウント情報管理").contains("href=\"/admin/password\""));
+    assert!(group("監査ログ管理").contains("href=\"/admin/audit\""));
+    assert_eq!(menu.body.matches("<nav").count(), 1, "one navigation");
+
+    // Every other page has the grouped menu and the way back to the menu.
+    let page = admin.get("/admin/url").await;
+    assert_eq!(
+        menu_groups(&page.body),
+        [
+            "環境設定情報管理",
+            "マイナ在宅受付web管理",
+            "アカウント情報管理",
+            "監査ログ管理"
+        ]
+    );
+    assert!(page.body.contains("<a href=\"/admin\">メニューに戻る</a>"));
+    assert!(
+        page.body
+            .contains("<a href=\"/admin/url\" aria-current=\"page\">")
+    );
+
+    // A general user: only the groups with a page of theirs.
+    let general = Browser::login(base, &c.a, "agen").await;
+    let menu = general.get("/admin").await;
+    assert_eq!(
+        menu_groups(&menu.body),
+        ["マイナ在宅受付web管理", "アカウント情報管理"]
+    );
+    assert!(!menu.body.contains("/admin/settings") && !menu.body.contains("/admin/devices"));
+}
+on_both!(the_menu_is_grouped_as_in_seed_002);
+
+async fn refusals_keep_the_menu_logout_and_a_way_back(url: &str) {
+    let c = clinic(url, true).await;
+    let base = &c.srv.base;
+    let general = Browser::login(base, &c.a, "agen").await;
+    let res = general.get("/admin/settings").await;
+    assert_eq!(res.status, 403);
+    assert!(res.shows_code("Z-W-0603"));
+    assert!(res.body.contains("画面番号：K-E-01"), "its own number");
+    assert!(!res.body.contains("E-03"), "not the web service's number");
+    assert!(res.body.contains("action=\"/admin/logout\""), "logout");
+    assert!(
+        res.body.contains("href=\"/admin\">メニューに戻る"),
+        "a way back"
+    );
+    assert!(
+        res.body.contains("href=\"/admin/patients\""),
+        "the role's menu"
+    );
+    assert!(!res.body.contains("href=\"/admin/settings\""));
+    // An ID that is not the institution's, and a stale form.
+    let res = general.get("/admin/patients/424242").await;
+    assert_eq!(res.status, 404);
+    assert!(res.body.contains("画面番号：K-E-02"));
+    assert!(
+        res.body
+            .contains("href=\"/admin/patients\">同意取得済み患者一覧に戻る")
+    );
+    let res = general
+        .post_raw(
+            "/admin/patients/424242/reference",
+            &[("csrf", "stale"), ("reference", "1")],
+        )
+        .await;
+    assert_eq!(res.status, 403);
+    assert!(res.body.contains("画面番号：K-E-03") && res.shows_code("Z-W-0604"));
+    // The operator's refusal leads back to the operator's menu.
+    let operator = Browser::operator_login(base, "op01").await;
+    let res = operator
+        .post_raw("/operator/audit/verify", &[("csrf", "x")])
+        .await;
+    assert_eq!(res.status, 403);
+    assert!(res.body.contains("action=\"/operator/logout\""));
+    assert!(res.body.contains("href=\"/operator\">メニューに戻る"));
+}
+on_both!(refusals_keep_the_menu_logout_and_a_way_back);
+
+/// The rows of an audit page: the text of each cell, by its label.
+fn audit_rows(body: &str) -> Vec<BTreeMap<String, String>> {
+    body.split("<tr><td data-label=")
+        .skip(1)
+        .map(|row| {
+            let row = &row[..row.find("</tr>").unwrap_or(row.len())];
+            format!("<td data-label={row}")
+                .split("<td data-label=\"")
+                .skip(1)
+                .map(|cell| {
+                    let (label, rest) = cell.split_once("\">").unwrap();
+                    let text: String = rest
+                        .split('<')
+                        .map(|s| s.split_once('>').map_or(s, |(_, t)| t))
+                        .collect();
+                    (label.to_owned(), support::unescape(text.trim()))
+                })
+                .collect()
+        })
+        .collect()
+}
+
+async fn the_audit_log_reads_in_japanese_filters_and_exports(url: &str) {
+    let c = clinic(url, true).await;
+    let base = &c.srv.base;
+    let store = &c.srv.store;
+    support::person(
+        store,
+        71,
+        "監査 花子",
+        support::birth(),
+        &support::Records::default(),
+    )
+    .await;
+    support::person(
+        store,
+        72,
+        "監査 次郎",
+        support::birth(),
+        &support::Records::default(),
+    )
+    .await;
+    for id in [71, 72] {
+        support::consent(
+            store,
+            &c.a,
+            id,
+            support::Consent::register(CareKind::HomeVisit, support::days_ago(1)),
+        )
+        .await;
+    }
+    assert_eq!(attempt(&c, "aadmin", WRONG).await.status, 401);
+    let general = Browser::login(base, &c.a, "agen").await;
+    assert_eq!(general.get("/admin/patients/72").await.status, 200);
+    let admin = Browser::login(base, &c.a, "aadmin").await;
+    assert_eq!(admin.get("/admin/patients/71").await.status, 200);
+    assert_eq!(general.get("/admin/settings").await.status, 403);
+
+    let page = admin.get("/admin/audit").await;
+    assert_eq!(page.status, 200, "{}", page.summary());
+    let rows = audit_rows(&page.body);
+    let cell = |r: &BTreeMap<String, String>, k: &str| r.get(k).cloned().unwrap_or_default();
+    // Japanese events and outcomes; the account that acted by name.
+    assert!(rows.iter().any(|r| cell(r, "操作") == "ログイン"
+        && cell(r, "結果") == "失敗（パスワード誤り）"
+        && cell(r, "操作者") == "試験 管理者（aadmin）"));
+    assert!(rows.iter().any(|r| cell(r, "操作") == "患者情報の表示"
+        && cell(r, "操作者") == "試験 一般（agen）"
+        && cell(r, "患者") == "監査 次郎"));
+    assert!(
+        rows.iter()
+            .any(|r| cell(r, "操作") == "権限のない操作・該当なし"
+                && cell(r, "結果") == "拒否（権限なし）"
+                && cell(r, "詳細") == "必要な権限：環境設定情報更新")
+    );
+    for r in &rows {
+        for raw in ["ok", "refused", "role", "staff", "operator"] {
+            assert_ne!(cell(r, "結果"), raw);
+            assert_ne!(cell(r, "操作者"), raw);
+        }
+        assert!(!cell(r, "詳細").contains('{'), "no JSON: {r:?}");
+    }
+    // The patient is named and linked to the patient page, not numbered.
+    assert!(
+        page.body
+            .contains("<a href=\"/admin/patients/71\">監査 花子</a>")
+    );
+    assert!(
+        rows.iter()
+            .all(|r| cell(r, "患者") != "71" && cell(r, "患者") != "72")
+    );
+
+    // Filters: account, patient, event type, period.
+    let rows = audit_rows(&admin.get("/admin/audit?account=agen").await.body);
+    assert!(!rows.is_empty());
+    assert!(
+        rows.iter()
+            .all(|r| cell(r, "操作者") == "試験 一般（agen）"),
+        "{rows:?}"
+    );
+    let rows = audit_rows(&admin.get("/admin/audit?patient=花子").await.body);
+    assert!(!rows.is_empty());
+    assert!(
+        rows.iter().all(|r| cell(r, "患者") == "監査 花子"),
+        "{rows:?}"
+    );
+    let rows = audit_rows(&admin.get("/admin/audit?category=patient.view").await.body);
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    let rows = audit_rows(&admin.get("/admin/audit?category=account.").await.body);
+    assert!(
+        rows.iter()
+            .all(|r| ["ログイン", "ログアウト"].contains(&cell(r, "操作").as_str()))
+    );
+    let tomorrow = (support::today() + Duration::days(1))
+        .format("%Y-%m-%d")
+        .to_string();
+    let res = admin.get(&format!("/admin/audit?from={tomorrow}")).await;
+    assert!(audit_rows(&res.body).is_empty());
+    let res = admin.get("/admin/audit?from=2026-13-01").await;
+    assert_eq!(res.status, 422);
+    let res = admin.get("/admin/audit?patient=存在しない人").await;
+    assert_eq!(res.status, 422);
+    assert!(audit_rows(&res.body).is_empty());
+
+    // CSV: UTF-8 with a BOM for Excel, the same filter, the export recorded.
+    let csv = admin.get("/admin/audit.csv?account=agen").await;
+    assert_eq!(csv.status, 200, "{}", csv.summary());
+    assert_eq!(csv.header("content-type"), "text/csv; charset=utf-8");
+    assert!(
+        csv.header("content-disposition")
+            .starts_with("attachment; filename=\"audit-")
+    );
+    assert!(csv.bytes.starts_with(b"\xEF\xBB\xBF"), "BOM");
+    let text = csv.body.trim_start_matches('\u{feff}');
+    let mut lines = text.split("\r\n").filter(|l| !l.is_empty());
+    assert_eq!(
+        lines.next().unwrap(),
+        "\"番号\",\"日時\",\"操作者\",\"操作\",\"結果\",\"患者\",\"詳細\""
+    );
+    let data: Vec<&str> = lines.collect();
+    assert!(!data.is_empty());
+    assert!(
+        data.iter().all(|l| l.contains("\"試験 一般（agen）\"")),
+        "{data:?}"
+    );
+    assert!(text.contains("\"監査 次郎\""));
+    let export = last(store, "audit.export").await;
+    assert!(by(&export, &c.admin), "{}", export.detail);
+    assert!(export.detail.contains(&format!("\"count\":{}", data.len())));
+    assert!(export.detail.contains("\"filter_account\":\"agen\""));
+    // Only those who may read the log may export it.
+    let res = general.get("/admin/audit.csv").await;
+    assert_eq!(res.status, 403);
+    assert!(!res.body.contains("\"番号\""));
+    support::account(store, Some(&c.a), "aview", Role::MedicalViewer, "試験 閲覧").await;
+    let viewer = Browser::login(base, &c.a, "aview").await;
+    assert_eq!(viewer.get("/admin/audit.csv").await.status, 403);
+    assert_eq!(
+        Browser::anonymous(base)
+            .get("/admin/audit.csv")
+            .await
+            .location,
+        "/admin/login"
+    );
+    // The operator exports the platform's log, with the institution named
+    // and no patient.
+    let operator = Browser::operator_login(base, "op01").await;
+    let csv = operator
+        .get("/operator/audit.csv?category=audit.export")
+        .await;
+    assert_eq!(csv.status, 200);
+    assert!(csv.body.contains("\"医療機関等\""));
+    assert!(csv.body.contains("試験在宅クリニック（"));
+    assert!(!csv.body.contains("\"患者\""));
+    assert_eq!(
+        admin.get("/operator/audit.csv").await.location,
+        "/operator/login"
+    );
+}
+on_both!(the_audit_log_reads_in_japanese_filters_and_exports);

@@ -702,3 +702,83 @@ mod check_up_range {
         super::check_ups_keep_to_the_chosen_months(&url).await;
     }
 }
+
+/// 同意取得済み患者一覧 searched as staff look a patient up: by part of the
+/// name or the kana (typed in hiragana too, with or without the space), by
+/// birth date, by 照会番号 — and never beyond the institution's patients.
+async fn the_patient_list_searches_by_name_kana_birth_and_reference(url: &str) {
+    let w = world(url).await;
+    let store = &w.srv.store;
+    let birth = NaiveDate::from_ymd_opt(1941, 2, 3).unwrap();
+    let other_birth = NaiveDate::from_ymd_opt(1952, 8, 9).unwrap();
+    for (id, name, kana, born) in [
+        (9101, "厚労 太郎", "コウロウ　タロウ", birth),
+        (9102, "厚労 花江", "コウロウ　ハナエ", other_birth),
+        (9103, "山田 100%", "ヤマダ　ヒャク", other_birth),
+        (9104, "厚労 別院", "コウロウ　ベツイン", birth),
+    ] {
+        support::insured_person(store, id, name, kana, born).await;
+        let inst = if id == 9104 { &w.b } else { &w.a };
+        support::consent(
+            store,
+            inst,
+            id,
+            Consent::register(CareKind::HomeVisit, days_ago(90)),
+        )
+        .await;
+    }
+    store
+        .set_reference_number(w.a.id, 9102, Some("SHIN-0042"), chrono::Utc::now())
+        .await
+        .unwrap();
+    store
+        .set_reference_number(w.b.id, 9104, Some("SHIN-0042"), chrono::Utc::now())
+        .await
+        .unwrap();
+    let general = Browser::login(&w.srv.base, &w.a, "agen").await;
+    let search = |q: &str| format!("/admin/patients?from=&to=&kind=&{q}");
+    for (q, expected) in [
+        ("name=厚労", set(&[9101, 9102])),
+        ("name=太郎", set(&[9101])),
+        ("name=厚労太郎", set(&[9101])),
+        ("name=こうろう%E3%80%80たろう", set(&[9101])),
+        ("name=コウロウ", set(&[9101, 9102])),
+        ("name=はなえ", set(&[9102])),
+        ("name=100%25", set(&[9103])),
+        ("name=%25", set(&[9103])),
+        ("name=_", set(&[])),
+        ("birth=1941-02-03", set(&[9101])),
+        ("name=厚労&birth=1952-08-09", set(&[9102])),
+        ("reference=SHIN-0042", set(&[9102])),
+        ("reference=SHIN-004", set(&[])),
+        ("name=別院", set(&[])),
+    ] {
+        let res = general.get(&search(q)).await;
+        assert_eq!(listed(&res), expected, "{q}");
+    }
+    // The form keeps what was searched.
+    let res = general
+        .get(&search("name=厚労&birth=1941-02-03&reference=X"))
+        .await;
+    assert!(
+        res.body
+            .contains("id=\"name\" name=\"name\" value=\"厚労\"")
+    );
+    assert!(res.body.contains("value=\"1941-02-03\""));
+    assert!(
+        res.body
+            .contains("id=\"reference\" name=\"reference\" value=\"X\"")
+    );
+    let res = general.get(&search("birth=1941-2-30")).await;
+    assert_eq!(res.status, 422);
+    // The search is audited without what was typed.
+    let r = store
+        .audit_records(Some("patients.list"), 50)
+        .await
+        .unwrap();
+    assert!(
+        r.iter()
+            .all(|r| !r.detail.contains("厚労") && !r.detail.contains("SHIN"))
+    );
+}
+on_both!(the_patient_list_searches_by_name_kana_birth_and_reference);

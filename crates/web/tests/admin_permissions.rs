@@ -122,7 +122,16 @@ const ROUTES: &[Route] = &[
         Needs(P::ViewMedical),
         200,
     ),
+    r(Get, "/admin/devices", Needs(P::ManageDevices), 200),
+    r(Post, "/admin/devices", Needs(P::ManageDevices), 303),
+    r(
+        Post,
+        "/admin/devices/{id}/revoke",
+        Needs(P::ManageDevices),
+        303,
+    ),
     r(Get, "/admin/audit", Needs(P::ViewInstitutionAudit), 200),
+    r(Get, "/admin/audit.csv", Needs(P::ViewInstitutionAudit), 200),
     r(Get, "/operator", Needs(P::ManageInstitutions), 200),
     r(Get, "/operator/login", Public, 200),
     r(Post, "/operator/login", Public, 401),
@@ -148,6 +157,7 @@ const ROUTES: &[Route] = &[
         303,
     ),
     r(Get, "/operator/audit", Needs(P::ViewPlatformAudit), 200),
+    r(Get, "/operator/audit.csv", Needs(P::ViewPlatformAudit), 200),
     r(
         Post,
         "/operator/audit/verify",
@@ -161,6 +171,7 @@ const MENU: &[(&str, Permission)] = &[
     ("/admin/patients", P::ViewPatients),
     ("/admin/url", P::ViewUrl),
     ("/admin/settings", P::ManageSettings),
+    ("/admin/devices", P::ManageDevices),
     ("/admin/accounts", P::ManageAccounts),
     ("/admin/audit", P::ViewInstitutionAudit),
     ("/admin/password", P::ChangeOwnPassword),
@@ -261,6 +272,9 @@ struct World {
     b_admin: StoredAccount,
     b_general: StoredAccount,
     operator: StoredAccount,
+    /// A browser registered as one of A's devices; revoked by the walk.
+    a_device: i64,
+    b_device: i64,
 }
 
 async fn world(url: &str) -> World {
@@ -323,6 +337,8 @@ async fn world(url: &str) -> World {
     .await;
     card(&srv.state, A_PATIENT, today() - Duration::days(20)).await;
     card(&srv.state, B_PATIENT, today() - Duration::days(20)).await;
+    let a_device = device(store, &a, &a_admin, "試験 訪問用タブレット").await;
+    let b_device = device(store, &b, &b_admin, "別院 タブレット").await;
     World {
         srv,
         a,
@@ -335,7 +351,29 @@ async fn world(url: &str) -> World {
         b_admin,
         b_general,
         operator,
+        a_device,
+        b_device,
     }
+}
+
+async fn device(
+    store: &zaitaku_storage::Store,
+    inst: &StoredInstitution,
+    by: &StoredAccount,
+    memo: &str,
+) -> i64 {
+    store
+        .register_device(
+            inst.id,
+            zaitaku_storage::DeviceKind::Browser,
+            &format!("token-of-{memo}"),
+            memo,
+            by.id,
+            Utc::now(),
+        )
+        .await
+        .unwrap()
+        .id
 }
 
 /// Five wrong passwords in a row.
@@ -354,6 +392,7 @@ struct Ids {
     disabled_account: i64,
     patient: i64,
     admin_for_operator: i64,
+    device: i64,
 }
 
 fn concrete(route: &Route, ids: &Ids) -> String {
@@ -365,6 +404,8 @@ fn concrete(route: &Route, ids: &Ids) -> String {
         }
     } else if route.path.starts_with("/admin/patients/") {
         ids.patient
+    } else if route.path.starts_with("/admin/devices/") {
+        ids.device
     } else {
         ids.admin_for_operator
     };
@@ -428,6 +469,7 @@ fn fields(path: &str, a: &StoredInstitution, effective: bool) -> Vec<(&'static s
             ),
         ],
         p if p.ends_with("/reference") => vec![("reference", s(REFERENCE))],
+        "/admin/devices" => vec![("memo", s("試験 新しい端末"))],
         "/operator/institutions/new" => vec![
             ("code", new_institution_code().as_str().to_owned()),
             ("name", s("新規登録クリニック")),
@@ -509,6 +551,8 @@ struct Snapshot {
     target_disabled: bool,
     target_must_change: bool,
     institutions: usize,
+    /// Devices of A, and whether each is still in use.
+    devices: Vec<(i64, bool)>,
 }
 
 async fn snapshot(w: &World) -> Snapshot {
@@ -534,6 +578,13 @@ async fn snapshot(w: &World) -> Snapshot {
         target_disabled: target.disabled,
         target_must_change: target.must_change_password,
         institutions: store.list_institutions().await.unwrap().len(),
+        devices: store
+            .devices_of(w.a.id)
+            .await
+            .unwrap()
+            .iter()
+            .map(|d| (d.id, d.is_active()))
+            .collect(),
     }
 }
 
@@ -567,6 +618,7 @@ async fn every_route_answers_each_role_as_the_table_says(url: &str) {
         disabled_account: w.a_target.id,
         patient: A_PATIENT,
         admin_for_operator: w.a_admin2.id,
+        device: w.a_device,
     };
     let mut failures = Vec::new();
     let before = snapshot(&w).await;
@@ -608,6 +660,11 @@ async fn every_route_answers_each_role_as_the_table_says(url: &str) {
     assert!(!after.target_disabled, "disabled, then enabled again");
     assert!(after.target_must_change, "its password was reset");
     assert_eq!(after.institutions, before.institutions + 1);
+    assert_eq!(after.devices.len(), before.devices.len() + 1, "registered");
+    assert!(
+        after.devices.contains(&(w.a_device, false)),
+        "A's device was revoked"
+    );
     let store = &w.srv.store;
     assert_eq!(
         store
@@ -720,6 +777,7 @@ async fn signed_out_every_route_leads_to_the_login_page(url: &str) {
         disabled_account: w.a_target.id,
         patient: A_PATIENT,
         admin_for_operator: w.a_admin2.id,
+        device: w.a_device,
     };
     let anonymous = Browser::anonymous(base);
     let stale = anonymous.with_cookie("zt_admin=not-a-session");
@@ -780,12 +838,14 @@ async fn another_institutions_ids_are_not_found(url: &str) {
         disabled_account: w.b_general.id,
         patient: B_PATIENT,
         admin_for_operator: w.b_admin.id,
+        device: w.b_device,
     };
     let none = Ids {
         account: 999_999,
         disabled_account: 999_999,
         patient: 999_999,
         admin_for_operator: 999_999,
+        device: 999_999,
     };
     let mut failures = Vec::new();
     let id_routes = ROUTES
@@ -819,7 +879,10 @@ async fn another_institutions_ids_are_not_found(url: &str) {
             }
         }
     }
-    assert_eq!(walked, 9, "four account routes and five patient routes");
+    assert_eq!(
+        walked, 10,
+        "four account routes, five patient routes, one device route"
+    );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 
     // Nothing of B changed.
@@ -827,6 +890,15 @@ async fn another_institutions_ids_are_not_found(url: &str) {
     assert_eq!(
         b_general, b_general_before,
         "not disabled, unlocked or reset"
+    );
+    assert!(
+        store
+            .device_of(w.b.id, w.b_device)
+            .await
+            .unwrap()
+            .unwrap()
+            .is_active(),
+        "B's device is still in use"
     );
     for inst in [&w.a, &w.b] {
         let notes = store.patient_notes(inst.id, B_PATIENT).await.unwrap();
@@ -838,7 +910,7 @@ async fn another_institutions_ids_are_not_found(url: &str) {
         .await
         .unwrap()
         .unwrap();
-    assert!(b_patient.needs_photo_id_check);
+    assert!(b_patient.needs_photo_id_check());
     assert_eq!(
         store.consented_patient(w.a.id, B_PATIENT).await.unwrap(),
         None
@@ -906,6 +978,7 @@ async fn a_forged_csrf_token_changes_nothing(url: &str) {
         disabled_account: off.id,
         patient: A_PATIENT,
         admin_for_operator: w.a_admin2.id,
+        device: w.a_device,
     };
     let before = snapshot(&w).await;
     let accounts_before: Vec<StoredAccount> = store.accounts_of(w.a.id).await.unwrap();
@@ -933,8 +1006,8 @@ async fn a_forged_csrf_token_changes_nothing(url: &str) {
         }
     }
     assert_eq!(
-        walked, 15,
-        "eleven institution actions, four operator actions"
+        walked, 17,
+        "thirteen institution actions, four operator actions"
     );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 
@@ -950,7 +1023,7 @@ async fn a_forged_csrf_token_changes_nothing(url: &str) {
         .unwrap()
         .unwrap();
     assert_eq!(patient.reference_number, None);
-    assert!(patient.needs_photo_id_check);
+    assert!(patient.needs_photo_id_check());
     assert!(
         store
             .institution_by_code(&new_institution_code())
@@ -978,6 +1051,8 @@ async fn a_forged_csrf_token_changes_nothing(url: &str) {
                     | "institution.url_rotate"
                     | "patient.reference_number"
                     | "patient.photo_id_checked"
+                    | "device.register"
+                    | "device.revoke"
             ),
             "{} was recorded",
             r.action

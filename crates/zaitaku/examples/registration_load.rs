@@ -144,7 +144,7 @@ async fn main() -> anyhow::Result<()> {
                     decision: &decision,
                     recorded_at: now,
                     recorded_by: "patient",
-                    needs_photo_id_check: false,
+                    photo_id_reason: None,
                     idempotency_key: Some(&key),
                 });
                 let audit = Write::then(move |written| {

@@ -301,7 +301,10 @@ async fn own_account(
                     Utc::now(),
                 )
                 .await?;
-            Ok(Err(not_found()))
+            Ok(Err(not_found(
+                staff,
+                Some(("/admin/accounts", "アカウント一覧に戻る")),
+            )))
         }
     }
 }

@@ -170,6 +170,15 @@ impl Staff {
         self.account.role.may(p)
     }
 
+    /// The realm this account signs in to.
+    pub fn realm(&self) -> Realm {
+        if self.account.role == Role::Operator {
+            Realm::Operator
+        } else {
+            Realm::Institution
+        }
+    }
+
     /// An audit record made by this member of staff.
     pub fn event<'a>(
         &self,
@@ -203,11 +212,17 @@ impl Staff {
         if token == Some(self.csrf.as_str()) {
             None
         } else {
-            Some(error_page(
-                StatusCode::FORBIDDEN,
-                "操作を受け付けられませんでした",
-                "画面の有効期限が切れたか、別の画面からの送信です。もう一度画面を開き直してから操作してください。",
-                "Z-W-0604",
+            // 画面番号 K-E-03.
+            Some(refusal(
+                self,
+                &Refusal {
+                    status: StatusCode::FORBIDDEN,
+                    title: "操作を受け付けられませんでした",
+                    message: "画面の有効期限が切れたか、別の画面からの送信です。もう一度画面を開き直してから操作してください。",
+                    code: "Z-W-0604",
+                    screen_id: "K-E-03",
+                },
+                None,
             ))
         }
     }
@@ -317,28 +332,77 @@ pub async fn require(
                 Utc::now(),
             )
             .await?;
-        return Ok(Err(forbidden()));
+        return Ok(Err(forbidden(&staff)));
     }
     Ok(Ok(staff))
 }
 
-pub fn forbidden() -> Response {
-    error_page(
-        StatusCode::FORBIDDEN,
-        "この画面を利用する権限がありません",
-        "ご利用のアカウントの権限区分では、この画面は利用できません。必要な場合は医療機関等の管理者にご相談ください。",
-        "Z-W-0603",
+/// A refusal page inside the administration: the role's menu, logout and a
+/// way back stay, and the page carries its own 画面番号 (docs/decisions.md).
+#[derive(Template)]
+#[template(path = "admin/refusal.html")]
+struct RefusalPage<'a> {
+    nav: crate::admin::Nav<'a>,
+    title: &'a str,
+    message: &'a str,
+    code: &'a str,
+    screen_id: &'a str,
+    back: Option<(&'a str, &'a str)>,
+}
+
+/// What a refusal page says.
+struct Refusal<'a> {
+    status: StatusCode,
+    title: &'a str,
+    message: &'a str,
+    code: &'a str,
+    screen_id: &'a str,
+}
+
+fn refusal(staff: &Staff, r: &Refusal<'_>, back: Option<(&str, &str)>) -> Response {
+    let page = RefusalPage {
+        nav: crate::admin::Nav::new(staff, staff.realm(), ""),
+        title: r.title,
+        message: r.message,
+        code: r.code,
+        screen_id: r.screen_id,
+        back,
+    };
+    match page.render() {
+        Ok(html) => (r.status, Html(html)).into_response(),
+        Err(_) => error_page(r.status, r.title, r.message, r.code),
+    }
+}
+
+/// 画面番号 K-E-01: the role may not open this page.
+pub fn forbidden(staff: &Staff) -> Response {
+    refusal(
+        staff,
+        &Refusal {
+            status: StatusCode::FORBIDDEN,
+            title: "この画面を利用する権限がありません",
+            message: "ご利用のアカウントの権限区分では、この画面は利用できません。必要な場合は医療機関等の管理者にご相談ください。",
+            code: "Z-W-0603",
+            screen_id: "K-E-01",
+        },
+        None,
     )
 }
 
-/// The answer for an ID that is not this institution's (or does not exist):
-/// the same page either way, so nothing about other institutions leaks.
-pub fn not_found() -> Response {
-    error_page(
-        StatusCode::NOT_FOUND,
-        "該当する情報がありません",
-        "指定された情報は見つかりませんでした。一覧から選び直してください。",
-        "Z-W-0605",
+/// 画面番号 K-E-02: the answer for an ID that is not this institution's (or
+/// does not exist), the same page either way, so nothing about other
+/// institutions leaks. `back` is the list to choose again from.
+pub fn not_found(staff: &Staff, back: Option<(&str, &str)>) -> Response {
+    refusal(
+        staff,
+        &Refusal {
+            status: StatusCode::NOT_FOUND,
+            title: "該当する情報がありません",
+            message: "指定された情報は見つかりませんでした。一覧から選び直してください。",
+            code: "Z-W-0605",
+            screen_id: "K-E-02",
+        },
+        back,
     )
 }
 

@@ -157,7 +157,7 @@ pub async fn page(
                 Utc::now(),
             )
             .await?;
-        return Ok(forbidden());
+        return Ok(forbidden(&staff));
     }
     let inst = staff.institution()?;
     let kind = q

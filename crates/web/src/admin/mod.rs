@@ -6,7 +6,9 @@
 
 mod accounts;
 mod audit;
+mod audit_labels;
 pub mod auth;
+mod devices;
 mod home;
 mod medical;
 mod operator;
@@ -42,6 +44,12 @@ pub struct NavItem {
     pub current: bool,
 }
 
+/// One group of the menu, as seed 002 names them (《環境設定情報管理》 …).
+pub struct NavGroup {
+    pub label: &'static str,
+    pub items: Vec<NavItem>,
+}
+
 /// The header of every administration page: who is signed in, where, and the
 /// menu of the pages this role may open (nothing else is offered).
 pub struct Nav<'a> {
@@ -50,62 +58,123 @@ pub struct Nav<'a> {
     pub institution: Option<(&'a str, &'a str)>,
     pub csrf: &'a str,
     pub logout: &'static str,
-    pub items: Vec<NavItem>,
+    /// The menu page of the realm, the way back from every other page.
+    pub home: &'static str,
+    /// `false` on the menu page itself, which is the menu.
+    pub show_menu: bool,
+    pub groups: Vec<NavGroup>,
 }
 
-const INSTITUTION_MENU: [(&str, &str, Permission); 6] = [
-    (
-        "/admin/patients",
-        "同意取得済み患者一覧",
-        Permission::ViewPatients,
-    ),
-    (
-        "/admin/url",
-        "医療機関等別URL取得・変更",
-        Permission::ViewUrl,
-    ),
-    (
-        "/admin/settings",
-        "環境設定情報更新",
-        Permission::ManageSettings,
-    ),
-    (
-        "/admin/accounts",
-        "アカウント管理",
-        Permission::ManageAccounts,
-    ),
-    ("/admin/audit", "監査ログ", Permission::ViewInstitutionAudit),
-    (
-        "/admin/password",
-        "パスワード変更",
-        Permission::ChangeOwnPassword,
-    ),
+struct MenuGroup {
+    label: &'static str,
+    items: &'static [(&'static str, &'static str, Permission)],
+}
+
+/// Seed 002's menu groups, in its order, with the pages that exist under
+/// them; 《マイナ資格確認アプリ管理》 and 《緊急時医療情報・資格確認機能》
+/// have none yet. 《監査ログ管理》 is ours: the seed has no audit viewer.
+const INSTITUTION_MENU: &[MenuGroup] = &[
+    MenuGroup {
+        label: "環境設定情報管理",
+        items: &[(
+            "/admin/settings",
+            "環境設定情報更新",
+            Permission::ManageSettings,
+        )],
+    },
+    MenuGroup {
+        label: "マイナ在宅受付web管理",
+        items: &[
+            (
+                "/admin/patients",
+                "同意取得済み患者一覧",
+                Permission::ViewPatients,
+            ),
+            (
+                "/admin/url",
+                "医療機関等別URL取得・変更",
+                Permission::ViewUrl,
+            ),
+            (
+                "/admin/devices",
+                "医療機関等の端末登録",
+                Permission::ManageDevices,
+            ),
+        ],
+    },
+    MenuGroup {
+        label: "アカウント情報管理",
+        items: &[
+            (
+                "/admin/accounts",
+                "アカウント管理",
+                Permission::ManageAccounts,
+            ),
+            (
+                "/admin/password",
+                "パスワード変更",
+                Permission::ChangeOwnPassword,
+            ),
+        ],
+    },
+    MenuGroup {
+        label: "監査ログ管理",
+        items: &[("/admin/audit", "監査ログ", Permission::ViewInstitutionAudit)],
+    },
 ];
 
-const OPERATOR_MENU: [(&str, &str, Permission); 3] = [
-    (
-        "/operator",
-        "医療機関等一覧",
-        Permission::ManageInstitutions,
-    ),
-    (
-        "/operator/audit",
-        "監査ログ（全体）",
-        Permission::ViewPlatformAudit,
-    ),
-    (
-        "/operator/password",
-        "パスワード変更",
-        Permission::ChangeOwnPassword,
-    ),
+const OPERATOR_MENU: &[MenuGroup] = &[
+    MenuGroup {
+        label: "医療機関等管理",
+        items: &[(
+            "/operator",
+            "医療機関等一覧",
+            Permission::ManageInstitutions,
+        )],
+    },
+    MenuGroup {
+        label: "監査ログ管理",
+        items: &[(
+            "/operator/audit",
+            "監査ログ（全体）",
+            Permission::ViewPlatformAudit,
+        )],
+    },
+    MenuGroup {
+        label: "アカウント情報管理",
+        items: &[(
+            "/operator/password",
+            "パスワード変更",
+            Permission::ChangeOwnPassword,
+        )],
+    },
 ];
 
 impl<'a> Nav<'a> {
     pub fn new(staff: &'a Staff, realm: Realm, current: &str) -> Self {
-        let menu: &[(&str, &str, Permission)] = match realm {
-            Realm::Institution => &INSTITUTION_MENU,
-            Realm::Operator => &OPERATOR_MENU,
+        let menu = match realm {
+            Realm::Institution => INSTITUTION_MENU,
+            Realm::Operator => OPERATOR_MENU,
         };
+        // A temporary password must be changed before anything else is offered.
+        let open = !staff.account.must_change_password;
+        let groups = menu
+            .iter()
+            .map(|g| NavGroup {
+                label: g.label,
+                items: g
+                    .items
+                    .iter()
+                    .filter(|(_, _, p)| open && staff.may(*p))
+                    .map(|(href, label, _)| NavItem {
+                        href,
+                        label,
+                        current: *href == current,
+                    })
+                    .collect(),
+            })
+            .filter(|g| !g.items.is_empty())
+            .collect();
         Self {
             staff_name: &staff.account.name,
             role: staff.account.role.label(),
@@ -118,21 +187,20 @@ impl<'a> Nav<'a> {
                 Realm::Institution => "/admin/logout",
                 Realm::Operator => "/operator/logout",
             },
-            items: menu
-                .iter()
-                .filter(|(_, _, p)| staff.may(*p))
-                .filter(|_| !staff.account.must_change_password)
-                .map(|(href, label, _)| NavItem {
-                    href,
-                    label,
-                    current: *href == current,
-                })
-                .collect(),
+            home: realm.base(),
+            // The operator's menu page is the institution list, one of the pages.
+            show_menu: realm == Realm::Operator || current != realm.base(),
+            groups,
         }
     }
 
     pub fn is_operator(&self) -> bool {
         self.role == Role::Operator.label()
+    }
+
+    /// Every page of the menu, for the menu page's cards.
+    pub fn items(&self) -> impl Iterator<Item = &NavItem> {
+        self.groups.iter().flat_map(|g| g.items.iter())
     }
 }
 
@@ -178,7 +246,10 @@ pub fn routes() -> Router<AppState> {
             post(patients::photo_id_checked),
         )
         .route("/admin/patients/{id}/medical", get(medical::page))
+        .route("/admin/devices", get(devices::list).post(devices::register))
+        .route("/admin/devices/{id}/revoke", post(devices::revoke))
         .route("/admin/audit", get(audit::institution))
+        .route("/admin/audit.csv", get(audit::institution_csv))
         .route("/operator", get(operator::home))
         .route(
             "/operator/login",
@@ -195,5 +266,6 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/operator/accounts/{id}/unlock", post(operator::unlock))
         .route("/operator/audit", get(audit::platform))
+        .route("/operator/audit.csv", get(audit::platform_csv))
         .route("/operator/audit/verify", post(audit::verify))
 }

@@ -121,7 +121,7 @@ pub async fn unlock(
         .await?
         .filter(|a| a.role == Role::Admin)
     else {
-        return Ok(not_found());
+        return Ok(not_found(&staff, None));
     };
     state.store.reset_login_failures(target.id).await?;
     let mut event = staff.event(

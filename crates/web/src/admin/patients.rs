@@ -20,6 +20,7 @@ use zaitaku_domain::consent::{
     CareKind, Choice, ConsentItem, ConsentRecord, ConsentState, next_midnight_jst,
 };
 use zaitaku_domain::person::{age_on, japanese_date};
+use zaitaku_domain::photo_id::PhotoIdReason;
 use zaitaku_identity::CertificateStatus;
 use zaitaku_storage::{ConsentedPatient, PatientFilter, StorageError};
 
@@ -74,7 +75,8 @@ pub struct ListLine {
     pub care_kind: &'static str,
     pub state: &'static str,
     pub reference: String,
-    pub needs_photo: bool,
+    /// Why a photo-ID check is due, if it is.
+    pub photo_reason: Option<&'static str>,
 }
 
 fn list_line(p: &ConsentedPatient, now: DateTime<Utc>) -> ListLine {
@@ -96,7 +98,7 @@ fn list_line(p: &ConsentedPatient, now: DateTime<Utc>) -> ListLine {
         care_kind: p.care_kind.label(),
         state: state_label(state),
         reference: p.reference_number.clone().unwrap_or_default(),
-        needs_photo: p.needs_photo_id_check,
+        photo_reason: p.photo_id_reason.map(PhotoIdReason::label),
     }
 }
 
@@ -106,6 +108,12 @@ pub struct ListQuery {
     to: Option<String>,
     kind: Option<String>,
     photo: Option<String>,
+    /// 氏名 or カナ, in part.
+    name: Option<String>,
+    /// 生年月日 `YYYY-MM-DD`.
+    birth: Option<String>,
+    /// 照会番号, exactly.
+    reference: Option<String>,
 }
 
 #[derive(Template)]
@@ -116,6 +124,9 @@ struct ListPage<'a> {
     to: String,
     kind: String,
     photo: bool,
+    name: String,
+    birth: String,
+    reference: String,
     kinds: Vec<(&'static str, &'static str)>,
     patients: Vec<ListLine>,
     limit_reached: bool,
@@ -140,7 +151,13 @@ pub async fn list(
     let inst = staff.institution()?;
     let today = today();
     // Like the staff app's result search: the last 30 days unless asked otherwise.
-    let first_visit = q.from.is_none() && q.to.is_none() && q.kind.is_none() && q.photo.is_none();
+    let first_visit = q.from.is_none()
+        && q.to.is_none()
+        && q.kind.is_none()
+        && q.photo.is_none()
+        && q.name.is_none()
+        && q.birth.is_none()
+        && q.reference.is_none();
     let from = if first_visit {
         Ok(Some(today - Duration::days(30)))
     } else {
@@ -153,9 +170,11 @@ pub async fn list(
         .filter(|k| !k.is_empty())
         .map(CareKind::parse)
         .transpose();
-    let (from, to, kind, error) = match (from, to, kind) {
-        (Ok(f), Ok(t), Ok(k)) if f.zip(t).is_none_or(|(f, t)| f <= t) => (f, t, k, None),
-        (Ok(_), Ok(_), Ok(_)) => (
+    let birth = parse_day(q.birth.as_deref());
+    let (from, to, kind, birth, error) = match (from, to, kind, birth) {
+        (Ok(f), Ok(t), Ok(k), Ok(b)) if f.zip(t).is_none_or(|(f, t)| f <= t) => (f, t, k, b, None),
+        (Ok(_), Ok(_), Ok(_), Ok(_)) => (
+            None,
             None,
             None,
             None,
@@ -165,9 +184,12 @@ pub async fn list(
             None,
             None,
             None,
+            None,
             Some("検索条件が正しくありません。日付は 2026-04-01 の形で入力してください。"),
         ),
     };
+    let name = q.name.as_deref().map(str::trim).unwrap_or_default();
+    let reference = q.reference.as_deref().map(str::trim).unwrap_or_default();
     let photo = q.photo.as_deref() == Some("1");
     let now = Utc::now();
     let patients = if error.is_none() {
@@ -180,6 +202,9 @@ pub async fn list(
                     until: to.map(next_midnight_jst),
                     care_kind: kind,
                     needs_photo_id_check_only: photo,
+                    name: (!name.is_empty()).then(|| katakana(name)),
+                    birth_date: birth,
+                    reference_number: (!reference.is_empty()).then(|| reference.to_owned()),
                     limit: LIST_LIMIT,
                 },
             )
@@ -194,7 +219,14 @@ pub async fn list(
                 "patients.list",
                 "ok",
                 None,
-                json!({"count": patients.len(), "from": from, "to": to, "kind": kind.map(CareKind::as_str), "photo": photo}),
+                // Which fields were searched, not what was typed: the
+                // record names no patient.
+                json!({
+                    "count": patients.len(), "from": from, "to": to,
+                    "kind": kind.map(CareKind::as_str), "photo": photo,
+                    "by_name": !name.is_empty(), "by_birth_date": birth.is_some(),
+                    "by_reference": !reference.is_empty(),
+                }),
             ),
             now,
         )
@@ -208,6 +240,11 @@ pub async fn list(
             .unwrap_or_default(),
         kind: kind.map(|k| k.as_str().to_owned()).unwrap_or_default(),
         photo,
+        name: name.to_owned(),
+        birth: birth
+            .map(|d| d.format("%Y-%m-%d").to_string())
+            .unwrap_or_default(),
+        reference: reference.to_owned(),
         kinds: [CareKind::HomeVisit, CareKind::Online, CareKind::Outpatient]
             .into_iter()
             .map(|k| (k.as_str(), k.label()))
@@ -252,7 +289,10 @@ pub async fn consented(
                     Utc::now(),
                 )
                 .await?;
-            Ok(Err(not_found()))
+            Ok(Err(not_found(
+                staff,
+                Some(("/admin/patients", "同意取得済み患者一覧に戻る")),
+            )))
         }
     }
 }
@@ -275,7 +315,8 @@ pub struct HistoryLine {
     pub choices: Vec<(&'static str, &'static str)>,
     pub prescription: &'static str,
     pub valid_until: String,
-    pub own_device: bool,
+    /// Where it was registered, when not in front of staff.
+    pub photo_reason: Option<&'static str>,
 }
 
 fn history_line(r: &ConsentRecord) -> HistoryLine {
@@ -293,7 +334,7 @@ fn history_line(r: &ConsentRecord) -> HistoryLine {
         valid_until: r
             .valid_until
             .map_or("定めなし（取消まで）".to_owned(), jst_minute),
-        own_device: r.needs_photo_id_check,
+        photo_reason: r.photo_id_reason.map(PhotoIdReason::label),
     }
 }
 
@@ -315,7 +356,8 @@ struct DetailPage<'a> {
     sex: &'static str,
     state: &'static str,
     in_force: bool,
-    needs_photo: bool,
+    /// Why a photo-ID check is due, if it is.
+    photo_reason: Option<&'static str>,
     photo_checked: Option<String>,
     reference: String,
     notice: Option<String>,
@@ -428,7 +470,7 @@ async fn render_detail(
         sex: person.map_or("—", |p| p.sex.label()),
         state: state_label(consent_state),
         in_force: consent_state == ConsentState::InForce,
-        needs_photo: patient.needs_photo_id_check,
+        photo_reason: patient.photo_id_reason.map(PhotoIdReason::label),
         photo_checked: notes.photo_id_checked_at.map(|at| {
             format!(
                 "{}（{}）",
@@ -639,6 +681,16 @@ pub async fn photo_id_checked(
     Ok(Redirect::to(&format!("/admin/patients/{id}?done=photo")).into_response())
 }
 
+/// Hiragana typed into the name field, as the registry's katakana.
+pub(crate) fn katakana(s: &str) -> String {
+    s.chars()
+        .map(|c| match c {
+            'ぁ'..='ゖ' => char::from_u32(u32::from(c) + 0x60).unwrap_or(c),
+            _ => c,
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -653,5 +705,11 @@ mod tests {
         );
         assert_eq!(parse_day(Some("2026-13-01")), Err(()));
         assert_eq!(parse_day(Some(" ")), Ok(None));
+    }
+
+    #[test]
+    fn hiragana_is_searched_as_katakana() {
+        assert_eq!(katakana("こうろう たろう"), "コウロウ タロウ");
+        assert_eq!(katakana("厚労 タロウ"), "厚労 タロウ");
     }
 }

@@ -15,4 +15,4 @@ pub use pages::{
     auth, callback, choose_page, choose_submit, confirm_page, done_page, flow_start, leave,
     refusal_in_context, start,
 };
-pub(crate) use session::cookie;
+pub(crate) use session::{cookie, random_token};

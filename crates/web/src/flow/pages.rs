@@ -16,6 +16,7 @@ use zaitaku_domain::consent::{
     ConsentState, jst,
 };
 use zaitaku_domain::partner_origin::{ReturnRefusal, return_origin};
+use zaitaku_domain::photo_id::{PhotoIdReason, photo_id_check};
 use zaitaku_identity::CertificateStatus;
 use zaitaku_storage::{AuditEvent, NewConsent, StoredInstitution, Write, Written};
 
@@ -839,11 +840,14 @@ pub async fn callback(
     flow.auth = None;
     let (mut writes, after) = match login.identified() {
         Some(who) => {
+            let on_device =
+                crate::device::is_institution_device(&state, &headers, inst.id, now).await?;
             let ctx = Decide {
                 inst: &inst,
                 who,
                 purpose: pending.purpose,
                 cross_device,
+                photo_id: photo_id_check(flow.care_kind, cross_device, on_device),
                 token: &token,
                 now,
             };
@@ -873,6 +877,8 @@ struct Decide<'a> {
     who: &'a zaitaku_identity::Identified,
     purpose: Purpose,
     cross_device: bool,
+    /// Why staff must check a photo ID afterwards (seed 002), if they must.
+    photo_id: Option<PhotoIdReason>,
     token: &'a str,
     now: chrono::DateTime<Utc>,
 }
@@ -887,6 +893,7 @@ async fn decide(
         who,
         purpose,
         cross_device,
+        photo_id,
         token,
         now,
     } = *ctx;
@@ -1031,7 +1038,7 @@ async fn decide(
         decision: &decision,
         recorded_at: now,
         recorded_by: "patient",
-        needs_photo_id_check: cross_device,
+        photo_id_reason: photo_id,
         idempotency_key: Some(&flow.idempotency),
     });
     // The consent's id is known only once it is inserted; the audit record and
@@ -1062,7 +1069,7 @@ async fn decide(
                 outcome: "ok",
                 institution_id: Some(inst_id),
                 person_id: Some(person_id),
-                detail: json!({"consent": record.id, "action": record.action, "channel": record.channel, "cross_device": cross_device}),
+                detail: json!({"consent": record.id, "action": record.action, "channel": record.channel, "cross_device": cross_device, "photo_id": photo_id.map(PhotoIdReason::as_str)}),
             },
             now,
         )];

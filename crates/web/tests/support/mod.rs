@@ -237,7 +237,9 @@ pub async fn consent(store: &Store, institution: &StoredInstitution, person_id: 
             decision: &decision,
             recorded_at: c.recorded_at,
             recorded_by: "patient",
-            needs_photo_id_check: c.own_device,
+            photo_id_reason: c
+                .own_device
+                .then_some(zaitaku_domain::photo_id::PhotoIdReason::OwnDevice),
             idempotency_key: None,
         })
         .await
@@ -521,4 +523,246 @@ pub async fn tamper(store: &zaitaku_storage::Store, sql: &str) {
         .execute(store.pool())
         .await
         .unwrap_or_else(|e| panic!("{sql}: {e}"));
+}
+
+/// A synthetic person with a health-insurance qualification in force, so
+/// that the web service lets them register.
+pub async fn insured_person(store: &Store, id: i64, name: &str, kana: &str, birth: NaiveDate) {
+    use zaitaku_domain::codes::PersonalFamily;
+    use zaitaku_domain::eligibility::{Coverage, Period, Qualification};
+    use zaitaku_domain::insurer::{BranchNumber, InsurerNumber};
+    let mut e: Eligibility = zaitaku_testkit::person(id, birth, true);
+    e.person.name = name.into();
+    e.person.name_kana = kana.into();
+    e.qualifications.push(Qualification {
+        id: 0,
+        coverage: Coverage::Insurance {
+            insurer_number: InsurerNumber::build(Some(6), Prefecture::new(13).unwrap(), 48)
+                .unwrap(),
+            insurer_name: "ひかり試験健康保険組合".into(),
+            symbol: "1234".into(),
+            number: format!("{id}"),
+            branch: BranchNumber::parse("00").unwrap(),
+            personal_family: PersonalFamily::Insured,
+            insured_name: name.into(),
+            burden_ratio: None,
+        },
+        acquired_on: NaiveDate::from_ymd_opt(2020, 4, 1).unwrap(),
+        valid: Period {
+            from: NaiveDate::from_ymd_opt(2020, 4, 1).unwrap(),
+            to: None,
+        },
+        loss: None,
+    });
+    store
+        .insert_persons(&[PersonRecords {
+            eligibility: &e,
+            drugs: &[],
+            clinical: &[],
+            checkups: &[],
+        }])
+        .await
+        .unwrap();
+}
+
+/// A browser on the web service with a cookie jar (the visit and, when it
+/// is one of an institution's devices, the device cookie), following
+/// redirects by hand.
+pub struct Visitor {
+    http: reqwest::Client,
+    pub base: String,
+    pub jar: BTreeMap<String, String>,
+    csrf: String,
+}
+
+/// Where a visitor ended up.
+pub struct Landed {
+    pub status: u16,
+    pub url: String,
+    pub body: String,
+}
+
+impl Visitor {
+    pub fn new(base: &str) -> Self {
+        Self {
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .user_agent("Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) Mobile/15E148")
+                .build()
+                .unwrap(),
+            base: base.to_owned(),
+            jar: BTreeMap::new(),
+            csrf: String::new(),
+        }
+    }
+
+    /// Keeps a cookie from a `Set-Cookie` header value (forgets it at
+    /// `Max-Age=0`).
+    pub fn keep(&mut self, set_cookie: &str) {
+        let Some((name, value)) = set_cookie
+            .split(';')
+            .next()
+            .and_then(|kv| kv.split_once('='))
+        else {
+            return;
+        };
+        if set_cookie.contains("Max-Age=0") {
+            self.jar.remove(name.trim());
+        } else {
+            self.jar.insert(name.trim().to_owned(), value.to_owned());
+        }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.jar
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    async fn send(&mut self, mut req: reqwest::RequestBuilder) -> Landed {
+        loop {
+            if !self.jar.is_empty() {
+                req = req.header("cookie", self.cookie_header());
+            }
+            let res = req.send().await.unwrap();
+            let url = res.url().to_string();
+            for set in res.headers().get_all("set-cookie") {
+                self.keep(set.to_str().unwrap());
+            }
+            if res.status().is_redirection() {
+                let loc = res.headers()["location"].to_str().unwrap().to_owned();
+                let next = if loc.starts_with("http") {
+                    loc
+                } else {
+                    format!("{}{loc}", self.base)
+                };
+                req = self.http.get(next);
+                continue;
+            }
+            let status = res.status().as_u16();
+            let body = res.text().await.unwrap();
+            if let Some(token) = csrf_of(&body) {
+                self.csrf = token;
+            }
+            return Landed { status, url, body };
+        }
+    }
+
+    pub async fn get(&mut self, path: &str) -> Landed {
+        let req = self.http.get(format!("{}{path}", self.base));
+        self.send(req).await
+    }
+
+    pub async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Landed {
+        let mut fields: Vec<(&str, &str)> = vec![("csrf", self.csrf.as_str())];
+        fields.extend_from_slice(form);
+        let req = self.http.post(format!("{}{path}", self.base)).form(&fields);
+        self.send(req).await
+    }
+
+    /// Flow A up to the authenticator: every item agreed (and the paper
+    /// prescription where asked, the date for online care). Returns the
+    /// authenticator's request id.
+    pub async fn register_until_card(&mut self, start: &str, token: &str, date: &str) -> String {
+        let a01 = self.get(start).await;
+        assert_eq!(a01.status, 200, "{}", a01.body);
+        self.post(&format!("/w/{token}/flow/register"), &[]).await;
+        let mut form: Vec<(&str, &str)> = ConsentItem::ALL
+            .iter()
+            .map(|i| (item_field(*i), "agree"))
+            .collect();
+        form.push(("prescription_form", "2"));
+        if !date.is_empty() {
+            form.push(("consultation_date", date));
+        }
+        let b02 = self.post(&format!("/w/{token}/choose"), &form).await;
+        assert!(b02.body.contains("画面番号：B-02"), "{}", b02.body);
+        let at = self.post(&format!("/w/{token}/auth"), &[]).await;
+        assert!(at.url.contains("/auth/r/"), "{} {}", at.url, at.body);
+        at.url
+            .split("/auth/r/")
+            .nth(1)
+            .unwrap()
+            .split(['/', '?'])
+            .next()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// The card and its PIN in the authenticator on this device; then back
+    /// to the web service by the success page's link.
+    pub async fn card_here(&mut self, request: &str, card: i64) -> Landed {
+        let res = self
+            .http
+            .post(format!("{}/auth/r/{request}/card/{card}", self.base))
+            .form(&[("pin", "1234")])
+            .send()
+            .await
+            .unwrap();
+        let body = res.text().await.unwrap();
+        let i = body
+            .find("href=\"/w/")
+            .expect("a way back to the web service");
+        let rest = &body[i + 6..];
+        let link = unescape(&rest[..rest.find('"').unwrap()]);
+        self.get(&link).await
+    }
+}
+
+fn item_field(item: ConsentItem) -> &'static str {
+    match item {
+        ConsentItem::Surgery => "item_surgery",
+        ConsentItem::ClinicalAndDrug => "item_clinical_and_drug",
+        ConsentItem::Checkups => "item_checkups",
+        ConsentItem::LimitAmount => "item_limit_amount",
+        ConsentItem::SpecificDisease => "item_specific_disease",
+        ConsentItem::Subsidy => "item_subsidy",
+    }
+}
+
+/// The patient reads the QR code of `request` with their own phone and
+/// authenticates there; the visit's device then goes on by itself.
+pub async fn card_on_the_patients_phone(visit: &mut Visitor, request: &str, card: i64) -> Landed {
+    let phone = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let base = visit.base.clone();
+    let opened = phone
+        .get(format!("{base}/auth/r/{request}?via=qr"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(opened.status().as_u16(), 200);
+    let done = phone
+        .post(format!("{base}/auth/r/{request}/card/{card}"))
+        .form(&[("pin", "1234")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(done.status().as_u16(), 200);
+    visit.get(&format!("/auth/r/{request}/qr")).await
+}
+
+/// A card for the demo wallet of the stand-in authenticator.
+pub async fn wallet_card(state: &AppState, person_id: i64) -> i64 {
+    state.identity.ensure_authorities(Utc::now()).await.unwrap();
+    state
+        .identity
+        .issue_card(
+            &IssueCard {
+                person_id,
+                kind: CardKind::Physical,
+                pin: Some("1234".into()),
+                issued_on: today() - Duration::days(30),
+                authority_id: None,
+                in_demo_wallet: true,
+            },
+            Utc::now(),
+        )
+        .await
+        .unwrap()
+        .id
 }

@@ -1,0 +1,282 @@
+//! 医療機関等の端末登録: an administrator makes the browser in front of them
+//! one of the institution's own devices, sees the list and revokes one
+//! (登録解除). A registration in the web service that ran on such a device,
+//! with the card read on it, was made in front of staff and needs no photo-ID
+//! check afterwards (`zaitaku_domain::photo_id`).
+
+use askama::Template;
+use axum::extract::{Form, Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use chrono::Utc;
+use serde::Deserialize;
+use serde_json::json;
+use zaitaku_domain::account::{Permission, validate_display_name};
+use zaitaku_storage::{DeviceKind, DeviceSighting, StoredDevice};
+
+use super::auth::{CsrfForm, Realm, Staff, gate, not_found};
+use super::{Nav, jst_minute};
+use crate::AppState;
+use crate::device;
+use crate::error::WebError;
+
+pub struct DeviceLine {
+    pub id: i64,
+    pub kind: &'static str,
+    pub memo: String,
+    pub registered: String,
+    pub last_seen: String,
+    pub revoked: Option<String>,
+    /// The browser this page is open in.
+    pub this_browser: bool,
+}
+
+fn line(d: &StoredDevice, here: Option<&DeviceSighting>) -> DeviceLine {
+    DeviceLine {
+        id: d.id,
+        kind: d.kind.label(),
+        memo: d.memo.clone(),
+        registered: format!(
+            "{}（{}）",
+            jst_minute(d.registered_at),
+            d.registered_by.as_deref().unwrap_or("—")
+        ),
+        last_seen: d.last_seen_at.map_or_else(|| "—".to_owned(), jst_minute),
+        revoked: d.revoked_at.map(jst_minute),
+        this_browser: here.is_some_and(|h| h.id == d.id),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "admin/devices.html")]
+struct DevicesPage<'a> {
+    nav: Nav<'a>,
+    /// This browser is an active device of this institution.
+    registered_here: bool,
+    devices: Vec<DeviceLine>,
+    memo: String,
+    notice: Option<&'static str>,
+    error: Option<(String, &'static str)>,
+}
+
+#[derive(Deserialize)]
+pub struct ListQuery {
+    done: Option<String>,
+}
+
+/// This browser's device, if it is an active one of the staff's institution.
+async fn here(
+    state: &AppState,
+    headers: &HeaderMap,
+    staff: &Staff,
+) -> Result<Option<DeviceSighting>, WebError> {
+    let inst = staff.institution()?;
+    Ok(device::sighting(state, headers)
+        .await?
+        .filter(|d| d.active && d.institution_id == inst.id))
+}
+
+async fn render(
+    state: &AppState,
+    staff: &Staff,
+    here: Option<DeviceSighting>,
+    memo: String,
+    notice: Option<&'static str>,
+    error: Option<(String, &'static str)>,
+) -> Result<Response, WebError> {
+    let inst = staff.institution()?;
+    let devices = state.store.devices_of(inst.id).await?;
+    let page = DevicesPage {
+        registered_here: here.is_some(),
+        devices: devices.iter().map(|d| line(d, here.as_ref())).collect(),
+        memo,
+        notice,
+        error,
+        nav: Nav::new(staff, Realm::Institution, "/admin/devices"),
+    };
+    let status = if page.error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    let mut res = (status, Html(page.render()?)).into_response();
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(res)
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<ListQuery>,
+) -> Result<Response, WebError> {
+    let staff = gate!(
+        state,
+        headers,
+        Realm::Institution,
+        Permission::ManageDevices
+    );
+    let here = here(&state, &headers, &staff).await?;
+    let notice = match q.done.as_deref() {
+        Some("registered") => Some("この端末を医療機関等の端末として登録しました。"),
+        Some("revoked") => Some("端末の登録を解除しました。"),
+        _ => None,
+    };
+    let mut res = render(&state, &staff, here, String::new(), notice, None).await?;
+    if here.is_some() {
+        // The cookie's lifetime starts again, so a device in use stays one
+        // (browsers keep a cookie for at most 400 days).
+        if let Some(token) = crate::flow::cookie(&headers, device::COOKIE) {
+            res.headers_mut()
+                .insert(header::SET_COOKIE, device::set_cookie(&state, Some(token))?);
+        }
+    }
+    Ok(res)
+}
+
+#[derive(Deserialize)]
+pub struct RegisterForm {
+    csrf: Option<String>,
+    #[serde(default)]
+    memo: String,
+}
+
+pub async fn register(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<RegisterForm>,
+) -> Result<Response, WebError> {
+    let staff = gate!(
+        state,
+        headers,
+        Realm::Institution,
+        Permission::ManageDevices
+    );
+    if let Some(r) = staff.csrf_refusal(form.csrf.as_deref()) {
+        return Ok(r);
+    }
+    let here = here(&state, &headers, &staff).await?;
+    if here.is_some() {
+        return render(
+            &state,
+            &staff,
+            here,
+            String::new(),
+            None,
+            Some((
+                "この端末は既に医療機関等の端末として登録されています。".into(),
+                "Z-W-0660",
+            )),
+        )
+        .await;
+    }
+    let memo = match validate_display_name("端末識別メモ", &form.memo) {
+        Ok(m) => m,
+        Err(e) => {
+            return render(
+                &state,
+                &staff,
+                None,
+                form.memo,
+                None,
+                Some((e.to_string(), e.code())),
+            )
+            .await;
+        }
+    };
+    let inst = staff.institution()?;
+    let now = Utc::now();
+    let token = crate::flow::random_token()?;
+    let device = state
+        .store
+        .register_device(
+            inst.id,
+            DeviceKind::Browser,
+            &token,
+            &memo,
+            staff.account.id,
+            now,
+        )
+        .await?;
+    state
+        .store
+        .audit(
+            &staff.event(
+                "device.register",
+                "ok",
+                None,
+                json!({"device": device.id, "kind": device.kind.as_str(), "memo": device.memo}),
+            ),
+            now,
+        )
+        .await?;
+    let mut res = Redirect::to("/admin/devices?done=registered").into_response();
+    res.headers_mut().insert(
+        header::SET_COOKIE,
+        device::set_cookie(&state, Some(&token))?,
+    );
+    Ok(res)
+}
+
+pub async fn revoke(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, WebError> {
+    let staff = gate!(
+        state,
+        headers,
+        Realm::Institution,
+        Permission::ManageDevices
+    );
+    if let Some(r) = staff.csrf_refusal(form.csrf.as_deref()) {
+        return Ok(r);
+    }
+    let inst = staff.institution()?;
+    let now = Utc::now();
+    let Some(device) = state.store.device_of(inst.id, id).await? else {
+        state
+            .store
+            .audit(
+                &staff.event(
+                    "access.denied",
+                    "not_found",
+                    None,
+                    json!({"requested_device": id, "attempted": "device_revoke"}),
+                ),
+                now,
+            )
+            .await?;
+        return Ok(not_found(
+            &staff,
+            Some(("/admin/devices", "医療機関等の端末登録に戻る")),
+        ));
+    };
+    let changed = state
+        .store
+        .revoke_device(inst.id, device.id, staff.account.id, now)
+        .await?;
+    state
+        .store
+        .audit(
+            &staff.event(
+                "device.revoke",
+                if changed { "ok" } else { "already_revoked" },
+                None,
+                json!({"device": device.id, "memo": device.memo}),
+            ),
+            now,
+        )
+        .await?;
+    let mut res = Redirect::to("/admin/devices?done=revoked").into_response();
+    // This browser's own registration ends: its cookie is forgotten too.
+    if device::sighting(&state, &headers)
+        .await?
+        .is_some_and(|d| d.id == device.id)
+    {
+        res.headers_mut()
+            .insert(header::SET_COOKIE, device::set_cookie(&state, None)?);
+    }
+    Ok(res)
+}
