@@ -318,7 +318,7 @@ async fn an_administrators_day_on_a_desktop(database_url: &str) {
     // A patient consents on their phone; the administrator sees them.
     patient_registers(&old_url, s.card).await;
     c.goto(&format!("{}/admin", s.base)).await.unwrap();
-    click(c, "nav.admin-menu a[href='/admin/patients']").await;
+    click(c, "nav.menu-groups a[href='/admin/patients']").await;
     let t = wait_for(c, "同意取得済み患者一覧").await;
     assert!(t.contains(&s.patient_name), "{t}");
     assert!(t.contains("訪問診療等"));

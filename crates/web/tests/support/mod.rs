@@ -701,7 +701,18 @@ impl Visitor {
             .send()
             .await
             .unwrap();
-        let body = res.text().await.unwrap();
+        // The PIN is posted, then the success page is shown by GET.
+        assert_eq!(res.status(), 303);
+        let done = res.headers()["location"].to_str().unwrap().to_owned();
+        let body = self
+            .http
+            .get(format!("{}{done}", self.base))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
         let i = body
             .find("href=\"/w/")
             .expect("a way back to the web service");
