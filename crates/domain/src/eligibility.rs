@@ -167,6 +167,9 @@ pub struct Qualification {
     pub coverage: Coverage,
     /// 資格取得年月日.
     pub acquired_on: NaiveDate,
+    /// 交付年月日: when its card or 資格確認書 was issued, if known.
+    #[serde(default)]
+    pub issued_on: Option<NaiveDate>,
     /// 有効開始日 / 有効終了日.
     pub valid: Period,
     pub loss: Option<Loss>,
@@ -430,6 +433,7 @@ mod tests {
                 burden_ratio: None,
             },
             acquired_on: from,
+            issued_on: None,
             valid: Period { from, to: None },
             loss,
         }
@@ -566,6 +570,7 @@ mod tests {
                 recipient_number: RecipientNumber::build(123_456).unwrap(),
             },
             acquired_on: d(2022, 4, 1),
+            issued_on: None,
             valid: Period {
                 from: d(2022, 4, 1),
                 to: None,

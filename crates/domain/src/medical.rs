@@ -6,18 +6,116 @@ use serde::{Deserialize, Serialize};
 
 use crate::consent::ConsentItem;
 
-/// One dispensed drug (薬剤情報).
+/// One dispensed drug (薬剤情報), with the columns of seed 002's 薬剤情報
+/// table: 入外/調剤, 診療月, 処方日, 調剤日, 用法, 内服/外用, 薬剤名, 一般名,
+/// 数量, 回数.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DrugRecord {
     /// 調剤年月日 (its month is the 診療年月 used for range queries).
     pub dispensed_on: NaiveDate,
+    /// 処方日: the day of the prescription, on or before the dispensing.
+    pub prescribed_on: NaiveDate,
+    /// 入外/調剤.
+    pub setting: DispensingSetting,
     pub institution_name: String,
+    /// 薬剤名 as prescribed.
     pub drug_name: String,
+    /// 一般名: the active ingredient.
+    pub generic_name: String,
     /// e.g. 「1回1錠 1日3回 毎食後」.
     pub dosage: String,
+    /// 内服, 頓服, 外用 or 注射.
+    pub route: DrugRoute,
     pub quantity: f64,
     pub unit: String,
     pub days: u16,
+    /// 回数: days for 内服, doses for 頓服, 1 for 外用 and 注射.
+    pub times: u16,
+}
+
+/// 入外/調剤: where the drug was given out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DispensingSetting {
+    /// 入院
+    Inpatient,
+    /// 外来 (院内処方)
+    Outpatient,
+    /// 調剤 (院外処方, a pharmacy)
+    Pharmacy,
+}
+
+impl DispensingSetting {
+    pub const ALL: [Self; 3] = [Self::Inpatient, Self::Outpatient, Self::Pharmacy];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Inpatient => "入院",
+            Self::Outpatient => "外来",
+            Self::Pharmacy => "調剤",
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Inpatient => "inpatient",
+            Self::Outpatient => "outpatient",
+            Self::Pharmacy => "pharmacy",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+/// 内服/頓服/外用/注射.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DrugRoute {
+    /// 内服
+    Oral,
+    /// 頓服 (as needed)
+    AsNeeded,
+    /// 外用
+    External,
+    /// 注射
+    Injection,
+}
+
+impl DrugRoute {
+    pub const ALL: [Self; 4] = [Self::Oral, Self::AsNeeded, Self::External, Self::Injection];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Oral => "内服",
+            Self::AsNeeded => "頓服",
+            Self::External => "外用",
+            Self::Injection => "注射",
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Oral => "oral",
+            Self::AsNeeded => "as_needed",
+            Self::External => "external",
+            Self::Injection => "injection",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    /// How 回数 reads: 14日分, 5回分, 1回.
+    pub fn times_label(self, times: u16) -> String {
+        match self {
+            Self::Oral => format!("{times}日分"),
+            Self::AsNeeded => format!("{times}回分"),
+            Self::External | Self::Injection => format!("{times}回"),
+        }
+    }
 }
 
 /// The kind of a clinical event (診療情報).
@@ -133,6 +231,18 @@ mod tests {
         for k in ClinicalKind::ALL {
             assert_eq!(ClinicalKind::parse(k.as_str()), Some(k));
         }
+    }
+
+    #[test]
+    fn drug_codes_round_trip() {
+        for k in DispensingSetting::ALL {
+            assert_eq!(DispensingSetting::parse(k.as_str()), Some(k));
+        }
+        for r in DrugRoute::ALL {
+            assert_eq!(DrugRoute::parse(r.as_str()), Some(r));
+        }
+        assert_eq!(DrugRoute::Oral.times_label(14), "14日分");
+        assert_eq!(DrugRoute::AsNeeded.times_label(5), "5回分");
     }
 
     #[test]

@@ -97,7 +97,7 @@ const PERSON_HEAD: &str = "INSERT INTO persons (id, name, name_kana, birth_date,
 
 struct QualificationRow<'a>(PersonId, &'a Qualification);
 impl InsertRow for QualificationRow<'_> {
-    const COLUMNS: usize = 18;
+    const COLUMNS: usize = 19;
     fn bind<'q>(&'q self, q: AnyQuery<'q>) -> AnyQuery<'q> {
         let QualificationRow(person_id, qual) = self;
         let q = q.bind(*person_id);
@@ -143,6 +143,7 @@ impl InsertRow for QualificationRow<'_> {
                 .bind(Some(recipient_number.as_str())),
         };
         q.bind(date_text(qual.acquired_on))
+            .bind(opt_date_text(qual.issued_on))
             .bind(date_text(qual.valid.from))
             .bind(opt_date_text(qual.valid.to))
             .bind(opt_date_text(qual.loss.map(|l| l.on)))
@@ -151,7 +152,7 @@ impl InsertRow for QualificationRow<'_> {
 }
 const QUALIFICATION_HEAD: &str = "INSERT INTO qualifications (person_id, coverage, insurer_number, insurer_name, symbol, number, \
      branch, personal_family, insured_name, burden_ratio, welfare_office_name, payer_number, recipient_number, \
-     acquired_on, valid_from, valid_to, lost_on, loss_reason)";
+     acquired_on, issued_on, valid_from, valid_to, lost_on, loss_reason)";
 
 struct ElderlyRow<'a>(PersonId, &'a ElderlyCertificate);
 impl InsertRow for ElderlyRow<'_> {
@@ -213,7 +214,7 @@ const SUBSIDY_HEAD: &str = "INSERT INTO public_subsidies (person_id, payer_numbe
 
 struct DrugRow<'a>(PersonId, &'a DrugRecord);
 impl InsertRow for DrugRow<'_> {
-    const COLUMNS: usize = 8;
+    const COLUMNS: usize = 13;
     fn bind<'q>(&'q self, q: AnyQuery<'q>) -> AnyQuery<'q> {
         let d = self.1;
         q.bind(self.0)
@@ -224,9 +225,15 @@ impl InsertRow for DrugRow<'_> {
             .bind(d.quantity)
             .bind(d.unit.as_str())
             .bind(i64::from(d.days))
+            .bind(d.setting.as_str())
+            .bind(date_text(d.prescribed_on))
+            .bind(d.route.as_str())
+            .bind(d.generic_name.as_str())
+            .bind(i64::from(d.times))
     }
 }
-const DRUG_HEAD: &str = "INSERT INTO drug_records (person_id, dispensed_on, institution_name, drug_name, dosage, quantity, unit, days)";
+const DRUG_HEAD: &str = "INSERT INTO drug_records (person_id, dispensed_on, institution_name, drug_name, dosage, quantity, unit, days, \
+     setting, prescribed_on, route, generic_name, times)";
 
 struct ClinicalRow<'a>(PersonId, &'a ClinicalEvent);
 impl InsertRow for ClinicalRow<'_> {
@@ -468,7 +475,7 @@ const ELIGIBILITY_PARTS: [&str; 6] = [
     "SELECT id, name, name_kana, birth_date, sex, postal_code, address, considerate_name, \
      considerate_kana, considerate_sex, insurance_use_registered FROM persons WHERE id = $1",
     "SELECT id, coverage, insurer_number, insurer_name, symbol, number, branch, personal_family, \
-     insured_name, burden_ratio, welfare_office_name, payer_number, recipient_number, acquired_on, \
+     insured_name, burden_ratio, welfare_office_name, payer_number, recipient_number, acquired_on, issued_on, \
      valid_from, valid_to, lost_on, loss_reason FROM qualifications WHERE person_id = $1 ORDER BY valid_from, id",
     "SELECT valid_from, valid_to, burden_ratio FROM elderly_certificates WHERE person_id = $1 ORDER BY valid_from, id",
     "SELECT kind, class, valid_from, valid_to, long_term_from FROM limit_certificates WHERE person_id = $1 \
@@ -592,6 +599,7 @@ fn qualification_from_row(row: &dyn Columns) -> Result<Qualification> {
         id: row.col("id")?,
         coverage,
         acquired_on: parse_date(t, "acquired_on", &acquired)?,
+        issued_on: parse_opt_date(t, "issued_on", row.col("issued_on")?)?,
         valid: period(t, row)?,
         loss: match (lost_on, reason) {
             (Some(on), Some(reason)) => Some(Loss { on, reason }),

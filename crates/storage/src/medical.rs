@@ -3,7 +3,9 @@
 
 use chrono::NaiveDate;
 use sqlx::Row;
-use zaitaku_domain::medical::{CheckupResult, ClinicalEvent, ClinicalKind, DrugRecord};
+use zaitaku_domain::medical::{
+    CheckupResult, ClinicalEvent, ClinicalKind, DispensingSetting, DrugRecord, DrugRoute,
+};
 use zaitaku_domain::person::PersonId;
 
 use crate::sql::{date_text, parse_date};
@@ -23,7 +25,8 @@ impl Store {
     ) -> Result<Vec<DrugRecord>> {
         let t = "drug_records";
         sqlx::query(
-            "SELECT dispensed_on, institution_name, drug_name, dosage, quantity, unit, days FROM drug_records \
+            "SELECT dispensed_on, institution_name, drug_name, dosage, quantity, unit, days, setting, prescribed_on, \
+             route, generic_name, times FROM drug_records \
              WHERE person_id = $1 AND dispensed_on >= $2 AND dispensed_on <= $3 ORDER BY dispensed_on DESC, id",
         )
         .bind(person_id)
@@ -34,14 +37,24 @@ impl Store {
         .iter()
         .map(|r| {
             let on: String = r.try_get("dispensed_on")?;
+            let prescribed: String = r.try_get("prescribed_on")?;
+            let setting: String = r.try_get("setting")?;
+            let route: String = r.try_get("route")?;
             Ok(DrugRecord {
                 dispensed_on: parse_date(t, "dispensed_on", &on)?,
+                prescribed_on: parse_date(t, "prescribed_on", &prescribed)?,
+                setting: DispensingSetting::parse(&setting)
+                    .ok_or_else(|| StorageError::corrupt(t, "setting", &setting))?,
                 institution_name: r.try_get("institution_name")?,
                 drug_name: r.try_get("drug_name")?,
+                generic_name: r.try_get("generic_name")?,
                 dosage: r.try_get("dosage")?,
+                route: DrugRoute::parse(&route)
+                    .ok_or_else(|| StorageError::corrupt(t, "route", &route))?,
                 quantity: r.try_get("quantity")?,
                 unit: r.try_get("unit")?,
                 days: small(t, "days", r.try_get("days")?)?,
+                times: small(t, "times", r.try_get("times")?)?,
             })
         })
         .collect()

@@ -16,7 +16,9 @@ use zaitaku_domain::eligibility::{
 };
 use zaitaku_domain::institution::{Institution, InstitutionCode, InstitutionKind};
 use zaitaku_domain::insurer::{BranchNumber, InsurerNumber};
-use zaitaku_domain::medical::{CheckupResult, ClinicalEvent, ClinicalKind, DrugRecord};
+use zaitaku_domain::medical::{
+    CheckupResult, ClinicalEvent, ClinicalKind, DispensingSetting, DrugRecord, DrugRoute,
+};
 use zaitaku_domain::person::{ConsiderateInfo, Person};
 use zaitaku_domain::photo_id::PhotoIdReason;
 use zaitaku_domain::prefecture::Prefecture;
@@ -56,6 +58,7 @@ fn full_eligibility(id: i64) -> Eligibility {
             burden_ratio: None,
         },
         acquired_on: d(2000, 4, 1),
+        issued_on: Some(d(2000, 4, 10)),
         valid: Period {
             from: d(2000, 4, 1),
             to: None,
@@ -78,6 +81,7 @@ fn full_eligibility(id: i64) -> Eligibility {
             burden_ratio: Some(BurdenRatio::Two),
         },
         acquired_on: d(2020, 4, 1),
+        issued_on: None,
         valid: Period {
             from: d(2020, 4, 1),
             to: Some(d(2027, 3, 31)),
@@ -160,6 +164,7 @@ fn assistance_eligibility(id: i64) -> Eligibility {
                 recipient_number: RecipientNumber::build(654_321).unwrap(),
             },
             acquired_on: d(2022, 4, 1),
+            issued_on: None,
             valid: Period {
                 from: d(2022, 4, 1),
                 to: None,
@@ -178,12 +183,17 @@ fn drugs() -> Vec<DrugRecord> {
         .into_iter()
         .map(|(y, m, day)| DrugRecord {
             dispensed_on: d(y, m, day),
+            prescribed_on: d(y, m, day),
+            setting: DispensingSetting::Pharmacy,
             institution_name: "あおば試験薬局".into(),
             drug_name: "アムロジピン錠5mg".into(),
+            generic_name: "アムロジピンベシル酸塩".into(),
             dosage: "1回1錠 1日1回 朝食後".into(),
+            route: DrugRoute::Oral,
             quantity: 28.0,
             unit: "錠".into(),
             days: 28,
+            times: 28,
         })
         .collect()
 }

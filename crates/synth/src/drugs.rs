@@ -1,5 +1,7 @@
 //! Common generic drugs with the dosage wording of a Japanese prescription.
 
+use zaitaku_domain::medical::DrugRoute;
+
 /// How much is dispensed: per day of the prescription, or a fixed amount
 /// (ointments, eye drops, as-needed doses).
 #[derive(Debug, Clone, Copy)]
@@ -22,6 +24,87 @@ impl Drug {
             Qty::PerDay(q) => (q * f64::from(days)).round(),
             Qty::Fixed(q) => q,
         }
+    }
+
+    /// 内服, 頓服 (「…時」: when a symptom comes) or 外用 (applied, eye drops).
+    pub(crate) fn route(&self) -> DrugRoute {
+        if self.dosage.contains("塗布") || self.dosage.contains("眼") {
+            DrugRoute::External
+        } else if self.dosage.contains("時 ") {
+            DrugRoute::AsNeeded
+        } else {
+            DrugRoute::Oral
+        }
+    }
+
+    /// 回数: the days of an oral regimen, the doses of an as-needed one
+    /// (the quantity over 「1回N」), one for a drug applied.
+    pub(crate) fn times(&self, days: u16) -> u16 {
+        match self.route() {
+            DrugRoute::Oral => days,
+            DrugRoute::External | DrugRoute::Injection => 1,
+            DrugRoute::AsNeeded => {
+                let per_dose: f64 = self
+                    .dosage
+                    .strip_prefix("1回")
+                    .map(|r| {
+                        r.chars()
+                            .take_while(char::is_ascii_digit)
+                            .collect::<String>()
+                    })
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or(1.0);
+                // Whole doses of a small count: the cast cannot truncate.
+                (self.quantity(days) / per_dose).floor().clamp(1.0, 99.0) as u16
+            }
+        }
+    }
+
+    /// 一般名: the active ingredient, the name without its form and strength,
+    /// with the salt where the name leaves it out.
+    pub(crate) fn generic_name(&self) -> String {
+        const FORMS: [&str; 13] = [
+            "OD錠",
+            "徐放錠",
+            "腸溶錠",
+            "配合錠",
+            "ドライシロップ",
+            "錠",
+            "カプセル",
+            "点眼液",
+            "油性クリーム",
+            "軟膏",
+            "エキス顆粒",
+            "細粒",
+            "シロップ",
+        ];
+        let mut base = self.name;
+        for f in FORMS {
+            if let Some(i) = self.name.find(f).filter(|i| *i > 0) {
+                base = &self.name[..i];
+                break;
+            }
+        }
+        let base = base.strip_suffix("散10%").unwrap_or(base);
+        let base = base.split("細粒分包").next().unwrap_or(base);
+        let salt = match base {
+            "アムロジピン" => "アムロジピンベシル酸塩",
+            "オルメサルタン" => "オルメサルタン メドキソミル",
+            "カンデサルタン" => "カンデサルタン シレキセチル",
+            "ロスバスタチン" => "ロスバスタチンカルシウム",
+            "アトルバスタチン" => "アトルバスタチンカルシウム水和物",
+            "シタグリプチン" => "シタグリプチンリン酸塩水和物",
+            "ボノプラザン" => "ボノプラザンフマル酸塩",
+            "アレンドロン酸" => "アレンドロン酸ナトリウム水和物",
+            "モンテルカスト" => "モンテルカストナトリウム",
+            "セルトラリン" => "セルトラリン塩酸塩",
+            "エスシタロプラム" => "エスシタロプラムシュウ酸塩",
+            "アトモキセチン" => "アトモキセチン塩酸塩",
+            "オセルタミビル" => "オセルタミビルリン酸塩",
+            "アモキシシリン" => "アモキシシリン水和物",
+            other => other,
+        };
+        salt.to_owned()
     }
 }
 
@@ -145,5 +228,28 @@ mod tests {
             }
         }
         assert_eq!(ALENDRONATE.quantity(28), 4.0);
+    }
+
+    #[test]
+    fn routes_times_and_generic_names() {
+        assert_eq!(AMLODIPINE.route(), DrugRoute::Oral);
+        assert_eq!(AMLODIPINE.times(28), 28);
+        assert_eq!(AMLODIPINE.generic_name(), "アムロジピンベシル酸塩");
+        assert_eq!(ACETAMINOPHEN.route(), DrugRoute::AsNeeded);
+        assert_eq!(ACETAMINOPHEN.times(5), 5, "10 tablets, 2 a dose");
+        assert_eq!(HEPARINOID.route(), DrugRoute::External);
+        assert_eq!(LATANOPROST.route(), DrugRoute::External);
+        assert_eq!(LATANOPROST.times(30), 1);
+        assert_eq!(OSELTAMIVIR_SYRUP.generic_name(), "オセルタミビルリン酸塩");
+        assert_eq!(SPHERICAL_CARBON.generic_name(), "球形吸着炭");
+        assert_eq!(PROBIOTIC.generic_name(), "耐性乳酸菌");
+        for d in ALL {
+            let g = d.generic_name();
+            assert!(
+                !g.is_empty() && !g.contains("mg") && !g.contains('錠'),
+                "{}: {g}",
+                d.name
+            );
+        }
     }
 }

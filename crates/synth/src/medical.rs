@@ -3,9 +3,9 @@
 //! allergies. Drugs, diagnoses and lab results follow from the conditions so
 //! a record reads like one patient's.
 
-use chrono::{Months, NaiveDate};
+use chrono::{Datelike, Days, Months, NaiveDate};
 use zaitaku_domain::codes::Sex;
-use zaitaku_domain::medical::{ClinicalEvent, ClinicalKind, DrugRecord};
+use zaitaku_domain::medical::{ClinicalEvent, ClinicalKind, DispensingSetting, DrugRecord};
 
 use crate::addresses::Place;
 use crate::drugs::*;
@@ -819,15 +819,33 @@ impl Writer<'_> {
         });
     }
 
+    /// At an outside pharmacy (調剤) the prescription is sometimes filled a
+    /// day or two after the visit; a clinic dispenses the same day (外来).
+    /// Derived from the day, not drawn, so the rest of the population stays
+    /// the same for a seed.
     fn dispense(&mut self, on: NaiveDate, drug: &Drug, days: u16, institution: &str) {
+        let (setting, prescribed_on) = if institution == self.pharmacy {
+            let lag = u64::from(on.ordinal() % 7 / 5);
+            (
+                DispensingSetting::Pharmacy,
+                on.checked_sub_days(Days::new(lag)).unwrap_or(on),
+            )
+        } else {
+            (DispensingSetting::Outpatient, on)
+        };
         self.drugs.push(DrugRecord {
             dispensed_on: on,
+            prescribed_on,
+            setting,
             institution_name: institution.to_owned(),
             drug_name: drug.name.to_owned(),
+            generic_name: drug.generic_name(),
             dosage: drug.dosage.to_owned(),
+            route: drug.route(),
             quantity: drug.quantity(days),
             unit: drug.unit.to_owned(),
             days,
+            times: drug.times(days),
         });
     }
 

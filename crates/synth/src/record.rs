@@ -2,7 +2,7 @@
 //! person, the qualification history, certificates, subsidies and the
 //! medical history.
 
-use chrono::NaiveDate;
+use chrono::{Datelike, Days, NaiveDate};
 use zaitaku_domain::codes::{
     BurdenRatio, LossReason, PersonalFamily, PublicSubsidyLaw, Sex, SpecificDisease,
 };
@@ -60,6 +60,9 @@ fn qualification(
         id: 0,
         coverage,
         acquired_on: acquired,
+        // Issued within two weeks of joining; derived, not drawn, so the rest
+        // of the population stays the same for a seed.
+        issued_on: acquired.checked_add_days(Days::new(u64::from(acquired.ordinal() % 15))),
         valid: Period {
             from: acquired,
             to: loss.map(|l| days_before(l.on, 1)),

@@ -161,7 +161,54 @@ async fn site(database_url: &str) -> Site {
     }
 }
 
+/// Every screen shot is also checked: each link and button a target of at
+/// least 44×44 px, and no two landmarks of the same kind and name.
 async fn shot(c: &Client, name: &str) {
+    let small = c
+        .execute(
+            r#"const out = [];
+for (const el of document.querySelectorAll('a[href], button, summary, select')) {
+  if (el.classList.contains('skip')) continue;
+  const r = el.getBoundingClientRect();
+  if (r.width === 0 || r.height === 0 || getComputedStyle(el).visibility === 'hidden') continue;
+  if (r.height < 44 || r.width < 44) {
+    out.push(el.tagName + ' ' + el.textContent.trim().slice(0, 30) + ' ' + Math.round(r.width) + 'x' + Math.round(r.height));
+  }
+}
+return out;"#,
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(small, serde_json::json!([]), "{name}: targets under 44 px");
+    let duplicates = c
+        .execute(
+            r#"const named = (el) => {
+  const label = el.getAttribute('aria-label');
+  if (label) return label;
+  const by = el.getAttribute('aria-labelledby');
+  if (!by) return '';
+  return by.split(' ').map((id) => (document.getElementById(id) || {}).textContent || '').join(' ').trim();
+};
+const implicit = { HEADER: 'banner', FOOTER: 'contentinfo', MAIN: 'main', NAV: 'navigation', ASIDE: 'complementary', SECTION: 'region', FORM: 'form' };
+const seen = [];
+const found = document.querySelectorAll('header, footer, main, nav, aside, section[aria-label], section[aria-labelledby], form[aria-label], form[aria-labelledby], [role]');
+for (const el of found) {
+  const role = el.getAttribute('role') || implicit[el.tagName];
+  if (!role || !['banner', 'contentinfo', 'main', 'navigation', 'complementary', 'region', 'form', 'search'].includes(role)) continue;
+  if ((el.tagName === 'HEADER' || el.tagName === 'FOOTER') && el.closest('main, section, article, aside, nav')) continue;
+  seen.push(role + ':' + named(el));
+}
+return seen.filter((r, i) => seen.indexOf(r) !== i);"#,
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        duplicates,
+        serde_json::json!([]),
+        "{name}: two landmarks alike"
+    );
     zaitaku_testkit::shot(c, name).await;
 }
 
@@ -198,6 +245,20 @@ async fn click(c: &Client, css: &str) {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     panic!("{css}: {last}");
+}
+
+/// Waits until the address holds `part` (a submitted form's new page).
+async fn wait_url(c: &Client, part: &str) {
+    for _ in 0..60 {
+        if c.current_url()
+            .await
+            .is_ok_and(|u| u.as_str().contains(part))
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("never reached an address with {part:?}");
 }
 
 async fn fill(c: &Client, css: &str, value: &str) {
@@ -315,17 +376,48 @@ async fn an_administrators_day_on_a_desktop(database_url: &str) {
     assert!(t.contains("試験訪問クリニック") && t.contains(&old_url));
     shot(c, "admin-poster-desktop").await;
 
-    // A patient consents on their phone; the administrator sees them.
+    // This PC becomes one of the clinic's devices.
+    c.goto(&format!("{}/admin/devices", s.base)).await.unwrap();
+    wait_for(c, "医療機関等の端末登録").await;
+    fill(c, "#memo", "受付のパソコン").await;
+    click(c, "form[action='/admin/devices'] button[type=submit]").await;
+    let t = wait_for(c, "この端末を医療機関等の端末として登録しました。").await;
+    assert!(t.contains("受付のパソコン") && t.contains("利用中"), "{t}");
+    shot(c, "admin-devices-desktop").await;
+
+    // A patient consents on their own phone; the administrator finds them
+    // by name, flagged for a photo-ID check.
     patient_registers(&old_url, s.card).await;
     c.goto(&format!("{}/admin", s.base)).await.unwrap();
     click(c, "nav.menu-groups a[href='/admin/patients']").await;
-    let t = wait_for(c, "同意取得済み患者一覧").await;
+    wait_for(c, "同意取得済み患者一覧").await;
+    let family = s
+        .patient_name
+        .split([' ', '\u{3000}'])
+        .next()
+        .unwrap()
+        .to_owned();
+    fill(c, "#name", &family).await;
+    click(c, "form.filters button[type=submit]").await;
+    wait_url(c, "name=").await;
+    let t = wait_for(c, "人").await;
     assert!(t.contains(&s.patient_name), "{t}");
     assert!(t.contains("訪問診療等"));
+    assert!(
+        t.contains("要確認") && t.contains("患者ご自身の端末"),
+        "{t}"
+    );
     shot(c, "admin-patients-desktop").await;
     click(c, "table a[href^='/admin/patients/']").await;
     let t = wait_for(c, "同意の履歴").await;
     assert!(t.contains("資格情報") && t.contains("一部負担割合"));
+    assert!(
+        t.contains("郵便番号")
+            && t.contains("住所")
+            && t.contains("交付年月日")
+            && t.contains("有効期限"),
+        "{t}"
+    );
     fill(c, "#reference", "SHINSATSU-0001").await;
     click(c, "form[action$='/reference'] button").await;
     wait_for(c, "照会番号を登録しました。").await;
@@ -346,15 +438,27 @@ async fn an_administrators_day_on_a_desktop(database_url: &str) {
     .unwrap();
     let t = wait_for(c, "薬剤名").await;
     assert!(t.contains("件") && t.contains("日分"), "{t}");
+    assert!(
+        t.contains("一般名") && t.contains("処方日") && t.contains("入外/調剤"),
+        "{t}"
+    );
     shot(c, "admin-medical-desktop").await;
 
-    // The read is in the institution's audit log.
-    c.goto(&format!("{}/admin/audit?category=medical.", s.base))
-        .await
-        .unwrap();
-    let t = wait_for(c, "監査ログ").await;
+    // The read is in the institution's audit log, in words, by patient.
+    c.goto(&format!("{}/admin/audit", s.base)).await.unwrap();
+    wait_for(c, "監査ログ").await;
+    let category = c.find(Locator::Css("#category")).await.unwrap();
+    category.select_by_value("medical.read").await.unwrap();
+    fill(c, "#patient", &family).await;
+    click(c, "form.filters button[type=submit]").await;
+    wait_url(c, "category=medical.read").await;
+    let t = wait_for(c, "新しい順に").await;
     assert!(
-        t.contains("薬剤情報等の閲覧") && t.contains("admin01"),
+        t.contains("薬剤情報等の閲覧") && t.contains("管理 太郎（admin01）") && t.contains("成功"),
+        "{t}"
+    );
+    assert!(
+        t.contains(&s.patient_name) && !t.contains("\"kind\""),
         "{t}"
     );
     shot(c, "admin-audit-desktop").await;
@@ -439,7 +543,11 @@ async fn roles_on_a_phone_and_the_operator(database_url: &str) {
     shot(c, "admin-medical-phone").await;
     // Not for this role: the settings page.
     c.goto(&format!("{}/admin/settings", s.base)).await.unwrap();
-    wait_for(c, "この画面を利用する権限がありません").await;
+    let t = wait_for(c, "この画面を利用する権限がありません").await;
+    assert!(
+        t.contains("画面番号：K-E-01") && t.contains("メニューに戻る"),
+        "{t}"
+    );
     shot(c, "admin-forbidden-phone").await;
     c.goto(&format!("{}/admin", s.base)).await.unwrap();
     click(c, "button.who__logout").await;
@@ -458,6 +566,43 @@ async fn roles_on_a_phone_and_the_operator(database_url: &str) {
         .await
         .unwrap();
     wait_for(c, "Z-W-0603").await;
+
+    // The administrator on a phone: devices, the audit log, the poster.
+    let b = zaitaku_testkit::browser(390, 844, true).await;
+    let c = &b.client;
+    login(c, &s.base, &s.code, "admin01", PASSWORD).await;
+    wait_for(c, "メニュー").await;
+    c.goto(&format!("{}/admin/devices", s.base)).await.unwrap();
+    wait_for(
+        c,
+        "この端末（いま使っているブラウザ）は登録されていません。",
+    )
+    .await;
+    shot(c, "admin-devices-phone").await;
+    c.goto(&format!("{}/admin/audit?category=patient.view", s.base))
+        .await
+        .unwrap();
+    let t = wait_for(c, "新しい順に").await;
+    assert!(t.contains("患者情報の表示"), "{t}");
+    shot(c, "admin-audit-phone").await;
+    c.goto(&format!("{}/admin/url/poster", s.base))
+        .await
+        .unwrap();
+    wait_for(c, "二次元コードを読み取ってください").await;
+    shot(c, "admin-poster-phone").await;
+
+    // No permission, on a desktop: the menu of the role and the way back.
+    let b = zaitaku_testkit::browser(1366, 768, false).await;
+    let c = &b.client;
+    login(c, &s.base, &s.code, "viewer01", PASSWORD).await;
+    wait_for(c, "メニュー").await;
+    c.goto(&format!("{}/admin/settings", s.base)).await.unwrap();
+    let t = wait_for(c, "この画面を利用する権限がありません").await;
+    assert!(
+        t.contains("画面番号：K-E-01") && t.contains("メニューに戻る"),
+        "{t}"
+    );
+    shot(c, "admin-forbidden-desktop").await;
 
     // The operator: institutions, the whole audit log, the chain verified.
     let b = zaitaku_testkit::browser(1366, 768, false).await;

@@ -782,3 +782,76 @@ async fn the_patient_list_searches_by_name_kana_birth_and_reference(url: &str) {
     );
 }
 on_both!(the_patient_list_searches_by_name_kana_birth_and_reference);
+
+/// Seed 002's 患者情報 (郵便番号, 住所, 交付年月日, 有効期限) on the patient page,
+/// and its 薬剤情報 columns on the drug history.
+async fn the_patient_page_and_drug_history_have_the_seeds_fields(url: &str) {
+    let w = world(url).await;
+    let store = &w.srv.store;
+    support::insured_person(
+        store,
+        9201,
+        "厚労 太郎",
+        "コウロウ　タロウ",
+        support::birth(),
+    )
+    .await;
+    consent(
+        store,
+        &w.a,
+        9201,
+        Consent::register(CareKind::HomeVisit, days_ago(2)),
+    )
+    .await;
+    let viewer = Browser::login(&w.srv.base, &w.a, "aview").await;
+    let page = viewer.get("/admin/patients/9201").await;
+    assert_eq!(page.status, 200, "{}", page.summary());
+    let fact = |label: &str| {
+        support::between(&page.body, &format!("<dt>{label}</dt><dd>"), "</dd>")
+            .unwrap_or_else(|| panic!("no {label}"))
+            .to_owned()
+    };
+    assert_eq!(fact("郵便番号"), "100-0001");
+    assert_eq!(fact("住所"), "東京都みどり市1-1");
+    assert_eq!(fact("資格取得年月日"), "2020年04月01日");
+    assert_eq!(fact("交付年月日"), "2020年04月15日");
+    assert_eq!(fact("有効期限"), "2020年04月01日 ～ 定めなし");
+    assert!(!page.body.contains("有効開始日"), "said once, as 有効期限");
+
+    let res = medical(&viewer, OK, "kind=drugs").await;
+    assert_eq!(res.status, 200, "{}", res.summary());
+    let header = support::between(&res.body, "<thead><tr>", "</tr></thead>").unwrap();
+    let columns: Vec<&str> = header
+        .split("<th scope=\"col\">")
+        .skip(1)
+        .filter_map(|c| c.split('<').next())
+        .collect();
+    assert_eq!(
+        columns,
+        [
+            "入外/調剤",
+            "診療年月",
+            "処方日",
+            "調剤日",
+            "用法",
+            "内服/外用",
+            "薬剤名",
+            "一般名",
+            "数量",
+            "回数",
+            "医療機関等"
+        ]
+    );
+    for cell in [
+        "<td data-label=\"入外/調剤\">調剤</td>",
+        "<td data-label=\"内服/外用\">内服</td>",
+        &format!(
+            "<td data-label=\"一般名\">{}（一般名）</td>",
+            recent_drug(OK)
+        ),
+        "<td data-label=\"回数\">14日分</td>",
+    ] {
+        assert!(res.body.contains(cell), "{cell}");
+    }
+}
+on_both!(the_patient_page_and_drug_history_have_the_seeds_fields);

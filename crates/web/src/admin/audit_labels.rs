@@ -259,6 +259,9 @@ pub fn detail_summary(action: &str, detail: &str) -> String {
     if let Some(r) = get("refusal") {
         push("エラーコード", text(r));
     }
+    if let Some(d) = get("eligibility_on") {
+        push("資格確認日", text(d));
+    }
     if let Some(n) = get("first_broken") {
         push("途切れた番号", text(n));
     }

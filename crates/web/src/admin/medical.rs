@@ -127,6 +127,16 @@ fn month(s: Option<&str>) -> Result<Option<NaiveDate>, ()> {
     }
 }
 
+/// A day of the 診療年月 row as 「5日」; one in another month (a prescription
+/// filled after the month turned) with its month, 「9月30日」.
+fn day_in(day: NaiveDate, row: NaiveDate) -> String {
+    if (day.year(), day.month()) == (row.year(), row.month()) {
+        format!("{}日", day.day())
+    } else {
+        format!("{}月{}日", day.month(), day.day())
+    }
+}
+
 fn last_day_of_month(first: NaiveDate) -> NaiveDate {
     first
         .checked_add_months(Months::new(1))
@@ -203,13 +213,18 @@ pub async fn page(
     if access.is_ok() && error.is_none() {
         match kind {
             MedicalKind::Drugs => {
+                // Seed 002's 薬剤情報 columns, then who dispensed it.
                 header_row = vec![
+                    "入外/調剤",
                     "診療年月",
+                    "処方日",
                     "調剤日",
-                    "薬剤名",
                     "用法",
+                    "内服/外用",
+                    "薬剤名",
+                    "一般名",
                     "数量",
-                    "日数",
+                    "回数",
                     "医療機関等",
                 ];
                 let records = state
@@ -221,12 +236,20 @@ pub async fn page(
                     .iter()
                     .map(|r| Line {
                         cells: vec![
+                            r.setting.label().to_owned(),
                             wareki_month(r.dispensed_on),
+                            day_in(r.prescribed_on, r.dispensed_on),
                             format!("{}日", r.dispensed_on.day()),
-                            r.drug_name.clone(),
                             r.dosage.clone(),
+                            r.route.label().to_owned(),
+                            r.drug_name.clone(),
+                            if r.generic_name.is_empty() {
+                                "—".to_owned()
+                            } else {
+                                r.generic_name.clone()
+                            },
                             format!("{}{}", r.quantity, r.unit),
-                            format!("{}日分", r.days),
+                            r.route.times_label(r.times),
                             r.institution_name.clone(),
                         ],
                     })

@@ -19,6 +19,7 @@ use zaitaku_domain::account::{Permission, validate_reference_number};
 use zaitaku_domain::consent::{
     CareKind, Choice, ConsentItem, ConsentRecord, ConsentState, next_midnight_jst,
 };
+use zaitaku_domain::eligibility::Eligibility;
 use zaitaku_domain::person::{age_on, japanese_date};
 use zaitaku_domain::photo_id::PhotoIdReason;
 use zaitaku_identity::CertificateStatus;
@@ -28,7 +29,7 @@ use super::auth::{CsrfForm, Realm, Staff, gate, not_found};
 use super::{Nav, jst_minute, today};
 use crate::AppState;
 use crate::error::WebError;
-use crate::flow::eligibility_view::{self, EligibilityView};
+use crate::flow::eligibility_view::{self, EligibilityView, Row};
 
 /// The list shows at most this many lines; the filters narrow it down.
 const LIST_LIMIT: i64 = 200;
@@ -354,6 +355,9 @@ struct DetailPage<'a> {
     name_kana: String,
     birth: String,
     sex: &'static str,
+    /// 郵便番号 and 住所 as the registry has them (seed 002 患者情報).
+    postal_code: String,
+    address: String,
     state: &'static str,
     in_force: bool,
     /// Why a photo-ID check is due, if it is.
@@ -415,12 +419,14 @@ async fn render_detail(
     };
     let eligibility = state.store.eligibility(pid).await?;
     let view = eligibility.as_ref().map(|e| {
-        eligibility_view::build(
+        let mut view = eligibility_view::build(
             e,
             &choices,
             inst.institution.offers(ConsentItem::LimitAmount),
             on,
-        )
+        );
+        with_card_dates(&mut view, e, on);
+        view
     });
     let medical = if staff.may(Permission::ViewMedical) {
         super::medical::KINDS
@@ -468,6 +474,8 @@ async fn render_detail(
             age_on(patient.birth_date, today())
         ),
         sex: person.map_or("—", |p| p.sex.label()),
+        postal_code: person.map_or("—".to_owned(), |p| postal(&p.postal_code)),
+        address: person.map_or("—".to_owned(), |p| p.address.clone()),
         state: state_label(consent_state),
         in_force: consent_state == ConsentState::InForce,
         photo_reason: patient.photo_id_reason.map(PhotoIdReason::label),
@@ -681,6 +689,47 @@ pub async fn photo_id_checked(
     Ok(Redirect::to(&format!("/admin/patients/{id}?done=photo")).into_response())
 }
 
+/// 〒 100-0001 for the registry's seven digits.
+fn postal(code: &str) -> String {
+    match (code.get(..3), code.get(3..)) {
+        (Some(a), Some(b)) if code.len() == 7 => format!("{a}-{b}"),
+        _ => code.to_owned(),
+    }
+}
+
+/// Seed 002's 患者情報 shows the qualification's 交付年月日 and 有効期限
+/// (from ～ to) after 資格取得年月日; the completion screen's 有効開始日 and
+/// 有効終了日 say the latter in two rows, so they give way here.
+fn with_card_dates(view: &mut EligibilityView, e: &Eligibility, on: NaiveDate) {
+    let Some(q) = e.resolve(on).qualification else {
+        return;
+    };
+    view.other
+        .retain(|r| r.label != "有効開始日" && r.label != "有効終了日");
+    let at = view
+        .other
+        .iter()
+        .position(|r| r.label == "資格取得年月日")
+        .map_or(view.other.len(), |i| i + 1);
+    let rows = [
+        Row {
+            label: "交付年月日",
+            value: q.issued_on.map_or("—".to_owned(), japanese_date),
+        },
+        Row {
+            label: "有効期限",
+            value: format!(
+                "{} ～ {}",
+                japanese_date(q.valid.from),
+                q.valid.to.map_or("定めなし".to_owned(), japanese_date)
+            ),
+        },
+    ];
+    for (i, row) in rows.into_iter().enumerate() {
+        view.other.insert(at + i, row);
+    }
+}
+
 /// Hiragana typed into the name field, as the registry's katakana.
 pub(crate) fn katakana(s: &str) -> String {
     s.chars()
@@ -705,6 +754,12 @@ mod tests {
         );
         assert_eq!(parse_day(Some("2026-13-01")), Err(()));
         assert_eq!(parse_day(Some(" ")), Ok(None));
+    }
+
+    #[test]
+    fn postal_codes_read_with_a_hyphen() {
+        assert_eq!(postal("1000001"), "100-0001");
+        assert_eq!(postal("100-0001"), "100-0001");
     }
 
     #[test]

@@ -134,12 +134,17 @@ pub struct Records {
 pub fn drug(on: NaiveDate, name: &str) -> DrugRecord {
     DrugRecord {
         dispensed_on: on,
+        prescribed_on: on,
+        setting: zaitaku_domain::medical::DispensingSetting::Pharmacy,
         institution_name: "試験調剤薬局".into(),
         drug_name: name.into(),
+        generic_name: format!("{name}（一般名）"),
         dosage: "1回1錠 1日1回 朝食後".into(),
+        route: zaitaku_domain::medical::DrugRoute::Oral,
         quantity: 14.0,
         unit: "錠".into(),
         days: 14,
+        times: 14,
     }
 }
 
@@ -548,6 +553,7 @@ pub async fn insured_person(store: &Store, id: i64, name: &str, kana: &str, birt
             burden_ratio: None,
         },
         acquired_on: NaiveDate::from_ymd_opt(2020, 4, 1).unwrap(),
+        issued_on: NaiveDate::from_ymd_opt(2020, 4, 15),
         valid: Period {
             from: NaiveDate::from_ymd_opt(2020, 4, 1).unwrap(),
             to: None,
