@@ -931,9 +931,15 @@ async fn a_card_outside_the_demo_wallet_cannot_be_chosen(url: &str) {
             .is_empty()
     );
 
-    let done = c
+    let posted = c
         .post(format!("{}{request}/card/{}", r.base, r.card))
         .form(&[("pin", "1234")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(posted.status(), 303);
+    let done = c
+        .get(format!("{}{}", r.base, location(&posted)))
         .send()
         .await
         .unwrap()
