@@ -13,6 +13,8 @@ pub enum WebError {
     Storage(#[from] StorageError),
     #[error("画面を表示できませんでした。")]
     Render(#[from] askama::Error),
+    #[error(transparent)]
+    Service(#[from] zaitaku_service::ServiceError),
     #[error("{0}")]
     Internal(String),
 }
@@ -41,6 +43,7 @@ impl IntoResponse for WebError {
     fn into_response(self) -> Response {
         let code = match &self {
             Self::Storage(e) => e.code(),
+            Self::Service(e) => e.code(),
             Self::Render(_) => "Z-W-0002",
             Self::Internal(_) => "Z-W-0003",
         };

@@ -179,6 +179,11 @@ impl Staff {
         }
     }
 
+    /// This member of staff as the use cases name them.
+    pub fn actor(&self) -> zaitaku_service::Actor<'_> {
+        zaitaku_service::Actor::new(&self.account, self.institution_id())
+    }
+
     /// An audit record made by this member of staff.
     pub fn event<'a>(
         &self,
@@ -187,24 +192,7 @@ impl Staff {
         person_id: Option<i64>,
         detail: serde_json::Value,
     ) -> AuditEvent<'a> {
-        let mut detail = detail;
-        if let Some(map) = detail.as_object_mut() {
-            map.insert("account".into(), json!(self.account.id));
-            map.insert("user_id".into(), json!(self.account.user_id));
-            map.insert("role".into(), json!(self.account.role.as_str()));
-        }
-        AuditEvent {
-            actor: if self.account.role == Role::Operator {
-                "operator"
-            } else {
-                "staff"
-            },
-            action,
-            outcome,
-            institution_id: self.institution_id(),
-            person_id,
-            detail,
-        }
+        self.actor().event(action, outcome, person_id, detail)
     }
 
     /// The refusal to send when a form's CSRF token is not this session's.

@@ -4,7 +4,6 @@
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
-use zaitaku_domain::codes::QualificationValidity;
 use zaitaku_domain::consent::{Choice, ConsentItem};
 use zaitaku_domain::eligibility::{Coverage, Eligibility};
 use zaitaku_domain::person::{japanese_date, wareki};
@@ -28,27 +27,6 @@ pub struct EligibilityView {
     pub subsidies: Vec<String>,
     /// 医療扶助: the seed's message.
     pub medical_assistance: bool,
-}
-
-/// Whether the registry allows a consent to be registered today, and if not,
-/// the screen to show (title, message, code).
-pub fn refusal(
-    e: &Eligibility,
-    today: NaiveDate,
-) -> Option<(&'static str, &'static str, &'static str)> {
-    match e.resolve(today).validity {
-        QualificationValidity::Valid | QualificationValidity::Multiple => None,
-        QualificationValidity::NotFound => Some((
-            "資格情報が確認できませんでした",
-            "医療保険の資格情報が見つかりませんでした。健康保険証の資格確認書などで資格を確認してください。ご不明な点は加入している医療保険者にお問い合わせください。",
-            "Z-W-0450",
-        )),
-        QualificationValidity::Invalid | QualificationValidity::InvalidNewerExists => Some((
-            "この資格は無効です",
-            "登録されている医療保険の資格は有効期限が切れているか、喪失しています。新しい保険者の資格確認書などで資格を確認してください。",
-            "Z-W-0451",
-        )),
-    }
 }
 
 pub fn build(

@@ -9,25 +9,20 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::{NaiveDate, Utc};
 use serde::Deserialize;
-use serde_json::json;
 use zaitaku_domain::codes::PrescriptionForm;
-use zaitaku_domain::consent::{
-    CareKind, Channel, Choice, ConsentAction, ConsentDecision, ConsentItem, ConsentRequest,
-    ConsentState, jst,
-};
-use zaitaku_domain::partner_origin::{ReturnRefusal, return_origin};
-use zaitaku_domain::photo_id::{PhotoIdReason, photo_id_check};
+use zaitaku_domain::consent::{CareKind, Choice, ConsentItem, ConsentRequest, jst};
+use zaitaku_domain::photo_id::photo_id_check;
 use zaitaku_identity::CertificateStatus;
-use zaitaku_storage::{AuditEvent, NewConsent, StoredInstitution, Write, Written};
+use zaitaku_storage::StoredInstitution;
 
 use super::eligibility_view::{self, EligibilityView};
-use super::session::{
-    Flow, FlowKind, Outcome, PendingAuth, Purpose, ShownConsent, idempotency_key, random_token,
-};
+use super::session::{cookie_header, load_visit, random_token};
 use crate::error::{WebError, error_page};
 use crate::handoff::{Returned, Shown, USED, authorize_url, returned};
 use crate::pages::{open_institution, unavailable_url};
 use crate::{AppState, today};
+use zaitaku_service::consent;
+use zaitaku_service::visit::{FlowKind, PendingAuth, Purpose, ShownConsent, Visit};
 
 fn display_form(headers: &HeaderMap) -> zaitaku_domain::display_form::DisplayForm {
     let ua = headers
@@ -65,37 +60,20 @@ async fn context(
     state: &AppState,
     token: &str,
     headers: &HeaderMap,
-) -> Result<Result<(StoredInstitution, Flow), Response>, WebError> {
+) -> Result<Result<(StoredInstitution, Visit), Response>, WebError> {
     let Some(inst) = open_institution(state, token).await? else {
         return Ok(Err(unavailable_url()));
     };
-    match Flow::load(state, headers, inst.id).await? {
-        Some(flow) => Ok(Ok((inst, flow))),
+    match load_visit(state, headers, inst.id).await? {
+        Some(visit) => Ok(Ok((inst, visit))),
         None => Ok(Err(session_expired(&inst, token))),
     }
 }
 
-fn with_cookie(mut res: Response, flow: &Flow, state: &AppState) -> Result<Response, WebError> {
+fn with_cookie(mut res: Response, visit: &Visit, state: &AppState) -> Result<Response, WebError> {
     res.headers_mut()
-        .insert(header::SET_COOKIE, flow.cookie_header(state)?);
+        .insert(header::SET_COOKIE, cookie_header(visit, state)?);
     Ok(res)
-}
-
-fn audit_event<'a>(
-    action: &'a str,
-    outcome: &'a str,
-    inst: &StoredInstitution,
-    person: Option<i64>,
-    detail: serde_json::Value,
-) -> AuditEvent<'a> {
-    AuditEvent {
-        actor: "patient",
-        action,
-        outcome,
-        institution_id: Some(inst.id),
-        person_id: person,
-        detail,
-    }
 }
 
 // ----------------------------------------------------------------
@@ -143,43 +121,43 @@ pub async fn start(
     let Some(inst) = open_institution(&state, &token).await? else {
         return Ok(unavailable_url());
     };
-    let previous = Flow::load(&state, &headers, inst.id).await?;
-    let mut flow = Flow::new(inst.id)?;
+    let previous = load_visit(&state, &headers, inst.id).await?;
+    let mut visit = Visit::new(inst.id, Utc::now())?;
     let from_partner =
         q.mode.is_some() || q.r#return.is_some() || q.date.is_some() || q.state.is_some();
     if from_partner {
-        flow.care_kind = match q.mode.as_deref() {
+        visit.care_kind = match q.mode.as_deref() {
             Some("online") => CareKind::Online,
             Some("outpatient") => CareKind::Outpatient,
             _ => CareKind::HomeVisit,
         };
-        flow.partner_return = match q.r#return {
+        visit.partner_return = match q.r#return {
             Some(url) => registered_return(&state, &inst, url, "start").await?,
             None => None,
         };
-        flow.consultation_date = q
+        visit.consultation_date = q
             .date
             .as_deref()
             .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
-        flow.partner_state = q.state.filter(|s| crate::partner::valid_state(s));
+        visit.partner_state = q.state.filter(|s| crate::partner::valid_state(s));
     } else if let Some(prev) = &previous {
         // 「最初の画面に戻る」 links carry no query: a patient sent by an
         // online-care partner must not lose the way back to it.
-        flow.care_kind = prev.care_kind;
-        flow.partner_return = prev.partner_return.clone();
-        flow.consultation_date = prev.consultation_date;
-        flow.partner_state = prev.partner_state.clone();
+        visit.care_kind = prev.care_kind;
+        visit.partner_return = prev.partner_return.clone();
+        visit.consultation_date = prev.consultation_date;
+        visit.partner_state = prev.partner_state.clone();
     }
-    flow.save(&state).await?;
+    visit.save(&state.store, Utc::now()).await?;
     let page = StartPage {
         institution_name: &inst.institution.name,
         token: &token,
-        csrf: &flow.csrf,
-        subtitle: care_subtitle(flow.care_kind),
+        csrf: &visit.csrf,
+        subtitle: care_subtitle(visit.care_kind),
         unfinished: previous.is_some_and(|p| p.auth.is_some() && p.outcome.is_none()),
-        partner: flow.partner_return.is_some(),
+        partner: visit.partner_return.is_some(),
     };
-    with_cookie(Html(page.render()?).into_response(), &flow, &state)
+    with_cookie(Html(page.render()?).into_response(), &visit, &state)
 }
 
 /// `url` when its origin is one the institution registered
@@ -194,28 +172,7 @@ async fn registered_return(
     url: String,
     step: &str,
 ) -> Result<Option<String>, WebError> {
-    let refusal = match return_origin(&url, &inst.institution.partner_origins) {
-        Ok(_) => return Ok(Some(url)),
-        Err(refusal) => refusal,
-    };
-    let origin = match &refusal {
-        ReturnRefusal::NotRegistered(origin) => Some(origin.as_str()),
-        _ => None,
-    };
-    state
-        .store
-        .audit(
-            &audit_event(
-                "partner.return_url",
-                "refused",
-                inst,
-                None,
-                json!({"reason": refusal.as_str(), "origin": origin, "step": step}),
-            ),
-            Utc::now(),
-        )
-        .await?;
-    Ok(None)
+    Ok(zaitaku_service::partner::checked_return(&state.store, inst, url, step, Utc::now()).await?)
 }
 
 #[derive(Deserialize)]
@@ -231,11 +188,11 @@ pub async fn flow_start(
     headers: HeaderMap,
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, WebError> {
-    let (inst, mut flow) = match context(&state, &token, &headers).await? {
+    let (inst, mut visit) = match context(&state, &token, &headers).await? {
         Ok(c) => c,
         Err(page) => return Ok(page),
     };
-    if !flow.csrf_ok(form.csrf.as_deref()) {
+    if !visit.csrf_ok(form.csrf.as_deref()) {
         return Ok(session_expired(&inst, &token));
     }
     let kind = match kind.as_str() {
@@ -244,26 +201,7 @@ pub async fn flow_start(
         "cancel" => FlowKind::Cancel,
         _ => return Ok(unavailable_url()),
     };
-    // A new choice of flow starts a new write.
-    flow.kind = Some(kind);
-    flow.outcome = None;
-    flow.identified_person = None;
-    flow.shown = None;
-    flow.choices = BTreeMap::new();
-    flow.prescription_form = None;
-    flow.idempotency = idempotency_key()?;
-    // The visit and its audit record share one commit.
-    state
-        .store
-        .write(vec![
-            flow.save_write()?,
-            Write::audit(
-                &audit_event("flow.start", "ok", &inst, None, json!({"flow": kind})),
-                Utc::now(),
-            ),
-        ])
-        .await?
-        .map_err(|r| WebError::Internal(format!("{r:?}")))?;
+    visit.choose_flow(&state.store, kind, Utc::now()).await?;
     let next = match kind {
         FlowKind::Register => format!("/w/{token}/choose"),
         // Nobody sees stored consent before authenticating.
@@ -272,7 +210,7 @@ pub async fn flow_start(
                 &state,
                 &inst,
                 &headers,
-                flow,
+                visit,
                 Purpose::View,
                 form.method.as_deref(),
             )
@@ -321,18 +259,18 @@ struct ChoosePage<'a> {
 
 fn choose_view<'a>(
     inst: &'a StoredInstitution,
-    flow: &'a Flow,
+    visit: &'a Visit,
     token: &'a str,
     error: Option<String>,
 ) -> ChoosePage<'a> {
-    let update = flow.kind == Some(FlowKind::Update);
+    let update = visit.kind == Some(FlowKind::Update);
     let refused = error.is_some();
     let ask_prescription = inst.institution.asks_prescription_form();
     ChoosePage {
         institution_name: &inst.institution.name,
         token,
-        csrf: &flow.csrf,
-        subtitle: care_subtitle(flow.care_kind),
+        csrf: &visit.csrf,
+        subtitle: care_subtitle(visit.care_kind),
         screen_id: if update { "C-03" } else { "B-01" },
         update,
         items: inst
@@ -343,25 +281,25 @@ fn choose_view<'a>(
                 name: i.as_str(),
                 label: i.label(),
                 help: i.help(),
-                agree: flow.choices.get(i) == Some(&Choice::Agree),
-                disagree: flow.choices.get(i) == Some(&Choice::Disagree),
-                missing: refused && !flow.choices.contains_key(i),
+                agree: visit.choices.get(i) == Some(&Choice::Agree),
+                disagree: visit.choices.get(i) == Some(&Choice::Disagree),
+                missing: refused && !visit.choices.contains_key(i),
             })
             .collect(),
         ask_prescription,
-        prescription_missing: refused && ask_prescription && flow.prescription_form.is_none(),
+        prescription_missing: refused && ask_prescription && visit.prescription_form.is_none(),
         all_set: false,
-        electronic: flow.prescription_form == Some(PrescriptionForm::Electronic),
-        paper: flow.prescription_form == Some(PrescriptionForm::Paper),
-        online: flow.care_kind == CareKind::Online,
-        consultation_date: flow
+        electronic: visit.prescription_form == Some(PrescriptionForm::Electronic),
+        paper: visit.prescription_form == Some(PrescriptionForm::Paper),
+        online: visit.care_kind == CareKind::Online,
+        consultation_date: visit
             .consultation_date
             .unwrap_or_else(today)
             .format("%Y-%m-%d")
             .to_string(),
         min_date: today().format("%Y-%m-%d").to_string(),
         error,
-        no_stored_consent: update && flow.choices.is_empty(),
+        no_stored_consent: update && visit.choices.is_empty(),
     }
 }
 
@@ -376,16 +314,16 @@ pub async fn choose_page(
     headers: HeaderMap,
     Query(q): Query<ChooseQuery>,
 ) -> Result<Response, WebError> {
-    let (inst, flow) = match context(&state, &token, &headers).await? {
+    let (inst, visit) = match context(&state, &token, &headers).await? {
         Ok(c) => c,
         Err(page) => return Ok(page),
     };
-    match flow.kind {
+    match visit.kind {
         Some(FlowKind::Register) => {}
-        Some(FlowKind::Update) if flow.identified_person.is_some() => {}
+        Some(FlowKind::Update) if visit.identified_person.is_some() => {}
         _ => return Ok(Redirect::to(&format!("/w/{token}")).into_response()),
     }
-    let mut page = choose_view(&inst, &flow, &token, None);
+    let mut page = choose_view(&inst, &visit, &token, None);
     page.all_set = q.all.is_some();
     Ok(Html(page.render()?).into_response())
 }
@@ -398,11 +336,11 @@ pub async fn choose_submit(
     headers: HeaderMap,
     Form(form): Form<HashMap<String, String>>,
 ) -> Result<Response, WebError> {
-    let (inst, mut flow) = match context(&state, &token, &headers).await? {
+    let (inst, mut visit) = match context(&state, &token, &headers).await? {
         Ok(c) => c,
         Err(page) => return Ok(page),
     };
-    if !flow.csrf_ok(form.get("csrf").map(String::as_str)) {
+    if !visit.csrf_ok(form.get("csrf").map(String::as_str)) {
         return Ok(session_expired(&inst, &token));
     }
     let mut choices = BTreeMap::new();
@@ -425,34 +363,34 @@ pub async fn choose_submit(
             choices.insert(*item, Choice::Agree);
         }
     }
-    flow.choices = choices;
-    flow.prescription_form = form
+    visit.choices = choices;
+    visit.prescription_form = form
         .get("prescription_form")
         .and_then(|v| PrescriptionForm::parse(v).ok());
-    if flow.care_kind == CareKind::Online {
-        flow.consultation_date = form
+    if visit.care_kind == CareKind::Online {
+        visit.consultation_date = form
             .get("consultation_date")
             .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
-            .or(flow.consultation_date);
+            .or(visit.consultation_date);
     }
-    flow.save(&state).await?;
+    visit.save(&state.store, Utc::now()).await?;
     if form.contains_key("all") {
         // Back to the same page at the same place, by GET, so that the back
         // button never offers to post again.
         return Ok(Redirect::to(&format!("/w/{token}/choose?all=1#all-status")).into_response());
     }
-    if let Err(e) = request_of(&flow).validate(&inst.institution, flow.care_kind, Utc::now()) {
-        let page = choose_view(&inst, &flow, &token, Some(e.to_string()));
+    if let Err(e) = request_of(&visit).validate(&inst.institution, visit.care_kind, Utc::now()) {
+        let page = choose_view(&inst, &visit, &token, Some(e.to_string()));
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(page.render()?)).into_response());
     }
     Ok(Redirect::to(&format!("/w/{token}/confirm")).into_response())
 }
 
-fn request_of(flow: &Flow) -> ConsentRequest {
+fn request_of(visit: &Visit) -> ConsentRequest {
     ConsentRequest {
-        choices: flow.choices.clone(),
-        prescription_form: flow.prescription_form,
-        consultation_date: flow.consultation_date,
+        choices: visit.choices.clone(),
+        prescription_form: visit.prescription_form,
+        consultation_date: visit.consultation_date,
     }
 }
 
@@ -508,19 +446,19 @@ pub async fn confirm_page(
     Path(token): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, WebError> {
-    let (inst, flow) = match context(&state, &token, &headers).await? {
+    let (inst, visit) = match context(&state, &token, &headers).await? {
         Ok(c) => c,
         Err(page) => return Ok(page),
     };
-    let (screen_id, kind) = match flow.kind {
+    let (screen_id, kind) = match visit.kind {
         Some(FlowKind::Register) => ("B-02", "register"),
         Some(FlowKind::Update) => ("C-07", "update"),
         Some(FlowKind::Cancel) => ("C-02", "cancel"),
         None => return Ok(Redirect::to(&format!("/w/{token}")).into_response()),
     };
     if kind != "cancel"
-        && request_of(&flow)
-            .validate(&inst.institution, flow.care_kind, Utc::now())
+        && request_of(&visit)
+            .validate(&inst.institution, visit.care_kind, Utc::now())
             .is_err()
     {
         return Ok(Redirect::to(&format!("/w/{token}/choose")).into_response());
@@ -528,24 +466,24 @@ pub async fn confirm_page(
     let page = ConfirmPage {
         institution_name: &inst.institution.name,
         token: &token,
-        csrf: &flow.csrf,
-        subtitle: care_subtitle(flow.care_kind),
+        csrf: &visit.csrf,
+        subtitle: care_subtitle(visit.care_kind),
         screen_id,
         kind,
-        rows: chosen_rows(&inst, &flow.choices),
-        prescription: flow.prescription_form.map(PrescriptionForm::label),
-        consultation_date: (flow.care_kind == CareKind::Online).then(|| {
-            zaitaku_domain::person::japanese_date(flow.consultation_date.unwrap_or_else(today))
+        rows: chosen_rows(&inst, &visit.choices),
+        prescription: visit.prescription_form.map(PrescriptionForm::label),
+        consultation_date: (visit.care_kind == CareKind::Online).then(|| {
+            zaitaku_domain::person::japanese_date(visit.consultation_date.unwrap_or_else(today))
         }),
         phone: display_form(&headers).is_phone(),
         card_reader: display_form(&headers).card_reader(),
         ask_prescription: inst.institution.asks_prescription_form(),
-        pending: flow.auth.is_some(),
+        pending: visit.auth.is_some(),
         unchanged: kind == "update"
-            && flow.shown.as_ref()
+            && visit.shown.as_ref()
                 == Some(&ShownConsent {
-                    choices: flow.choices.clone(),
-                    prescription_form: flow.prescription_form,
+                    choices: visit.choices.clone(),
+                    prescription_form: visit.prescription_form,
                 }),
     };
     Ok(Html(page.render()?).into_response())
@@ -560,19 +498,19 @@ pub async fn auth(
     headers: HeaderMap,
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, WebError> {
-    let (inst, flow) = match context(&state, &token, &headers).await? {
+    let (inst, visit) = match context(&state, &token, &headers).await? {
         Ok(c) => c,
         Err(page) => return Ok(page),
     };
-    if !flow.csrf_ok(form.csrf.as_deref()) {
+    if !visit.csrf_ok(form.csrf.as_deref()) {
         return Ok(session_expired(&inst, &token));
     }
-    if flow.kind.is_none() {
+    if visit.kind.is_none() {
         return Ok(Redirect::to(&format!("/w/{token}")).into_response());
     }
-    if flow.kind != Some(FlowKind::Cancel)
-        && request_of(&flow)
-            .validate(&inst.institution, flow.care_kind, Utc::now())
+    if visit.kind != Some(FlowKind::Cancel)
+        && request_of(&visit)
+            .validate(&inst.institution, visit.care_kind, Utc::now())
             .is_err()
     {
         return Ok(Redirect::to(&format!("/w/{token}/choose")).into_response());
@@ -581,7 +519,7 @@ pub async fn auth(
         &state,
         &inst,
         &headers,
-        flow,
+        visit,
         Purpose::Save,
         form.method.as_deref(),
     )
@@ -603,7 +541,7 @@ async fn begin_auth(
     state: &AppState,
     inst: &StoredInstitution,
     _headers: &HeaderMap,
-    mut flow: Flow,
+    mut visit: Visit,
     purpose: Purpose,
     method: Option<&str>,
 ) -> Result<Response, WebError> {
@@ -613,7 +551,7 @@ async fn begin_auth(
     let oauth_state = random_token()?;
     let nonce = state
         .identity
-        .new_nonce(&flow.sid, now)
+        .new_nonce(&visit.sid, now)
         .await
         .map_err(|e| WebError::Internal(e.to_string()))?;
     let url = authorize_url(
@@ -624,16 +562,16 @@ async fn begin_auth(
         method == Some("qr"),
         &Shown {
             client_name: Some(&inst.institution.name),
-            purpose: shown_purpose(flow.kind, purpose),
+            purpose: shown_purpose(visit.kind, purpose),
         },
     );
-    flow.auth = Some(PendingAuth {
+    visit.auth = Some(PendingAuth {
         state: oauth_state,
         verifier,
         nonce,
         purpose,
     });
-    flow.save(state).await?;
+    visit.save(&state.store, Utc::now()).await?;
     Ok(Redirect::to(&url).into_response())
 }
 
@@ -665,7 +603,7 @@ fn refusal_page(
     message: &str,
     code: &str,
     inst: Option<&StoredInstitution>,
-    flow: Option<&Flow>,
+    visit: Option<&Visit>,
 ) -> Response {
     let page = FlowError {
         token,
@@ -673,8 +611,8 @@ fn refusal_page(
         message,
         code,
         institution_name: inst.map(|i| i.institution.name.as_str()),
-        subtitle: flow.map(|f| care_subtitle(f.care_kind)),
-        partner: flow.is_some_and(|f| f.partner_return.is_some()),
+        subtitle: visit.map(|f| care_subtitle(f.care_kind)),
+        partner: visit.is_some_and(|f| f.partner_return.is_some()),
     };
     match page.render() {
         Ok(html) => (StatusCode::FORBIDDEN, Html(html)).into_response(),
@@ -733,75 +671,60 @@ pub async fn refusal_in_context(
     let Ok(Some(inst)) = open_institution(&state, token).await else {
         return res;
     };
-    let flow = Flow::load(&state, &cookies, inst.id).await.ok().flatten();
+    let visit = load_visit(&state, &cookies, inst.id).await.ok().flatten();
     refusal_page(
         token,
         &refusal.title,
         &refusal.message,
         &refusal.code,
         Some(&inst),
-        flow.as_ref(),
+        visit.as_ref(),
     )
 }
 
-/// 訪問診療等 / オンライン診療等 for a page outside the flow (the FAQ), from
+/// 訪問診療等 / オンライン診療等 for a page outside the visit (the FAQ), from
 /// the visit in progress if there is one.
 pub(crate) async fn visit_subtitle(
     state: &AppState,
     headers: &HeaderMap,
     institution_id: i64,
 ) -> Result<&'static str, WebError> {
-    let kind = Flow::load(state, headers, institution_id)
+    let kind = load_visit(state, headers, institution_id)
         .await?
         .map_or(CareKind::HomeVisit, |f| f.care_kind);
     Ok(care_subtitle(kind))
 }
 
-/// What the callback does once its writes are durable.
-enum After {
-    Redirect(String),
-    Refuse {
-        title: &'static str,
-        message: String,
-        code: &'static str,
-    },
-}
-
 /// Back from the authenticator: the only place where stored consent is read
-/// and where anything is written.
-///
-/// Everything is read and decided first; then the nonce is spent, the login
-/// audited, the one-time code spent and this callback's writes (consent, its
-/// audit record, the visit with its outcome) made in one job of the
-/// group-commit writer, so they are durable together before the browser is
-/// sent on. The code and the nonce are single use, so a reload or a second
-/// submit of this URL is refused (at the code, or at the nonce when both ran
-/// at once) and never registers twice; a reload after success goes to the
-/// completion page.
+/// and where anything is written (`zaitaku_service::consent`, in one job of
+/// the group-commit writer). The code and the nonce are single use, so a
+/// reload or a second submit of this URL is refused (at the code, or at the
+/// nonce when both ran at once) and never registers twice; a reload after
+/// success goes to the completion page.
 pub async fn callback(
     State(state): State<AppState>,
     Path(token): Path<String>,
     headers: HeaderMap,
     Query(q): Query<Callback>,
 ) -> Result<Response, WebError> {
-    let (inst, mut flow) = match context(&state, &token, &headers).await? {
+    let (inst, mut visit) = match context(&state, &token, &headers).await? {
         Ok(c) => c,
         Err(page) => return Ok(page),
     };
     // A reload of this page after success shows the result again.
-    if flow.outcome.is_some() && flow.auth.is_none() {
+    if visit.outcome.is_some() && visit.auth.is_none() {
         return Ok(Redirect::to(&format!("/w/{token}/done")).into_response());
     }
     // Back to an authenticator page of a hand-off this visit has already
     // used (flow B once the stored consent was shown, a login that was
     // refused): say so, rather than start over without a word or blame the
     // patient's handling as a mismatched state would.
-    let pending_state = flow.auth.as_ref().map(|p| p.state.as_str());
+    let pending_state = visit.auth.as_ref().map(|p| p.state.as_str());
     if q.error.as_deref() == Some("used") && pending_state != q.state.as_deref() {
         let (title, message, code) = USED;
         return Ok(refused(&token, title, message, code));
     }
-    let Some(pending) = flow.auth.clone() else {
+    let Some(pending) = visit.auth.clone() else {
         return Ok(Redirect::to(&format!("/w/{token}")).into_response());
     };
     if q.state.as_deref() != Some(pending.state.as_str()) {
@@ -835,258 +758,39 @@ pub async fn callback(
     let now = Utc::now();
     let login = state
         .identity
-        .check_login(&signed, &state.origin(), &pending.nonce, &flow.sid, now)
+        .check_login(&signed, &state.origin(), &pending.nonce, &visit.sid, now)
         .await;
-    flow.auth = None;
-    let (mut writes, after) = match login.identified() {
-        Some(who) => {
+    let photo_id = match login.identified() {
+        Some(_) => {
             let on_device =
                 crate::device::is_institution_device(&state, &headers, inst.id, now).await?;
-            let ctx = Decide {
-                inst: &inst,
-                who,
-                purpose: pending.purpose,
-                cross_device,
-                photo_id: photo_id_check(flow.care_kind, cross_device, on_device),
-                token: &token,
-                now,
-            };
-            decide(&state, &mut flow, &ctx).await?
+            photo_id_check(visit.care_kind, cross_device, on_device)
         }
-        None => (Vec::new(), After::Redirect(format!("/w/{token}"))),
+        None => None,
     };
-    // The code is spent in the same commit as the nonce and the consent.
-    writes.insert(0, redeem);
-    match state.identity.finish_login(login, writes).await {
-        Err(e) => Ok(refused(&token, e.title(), &e.to_string(), e.code())),
-        Ok(_) => Ok(match after {
-            After::Redirect(to) => Redirect::to(&to).into_response(),
-            After::Refuse {
-                title,
-                message,
-                code,
-            } => refused(&token, title, &message, code),
-        }),
-    }
-}
-
-/// The callback's reads and decisions for an authenticated patient: the
-/// writes to make together with the login, and where to go afterwards.
-struct Decide<'a> {
-    inst: &'a StoredInstitution,
-    who: &'a zaitaku_identity::Identified,
-    purpose: Purpose,
-    cross_device: bool,
-    /// Why staff must check a photo ID afterwards (seed 002), if they must.
-    photo_id: Option<PhotoIdReason>,
-    token: &'a str,
-    now: chrono::DateTime<Utc>,
-}
-
-async fn decide(
-    state: &AppState,
-    flow: &mut Flow,
-    ctx: &Decide<'_>,
-) -> Result<(Vec<Write>, After), WebError> {
-    let Decide {
-        inst,
-        who,
-        purpose,
+    let returned = consent::Authenticated {
+        login,
+        redeem,
+        purpose: pending.purpose,
         cross_device,
         photo_id,
-        token,
+    };
+    let next = consent::after_login(
+        &state.store,
+        &state.identity,
+        &inst,
+        &mut visit,
+        returned,
         now,
-    } = *ctx;
-    let refuse = |title, message: &str, code| After::Refuse {
-        title,
-        message: message.to_owned(),
-        code,
-    };
-    // Every refusal below also ends the hand-off in the visit (auth cleared),
-    // so a reload starts over instead of trying the spent code again.
-    // Independent reads, side by side on two connections.
-    let kind = flow.kind.unwrap_or(FlowKind::Register);
-    // The stored consent matters only to show it (flow B) and to cancel it.
-    let needs_latest = purpose == Purpose::View || kind == FlowKind::Cancel;
-    let (eligibility, latest) = tokio::try_join!(state.store.eligibility(who.person_id), async {
-        if needs_latest {
-            state.store.latest_consent(inst.id, who.person_id).await
-        } else {
-            Ok(None)
-        }
-    })?;
-    let Some(eligibility) = eligibility else {
-        return Ok((
-            vec![flow.save_write()?],
-            refuse(
-                "資格情報が確認できませんでした",
-                "登録されていないカードです。",
-                "Z-C-0105",
-            ),
-        ));
-    };
-
-    if purpose == Purpose::View {
-        // Flow B, first authentication: show the stored consent to update.
-        let read = Write::audit(
-            &audit_event(
-                "consent.read",
-                "ok",
-                inst,
-                Some(who.person_id),
-                json!({"found": latest.is_some()}),
-            ),
-            now,
-        );
-        flow.identified_person = Some(who.person_id);
-        if let Some(r) = latest.filter(|r| ConsentState::of(Some(r), now) == ConsentState::InForce)
-        {
-            flow.choices = r.choices.clone();
-            flow.prescription_form = r.prescription_form;
-            flow.care_kind = r.care_kind;
-            flow.shown = Some(ShownConsent {
-                choices: r.choices.clone(),
-                prescription_form: r.prescription_form,
-            });
-        }
-        return Ok((
-            vec![read, flow.save_write()?],
-            After::Redirect(format!("/w/{token}/choose")),
-        ));
-    }
-
-    if kind == FlowKind::Update && flow.identified_person != Some(who.person_id) {
-        return Ok((
-            vec![flow.save_write()?],
-            refuse(
-                "認証したカードが異なります",
-                "同意内容を表示したときと別の方のカードで認証されました。同意は更新されていません。最初からやり直してください。",
-                "Z-W-0452",
-            ),
-        ));
-    }
-    if kind != FlowKind::Cancel
-        && let Some((title, message, code)) = eligibility_view::refusal(&eligibility, today())
-    {
-        let audit = Write::audit(
-            &audit_event(
-                "consent.write",
-                code,
-                inst,
-                Some(who.person_id),
-                json!({"flow": kind}),
-            ),
-            now,
-        );
-        return Ok((
-            vec![audit, flow.save_write()?],
-            refuse(title, message, code),
-        ));
-    }
-
-    let (action, decision) = match kind {
-        FlowKind::Cancel => {
-            let Some(prev) = latest.filter(|r| r.action != ConsentAction::Revoke) else {
-                return Ok((
-                    vec![flow.save_write()?],
-                    refuse(
-                        "取り消す同意がありません",
-                        "この医療機関等に登録されている同意はありません。",
-                        "Z-W-0453",
-                    ),
-                ));
-            };
-            let decision = ConsentDecision {
-                care_kind: prev.care_kind,
-                choices: BTreeMap::new(),
-                prescription_form: None,
-                valid_until: None,
-            };
-            (ConsentAction::Revoke, decision)
-        }
-        FlowKind::Register | FlowKind::Update => {
-            let decision = match request_of(flow).validate(&inst.institution, flow.care_kind, now) {
-                Ok(d) => d,
-                Err(e) => {
-                    return Ok((
-                        vec![flow.save_write()?],
-                        refuse("選択内容を確認してください", &e.to_string(), e.code()),
-                    ));
-                }
-            };
-            // Recorded as what the patient chose and reads on the completion
-            // screen: flow A registers (replacing any consent in force),
-            // flow B updates.
-            let action = if kind == FlowKind::Update {
-                ConsentAction::Update
-            } else {
-                ConsentAction::Register
-            };
-            (action, decision)
-        }
-    };
-    let channel = if flow.partner_return.is_some() {
-        Channel::Partner
-    } else {
-        Channel::Web
-    };
-    let consent = Write::record_consent(&NewConsent {
-        institution_id: inst.id,
-        person_id: who.person_id,
-        action,
-        channel,
-        decision: &decision,
-        recorded_at: now,
-        recorded_by: "patient",
-        photo_id_reason: photo_id,
-        idempotency_key: Some(&flow.idempotency),
-    });
-    // The consent's id is known only once it is inserted; the audit record and
-    // the visit's outcome that name it follow in the same job.
-    flow.outcome = Some(Outcome {
-        consent_id: 0,
-        person_id: who.person_id,
-        status: who.status,
-        cross_device,
-    });
-    let visit = flow.clone();
-    let (inst_id, person_id) = (inst.id, who.person_id);
-    let then = Write::then(move |written| {
-        let Some(record) = written.iter().find_map(|w| match w {
-            Written::Consent(r) => Some(r),
-            _ => None,
-        }) else {
-            return Vec::new();
-        };
-        let mut visit = visit.clone();
-        if let Some(outcome) = visit.outcome.as_mut() {
-            outcome.consent_id = record.id;
-        }
-        let mut writes = vec![Write::audit(
-            &AuditEvent {
-                actor: "patient",
-                action: "consent.write",
-                outcome: "ok",
-                institution_id: Some(inst_id),
-                person_id: Some(person_id),
-                detail: json!({"consent": record.id, "action": record.action, "channel": record.channel, "cross_device": cross_device, "photo_id": photo_id.map(PhotoIdReason::as_str)}),
-            },
-            now,
-        )];
-        // Serialised here, in the writer's thread, because the consent's id is
-        // known only now; a visit always serialises (strings, numbers, maps
-        // keyed by strings), so a failure is only logged: the consent and its
-        // audit record stand, and the patient is shown A-01 again.
-        match visit.save_write() {
-            Ok(save) => writes.push(save),
-            Err(e) => tracing::error!(error = %e, "the visit could not be saved"),
-        }
-        writes
-    });
-    Ok((
-        vec![consent, then],
-        After::Redirect(format!("/w/{token}/done")),
-    ))
+    )
+    .await?;
+    Ok(match next {
+        Err(e) => refused(&token, e.title(), &e.to_string(), e.code()),
+        Ok(consent::Next::Start) => Redirect::to(&format!("/w/{token}")).into_response(),
+        Ok(consent::Next::Choose) => Redirect::to(&format!("/w/{token}/choose")).into_response(),
+        Ok(consent::Next::Done) => Redirect::to(&format!("/w/{token}/done")).into_response(),
+        Ok(consent::Next::Refused(why)) => refused(&token, why.title(), why.message(), why.code()),
+    })
 }
 
 // ---------------------------------------------------------------- completion
@@ -1129,53 +833,30 @@ pub async fn done_page(
     Path(token): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, WebError> {
-    let (inst, flow) = match context(&state, &token, &headers).await? {
+    let (inst, visit) = match context(&state, &token, &headers).await? {
         Ok(c) => c,
         Err(page) => return Ok(page),
     };
-    let Some(outcome) = flow.outcome.clone() else {
-        if let Some(pending) = &flow.auth {
-            return pending_page(&inst, &flow, &token, pending.purpose);
+    let Some(outcome) = visit.outcome.clone() else {
+        if let Some(pending) = &visit.auth {
+            return pending_page(&inst, &visit, &token, pending.purpose);
         }
         return Ok(Redirect::to(&format!("/w/{token}")).into_response());
     };
-    let kind = flow.kind.unwrap_or(FlowKind::Register);
-    // Independent reads, side by side on two connections.
-    let (record, e) = tokio::try_join!(
-        state.store.latest_consent(inst.id, outcome.person_id),
-        async {
-            if kind == FlowKind::Register {
-                state.store.eligibility(outcome.person_id).await
-            } else {
-                Ok(None)
-            }
-        }
-    )?;
-    let Some(record) = record else {
+    let kind = visit.kind.unwrap_or(FlowKind::Register);
+    let Some(written) =
+        consent::completion(&state.store, inst.id, kind, &outcome, Utc::now()).await?
+    else {
         return Ok(Redirect::to(&format!("/w/{token}")).into_response());
     };
+    let record = written.record;
     let (screen_id, kind_name) = match kind {
         FlowKind::Register => ("B-03", "register"),
         FlowKind::Update => ("C-09", "update"),
         FlowKind::Cancel => ("C-10", "cancel"),
     };
     let eligibility = if kind == FlowKind::Register {
-        if e.is_some() {
-            state
-                .store
-                .audit(
-                    &audit_event(
-                        "read.eligibility",
-                        "ok",
-                        &inst,
-                        Some(outcome.person_id),
-                        json!({"page": "completion"}),
-                    ),
-                    Utc::now(),
-                )
-                .await?;
-        }
-        e.map(|e| {
+        written.eligibility.map(|e| {
             eligibility_view::build(
                 &e,
                 &record.choices,
@@ -1188,7 +869,7 @@ pub async fn done_page(
     };
     let page = DonePage {
         institution_name: &inst.institution.name,
-        subtitle: care_subtitle(flow.care_kind),
+        subtitle: care_subtitle(visit.care_kind),
         screen_id,
         kind: kind_name,
         rows: chosen_rows(&inst, &record.choices),
@@ -1204,7 +885,7 @@ pub async fn done_page(
         cross_device: outcome.cross_device,
         eligibility,
         token: &token,
-        partner: flow.partner_return.is_some(),
+        partner: visit.partner_return.is_some(),
         ask_prescription: inst.institution.asks_prescription_form(),
     };
     Ok(Html(page.render()?).into_response())
@@ -1214,17 +895,17 @@ pub async fn done_page(
 /// without its answer (closed it, or it never returned). Nothing was written.
 fn pending_page(
     inst: &StoredInstitution,
-    flow: &Flow,
+    visit: &Visit,
     token: &str,
     purpose: Purpose,
 ) -> Result<Response, WebError> {
     let page = PendingPage {
         institution_name: &inst.institution.name,
-        subtitle: care_subtitle(flow.care_kind),
+        subtitle: care_subtitle(visit.care_kind),
         token,
-        csrf: &flow.csrf,
+        csrf: &visit.csrf,
         viewing: purpose == Purpose::View,
-        partner: flow.partner_return.is_some(),
+        partner: visit.partner_return.is_some(),
     };
     Ok(Html(page.render()?).into_response())
 }
@@ -1240,28 +921,20 @@ pub async fn leave(
     Path(token): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, WebError> {
-    let (inst, flow) = match context(&state, &token, &headers).await? {
+    let (inst, visit) = match context(&state, &token, &headers).await? {
         Ok(c) => c,
         Err(page) => return Ok(page),
     };
     // Checked again: the administrator may have removed the origin since
     // the visit began, or the visit began before origins were checked.
-    let checked = match flow.partner_return.clone() {
+    let checked = match visit.partner_return.clone() {
         Some(url) => registered_return(&state, &inst, url, "leave").await?,
         None => None,
     };
     let Some(return_url) = checked.as_deref() else {
         return Ok(Redirect::to(&format!("/w/{token}")).into_response());
     };
-    let action = match &flow.outcome {
-        Some(outcome) => state
-            .store
-            .latest_consent(inst.id, outcome.person_id)
-            .await?
-            .filter(|r| r.id == outcome.consent_id)
-            .map(|r| r.action),
-        None => None,
-    };
+    let action = zaitaku_service::partner::leave(&state.store, &inst, &visit, Utc::now()).await?;
     let url = state.signer.url(&crate::partner::PartnerReturn {
         return_url,
         status: if action.is_some() {
@@ -1271,26 +944,9 @@ pub async fn leave(
         },
         action,
         institution_code: inst.institution.code.as_str(),
-        consultation_date: flow.consultation_date,
+        consultation_date: visit.consultation_date,
         issued_at: Utc::now().timestamp(),
-        state: flow.partner_state.as_deref(),
+        state: visit.partner_state.as_deref(),
     });
-    state
-        .store
-        .audit(
-            &audit_event(
-                "partner.return",
-                if action.is_some() {
-                    "completed"
-                } else {
-                    "not_completed"
-                },
-                &inst,
-                flow.outcome.as_ref().map(|o| o.person_id),
-                json!({"action": action}),
-            ),
-            Utc::now(),
-        )
-        .await?;
     Ok(Redirect::to(&url).into_response())
 }

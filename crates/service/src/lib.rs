@@ -1,0 +1,47 @@
+//! zaitaku's use cases. Each module is one thing a person does with the
+//! system, written the same way: read, decide with the rules of
+//! `zaitaku-domain`, commit ONE job of the storage writer, audit every
+//! outcome (success and refusal), with the current time passed in. Every
+//! surface — the web service, the administration, and next the staff app, the
+//! receipt-computer interface and the kiosk — is a thin layer over these.
+//!
+//! - [`visit`]: the state of a patient's visit to the web service.
+//! - [`consent`]: 同意登録・更新・取消 once the card is authenticated, and
+//!   the completion screen's reads.
+//! - [`partner`]: the online-care partner's way back.
+//!
+//! Refusals a person caused are values (enums with a stable `code()` and a
+//! Japanese message); [`ServiceError`] is only for a system that could not
+//! answer.
+
+mod actor;
+pub mod consent;
+mod error;
+pub mod partner;
+pub mod visit;
+
+use base64::Engine;
+use chrono::{DateTime, NaiveDate, Utc};
+
+pub use actor::Actor;
+pub use error::ServiceError;
+
+/// `N` random bytes as URL-safe base64 without padding.
+pub(crate) fn random_text<const N: usize>() -> Result<String, ServiceError> {
+    let mut b = [0u8; N];
+    zaitaku_identity::random_bytes(&mut b)?;
+    Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b))
+}
+
+/// A secret for a session id, a CSRF token or a one-time link: 32 random
+/// bytes, URL-safe base64.
+pub fn random_token() -> Result<String, ServiceError> {
+    random_text::<32>()
+}
+
+/// The day in Japan at `now`: the day eligibility, certificate warnings and
+/// consultation days are judged by.
+pub fn jst_day(now: DateTime<Utc>) -> NaiveDate {
+    now.with_timezone(&zaitaku_domain::consent::jst())
+        .date_naive()
+}
