@@ -9,6 +9,8 @@
 //! - [`consent`]: 同意登録・更新・取消 once the card is authenticated, and
 //!   the completion screen's reads.
 //! - [`partner`]: the online-care partner's way back.
+//! - [`staff`]: staff and operator login with the lockout rule, sessions,
+//!   passwords.
 //!
 //! Refusals a person caused are values (enums with a stable `code()` and a
 //! Japanese message); [`ServiceError`] is only for a system that could not
@@ -18,6 +20,7 @@ mod actor;
 pub mod consent;
 mod error;
 pub mod partner;
+pub mod staff;
 pub mod visit;
 
 use base64::Engine;

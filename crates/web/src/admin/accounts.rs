@@ -221,9 +221,7 @@ pub async fn create(
         Err(e) => return refuse(form, e),
     };
     let password = temporary_password()?;
-    let hash = hash_password_off_thread(&password)
-        .await
-        .map_err(WebError::Internal)?;
+    let hash = hash_password_off_thread(&password).await?;
     let now = Utc::now();
     let created = state
         .store
@@ -446,9 +444,7 @@ pub async fn reset_password(
         return Ok(refuse_self_change());
     }
     let password = temporary_password()?;
-    let hash = hash_password_off_thread(&password)
-        .await
-        .map_err(WebError::Internal)?;
+    let hash = hash_password_off_thread(&password).await?;
     state.store.set_password(target.id, &hash, true).await?;
     state
         .store

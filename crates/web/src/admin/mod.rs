@@ -23,7 +23,7 @@ use zaitaku_domain::account::{Permission, Role};
 use zaitaku_domain::consent::jst;
 
 use crate::AppState;
-use auth::{Realm, Staff};
+use auth::{Realm, RealmPaths, Staff};
 
 pub use auth::hash_password;
 

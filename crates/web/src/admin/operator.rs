@@ -247,9 +247,7 @@ pub async fn create(
         Err(e) => return Err(e.into()),
     };
     let password = temporary_password()?;
-    let hash = hash_password_off_thread(&password)
-        .await
-        .map_err(WebError::Internal)?;
+    let hash = hash_password_off_thread(&password).await?;
     let account = state
         .store
         .insert_account(
