@@ -75,6 +75,73 @@ pub fn medical_access(
     }
 }
 
+/// The kinds of medical information staff read (seed 002): each released
+/// by its consent items.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MedicalKind {
+    /// 薬剤情報
+    Drugs,
+    /// 診療情報
+    Clinical,
+    /// 特定健診等情報
+    Checkups,
+}
+
+impl MedicalKind {
+    pub const ALL: [MedicalKind; 3] = [Self::Drugs, Self::Clinical, Self::Checkups];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Drugs => "drugs",
+            Self::Clinical => "clinical",
+            Self::Checkups => "checkups",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Drugs => "薬剤情報",
+            Self::Clinical => "診療情報",
+            Self::Checkups => "特定健診等情報",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    /// The consent items that release this kind; clinical information is
+    /// split between the first two items (seed 000 wording), so either opens
+    /// the page and each event is then filtered by its own item.
+    fn items(self) -> &'static [ConsentItem] {
+        match self {
+            Self::Drugs => &[ConsentItem::ClinicalAndDrug],
+            Self::Clinical => &[ConsentItem::Surgery, ConsentItem::ClinicalAndDrug],
+            Self::Checkups => &[ConsentItem::Checkups],
+        }
+    }
+
+    /// Granted if any of its items is; otherwise the first item's refusal
+    /// (they differ only when one item was consented and the other not).
+    pub fn access(
+        self,
+        latest: Option<&ConsentRecord>,
+        standing: CertificateStanding,
+        now: DateTime<Utc>,
+    ) -> Result<(), MedicalRefusal> {
+        let mut first = None;
+        for item in self.items() {
+            match medical_access(latest, *item, standing, now) {
+                Ok(()) => return Ok(()),
+                Err(e) => {
+                    first.get_or_insert(e);
+                }
+            }
+        }
+        Err(first.unwrap_or(MedicalRefusal::ItemNotConsented))
+    }
+}
+
 /// 再照会 of eligibility needs only a consent in force (no item, and a grace
 /// certificate is enough).
 pub fn requery_allowed(

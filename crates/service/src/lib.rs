@@ -8,6 +8,9 @@
 //! - [`visit`]: the state of a patient's visit to the web service.
 //! - [`consent`]: 同意登録・更新・取消 once the card is authenticated, and
 //!   the completion screen's reads.
+//! - [`identity_check`]: 本人確認のテスト, a card tried without consent.
+//! - [`inquiry`]: 資格確認 and medical information of a consented patient,
+//!   as staff ask for them.
 //! - [`partner`]: the online-care partner's way back.
 //! - [`staff`]: staff and operator login with the lockout rule, sessions,
 //!   passwords.
@@ -19,6 +22,8 @@
 mod actor;
 pub mod consent;
 mod error;
+pub mod identity_check;
+pub mod inquiry;
 pub mod partner;
 pub mod staff;
 pub mod visit;

@@ -7,13 +7,11 @@ use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use chrono::{Duration, Utc};
+use chrono::Utc;
 use serde::Deserialize;
-use serde_json::json;
-use zaitaku_authenticator::b64url;
 use zaitaku_domain::person::{japanese_date, wareki};
-use zaitaku_identity::{CertificateStatus, random_bytes};
-use zaitaku_storage::AuditEvent;
+use zaitaku_identity::CertificateStatus;
+use zaitaku_service::identity_check::{self, CheckRefusal, Checked, Lost, Pending};
 
 use crate::AppState;
 use crate::error::{WebError, error_page};
@@ -31,12 +29,6 @@ pub async fn start_page() -> Result<Html<String>, WebError> {
     Ok(Html(StartPage.render()?))
 }
 
-fn random_b64url() -> Result<String, WebError> {
-    let mut b = [0u8; 32];
-    random_bytes(&mut b).map_err(|e| WebError::Internal(e.to_string()))?;
-    Ok(b64url(&b))
-}
-
 fn session_cookie(state: &AppState, sid: &str) -> Result<HeaderValue, WebError> {
     let secure = if state.public_url.starts_with("https://") {
         "; Secure"
@@ -51,28 +43,17 @@ fn session_cookie(state: &AppState, sid: &str) -> Result<HeaderValue, WebError> 
 
 /// Opens a session and hands the browser to the authenticator.
 pub async fn begin(State(state): State<AppState>) -> Result<Response, WebError> {
-    let now = Utc::now();
-    let sid = random_b64url()?;
-    let verifier = random_b64url()?;
-    let oauth_state = random_b64url()?;
-    let nonce = state
-        .identity
-        .new_nonce(&sid, now)
-        .await
-        .map_err(|e| WebError::Internal(e.to_string()))?;
-    state
-        .store
-        .put_session(
-            &sid,
-            &json!({"state": oauth_state, "verifier": verifier, "nonce": nonce}),
-            now,
-            now + Duration::minutes(30),
-        )
-        .await?;
+    let pending = identity_check::open(&state.store, &state.identity, Utc::now()).await?;
+    let Pending {
+        sid,
+        state: oauth_state,
+        verifier,
+        nonce,
+    } = &pending;
     let url = authorize_url(
-        &oauth_state,
-        &verifier,
-        &nonce,
+        oauth_state,
+        verifier,
+        nonce,
         CALLBACK,
         false,
         &Shown {
@@ -82,7 +63,7 @@ pub async fn begin(State(state): State<AppState>) -> Result<Response, WebError> 
     );
     let mut res = Redirect::to(&url).into_response();
     res.headers_mut()
-        .insert(header::SET_COOKIE, session_cookie(&state, &sid)?);
+        .insert(header::SET_COOKIE, session_cookie(&state, sid)?);
     Ok(res)
 }
 
@@ -125,34 +106,28 @@ pub async fn callback(
             "Z-W-0440",
         ));
     };
-    let Some(session) = state.store.session(sid, now).await? else {
-        return Ok(refused(
-            "セッションの有効期限が切れました",
-            "最初からやり直してください。",
-            "Z-W-0440",
-        ));
+    let pending = match identity_check::take(&state.store, sid, q.state.as_deref(), now).await? {
+        Ok(p) => p,
+        Err(Lost::Expired) => {
+            return Ok(refused(
+                "セッションの有効期限が切れました",
+                "最初からやり直してください。",
+                "Z-W-0440",
+            ));
+        }
+        Err(Lost::OtherState) => {
+            return Ok(refused(
+                "認証できませんでした",
+                "画面の操作が正しくありません。最初からやり直してください。",
+                "Z-W-0441",
+            ));
+        }
     };
-    let field = |k: &str| {
-        session
-            .get(k)
-            .and_then(|v| v.as_str())
-            .unwrap_or_default()
-            .to_owned()
-    };
-    if q.state.as_deref() != Some(field("state").as_str()) {
-        return Ok(refused(
-            "認証できませんでした",
-            "画面の操作が正しくありません。最初からやり直してください。",
-            "Z-W-0441",
-        ));
-    }
-    // Each session signs in at most once.
-    state.store.delete_session(sid).await?;
-    let (token, cross_device) = match returned(
+    let (token, cross_device, redeem) = match returned(
         &state,
         q.error.as_deref(),
         q.code.as_deref(),
-        &field("verifier"),
+        &pending.verifier,
         CALLBACK,
     )
     .await?
@@ -161,51 +136,44 @@ pub async fn callback(
             token,
             cross_device,
             redeem,
-        } => {
-            if state.store.write(vec![redeem]).await?.is_err() {
-                return Ok(refused(
-                    "認証できませんでした",
-                    "最初からやり直してください。",
-                    "Z-W-0441",
-                ));
-            }
-            (token, cross_device)
-        }
+        } => (token, cross_device, redeem),
         Returned::Refused {
             title,
             message,
             code,
         } => return Ok(refused(title, message, code)),
     };
-    let who = match state
-        .identity
-        .verify_login(&token, &state.origin(), &field("nonce"), sid, now)
-        .await
-    {
-        Ok(who) => who,
-        Err(e) => return Ok(refused(e.title(), &e.to_string(), e.code())),
+    let checked = identity_check::finish(
+        &state.store,
+        &state.identity,
+        &pending,
+        &token,
+        redeem,
+        &state.origin(),
+        now,
+    )
+    .await?;
+    let Checked {
+        who,
+        eligibility: e,
+    } = match checked {
+        Ok(c) => c,
+        Err(CheckRefusal::CodeSpent) => {
+            return Ok(refused(
+                "認証できませんでした",
+                "最初からやり直してください。",
+                "Z-W-0441",
+            ));
+        }
+        Err(CheckRefusal::Login(e)) => return Ok(refused(e.title(), &e.to_string(), e.code())),
+        Err(CheckRefusal::UnknownPerson) => {
+            return Ok(refused(
+                "認証できませんでした",
+                "登録されていないカードです。",
+                "Z-C-0105",
+            ));
+        }
     };
-    let Some(e) = state.store.eligibility(who.person_id).await? else {
-        return Ok(refused(
-            "認証できませんでした",
-            "登録されていないカードです。",
-            "Z-C-0105",
-        ));
-    };
-    state
-        .store
-        .audit(
-            &AuditEvent {
-                actor: "patient",
-                action: "read.person",
-                outcome: "ok",
-                institution_id: None,
-                person_id: Some(who.person_id),
-                detail: json!({"page": "identity_check", "fields": ["name", "name_kana", "birth_date"]}),
-            },
-            now,
-        )
-        .await?;
     let card = state
         .identity
         .card_status(who.card_id)

@@ -4,8 +4,6 @@
 //! A person who never consented to this institution is "not found" here,
 //! exactly like a person who does not exist.
 
-use std::collections::BTreeMap;
-
 use askama::Template;
 use axum::extract::{Form, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -13,16 +11,14 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::Deserialize;
 use serde_json::json;
-use zaitaku_card::validity::classify;
-use zaitaku_domain::access::{CertificateStanding, MedicalRefusal, requery_allowed};
+use zaitaku_domain::access::{CertificateStanding, MedicalRefusal};
 use zaitaku_domain::account::{Permission, validate_reference_number};
 use zaitaku_domain::consent::{
-    CareKind, Choice, ConsentItem, ConsentRecord, ConsentState, next_midnight_jst,
+    CareKind, ConsentItem, ConsentRecord, ConsentState, next_midnight_jst,
 };
 use zaitaku_domain::eligibility::Eligibility;
 use zaitaku_domain::person::{age_on, japanese_date};
 use zaitaku_domain::photo_id::PhotoIdReason;
-use zaitaku_identity::CertificateStatus;
 use zaitaku_storage::{ConsentedPatient, PatientFilter, StorageError};
 
 use super::auth::{CsrfForm, Realm, Staff, gate, not_found};
@@ -30,32 +26,13 @@ use super::{Nav, jst_minute, today};
 use crate::AppState;
 use crate::error::WebError;
 use crate::flow::eligibility_view::{self, EligibilityView, Row};
+use zaitaku_service::inquiry;
 
 /// The list shows at most this many lines; the filters narrow it down.
 const LIST_LIMIT: i64 = 200;
 
 pub fn jst_start(day: NaiveDate) -> DateTime<Utc> {
     next_midnight_jst(day) - Duration::days(1)
-}
-
-/// The best standing among the person's cards that are not revoked.
-pub async fn certificate_standing(
-    state: &AppState,
-    person_id: i64,
-    now: DateTime<Utc>,
-) -> Result<CertificateStanding, WebError> {
-    let mut best = CertificateStanding::Unusable;
-    for card in state.store.cards(Some(person_id)).await? {
-        if card.revoked_at.is_some() {
-            continue;
-        }
-        match classify(card.issued_at, card.not_after, now) {
-            Ok(CertificateStatus::Grace { .. }) => best = CertificateStanding::Grace,
-            Ok(_) => return Ok(CertificateStanding::Valid),
-            Err(_) => {}
-        }
-    }
-    Ok(best)
 }
 
 fn state_label(s: ConsentState) -> &'static str {
@@ -267,34 +244,19 @@ pub async fn list(
 }
 
 /// The patient `id` if they consented to the signed-in staff's institution;
-/// otherwise the not-found page, and the attempt is audited.
+/// otherwise the not-found page (the attempt is audited by the service).
 pub async fn consented(
     state: &AppState,
     staff: &Staff,
     id: i64,
     action: &str,
 ) -> Result<Result<ConsentedPatient, Response>, WebError> {
-    let inst = staff.institution()?;
-    match state.store.consented_patient(inst.id, id).await? {
+    match inquiry::consented_patient(&state.store, staff, id, action, Utc::now()).await? {
         Some(p) => Ok(Ok(p)),
-        None => {
-            state
-                .store
-                .audit(
-                    &staff.event(
-                        "access.denied",
-                        "not_found",
-                        None,
-                        json!({"requested_person": id, "attempted": action}),
-                    ),
-                    Utc::now(),
-                )
-                .await?;
-            Ok(Err(not_found(
-                staff,
-                Some(("/admin/patients", "同意取得済み患者一覧に戻る")),
-            )))
-        }
+        None => Ok(Err(not_found(
+            staff,
+            Some(("/admin/patients", "同意取得済み患者一覧に戻る")),
+        ))),
     }
 }
 
@@ -393,76 +355,31 @@ async fn render_detail(
     let inst = staff.institution()?;
     let now = Utc::now();
     let pid = patient.person_id;
-    let history = state.store.consent_history(inst.id, pid).await?;
-    let latest = history.last();
-    let consent_state = ConsentState::of(latest, now);
-    let notes = state.store.patient_notes(inst.id, pid).await?;
-    let standing = certificate_standing(state, pid, now).await?;
-    // Eligibility as confirmed with the latest registration, or — by 再照会 —
-    // as of today. The choices decide what the block may show.
-    let last_given = history
-        .iter()
-        .rev()
-        .find(|r| r.action != zaitaku_domain::consent::ConsentAction::Revoke);
-    let choices: BTreeMap<ConsentItem, Choice> =
-        last_given.map(|r| r.choices.clone()).unwrap_or_default();
-    let consent_day = last_given.map_or(today(), |r| {
-        r.recorded_at
-            .with_timezone(&zaitaku_domain::consent::jst())
-            .date_naive()
-    });
-    let requery_refusal = requery_allowed(latest, now).err();
-    let on = if outcome.requeried && requery_refusal.is_none() {
-        today()
-    } else {
-        consent_day
-    };
-    let eligibility = state.store.eligibility(pid).await?;
+    let found = inquiry::patient(&state.store, staff, pid, outcome.requeried, now).await?;
+    let (history, notes, eligibility, on) =
+        (&found.history, found.notes, &found.eligibility, found.on);
+    let consent_state = ConsentState::of(history.last(), now);
     let view = eligibility.as_ref().map(|e| {
         let mut view = eligibility_view::build(
             e,
-            &choices,
+            &found.choices,
             inst.institution.offers(ConsentItem::LimitAmount),
             on,
         );
         with_card_dates(&mut view, e, on);
         view
     });
-    let medical = if staff.may(Permission::ViewMedical) {
-        super::medical::KINDS
-            .iter()
-            .map(|k| MedicalLink {
-                kind: k.as_str(),
-                label: k.label(),
-                refusal: k
-                    .access(latest, standing, now)
-                    .err()
-                    .map(|r: MedicalRefusal| format!("{r}（{}）", r.code())),
-            })
-            .collect()
-    } else {
-        Vec::new()
-    };
-    state
-        .store
-        .audit(
-            &staff.event(
-                if outcome.requeried {
-                    "eligibility.requery"
-                } else {
-                    "patient.view"
-                },
-                if outcome.requeried && requery_refusal.is_some() {
-                    "refused"
-                } else {
-                    "ok"
-                },
-                Some(pid),
-                json!({"eligibility_on": on}),
-            ),
-            now,
-        )
-        .await?;
+    let medical = found
+        .medical
+        .iter()
+        .map(|(k, access)| MedicalLink {
+            kind: k.as_str(),
+            label: k.label(),
+            refusal: access
+                .err()
+                .map(|r: MedicalRefusal| format!("{r}（{}）", r.code())),
+        })
+        .collect();
     let person = eligibility.as_ref().map(|e| &e.person);
     let page = DetailPage {
         id: pid,
@@ -494,13 +411,11 @@ async fn render_detail(
         error: outcome.error,
         eligibility: view,
         eligibility_date: japanese_date(on),
-        requeried_at: (outcome.requeried && requery_refusal.is_none()).then(|| jst_minute(now)),
-        requery_refusal: if outcome.requeried {
-            requery_refusal.map(|r| format!("{r}（{}）", r.code()))
-        } else {
-            None
-        },
-        certificate_note: match standing {
+        requeried_at: found.requeried.then(|| jst_minute(now)),
+        requery_refusal: found
+            .requery_refusal
+            .map(|r| format!("{r}（{}）", r.code())),
+        certificate_note: match found.standing {
             CertificateStanding::Valid => None,
             CertificateStanding::Grace => Some(
                 "電子証明書の有効期限切れ（猶予期間中）です。資格情報は確認できますが、薬剤情報等は提供されません。",
