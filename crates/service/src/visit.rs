@@ -204,7 +204,7 @@ mod tests {
 
     #[test]
     fn idempotency_keys_are_unique_and_sort_by_when_they_were_made() {
-        let now = Utc::now();
+        let now = chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 11, 21, 1, 0, 0).unwrap();
         let first = idempotency_key(now).unwrap();
         let second = idempotency_key(now + Duration::milliseconds(2)).unwrap();
         assert_ne!(first, second);

@@ -441,3 +441,37 @@ mod tests {
         assert_eq!(sqlite_url_with_create("sqlite::memory:"), "sqlite::memory:");
     }
 }
+
+#[cfg(test)]
+mod migration_names {
+    use std::collections::BTreeMap;
+    use std::path::Path;
+
+    fn migrations(dir: &str) -> BTreeMap<String, String> {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("migrations")
+            .join(dir);
+        std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .map(|name| (name[..4].to_owned(), name))
+            .collect()
+    }
+
+    /// Before 0009 SQLite had storage-only changes of its own (0005–0008);
+    /// from 0009 on, the same change has the same number and name on both.
+    #[test]
+    fn the_same_change_has_the_same_number_and_name_on_both_databases() {
+        let sqlite = migrations("sqlite");
+        let postgres = migrations("postgres");
+        for (number, name) in &postgres {
+            assert_eq!(sqlite.get(number), Some(name), "postgres {name}");
+        }
+        let sqlite_only: Vec<_> = sqlite
+            .iter()
+            .filter(|(n, _)| !postgres.contains_key(*n))
+            .map(|(n, _)| n.as_str())
+            .collect();
+        assert_eq!(sqlite_only, ["0005", "0006", "0007", "0008"]);
+    }
+}
