@@ -150,13 +150,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/w/{token}/confirm", get(flow::confirm_page))
         .route("/w/{token}/auth", axum::routing::post(flow::auth))
-        .route(
-            "/w/{token}/callback",
-            get(flow::callback).route_layer(axum::middleware::from_fn_with_state(
-                state.clone(),
-                flow::refusal_in_context,
-            )),
-        )
+        .route("/w/{token}/callback", get(flow::callback))
         .route("/w/{token}/done", get(flow::done_page))
         .route("/w/{token}/leave", get(flow::leave))
         .route("/w/{token}/faq", get(pages::faq))

@@ -12,7 +12,6 @@ mod session;
 
 pub(crate) use pages::visit_subtitle;
 pub use pages::{
-    auth, callback, choose_page, choose_submit, confirm_page, done_page, flow_start, leave,
-    refusal_in_context, start,
+    auth, callback, choose_page, choose_submit, confirm_page, done_page, flow_start, leave, start,
 };
 pub(crate) use session::{cookie, random_token};

@@ -587,16 +587,6 @@ pub struct Callback {
     error: Option<String>,
 }
 
-fn refused(token: &str, title: &str, message: &str, code: &str) -> Response {
-    let mut res = refusal_page(token, title, message, code, None, None);
-    res.extensions_mut().insert(Refusal {
-        title: title.to_owned(),
-        message: message.to_owned(),
-        code: code.to_owned(),
-    });
-    res
-}
-
 fn refusal_page(
     token: &str,
     title: &str,
@@ -620,15 +610,6 @@ fn refusal_page(
     }
 }
 
-/// What a refusal page said, so that [`refusal_in_context`] can show it
-/// again within the visit.
-#[derive(Clone)]
-struct Refusal {
-    title: String,
-    message: String,
-    code: String,
-}
-
 #[derive(Template)]
 #[template(path = "flow/error.html")]
 struct FlowError<'a> {
@@ -641,45 +622,6 @@ struct FlowError<'a> {
     subtitle: Option<&'static str>,
     /// Sent by an online-care partner: offer 「同意登録をせずに戻る」.
     partner: bool,
-}
-
-/// Around the callback: a refusal (保険証未登録, a locked card …) is shown
-/// within the visit — the institution, 訪問診療等 or オンライン診療等 — and a
-/// patient an online-care partner sent gets the way back to it on that very
-/// page, so that the partner learns of it and can offer its own fallback
-/// (seed 003: uploading an image of the insurance card). The callback itself
-/// stays as it is.
-pub async fn refusal_in_context(
-    State(state): State<AppState>,
-    Path(token): Path<String>,
-    req: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> Response {
-    // Only the visit's cookie is needed afterwards: the whole header map
-    // would be copied on every registration for the few that are refused.
-    let cookies: HeaderMap = req
-        .headers()
-        .get_all(header::COOKIE)
-        .iter()
-        .map(|v| (header::COOKIE, v.clone()))
-        .collect();
-    let res = next.run(req).await;
-    let Some(refusal) = res.extensions().get::<Refusal>().cloned() else {
-        return res;
-    };
-    let token = token.as_str();
-    let Ok(Some(inst)) = open_institution(&state, token).await else {
-        return res;
-    };
-    let visit = load_visit(&state, &cookies, inst.id).await.ok().flatten();
-    refusal_page(
-        token,
-        &refusal.title,
-        &refusal.message,
-        &refusal.code,
-        Some(&inst),
-        visit.as_ref(),
-    )
 }
 
 /// 訪問診療等 / オンライン診療等 for a page outside the visit (the FAQ), from
@@ -711,6 +653,14 @@ pub async fn callback(
         Ok(c) => c,
         Err(page) => return Ok(page),
     };
+    // A refusal (保険証未登録, a locked card …) is shown within the visit —
+    // the institution, 訪問診療等 or オンライン診療等 — and a patient an
+    // online-care partner sent gets the way back to it on that very page, so
+    // that the partner learns of it and can offer its own fallback (seed 003:
+    // uploading an image of the insurance card).
+    let refused = |visit: &Visit, title: &str, message: &str, code: &str| {
+        refusal_page(&token, title, message, code, Some(&inst), Some(visit))
+    };
     // A reload of this page after success shows the result again.
     if visit.outcome.is_some() && visit.auth.is_none() {
         return Ok(Redirect::to(&format!("/w/{token}/done")).into_response());
@@ -722,14 +672,14 @@ pub async fn callback(
     let pending_state = visit.auth.as_ref().map(|p| p.state.as_str());
     if q.error.as_deref() == Some("used") && pending_state != q.state.as_deref() {
         let (title, message, code) = USED;
-        return Ok(refused(&token, title, message, code));
+        return Ok(refused(&visit, title, message, code));
     }
     let Some(pending) = visit.auth.clone() else {
         return Ok(Redirect::to(&format!("/w/{token}")).into_response());
     };
     if q.state.as_deref() != Some(pending.state.as_str()) {
         return Ok(refused(
-            &token,
+            &visit,
             "認証できませんでした",
             "画面の操作が正しくありません。最初からやり直してください。",
             "Z-W-0441",
@@ -753,7 +703,7 @@ pub async fn callback(
             title,
             message,
             code,
-        } => return Ok(refused(&token, title, message, code)),
+        } => return Ok(refused(&visit, title, message, code)),
     };
     let now = Utc::now();
     let login = state
@@ -785,11 +735,11 @@ pub async fn callback(
     )
     .await?;
     Ok(match next {
-        Err(e) => refused(&token, e.title(), &e.to_string(), e.code()),
+        Err(e) => refused(&visit, e.title(), &e.to_string(), e.code()),
         Ok(consent::Next::Start) => Redirect::to(&format!("/w/{token}")).into_response(),
         Ok(consent::Next::Choose) => Redirect::to(&format!("/w/{token}/choose")).into_response(),
         Ok(consent::Next::Done) => Redirect::to(&format!("/w/{token}/done")).into_response(),
-        Ok(consent::Next::Refused(why)) => refused(&token, why.title(), why.message(), why.code()),
+        Ok(consent::Next::Refused(why)) => refused(&visit, why.title(), why.message(), why.code()),
     })
 }
 
