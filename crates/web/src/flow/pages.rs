@@ -161,7 +161,7 @@ pub async fn start(
             .date
             .as_deref()
             .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
-        flow.partner_state = q.state.filter(|s| crate::partner::valid_state(s));
+        flow.partner_state = q.state.filter(|s| zaitaku_proto::partner::valid_state(s));
     } else if let Some(prev) = &previous {
         // 「最初の画面に戻る」 links carry no query: a patient sent by an
         // online-care partner must not lose the way back to it.
@@ -1262,12 +1262,12 @@ pub async fn leave(
             .map(|r| r.action),
         None => None,
     };
-    let url = state.signer.url(&crate::partner::PartnerReturn {
+    let url = state.signer.url(&zaitaku_proto::partner::PartnerReturn {
         return_url,
         status: if action.is_some() {
-            crate::partner::ReturnStatus::Completed
+            zaitaku_proto::partner::ReturnStatus::Completed
         } else {
-            crate::partner::ReturnStatus::NotCompleted
+            zaitaku_proto::partner::ReturnStatus::NotCompleted
         },
         action,
         institution_code: inst.institution.code.as_str(),
