@@ -10,9 +10,9 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::{Duration, Utc};
 use serde::Deserialize;
 use serde_json::json;
-use zaitaku_authenticator::b64url;
 use zaitaku_domain::person::{japanese_date, wareki};
 use zaitaku_identity::{CertificateStatus, random_bytes};
+use zaitaku_proto::base64url;
 use zaitaku_storage::AuditEvent;
 
 use crate::AppState;
@@ -34,7 +34,7 @@ pub async fn start_page() -> Result<Html<String>, WebError> {
 fn random_b64url() -> Result<String, WebError> {
     let mut b = [0u8; 32];
     random_bytes(&mut b).map_err(|e| WebError::Internal(e.to_string()))?;
-    Ok(b64url(&b))
+    Ok(base64url::encode(&b))
 }
 
 fn session_cookie(state: &AppState, sid: &str) -> Result<HeaderValue, WebError> {

@@ -2,8 +2,9 @@
 //! authorize → PIN → code → back channel with PKCE → verified token.
 
 use chrono::{NaiveDate, Utc};
-use zaitaku_authenticator::{b64url, code_challenge};
 use zaitaku_identity::{CardKind, IssueCard};
+use zaitaku_proto::base64url::encode as b64url;
+use zaitaku_proto::pkce::challenge as code_challenge;
 use zaitaku_storage::{PersonRecords, Store};
 use zaitaku_testkit::on_both;
 use zaitaku_web::AppState;

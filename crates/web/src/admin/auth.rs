@@ -106,7 +106,7 @@ fn decoy_hash() -> &'static str {
     DECOY.get_or_init(|| {
         let mut secret = [0u8; 24];
         let secret = random_bytes(&mut secret)
-            .map(|()| zaitaku_authenticator::b64url(&secret))
+            .map(|()| zaitaku_proto::base64url::encode(&secret))
             .unwrap_or_default();
         hash_password(&secret).unwrap_or_default()
     })
@@ -242,7 +242,7 @@ fn session_data(account: &StoredAccount, realm: Realm, csrf: &str) -> serde_json
 /// Names a password hash without storing it a second time.
 fn password_mark(password_hash: &str) -> String {
     let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, password_hash.as_bytes());
-    zaitaku_authenticator::b64url(&digest.as_ref()[..16])
+    zaitaku_proto::base64url::encode(&digest.as_ref()[..16])
 }
 
 /// Who is signed in on this realm, if anyone (no permission check).
@@ -591,14 +591,14 @@ async fn attempt(
         .await?;
     let mut sid = [0u8; 32];
     random_bytes(&mut sid).map_err(|e| WebError::Internal(e.to_string()))?;
-    let sid = zaitaku_authenticator::b64url(&sid);
+    let sid = zaitaku_proto::base64url::encode(&sid);
     let mut csrf = [0u8; 32];
     random_bytes(&mut csrf).map_err(|e| WebError::Internal(e.to_string()))?;
     state
         .store
         .put_session(
             &sid,
-            &session_data(&account, realm, &zaitaku_authenticator::b64url(&csrf)),
+            &session_data(&account, realm, &zaitaku_proto::base64url::encode(&csrf)),
             now,
             now + Duration::minutes(IDLE_MINUTES),
         )

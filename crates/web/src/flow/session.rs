@@ -6,10 +6,10 @@ use std::collections::BTreeMap;
 use axum::http::{HeaderMap, HeaderValue, header};
 use chrono::{Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
-use zaitaku_authenticator::b64url;
 use zaitaku_domain::codes::PrescriptionForm;
 use zaitaku_domain::consent::{CareKind, Choice, ConsentItem};
 use zaitaku_identity::{CertificateStatus, random_bytes};
+use zaitaku_proto::base64url;
 use zaitaku_storage::Write;
 
 use crate::AppState;
@@ -93,7 +93,7 @@ pub struct Flow {
 pub fn random_token() -> Result<String, WebError> {
     let mut b = [0u8; 32];
     random_bytes(&mut b).map_err(|e| WebError::Internal(e.to_string()))?;
-    Ok(b64url(&b))
+    Ok(base64url::encode(&b))
 }
 
 /// The key that makes a visit's consent write happen once: random, but led by
@@ -104,7 +104,7 @@ pub fn idempotency_key() -> Result<String, WebError> {
     let mut b = [0u8; 24];
     random_bytes(&mut b).map_err(|e| WebError::Internal(e.to_string()))?;
     let micros = chrono::Utc::now().timestamp_micros().max(0);
-    Ok(format!("{micros:013x}{}", b64url(&b)))
+    Ok(format!("{micros:013x}{}", base64url::encode(&b)))
 }
 
 /// A cookie's value from the request.
