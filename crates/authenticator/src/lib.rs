@@ -4,7 +4,8 @@
 //! JPKI platform could take its place.
 //!
 //! 1. The service redirects to `/auth/authorize` with `state`,
-//!    `code_challenge` (S256), `nonce` and `redirect_uri`.
+//!    `code_challenge` (S256, [`zaitaku_proto::pkce`]), `nonce` and
+//!    `redirect_uri`.
 //! 2. The patient chooses a card and unlocks it (PIN or biometrics); the card
 //!    signs SHA-256(origin) ‖ SHA-256(nonce).
 //! 3. The browser returns to `redirect_uri?code=…&state=…` from the success
@@ -87,16 +88,4 @@ pub fn callback_uri_ok(uri: &str, origin: &str) -> bool {
         && path[1..]
             .split('/')
             .all(|segment| !segment.is_empty() && segment != "." && segment != "..")
-}
-
-/// base64url without padding, as PKCE uses.
-pub fn b64url(bytes: &[u8]) -> String {
-    use base64::Engine;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-}
-
-/// `BASE64URL(SHA-256(verifier))`, the S256 code challenge.
-pub fn code_challenge(verifier: &str) -> String {
-    use sha2::{Digest, Sha256};
-    b64url(&Sha256::digest(verifier.as_bytes()))
 }

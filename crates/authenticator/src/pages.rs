@@ -14,10 +14,11 @@ use qrcode::render::svg;
 use serde::{Deserialize, Serialize};
 use zaitaku_domain::display_form::DisplayForm;
 use zaitaku_identity::{AttemptError, CardKind, CardSecret, WalletCard};
+use zaitaku_proto::{base64url, pkce};
 use zaitaku_storage::AuthRequest;
 
+use crate::AuthenticatorState;
 use crate::hints::{Purpose, client_name_ok};
-use crate::{AuthenticatorState, b64url};
 
 /// How long a hand-off may take, as the nonce's lifetime.
 const REQUEST_LIFETIME_MINUTES: i64 = 5;
@@ -164,7 +165,7 @@ pub async fn authorize(
         Some(Some(p)) => Some(p),
         Some(None) => return bad_request(),
     };
-    if q.code_challenge_method.as_deref() != Some("S256")
+    if q.code_challenge_method.as_deref() != Some(pkce::METHOD)
         || !token_like(&state, 16, 128)
         || !token_like(&challenge, 43, 43)
         || !token_like(&nonce, 43, 44)
@@ -179,7 +180,7 @@ pub async fn authorize(
     }
     let now = Utc::now();
     let req = AuthRequest {
-        id: b64url(&id),
+        id: base64url::encode(&id),
         state,
         code_challenge: challenge,
         nonce,
@@ -646,7 +647,7 @@ pub async fn unlock(
     if let Err(e) = getrandom_fill(&mut code) {
         return internal(e);
     }
-    let code = b64url(&code);
+    let code = base64url::encode(&code);
     match st
         .identity
         .store()

@@ -8,7 +8,9 @@ use axum::{Form, Json};
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 
-use crate::{AuthenticatorState, code_challenge};
+use zaitaku_proto::pkce;
+
+use crate::AuthenticatorState;
 
 #[derive(Deserialize)]
 pub struct TokenRequest {
@@ -55,7 +57,7 @@ pub async fn exchange(
     verifier: &str,
     redirect_uri: &str,
 ) -> Result<Result<(String, bool), &'static str>, String> {
-    if !verifier_length_ok(verifier) {
+    if !pkce::verifier_length_ok(verifier) {
         return Ok(Err(VERIFIER_LENGTH));
     }
     let found = st
@@ -71,10 +73,6 @@ pub async fn exchange(
 
 const VERIFIER_LENGTH: &str = "code_verifier の長さが正しくありません。";
 
-fn verifier_length_ok(verifier: &str) -> bool {
-    (43..=128).contains(&verifier.len())
-}
-
 /// The token of a found request whose challenge the verifier answers and
 /// whose `redirect_uri` is the redeemer's own: a code that a tampered request
 /// sent elsewhere is worthless to whoever caught it there.
@@ -84,7 +82,7 @@ fn release(
     redirect_uri: &str,
 ) -> Result<(String, bool), &'static str> {
     let found = found.ok_or(INVALID_GRANT)?;
-    if code_challenge(verifier) != found.code_challenge || found.redirect_uri != redirect_uri {
+    if !pkce::verifies(verifier, &found.code_challenge) || found.redirect_uri != redirect_uri {
         return Err(INVALID_GRANT);
     }
     found
@@ -114,7 +112,7 @@ pub async fn claim(
     verifier: &str,
     redirect_uri: &str,
 ) -> Result<Result<Claimed, &'static str>, String> {
-    if !verifier_length_ok(verifier) {
+    if !pkce::verifier_length_ok(verifier) {
         return Ok(Err(VERIFIER_LENGTH));
     }
     let now = Utc::now();

@@ -210,10 +210,10 @@ impl Identity {
 
 /// The nonce travels as standard base64 (or base64url in a URL).
 pub(crate) fn decode_nonce(s: &str) -> Option<Vec<u8>> {
-    use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+    use base64::engine::general_purpose::STANDARD;
     STANDARD
         .decode(s)
-        .or_else(|_| URL_SAFE_NO_PAD.decode(s))
         .ok()
+        .or_else(|| zaitaku_proto::base64url::decode(s))
         .filter(|b| b.len() == 32)
 }

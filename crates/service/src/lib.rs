@@ -28,7 +28,6 @@ pub mod partner;
 pub mod staff;
 pub mod visit;
 
-use base64::Engine;
 use chrono::{DateTime, NaiveDate, Utc};
 
 pub use actor::Actor;
@@ -38,7 +37,7 @@ pub use error::ServiceError;
 pub(crate) fn random_text<const N: usize>() -> Result<String, ServiceError> {
     let mut b = [0u8; N];
     zaitaku_identity::random_bytes(&mut b)?;
-    Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b))
+    Ok(zaitaku_proto::base64url::encode(&b))
 }
 
 /// A secret for a session id, a CSRF token or a one-time link: 32 random

@@ -1,5 +1,9 @@
 //! Migrations that rebuild a SQLite table keep its rows and its rules.
 
+// The whole file is test code, so clippy.toml's allow-*-in-tests covers its
+// helper functions too (rust-clippy#11119).
+#![cfg(test)]
+
 use sqlx::Connection;
 use sqlx::error::ErrorKind;
 use sqlx::migrate::Migrator;
@@ -121,6 +125,13 @@ async fn consent_checks_rebuilt_without_losing_a_row_or_a_rule() {
 const AUDIT_COLUMNS: &str =
     "seq, at, actor, action, outcome, institution_id, person_id, detail, prev_hash, hash";
 
+/// The time the tests write at: storage takes it as a parameter and never
+/// reads the clock (crates/storage/clippy.toml), so a fixed one does.
+fn now() -> chrono::DateTime<chrono::Utc> {
+    // 2026-11-21 10:00 JST.
+    chrono::DateTime::from_timestamp(1_795_222_800, 0).unwrap()
+}
+
 fn event(action: &str) -> AuditEvent<'_> {
     AuditEvent {
         actor: "patient",
@@ -143,10 +154,7 @@ async fn audit_log_rebuilt_on_its_rowid_keeping_the_chain() {
     .await
     .unwrap();
     for action in ["consent.write", "login.ok", "consent.read"] {
-        source
-            .audit(&event(action), chrono::Utc::now())
-            .await
-            .unwrap();
+        source.audit(&event(action), now()).await.unwrap();
     }
     type Row = (
         i64,
@@ -216,10 +224,7 @@ async fn audit_log_rebuilt_on_its_rowid_keeping_the_chain() {
         "the log and its head are keyed by their rowid"
     );
 
-    let next = store
-        .audit(&event("consent.write"), chrono::Utc::now())
-        .await
-        .unwrap();
+    let next = store.audit(&event("consent.write"), now()).await.unwrap();
     assert_eq!(next.seq, 4);
     assert_eq!(next.prev_hash, head.1);
     assert_eq!(store.verify_audit_chain().await.unwrap(), None);
@@ -368,7 +373,7 @@ async fn nonces_moved_into_the_btree_of_their_key_and_still_single_use() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("n.sqlite3");
     let mut conn = database_after(&path, 7).await;
-    let far = chrono::Utc::now().timestamp_micros() + 300_000_000;
+    let far = now().timestamp_micros() + 300_000_000;
     sqlx::query(
         "INSERT INTO auth_nonces (nonce, session_id, created_at, expires_at, used_at) \
          VALUES ('fresh', 's1', 0, $1, NULL), ('spent', 's1', 0, $1, 5)",
@@ -384,7 +389,7 @@ async fn nonces_moved_into_the_btree_of_their_key_and_still_single_use() {
             .await
             .unwrap();
     assert!(layout.contains("WITHOUT ROWID"), "{layout}");
-    let now = chrono::Utc::now();
+    let now = now();
     assert_eq!(
         store.consume_nonce("fresh", "s1", now).await.unwrap(),
         Ok(())

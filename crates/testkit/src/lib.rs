@@ -7,6 +7,11 @@
 //! process exits. As root, PostgreSQL runs as the `postgres` user, because it
 //! refuses to run as root.
 
+// Test support, used only as a dev-dependency: a fixture that cannot be set
+// up fails the test that asked for it, and a panic with the reason is how a
+// test fails.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::net::TcpListener;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};

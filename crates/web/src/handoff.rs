@@ -45,8 +45,9 @@ pub(crate) fn authorize_url(
         .map(|n| format!("&client_name={}", urlencode(n)))
         .unwrap_or_default();
     format!(
-        "/auth/authorize?state={state}&code_challenge={}&code_challenge_method=S256&nonce={}&redirect_uri={redirect_uri}{}{client_name}&purpose={}",
-        zaitaku_authenticator::code_challenge(verifier),
+        "/auth/authorize?state={state}&code_challenge={}&code_challenge_method={}&nonce={}&redirect_uri={redirect_uri}{}{client_name}&purpose={}",
+        zaitaku_proto::pkce::challenge(verifier),
+        zaitaku_proto::pkce::METHOD,
         urlencode(nonce),
         if qr { "&prompt=qr" } else { "" },
         shown.purpose.as_str(),

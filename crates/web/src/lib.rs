@@ -10,7 +10,7 @@ mod flow;
 mod handoff;
 mod identity_check;
 mod pages;
-pub mod partner;
+pub mod partner_key;
 pub(crate) mod security;
 
 use std::net::SocketAddr;
@@ -29,7 +29,7 @@ use zaitaku_identity::Identity;
 use zaitaku_storage::Store;
 
 pub use error::WebError;
-pub use partner::ReturnSigner;
+use zaitaku_proto::partner::{self, ReturnSigner};
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -39,7 +39,8 @@ pub struct AppState {
     /// The address patients and staff use, e.g. `https://zaitaku.example.jp`;
     /// institution URLs are built from it.
     pub public_url: String,
-    /// Signs the return to an online-care partner (see [`partner`]).
+    /// Signs the return to an online-care partner (see
+    /// [`zaitaku_proto::partner`]).
     pub signer: Arc<ReturnSigner>,
     /// Routes the stand-in authenticator (its wallet of virtual cards) and
     /// `/demo/identity`: for the demo and tests, never by accident in
@@ -53,7 +54,7 @@ pub enum StateError {
     #[error(transparent)]
     Identity(#[from] zaitaku_identity::IdentityError),
     #[error(transparent)]
-    SigningKey(#[from] partner::SigningKeyError),
+    SigningKey(#[from] partner_key::SigningKeyError),
 }
 
 impl AppState {
@@ -68,7 +69,7 @@ impl AppState {
             store,
             identity,
             public_url,
-            signer: Arc::new(ReturnSigner::generate()?),
+            signer: Arc::new(partner_key::generate()?),
             stand_in_authenticator: true,
         })
     }

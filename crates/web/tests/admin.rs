@@ -4,6 +4,10 @@
 //! codes and poster, the settings with the terms and the online-care
 //! partners' origins, the audit viewers.
 
+// The whole file is test code, so clippy.toml's allow-*-in-tests covers its
+// helper functions too (rust-clippy#11119).
+#![cfg(test)]
+
 mod support;
 
 use std::collections::BTreeMap;

@@ -3,6 +3,10 @@
 //! one institution and for the platform operator, signed out, with another
 //! institution's IDs, and with a forged CSRF token.
 
+// The whole file is test code, so clippy.toml's allow-*-in-tests covers its
+// helper functions too (rust-clippy#11119).
+#![cfg(test)]
+
 mod support;
 
 use std::collections::BTreeSet;

@@ -4,8 +4,9 @@ use std::net::SocketAddr;
 
 use anyhow::{Context, Result};
 use tokio::net::TcpListener;
+use zaitaku_proto::partner::ReturnSigner;
 use zaitaku_storage::Store;
-use zaitaku_web::{AppState, ReturnSigner};
+use zaitaku_web::{AppState, partner_key};
 
 pub async fn bind(addr: SocketAddr) -> Result<TcpListener> {
     TcpListener::bind(addr).await.with_context(|| {
@@ -17,12 +18,12 @@ pub async fn bind(addr: SocketAddr) -> Result<TcpListener> {
 /// one for this run only.
 pub fn signer(path: Option<&std::path::Path>) -> Result<ReturnSigner> {
     match path {
-        Some(path) => Ok(ReturnSigner::load_or_create(path)?),
+        Some(path) => Ok(partner_key::load_or_create(path)?),
         None => {
             tracing::warn!(
                 "no --signing-key: returns to online-care partners are signed with a key that lasts only until this server stops"
             );
-            Ok(ReturnSigner::generate()?)
+            Ok(partner_key::generate()?)
         }
     }
 }

@@ -2,7 +2,6 @@
 //! request (re-reading the account, so a disabled account, a lock or a
 //! changed password takes effect at once), ended on logout.
 
-use base64::Engine;
 use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -51,7 +50,7 @@ pub(crate) fn session_data(account: &StoredAccount, realm: Realm, csrf: &str) ->
 /// hash itself.
 fn password_mark(password_hash: &str) -> String {
     let digest = Sha256::digest(password_hash.as_bytes());
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..16])
+    zaitaku_proto::base64url::encode(&digest[..16])
 }
 
 /// A new session for an account that has just proven its password.

@@ -139,7 +139,7 @@ pub async fn start(
             .date
             .as_deref()
             .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
-        visit.partner_state = q.state.filter(|s| crate::partner::valid_state(s));
+        visit.partner_state = q.state.filter(|s| zaitaku_proto::partner::valid_state(s));
     } else if let Some(prev) = &previous {
         // 「最初の画面に戻る」 links carry no query: a patient sent by an
         // online-care partner must not lose the way back to it.
@@ -863,7 +863,7 @@ fn pending_page(
 // ---------------------------------------------------------------- back to the partner
 
 /// 「手続きを終了する」 / 「同意登録をせずに戻る」: back to the online-care
-/// partner with a signed result (see [`crate::partner`]). Signed when pressed,
+/// partner with a signed result (see [`zaitaku_proto::partner`]). Signed when pressed,
 /// so that the partner's freshness check counts from the moment the patient
 /// left, however long the completion screen stayed open.
 pub async fn leave(
@@ -885,12 +885,12 @@ pub async fn leave(
         return Ok(Redirect::to(&format!("/w/{token}")).into_response());
     };
     let action = zaitaku_service::partner::leave(&state.store, &inst, &visit, Utc::now()).await?;
-    let url = state.signer.url(&crate::partner::PartnerReturn {
+    let url = state.signer.url(&zaitaku_proto::partner::PartnerReturn {
         return_url,
         status: if action.is_some() {
-            crate::partner::ReturnStatus::Completed
+            zaitaku_proto::partner::ReturnStatus::Completed
         } else {
-            crate::partner::ReturnStatus::NotCompleted
+            zaitaku_proto::partner::ReturnStatus::NotCompleted
         },
         action,
         institution_code: inst.institution.code.as_str(),
