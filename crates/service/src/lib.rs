@@ -11,11 +11,13 @@
 //! - [`partner`]: the online-care partner's way back.
 //! - [`staff`]: staff and operator login with the lockout rule, sessions,
 //!   passwords.
+//! - [`accounts`]: アカウント管理: register, disable, enable, unlock, reset a password.
 //!
 //! Refusals a person caused are values (enums with a stable `code()` and a
 //! Japanese message); [`ServiceError`] is only for a system that could not
 //! answer.
 
+pub mod accounts;
 mod actor;
 pub mod consent;
 mod error;
