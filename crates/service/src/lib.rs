@@ -12,6 +12,7 @@
 //! - [`staff`]: staff and operator login with the lockout rule, sessions,
 //!   passwords.
 //! - [`accounts`]: アカウント管理: register, disable, enable, unlock, reset a password.
+//! - [`institution`]: 医療機関等: registration, 環境設定情報 with the terms, URL rotation.
 //!
 //! Refusals a person caused are values (enums with a stable `code()` and a
 //! Japanese message); [`ServiceError`] is only for a system that could not
@@ -21,6 +22,7 @@ pub mod accounts;
 mod actor;
 pub mod consent;
 mod error;
+pub mod institution;
 pub mod partner;
 pub mod staff;
 pub mod visit;
