@@ -13,6 +13,7 @@
 //!   passwords.
 //! - [`accounts`]: アカウント管理: register, disable, enable, unlock, reset a password.
 //! - [`institution`]: 医療機関等: registration, 環境設定情報 with the terms, URL rotation.
+//! - [`device`]: 医療機関等の端末: register, revoke, note a visit's use of one.
 //!
 //! Refusals a person caused are values (enums with a stable `code()` and a
 //! Japanese message); [`ServiceError`] is only for a system that could not
@@ -21,6 +22,7 @@
 pub mod accounts;
 mod actor;
 pub mod consent;
+pub mod device;
 mod error;
 pub mod institution;
 pub mod partner;
