@@ -21,7 +21,7 @@ use zaitaku_domain::consent::{Choice, ConsentAction, ConsentItem, ConsentRecord,
 use zaitaku_domain::eligibility::Eligibility;
 use zaitaku_domain::medical::{CheckupResult, ClinicalEvent, ClinicalKind, DrugRecord};
 use zaitaku_identity::CertificateStatus;
-use zaitaku_storage::{ConsentedPatient, PatientNotes, Store};
+use zaitaku_storage::{PatientNotes, Store};
 
 use crate::staff::Session;
 use crate::{ServiceError, jst_day};
@@ -46,36 +46,6 @@ pub async fn certificate_standing(
     Ok(best)
 }
 
-/// The patient `person_id` if they consented to the session's institution;
-/// otherwise `None`, and the attempt (`attempted`: what staff tried) is
-/// audited.
-pub async fn consented_patient(
-    store: &Store,
-    session: &Session,
-    person_id: i64,
-    attempted: &str,
-    now: DateTime<Utc>,
-) -> Result<Option<ConsentedPatient>, ServiceError> {
-    let Some(institution_id) = session.institution_id() else {
-        return Ok(None);
-    };
-    let found = store.consented_patient(institution_id, person_id).await?;
-    if found.is_none() {
-        store
-            .audit(
-                &session.actor().event(
-                    "access.denied",
-                    "not_found",
-                    None,
-                    json!({"requested_person": person_id, "attempted": attempted}),
-                ),
-                now,
-            )
-            .await?;
-    }
-    Ok(found)
-}
-
 /// What the patient page shows, read and audited in one go.
 pub struct PatientInquiry {
     /// Oldest first.
@@ -98,7 +68,7 @@ pub struct PatientInquiry {
 }
 
 /// The patient page (`requery` false) or 再照会 (`requery` true) for a
-/// patient found by [`consented_patient`].
+/// patient found by [`crate::patients::consented`].
 pub async fn patient(
     store: &Store,
     session: &Session,

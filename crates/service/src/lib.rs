@@ -14,17 +14,27 @@
 //! - [`partner`]: the online-care partner's way back.
 //! - [`staff`]: staff and operator login with the lockout rule, sessions,
 //!   passwords.
+//! - [`accounts`]: アカウント管理: register, disable, enable, unlock, reset a password.
+//! - [`institution`]: 医療機関等: registration, 環境設定情報 with the terms, URL rotation.
+//! - [`device`]: 医療機関等の端末: register, revoke, note a visit's use of one.
+//! - [`patients`]: 同意取得済み患者: the audited list, 照会番号, the photo-ID check.
+//! - [`audit_log`]: 監査ログ: the audited reads, the CSV export, the chain check.
 //!
 //! Refusals a person caused are values (enums with a stable `code()` and a
 //! Japanese message); [`ServiceError`] is only for a system that could not
 //! answer.
 
+pub mod accounts;
 mod actor;
+pub mod audit_log;
 pub mod consent;
+pub mod device;
 mod error;
 pub mod identity_check;
 pub mod inquiry;
+pub mod institution;
 pub mod partner;
+pub mod patients;
 pub mod staff;
 pub mod visit;
 

@@ -1,10 +1,10 @@
-//! Whether this browser is one of an institution's own devices (医療機関等の
-//! 端末): the cookie an administrator's registration leaves, and the one
-//! read that checks it.
+//! The cookie that makes a browser one of an institution's own devices
+//! (医療機関等の端末): set by an administrator's registration, read by the
+//! web service. What a device is and when its use is noted is
+//! `zaitaku_service::device`.
 
 use axum::http::{HeaderMap, HeaderValue};
-use chrono::{DateTime, Duration, Utc};
-use zaitaku_storage::DeviceSighting;
+use chrono::{DateTime, Utc};
 
 use crate::AppState;
 use crate::error::WebError;
@@ -18,20 +18,9 @@ pub const COOKIE: &str = "zt_device";
 /// a registered browser starts the 400 days again.
 const MAX_AGE_SECONDS: i64 = 400 * 24 * 60 * 60;
 
-/// `last_seen_at` is written at most this often per device, so a busy
-/// device costs one write per interval, not one per registration.
-const SEEN_INTERVAL_MINUTES: i64 = 10;
-
-/// The device this browser's cookie names, if it has one: one read by the
-/// token's unique index, none without the cookie.
-pub async fn sighting(
-    state: &AppState,
-    headers: &HeaderMap,
-) -> Result<Option<DeviceSighting>, WebError> {
-    match cookie(headers, COOKIE) {
-        Some(token) if !token.is_empty() => Ok(state.store.device_by_token(token).await?),
-        _ => Ok(None),
-    }
+/// The device token this browser keeps, if any.
+pub fn token(headers: &HeaderMap) -> Option<&str> {
+    cookie(headers, COOKIE)
 }
 
 /// Whether the visit runs on a registered, unrevoked device of this
@@ -42,18 +31,7 @@ pub async fn is_institution_device(
     institution_id: i64,
     now: DateTime<Utc>,
 ) -> Result<bool, WebError> {
-    let Some(device) = sighting(state, headers).await? else {
-        return Ok(false);
-    };
-    let ours = device.active && device.institution_id == institution_id;
-    if ours
-        && device
-            .last_seen_at
-            .is_none_or(|t| now - t >= Duration::minutes(SEEN_INTERVAL_MINUTES))
-    {
-        state.store.touch_device(device.id, now).await?;
-    }
-    Ok(ours)
+    Ok(zaitaku_service::device::seen_at(&state.store, token(headers), institution_id, now).await?)
 }
 
 /// The `Set-Cookie` that makes this browser a device (`token`), or that

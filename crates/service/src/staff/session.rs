@@ -29,6 +29,15 @@ impl Session {
         self.institution.as_ref().map(|i| i.id)
     }
 
+    /// The institution of institution staff. An operator never reaches a use
+    /// case that asks for it: their role has none of the institution
+    /// permissions.
+    pub fn staff_institution(&self) -> Result<&StoredInstitution, ServiceError> {
+        self.institution.as_ref().ok_or_else(|| {
+            ServiceError::Internal("an operator reached an institution's use case".into())
+        })
+    }
+
     /// The account as the audit log names it.
     pub fn actor(&self) -> Actor<'_> {
         Actor::new(&self.account, self.institution_id())

@@ -7,17 +7,13 @@ use askama::Template;
 use axum::extract::{Form, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use chrono::{NaiveDate, Utc};
+use chrono::Utc;
 use serde::Deserialize;
-use serde_json::json;
-use zaitaku_domain::account::{
-    Permission, Role, validate_display_name, validate_kana_name, validate_user_id,
-};
-use zaitaku_storage::{NewAccount, StorageError, StoredAccount};
+use zaitaku_domain::account::{Permission, Role};
+use zaitaku_service::accounts::{self, AccountForm, AccountRefusal};
+use zaitaku_storage::StoredAccount;
 
-use super::auth::{
-    CsrfForm, Realm, Staff, gate, hash_password_off_thread, not_found, temporary_password,
-};
+use super::auth::{CsrfForm, Realm, Staff, gate, not_found};
 use super::{Nav, jst_minute, today};
 use crate::AppState;
 use crate::error::WebError;
@@ -85,10 +81,9 @@ pub async fn list(
         Realm::Institution,
         Permission::ManageAccounts
     );
-    let inst = staff.institution()?;
-    let accounts = state.store.accounts_of(inst.id).await?;
+    let listed = accounts::list(&state.store, &staff).await?;
     let page = ListPage {
-        accounts: accounts.iter().map(|a| line(a, staff.account.id)).collect(),
+        accounts: listed.iter().map(|a| line(a, staff.account.id)).collect(),
         notice: match q.done.as_deref() {
             Some("disabled") => Some("アカウントを無効にしました。"),
             Some("enabled") => Some("アカウントを有効にしました。"),
@@ -187,142 +182,89 @@ pub async fn create(
     if let Some(r) = staff.csrf_refusal(form.csrf.as_deref()) {
         return Ok(r);
     }
-    let inst = staff.institution()?;
-    let checked = (|| {
-        let role = Role::parse(&form.role)
-            .ok()
-            .filter(|r| Role::INSTITUTION.contains(r))
-            .ok_or(("権限区分を選択してください。".to_owned(), "Z-W-0620"))?;
-        let user_id = validate_user_id(&form.user_id).map_err(|e| (e.to_string(), e.code()))?;
-        let name =
-            validate_display_name("ユーザ名", &form.name).map_err(|e| (e.to_string(), e.code()))?;
-        let kana = validate_kana_name(&form.name_kana).map_err(|e| (e.to_string(), e.code()))?;
-        let start =
-            NaiveDate::parse_from_str(form.start_date.trim(), "%Y-%m-%d").map_err(|_| {
-                (
-                    "利用開始年月日を正しく入力してください（例: 2026-04-01）。".to_owned(),
-                    "Z-W-0621",
-                )
-            })?;
-        Ok::<_, (String, &'static str)>((role, user_id, name, kana, start))
-    })();
-    let refuse =
-        |form: NewAccountForm, error: (String, &'static str)| -> Result<Response, WebError> {
+    let typed = AccountForm {
+        role: &form.role,
+        user_id: &form.user_id,
+        name: &form.name,
+        name_kana: &form.name_kana,
+        start_date: &form.start_date,
+    };
+    match accounts::create(&state.store, &staff, &typed, Utc::now()).await? {
+        Ok(created) => show_once(&TemporaryPasswordPage {
+            heading: "アカウントを登録しました",
+            user_id: created.account.user_id,
+            name: created.account.name,
+            password: created.password,
+            nav: Nav::new(&staff, Realm::Institution, "/admin/accounts"),
+        }),
+        // Refusals keep what was typed.
+        Err(why) => {
             let page = NewPage {
                 form,
                 roles: roles(),
-                error: Some(error),
+                error: Some((why.message(), why.code())),
                 nav: Nav::new(&staff, Realm::Institution, "/admin/accounts"),
             };
             Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(page.render()?)).into_response())
-        };
-    let (role, user_id, name, kana, start) = match checked {
-        Ok(v) => v,
-        Err(e) => return refuse(form, e),
-    };
-    let password = temporary_password()?;
-    let hash = hash_password_off_thread(&password).await?;
-    let now = Utc::now();
-    let created = state
-        .store
-        .insert_account(
-            &NewAccount {
-                institution_id: Some(inst.id),
-                user_id: &user_id,
-                role,
-                name: &name,
-                name_kana: &kana,
-                start_date: start,
-                password_hash: &hash,
-                must_change_password: true,
-            },
-            now,
-        )
-        .await;
-    let account = match created {
-        Ok(a) => a,
-        Err(StorageError::Duplicate(_)) => {
-            return refuse(
-                form,
-                (
-                    format!(
-                        "ユーザID「{user_id}」は既に登録されています。別のユーザIDを入力してください。"
-                    ),
-                    "Z-W-0622",
-                ),
-            );
-        }
-        Err(e) => return Err(e.into()),
-    };
-    state
-        .store
-        .audit(
-            &staff.event(
-                "account.create",
-                "ok",
-                None,
-                json!({"target": account.id, "target_user_id": account.user_id, "target_role": role.as_str()}),
-            ),
-            now,
-        )
-        .await?;
-    show_once(&TemporaryPasswordPage {
-        heading: "アカウントを登録しました",
-        user_id: account.user_id,
-        name: account.name,
-        password,
-        nav: Nav::new(&staff, Realm::Institution, "/admin/accounts"),
-    })
-}
-
-/// The account `id` of the signed-in administrator's institution, or the
-/// not-found page (for another institution's account as for none at all).
-async fn own_account(
-    state: &AppState,
-    staff: &Staff,
-    id: i64,
-    action: &str,
-) -> Result<Result<StoredAccount, Response>, WebError> {
-    let inst = staff.institution()?;
-    match state.store.account_of(inst.id, id).await? {
-        Some(a) => Ok(Ok(a)),
-        None => {
-            state
-                .store
-                .audit(
-                    &staff.event(
-                        "access.denied",
-                        "not_found",
-                        None,
-                        json!({"requested_account": id, "attempted": action}),
-                    ),
-                    Utc::now(),
-                )
-                .await?;
-            Ok(Err(not_found(
-                staff,
-                Some(("/admin/accounts", "アカウント一覧に戻る")),
-            )))
         }
     }
 }
 
-macro_rules! target {
-    ($state:expr, $staff:expr, $id:expr, $action:expr) => {
-        match own_account(&$state, &$staff, $id, $action).await? {
-            Ok(a) => a,
-            Err(r) => return Ok(r),
+/// The page for a refused change to an account: the not-found page (for
+/// another institution's account as for none at all) or the refusal.
+fn refused(staff: &Staff, why: &AccountRefusal) -> Response {
+    match why {
+        AccountRefusal::NotFound => {
+            not_found(staff, Some(("/admin/accounts", "アカウント一覧に戻る")))
         }
-    };
+        AccountRefusal::OwnAccount => crate::error::error_page(
+            StatusCode::CONFLICT,
+            why.title(),
+            &why.message(),
+            why.code(),
+        ),
+        other => crate::error::error_page(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            other.title(),
+            &other.message(),
+            other.code(),
+        ),
+    }
 }
 
-fn refuse_self_change() -> Response {
-    crate::error::error_page(
-        StatusCode::CONFLICT,
-        "ご自身のアカウントは変更できません",
-        "ログイン中のアカウントを無効にすると、管理者がいなくなるおそれがあります。別の管理者アカウントから操作してください。",
-        "Z-W-0623",
-    )
+/// One change to the account `id`, then back to the list with `done`.
+async fn change(
+    state: &AppState,
+    headers: &HeaderMap,
+    id: i64,
+    form: &CsrfForm,
+    how: Change,
+) -> Result<Response, WebError> {
+    let staff = gate!(
+        state,
+        headers,
+        Realm::Institution,
+        Permission::ManageAccounts
+    );
+    if let Some(r) = staff.csrf_refusal(form.csrf.as_deref()) {
+        return Ok(r);
+    }
+    let (store, now) = (&state.store, Utc::now());
+    let (changed, done) = match how {
+        Change::Disable => (accounts::disable(store, &staff, id, now).await?, "disabled"),
+        Change::Enable => (accounts::enable(store, &staff, id, now).await?, "enabled"),
+        Change::Unlock => (accounts::unlock(store, &staff, id, now).await?, "unlocked"),
+    };
+    Ok(match changed {
+        Ok(_) => Redirect::to(&format!("/admin/accounts?done={done}")).into_response(),
+        Err(why) => refused(&staff, &why),
+    })
+}
+
+enum Change {
+    Disable,
+    Enable,
+    Unlock,
 }
 
 pub async fn disable(
@@ -331,33 +273,7 @@ pub async fn disable(
     Path(id): Path<i64>,
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, WebError> {
-    let staff = gate!(
-        state,
-        headers,
-        Realm::Institution,
-        Permission::ManageAccounts
-    );
-    if let Some(r) = staff.csrf_refusal(form.csrf.as_deref()) {
-        return Ok(r);
-    }
-    let target = target!(state, staff, id, "disable");
-    if target.id == staff.account.id {
-        return Ok(refuse_self_change());
-    }
-    state.store.set_account_disabled(target.id, true).await?;
-    state
-        .store
-        .audit(
-            &staff.event(
-                "account.disable",
-                "ok",
-                None,
-                json!({"target": target.id, "target_user_id": target.user_id}),
-            ),
-            Utc::now(),
-        )
-        .await?;
-    Ok(Redirect::to("/admin/accounts?done=disabled").into_response())
+    change(&state, &headers, id, &form, Change::Disable).await
 }
 
 pub async fn enable(
@@ -366,30 +282,7 @@ pub async fn enable(
     Path(id): Path<i64>,
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, WebError> {
-    let staff = gate!(
-        state,
-        headers,
-        Realm::Institution,
-        Permission::ManageAccounts
-    );
-    if let Some(r) = staff.csrf_refusal(form.csrf.as_deref()) {
-        return Ok(r);
-    }
-    let target = target!(state, staff, id, "enable");
-    state.store.set_account_disabled(target.id, false).await?;
-    state
-        .store
-        .audit(
-            &staff.event(
-                "account.enable",
-                "ok",
-                None,
-                json!({"target": target.id, "target_user_id": target.user_id}),
-            ),
-            Utc::now(),
-        )
-        .await?;
-    Ok(Redirect::to("/admin/accounts?done=enabled").into_response())
+    change(&state, &headers, id, &form, Change::Enable).await
 }
 
 pub async fn unlock(
@@ -398,30 +291,7 @@ pub async fn unlock(
     Path(id): Path<i64>,
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, WebError> {
-    let staff = gate!(
-        state,
-        headers,
-        Realm::Institution,
-        Permission::ManageAccounts
-    );
-    if let Some(r) = staff.csrf_refusal(form.csrf.as_deref()) {
-        return Ok(r);
-    }
-    let target = target!(state, staff, id, "unlock");
-    state.store.reset_login_failures(target.id).await?;
-    state
-        .store
-        .audit(
-            &staff.event(
-                "account.unlock",
-                "ok",
-                None,
-                json!({"target": target.id, "target_user_id": target.user_id}),
-            ),
-            Utc::now(),
-        )
-        .await?;
-    Ok(Redirect::to("/admin/accounts?done=unlocked").into_response())
+    change(&state, &headers, id, &form, Change::Unlock).await
 }
 
 pub async fn reset_password(
@@ -439,30 +309,14 @@ pub async fn reset_password(
     if let Some(r) = staff.csrf_refusal(form.csrf.as_deref()) {
         return Ok(r);
     }
-    let target = target!(state, staff, id, "reset_password");
-    if target.id == staff.account.id {
-        return Ok(refuse_self_change());
+    match accounts::reset_password(&state.store, &staff, id, Utc::now()).await? {
+        Ok(reset) => show_once(&TemporaryPasswordPage {
+            heading: "パスワードを再設定しました",
+            user_id: reset.account.user_id,
+            name: reset.account.name,
+            password: reset.password,
+            nav: Nav::new(&staff, Realm::Institution, "/admin/accounts"),
+        }),
+        Err(why) => Ok(refused(&staff, &why)),
     }
-    let password = temporary_password()?;
-    let hash = hash_password_off_thread(&password).await?;
-    state.store.set_password(target.id, &hash, true).await?;
-    state
-        .store
-        .audit(
-            &staff.event(
-                "account.password_reset",
-                "ok",
-                None,
-                json!({"target": target.id, "target_user_id": target.user_id}),
-            ),
-            Utc::now(),
-        )
-        .await?;
-    show_once(&TemporaryPasswordPage {
-        heading: "パスワードを再設定しました",
-        user_id: target.user_id,
-        name: target.name,
-        password,
-        nav: Nav::new(&staff, Realm::Institution, "/admin/accounts"),
-    })
 }

@@ -5,7 +5,7 @@
 //! (`audit_labels`): who acted, what, with what result, about which patient.
 //! Looking at the log and exporting it are themselves recorded.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use askama::Template;
 use axum::extract::{Form, Query, State};
@@ -15,25 +15,18 @@ use chrono::{NaiveDate, Utc};
 use serde::Deserialize;
 use serde_json::json;
 use zaitaku_domain::account::Permission;
-use zaitaku_domain::consent::{jst, next_midnight_jst};
-use zaitaku_storage::{AuditQuery, AuditRecord, PatientFilter, StoredAccount};
+use zaitaku_domain::consent::jst;
+use zaitaku_service::audit_log::{self, Category, Filter, PAGE, Resolved, account_of};
+use zaitaku_storage::{AuditRecord, StoredAccount};
 
 use super::Nav;
 use super::audit_labels::{
     ACTIONS, CATEGORIES, action_label, actor_label, detail_summary, outcome_label,
 };
 use super::auth::{CsrfForm, Realm, Staff, gate};
-use super::patients::{jst_start, katakana};
 use crate::AppState;
 use crate::error::WebError;
 use crate::handoff::urlencode;
-
-const PAGE: i64 = 100;
-/// A CSV export holds at most this many records; a longer period is
-/// exported in parts.
-const CSV_MAX: usize = 10_000;
-/// Patients a name in the filter may stand for.
-const PATIENT_MATCHES: i64 = 200;
 
 pub struct Line {
     pub seq: i64,
@@ -91,139 +84,42 @@ struct AuditPage<'a> {
     error: Option<&'static str>,
 }
 
-fn day(s: Option<&str>) -> Result<Option<NaiveDate>, ()> {
-    match s.map(str::trim).filter(|s| !s.is_empty()) {
-        None => Ok(None),
-        Some(s) => NaiveDate::parse_from_str(s, "%Y-%m-%d")
-            .map(Some)
-            .map_err(|_| ()),
+/// The event type chosen, as one of the filter's choices (anything else is
+/// every record).
+fn category(wanted: &str) -> Category<'static> {
+    if let Some((a, _)) = ACTIONS.iter().find(|(a, _)| *a == wanted) {
+        return Category::Action(a);
+    }
+    match CATEGORIES.iter().find(|(p, _)| *p == wanted) {
+        Some((p, _)) => Category::Prefix(p),
+        None => Category::Every,
     }
 }
 
-/// A filter checked and resolved into a query.
-struct Resolved {
-    category: &'static str,
-    from: Option<NaiveDate>,
-    to: Option<NaiveDate>,
-    patient: String,
-    account: String,
-    query: AuditQuery,
-    error: Option<&'static str>,
-}
-
-impl Resolved {
-    /// The filter as a query string (without paging), for links.
-    fn query_string(&self) -> String {
-        let d = |d: Option<NaiveDate>| d.map(|d| d.format("%Y-%m-%d").to_string());
-        format!(
-            "category={}&from={}&to={}&patient={}&account={}",
-            urlencode(self.category),
-            d(self.from).unwrap_or_default(),
-            d(self.to).unwrap_or_default(),
-            urlencode(&self.patient),
-            urlencode(&self.account),
-        )
-    }
-
-    /// What the audit record of viewing or exporting says about the filter
-    /// (whether a patient was searched, not the name typed).
-    fn detail(&self, count: usize, platform: bool) -> serde_json::Value {
-        json!({
-            "category": self.category,
-            "from": self.from,
-            "to": self.to,
-            "by_patient": !self.patient.is_empty(),
-            "filter_account": (!self.account.is_empty()).then_some(&self.account),
-            "count": count,
-            "platform": platform,
-        })
-    }
-}
-
-async fn resolve(
-    state: &AppState,
-    staff: &Staff,
-    platform: bool,
-    f: &AuditFilter,
-) -> Result<Resolved, WebError> {
-    let wanted = f.category.as_deref().unwrap_or("");
-    let category = CATEGORIES
-        .iter()
-        .map(|(p, _)| *p)
-        .chain(ACTIONS.iter().map(|(a, _)| *a))
-        .find(|c| *c == wanted)
-        .unwrap_or("");
-    let is_action = ACTIONS.iter().any(|(a, _)| *a == category);
-    let (from, to, mut error) = match (day(f.from.as_deref()), day(f.to.as_deref())) {
-        (Ok(a), Ok(b)) if a.zip(b).is_none_or(|(a, b)| a <= b) => (a, b, None),
-        (Ok(_), Ok(_)) => (
-            None,
-            None,
-            Some("期間が正しくありません（開始日が終了日より後です）。"),
-        ),
-        _ => (
-            None,
-            None,
-            Some("日付は 2026-04-01 の形で入力してください。"),
-        ),
-    };
-    let account: String = f
-        .account
-        .as_deref()
-        .unwrap_or("")
-        .trim()
-        .chars()
-        .filter(char::is_ascii_alphanumeric)
-        .collect();
-    let patient = if platform {
-        String::new()
-    } else {
-        f.patient.as_deref().unwrap_or("").trim().to_owned()
-    };
-    let institution_id = if platform {
-        None
-    } else {
-        Some(staff.institution()?.id)
-    };
-    let person_ids = match institution_id {
-        Some(inst) if !patient.is_empty() => {
-            let found = state
-                .store
-                .consented_patients(
-                    inst,
-                    &PatientFilter {
-                        name: Some(katakana(&patient)),
-                        limit: PATIENT_MATCHES,
-                        ..PatientFilter::default()
-                    },
-                )
-                .await?;
-            if found.is_empty() && error.is_none() {
-                error = Some("その氏名・カナの患者はいません。");
-            }
-            Some(found.iter().map(|p| p.person_id).collect())
+impl AuditFilter {
+    fn typed(&self) -> Filter<'_> {
+        Filter {
+            category: category(self.category.as_deref().unwrap_or("")),
+            from: self.from.as_deref(),
+            to: self.to.as_deref(),
+            patient: self.patient.as_deref(),
+            account: self.account.as_deref(),
+            before: self.before,
         }
-        _ => None,
-    };
-    Ok(Resolved {
-        category,
-        from,
-        to,
-        query: AuditQuery {
-            institution_id,
-            action_prefix: (!is_action).then(|| category.to_owned()),
-            action: is_action.then(|| category.to_owned()),
-            person_ids,
-            user_id: (!account.is_empty()).then(|| account.clone()),
-            from: from.map(jst_start),
-            until: to.map(next_midnight_jst),
-            before_seq: f.before,
-            limit: PAGE,
-        },
-        patient,
-        account,
-        error,
-    })
+    }
+}
+
+/// The filter as a query string (without paging), for links.
+fn query_string(category: &Category<'_>, r: &Resolved) -> String {
+    let d = |d: Option<NaiveDate>| d.map(|d| d.format("%Y-%m-%d").to_string());
+    format!(
+        "category={}&from={}&to={}&patient={}&account={}",
+        urlencode(category.as_str()),
+        d(r.from).unwrap_or_default(),
+        d(r.to).unwrap_or_default(),
+        urlencode(&r.patient),
+        urlencode(&r.account),
+    )
 }
 
 /// The names a page of records needs: accounts, patients (institution
@@ -241,52 +137,23 @@ async fn names(
     platform: bool,
     records: &[AuditRecord],
 ) -> Result<Names, WebError> {
-    let mut accounts = BTreeMap::new();
-    let mut patients = BTreeMap::new();
-    let mut institutions = BTreeMap::new();
-    if platform {
-        let ids: BTreeSet<i64> = records.iter().filter_map(account_of).collect();
-        for id in ids {
-            if let Some(a) = state.store.account(id).await? {
-                accounts.insert(id, a);
-            }
-        }
-        for i in state.store.list_institutions().await? {
-            institutions.insert(
-                i.id,
-                format!("{}（{}）", i.institution.name, i.institution.code.as_str()),
-            );
-        }
-    } else {
-        let inst = staff.institution()?;
-        for a in state.store.accounts_of(inst.id).await? {
-            accounts.insert(a.id, a);
-        }
-        let persons: BTreeSet<i64> = records.iter().filter_map(|r| r.person_id).collect();
-        let persons: Vec<i64> = persons.into_iter().collect();
-        patients = state.store.consented_names(inst.id, &persons).await?;
-    }
-    let by_user_id = accounts
+    let found = audit_log::names(&state.store, staff, records).await?;
+    let by_user_id = found
+        .accounts
         .values()
         .filter(|a| platform || a.institution_id.is_some())
         .map(|a| (a.user_id.clone(), a.name.clone()))
         .collect();
     Ok(Names {
-        accounts,
+        accounts: found.accounts,
         by_user_id,
-        patients,
-        institutions,
+        patients: found.patients,
+        institutions: found.institutions,
     })
 }
 
 fn detail_of(r: &AuditRecord) -> serde_json::Value {
     serde_json::from_str(&r.detail).unwrap_or(json!({}))
-}
-
-fn account_of(r: &AuditRecord) -> Option<i64> {
-    detail_of(r)
-        .get("account")
-        .and_then(serde_json::Value::as_i64)
 }
 
 /// `名前（ユーザID）` for an account, `運用者（ID）` for an operator seen
@@ -350,32 +217,20 @@ async fn show(
     verify: Option<(bool, String)>,
 ) -> Result<Response, WebError> {
     let platform = realm == Realm::Operator;
-    let r = resolve(state, staff, platform, &f).await?;
-    let records = if r.error.is_none() {
-        state.store.query_audit(&r.query).await?
-    } else {
-        Vec::new()
-    };
-    state
-        .store
-        .audit(
-            &staff.event("audit.view", "ok", None, r.detail(records.len(), platform)),
-            Utc::now(),
-        )
-        .await?;
+    let typed = f.typed();
+    let audit_log::Read { filter: r, records } =
+        audit_log::view(&state.store, staff, &typed, Utc::now()).await?;
+    let chosen = typed.category.as_str();
     let names = names(state, staff, platform, &records).await?;
     let base = base(platform);
     let next = (records.len() as i64 == PAGE)
         .then(|| records.last().map(|rec| rec.seq))
         .flatten()
-        .map(|seq| format!("{base}?{}&before={seq}", r.query_string()));
+        .map(|seq| format!("{base}?{}&before={seq}", query_string(&typed.category, &r)));
     let accounts = if platform {
         Vec::new()
     } else {
-        let inst = staff.institution()?;
-        state
-            .store
-            .accounts_of(inst.id)
+        zaitaku_service::accounts::list(&state.store, staff)
             .await?
             .into_iter()
             .map(|a| {
@@ -392,7 +247,7 @@ async fn show(
             .map(|(v, l)| Choice {
                 value: v,
                 label: l,
-                selected: *v == r.category,
+                selected: *v == chosen,
             })
             .collect(),
         actions: ACTIONS
@@ -400,7 +255,7 @@ async fn show(
             .map(|(v, l)| Choice {
                 value: v,
                 label: l,
-                selected: *v == r.category,
+                selected: *v == chosen,
             })
             .collect(),
         accounts,
@@ -416,9 +271,9 @@ async fn show(
             .unwrap_or_default(),
         lines: records.iter().map(|rec| line(rec, &names)).collect(),
         next,
-        csv: format!("{base}.csv?{}", r.query_string()),
+        csv: format!("{base}.csv?{}", query_string(&typed.category, &r)),
         verify,
-        error: r.error,
+        error: r.refusal.map(audit_log::FilterRefusal::message),
         nav: Nav::new(staff, realm, base),
     };
     let status = if page.error.is_some() {
@@ -452,35 +307,11 @@ async fn export(
     f: AuditFilter,
 ) -> Result<Response, WebError> {
     let platform = realm == Realm::Operator;
-    let mut r = resolve(state, staff, platform, &f).await?;
-    if let Some(e) = r.error {
-        return Ok((StatusCode::UNPROCESSABLE_ENTITY, e).into_response());
-    }
-    let mut records: Vec<AuditRecord> = Vec::new();
-    r.query.limit = 500;
-    loop {
-        let batch = state.store.query_audit(&r.query).await?;
-        let done = (batch.len() as i64) < r.query.limit;
-        r.query.before_seq = batch.last().map(|rec| rec.seq);
-        records.extend(batch);
-        if done || records.len() >= CSV_MAX {
-            break;
-        }
-    }
-    records.truncate(CSV_MAX);
     let now = Utc::now();
-    state
-        .store
-        .audit(
-            &staff.event(
-                "audit.export",
-                "ok",
-                None,
-                r.detail(records.len(), platform),
-            ),
-            now,
-        )
-        .await?;
+    let records = match audit_log::export(&state.store, staff, &f.typed(), now).await? {
+        Ok(read) => read.records,
+        Err(why) => return Ok((StatusCode::UNPROCESSABLE_ENTITY, why.message()).into_response()),
+    };
     let names = names(state, staff, platform, &records).await?;
     let mut header_row = vec!["番号", "日時", "操作者", "操作", "結果"];
     header_row.push(if platform {
@@ -612,7 +443,7 @@ pub async fn verify(
     if let Some(r) = staff.csrf_refusal(form.csrf.as_deref()) {
         return Ok(r);
     }
-    let broken = state.store.verify_audit_chain().await?;
+    let broken = audit_log::verify_chain(&state.store, &staff, Utc::now()).await?;
     let result = match broken {
         None => (
             true,
@@ -625,18 +456,6 @@ pub async fn verify(
             ),
         ),
     };
-    state
-        .store
-        .audit(
-            &staff.event(
-                "audit.verify",
-                if broken.is_none() { "intact" } else { "broken" },
-                None,
-                json!({"first_broken": broken}),
-            ),
-            Utc::now(),
-        )
-        .await?;
     show(
         &state,
         &staff,

@@ -10,9 +10,9 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::Utc;
 use serde::Deserialize;
-use serde_json::json;
-use zaitaku_domain::account::{Permission, validate_display_name};
-use zaitaku_storage::{DeviceKind, DeviceSighting, StoredDevice};
+use zaitaku_domain::account::Permission;
+use zaitaku_service::device::{self as devices, DeviceRefusal};
+use zaitaku_storage::{DeviceSighting, StoredDevice};
 
 use super::auth::{CsrfForm, Realm, Staff, gate, not_found};
 use super::{Nav, jst_minute};
@@ -70,10 +70,7 @@ async fn here(
     headers: &HeaderMap,
     staff: &Staff,
 ) -> Result<Option<DeviceSighting>, WebError> {
-    let inst = staff.institution()?;
-    Ok(device::sighting(state, headers)
-        .await?
-        .filter(|d| d.active && d.institution_id == inst.id))
+    Ok(devices::this_browser(&state.store, staff, device::token(headers)).await?)
 }
 
 async fn render(
@@ -84,11 +81,10 @@ async fn render(
     notice: Option<&'static str>,
     error: Option<(String, &'static str)>,
 ) -> Result<Response, WebError> {
-    let inst = staff.institution()?;
-    let devices = state.store.devices_of(inst.id).await?;
+    let listed = devices::list(&state.store, staff).await?;
     let page = DevicesPage {
         registered_here: here.is_some(),
-        devices: devices.iter().map(|d| line(d, here.as_ref())).collect(),
+        devices: listed.iter().map(|d| line(d, here.as_ref())).collect(),
         memo,
         notice,
         error,
@@ -126,7 +122,7 @@ pub async fn list(
     if here.is_some() {
         // The cookie's lifetime starts again, so a device in use stays one
         // (browsers keep a cookie for at most 400 days).
-        if let Some(token) = crate::flow::cookie(&headers, device::COOKIE) {
+        if let Some(token) = device::token(&headers) {
             res.headers_mut()
                 .insert(header::SET_COOKIE, device::set_cookie(&state, Some(token))?);
         }
@@ -155,65 +151,34 @@ pub async fn register(
     if let Some(r) = staff.csrf_refusal(form.csrf.as_deref()) {
         return Ok(r);
     }
-    let here = here(&state, &headers, &staff).await?;
-    if here.is_some() {
-        return render(
-            &state,
-            &staff,
-            here,
-            String::new(),
-            None,
-            Some((
-                "この端末は既に医療機関等の端末として登録されています。".into(),
-                "Z-W-0660",
-            )),
-        )
-        .await;
-    }
-    let memo = match validate_display_name("端末識別メモ", &form.memo) {
-        Ok(m) => m,
-        Err(e) => {
-            return render(
-                &state,
-                &staff,
-                None,
-                form.memo,
-                None,
-                Some((e.to_string(), e.code())),
-            )
-            .await;
+    let registered = devices::register(
+        &state.store,
+        &staff,
+        device::token(&headers),
+        &form.memo,
+        crate::flow::random_token()?,
+        Utc::now(),
+    )
+    .await?;
+    let registered = match registered {
+        Ok(r) => r,
+        Err(why) => {
+            // Shown again with what was typed, unless it was this browser
+            // that is registered already.
+            let (here, memo) = match why {
+                DeviceRefusal::AlreadyRegistered => {
+                    (here(&state, &headers, &staff).await?, String::new())
+                }
+                DeviceRefusal::Memo(_) => (None, form.memo),
+            };
+            let error = Some((why.message(), why.code()));
+            return render(&state, &staff, here, memo, None, error).await;
         }
     };
-    let inst = staff.institution()?;
-    let now = Utc::now();
-    let token = crate::flow::random_token()?;
-    let device = state
-        .store
-        .register_device(
-            inst.id,
-            DeviceKind::Browser,
-            &token,
-            &memo,
-            staff.account.id,
-            now,
-        )
-        .await?;
-    state
-        .store
-        .audit(
-            &staff.event(
-                "device.register",
-                "ok",
-                None,
-                json!({"device": device.id, "kind": device.kind.as_str(), "memo": device.memo}),
-            ),
-            now,
-        )
-        .await?;
     let mut res = Redirect::to("/admin/devices?done=registered").into_response();
     res.headers_mut().insert(
         header::SET_COOKIE,
-        device::set_cookie(&state, Some(&token))?,
+        device::set_cookie(&state, Some(&registered.token))?,
     );
     Ok(res)
 }
@@ -233,48 +198,23 @@ pub async fn revoke(
     if let Some(r) = staff.csrf_refusal(form.csrf.as_deref()) {
         return Ok(r);
     }
-    let inst = staff.institution()?;
-    let now = Utc::now();
-    let Some(device) = state.store.device_of(inst.id, id).await? else {
-        state
-            .store
-            .audit(
-                &staff.event(
-                    "access.denied",
-                    "not_found",
-                    None,
-                    json!({"requested_device": id, "attempted": "device_revoke"}),
-                ),
-                now,
-            )
-            .await?;
+    let revoked = devices::revoke(
+        &state.store,
+        &staff,
+        id,
+        device::token(&headers),
+        Utc::now(),
+    )
+    .await?;
+    let Some(revoked) = revoked else {
         return Ok(not_found(
             &staff,
             Some(("/admin/devices", "医療機関等の端末登録に戻る")),
         ));
     };
-    let changed = state
-        .store
-        .revoke_device(inst.id, device.id, staff.account.id, now)
-        .await?;
-    state
-        .store
-        .audit(
-            &staff.event(
-                "device.revoke",
-                if changed { "ok" } else { "already_revoked" },
-                None,
-                json!({"device": device.id, "memo": device.memo}),
-            ),
-            now,
-        )
-        .await?;
     let mut res = Redirect::to("/admin/devices?done=revoked").into_response();
     // This browser's own registration ends: its cookie is forgotten too.
-    if device::sighting(&state, &headers)
-        .await?
-        .is_some_and(|d| d.id == device.id)
-    {
+    if revoked.this_browser {
         res.headers_mut()
             .insert(header::SET_COOKIE, device::set_cookie(&state, None)?);
     }

@@ -8,15 +8,11 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::Utc;
 use serde::Deserialize;
-use serde_json::json;
-use zaitaku_domain::account::{
-    Permission, Role, validate_display_name, validate_kana_name, validate_user_id,
-};
-use zaitaku_domain::institution::{Institution, InstitutionCode};
-use zaitaku_storage::{NewAccount, StorageError, new_url_token};
+use zaitaku_domain::account::Permission;
+use zaitaku_service::{accounts, institution};
 
-use super::auth::{CsrfForm, Realm, gate, hash_password_off_thread, not_found, temporary_password};
-use super::{Nav, jst_minute, today};
+use super::auth::{CsrfForm, Realm, gate, not_found};
+use super::{Nav, jst_minute};
 use crate::AppState;
 use crate::error::WebError;
 
@@ -62,29 +58,29 @@ pub async fn home(
         Permission::ManageInstitutions
     );
     let now = Utc::now();
-    let admins = state.store.institution_admins().await?;
-    let institutions = state
-        .store
-        .list_institutions()
+    let institutions = institution::list(&state.store)
         .await?
         .into_iter()
-        .map(|i| InstitutionLine {
-            code: i.institution.code.as_str().to_owned(),
-            name: i.institution.name.clone(),
-            kind: i.institution.kind.label(),
-            function_enabled: i.institution.remote_function_enabled,
-            updated: jst_minute(i.updated_at),
-            admins: admins
-                .iter()
-                .filter(|a| a.institution_id == Some(i.id))
-                .map(|a| AdminLine {
-                    id: a.id,
-                    user_id: a.user_id.clone(),
-                    name: a.name.clone(),
-                    locked: a.is_locked(now),
-                    disabled: a.disabled,
-                })
-                .collect(),
+        .map(|listed| {
+            let i = listed.institution;
+            InstitutionLine {
+                code: i.institution.code.as_str().to_owned(),
+                name: i.institution.name.clone(),
+                kind: i.institution.kind.label(),
+                function_enabled: i.institution.remote_function_enabled,
+                updated: jst_minute(i.updated_at),
+                admins: listed
+                    .administrators
+                    .iter()
+                    .map(|a| AdminLine {
+                        id: a.id,
+                        user_id: a.user_id.clone(),
+                        name: a.name.clone(),
+                        locked: a.is_locked(now),
+                        disabled: a.disabled,
+                    })
+                    .collect(),
+            }
         })
         .collect();
     let page = HomePage {
@@ -115,25 +111,10 @@ pub async fn unlock(
     if let Some(r) = staff.csrf_refusal(form.csrf.as_deref()) {
         return Ok(r);
     }
-    let Some(target) = state
-        .store
-        .account(id)
-        .await?
-        .filter(|a| a.role == Role::Admin)
-    else {
-        return Ok(not_found(&staff, None));
-    };
-    state.store.reset_login_failures(target.id).await?;
-    let mut event = staff.event(
-        "account.unlock",
-        "ok",
-        None,
-        json!({"target": target.id, "target_user_id": target.user_id}),
-    );
-    // Recorded against the institution too, so its own viewer shows it.
-    event.institution_id = target.institution_id;
-    state.store.audit(&event, Utc::now()).await?;
-    Ok(Redirect::to("/operator?done=unlocked").into_response())
+    match accounts::unlock_administrator(&state.store, &staff, id, Utc::now()).await? {
+        Ok(_) => Ok(Redirect::to("/operator?done=unlocked").into_response()),
+        Err(_) => Ok(not_found(&staff, None)),
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -204,79 +185,30 @@ pub async fn create(
     if let Some(r) = staff.csrf_refusal(form.csrf.as_deref()) {
         return Ok(r);
     }
-    let checked = (|| {
-        let e = |e: zaitaku_domain::error::ValidationError| (e.to_string(), e.code());
-        let code = InstitutionCode::parse(form.code.trim()).map_err(e)?;
-        let institution =
-            Institution::new(code, &form.name, form.eprescription.as_deref() == Some("1"))
-                .map_err(e)?;
-        let user_id = validate_user_id(&form.admin_user_id).map_err(e)?;
-        let name = validate_display_name("ユーザ名", &form.admin_name).map_err(e)?;
-        let kana = validate_kana_name(&form.admin_kana).map_err(e)?;
-        Ok::<_, (String, &'static str)>((institution, user_id, name, kana))
-    })();
-    let refuse =
-        |form: NewInstitutionForm, error: (String, &'static str)| -> Result<Response, WebError> {
+    let typed = institution::RegistrationForm {
+        code: &form.code,
+        name: &form.name,
+        eprescription: form.eprescription.as_deref() == Some("1"),
+        admin_user_id: &form.admin_user_id,
+        admin_name: &form.admin_name,
+        admin_kana: &form.admin_kana,
+    };
+    let registered = match institution::register(&state.store, &staff, &typed, Utc::now()).await? {
+        Ok(r) => r,
+        Err(why) => {
             let page = NewPage {
                 form,
-                error: Some(error),
+                error: Some((why.message(), why.code())),
                 nav: Nav::new(&staff, Realm::Operator, "/operator"),
             };
-            Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(page.render()?)).into_response())
-        };
-    let (institution, user_id, name, kana) = match checked {
-        Ok(v) => v,
-        Err(e) => return refuse(form, e),
-    };
-    let now = Utc::now();
-    let stored = match state
-        .store
-        .insert_institution(&institution, &new_url_token()?, now)
-        .await
-    {
-        Ok(s) => s,
-        Err(StorageError::Duplicate(_)) => {
-            return refuse(
-                form,
-                (
-                    "この医療機関等コードは既に登録されています。".into(),
-                    "Z-W-0650",
-                ),
-            );
+            return Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(page.render()?)).into_response());
         }
-        Err(e) => return Err(e.into()),
     };
-    let password = temporary_password()?;
-    let hash = hash_password_off_thread(&password).await?;
-    let account = state
-        .store
-        .insert_account(
-            &NewAccount {
-                institution_id: Some(stored.id),
-                user_id: &user_id,
-                role: Role::Admin,
-                name: &name,
-                name_kana: &kana,
-                start_date: today(),
-                password_hash: &hash,
-                must_change_password: true,
-            },
-            now,
-        )
-        .await?;
-    let mut event = staff.event(
-        "institution.create",
-        "ok",
-        None,
-        json!({"code": stored.institution.code.as_str(), "admin": account.id, "admin_user_id": account.user_id}),
-    );
-    event.institution_id = Some(stored.id);
-    state.store.audit(&event, now).await?;
     let page = CreatedPage {
-        code: stored.institution.code.as_str().to_owned(),
-        name: stored.institution.name.clone(),
-        user_id: account.user_id,
-        password,
+        code: registered.institution.institution.code.as_str().to_owned(),
+        name: registered.institution.institution.name.clone(),
+        user_id: registered.administrator.user_id,
+        password: registered.password,
         nav: Nav::new(&staff, Realm::Operator, "/operator"),
     };
     let mut res = Html(page.render()?).into_response();

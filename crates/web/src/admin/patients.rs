@@ -8,18 +8,16 @@ use askama::Template;
 use axum::extract::{Form, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
-use serde_json::json;
 use zaitaku_domain::access::{CertificateStanding, MedicalRefusal};
-use zaitaku_domain::account::{Permission, validate_reference_number};
-use zaitaku_domain::consent::{
-    CareKind, ConsentItem, ConsentRecord, ConsentState, next_midnight_jst,
-};
+use zaitaku_domain::account::Permission;
+use zaitaku_domain::consent::{CareKind, ConsentItem, ConsentRecord, ConsentState};
 use zaitaku_domain::eligibility::Eligibility;
 use zaitaku_domain::person::{age_on, japanese_date};
 use zaitaku_domain::photo_id::PhotoIdReason;
-use zaitaku_storage::{ConsentedPatient, PatientFilter, StorageError};
+use zaitaku_service::patients::{self, PatientList, Search, SearchRefusal};
+use zaitaku_storage::ConsentedPatient;
 
 use super::auth::{CsrfForm, Realm, Staff, gate, not_found};
 use super::{Nav, jst_minute, today};
@@ -27,13 +25,6 @@ use crate::AppState;
 use crate::error::WebError;
 use crate::flow::eligibility_view::{self, EligibilityView, Row};
 use zaitaku_service::inquiry;
-
-/// The list shows at most this many lines; the filters narrow it down.
-const LIST_LIMIT: i64 = 200;
-
-pub fn jst_start(day: NaiveDate) -> DateTime<Utc> {
-    next_midnight_jst(day) - Duration::days(1)
-}
 
 fn state_label(s: ConsentState) -> &'static str {
     match s {
@@ -111,104 +102,34 @@ struct ListPage<'a> {
     error: Option<&'static str>,
 }
 
-fn parse_day(s: Option<&str>) -> Result<Option<NaiveDate>, ()> {
-    match s.map(str::trim).filter(|s| !s.is_empty()) {
-        None => Ok(None),
-        Some(s) => NaiveDate::parse_from_str(s, "%Y-%m-%d")
-            .map(Some)
-            .map_err(|_| ()),
-    }
-}
-
 pub async fn list(
     State(state): State<AppState>,
     headers: HeaderMap,
     Query(q): Query<ListQuery>,
 ) -> Result<Response, WebError> {
     let staff = gate!(state, headers, Realm::Institution, Permission::ViewPatients);
-    let inst = staff.institution()?;
-    let today = today();
-    // Like the staff app's result search: the last 30 days unless asked otherwise.
-    let first_visit = q.from.is_none()
-        && q.to.is_none()
-        && q.kind.is_none()
-        && q.photo.is_none()
-        && q.name.is_none()
-        && q.birth.is_none()
-        && q.reference.is_none();
-    let from = if first_visit {
-        Ok(Some(today - Duration::days(30)))
-    } else {
-        parse_day(q.from.as_deref())
+    let search = Search {
+        from: q.from.as_deref(),
+        to: q.to.as_deref(),
+        kind: q.kind.as_deref(),
+        photo: q.photo.as_deref(),
+        name: q.name.as_deref(),
+        birth: q.birth.as_deref(),
+        reference: q.reference.as_deref(),
     };
-    let to = parse_day(q.to.as_deref());
-    let kind = q
-        .kind
-        .as_deref()
-        .filter(|k| !k.is_empty())
-        .map(CareKind::parse)
-        .transpose();
-    let birth = parse_day(q.birth.as_deref());
-    let (from, to, kind, birth, error) = match (from, to, kind, birth) {
-        (Ok(f), Ok(t), Ok(k), Ok(b)) if f.zip(t).is_none_or(|(f, t)| f <= t) => (f, t, k, b, None),
-        (Ok(_), Ok(_), Ok(_), Ok(_)) => (
-            None,
-            None,
-            None,
-            None,
-            Some("同意日の期間が正しくありません（開始日が終了日より後です）。"),
-        ),
-        _ => (
-            None,
-            None,
-            None,
-            None,
-            Some("検索条件が正しくありません。日付は 2026-04-01 の形で入力してください。"),
-        ),
-    };
-    let name = q.name.as_deref().map(str::trim).unwrap_or_default();
-    let reference = q.reference.as_deref().map(str::trim).unwrap_or_default();
-    let photo = q.photo.as_deref() == Some("1");
     let now = Utc::now();
-    let patients = if error.is_none() {
-        state
-            .store
-            .consented_patients(
-                inst.id,
-                &PatientFilter {
-                    from: from.map(jst_start),
-                    until: to.map(next_midnight_jst),
-                    care_kind: kind,
-                    needs_photo_id_check_only: photo,
-                    name: (!name.is_empty()).then(|| katakana(name)),
-                    birth_date: birth,
-                    reference_number: (!reference.is_empty()).then(|| reference.to_owned()),
-                    limit: LIST_LIMIT,
-                },
-            )
-            .await?
-    } else {
-        Vec::new()
-    };
-    state
-        .store
-        .audit(
-            &staff.event(
-                "patients.list",
-                "ok",
-                None,
-                // Which fields were searched, not what was typed: the
-                // record names no patient.
-                json!({
-                    "count": patients.len(), "from": from, "to": to,
-                    "kind": kind.map(CareKind::as_str), "photo": photo,
-                    "by_name": !name.is_empty(), "by_birth_date": birth.is_some(),
-                    "by_reference": !reference.is_empty(),
-                }),
-            ),
-            now,
-        )
-        .await?;
+    let PatientList {
+        from,
+        to,
+        kind,
+        photo,
+        name,
+        birth,
+        reference,
+        patients,
+        limit_reached,
+        refusal,
+    } = patients::list(&state.store, &staff, &search, now).await?;
     let page = ListPage {
         from: from
             .map(|d| d.format("%Y-%m-%d").to_string())
@@ -218,18 +139,18 @@ pub async fn list(
             .unwrap_or_default(),
         kind: kind.map(|k| k.as_str().to_owned()).unwrap_or_default(),
         photo,
-        name: name.to_owned(),
+        name,
         birth: birth
             .map(|d| d.format("%Y-%m-%d").to_string())
             .unwrap_or_default(),
-        reference: reference.to_owned(),
+        reference,
         kinds: [CareKind::HomeVisit, CareKind::Online, CareKind::Outpatient]
             .into_iter()
             .map(|k| (k.as_str(), k.label()))
             .collect(),
-        limit_reached: patients.len() as i64 >= LIST_LIMIT,
+        limit_reached,
         patients: patients.iter().map(|p| list_line(p, now)).collect(),
-        error,
+        error: refusal.map(SearchRefusal::message),
         nav: Nav::new(&staff, Realm::Institution, "/admin/patients"),
     };
     let status = if page.error.is_some() {
@@ -251,7 +172,7 @@ pub async fn consented(
     id: i64,
     action: &str,
 ) -> Result<Result<ConsentedPatient, Response>, WebError> {
-    match inquiry::consented_patient(&state.store, staff, id, action, Utc::now()).await? {
+    match patients::consented(&state.store, staff, id, action, Utc::now()).await? {
         Some(p) => Ok(Ok(p)),
         None => Ok(Err(not_found(
             staff,
@@ -515,59 +436,19 @@ pub async fn set_reference(
         return Ok(r);
     }
     let patient = patient!(state, staff, id, "reference");
-    let inst = staff.institution()?;
-    let now = Utc::now();
-    // An empty field removes the number.
-    let value = if form.reference.trim().is_empty() {
-        None
-    } else {
-        match validate_reference_number(&form.reference) {
-            Ok(v) => Some(v),
-            Err(e) => {
-                let outcome = Outcome {
-                    error: Some((e.to_string(), e.code())),
-                    reference_input: Some(form.reference),
-                    ..Outcome::default()
-                };
-                return render_detail(&state, &staff, &patient, outcome).await;
-            }
-        }
-    };
-    match state
-        .store
-        .set_reference_number(inst.id, id, value.as_deref(), now)
-        .await
-    {
-        Ok(()) => {}
-        Err(StorageError::Duplicate(_)) => {
+    let set = patients::set_reference(&state.store, &staff, &patient, &form.reference, Utc::now())
+        .await?;
+    let done = match set {
+        Ok(Some(_)) => "reference",
+        Ok(None) => "reference_cleared",
+        Err(why) => {
             let outcome = Outcome {
-                error: Some((
-                    "この照会番号は別の患者に登録されています。医療機関等の中で重複しない番号を入力してください。".into(),
-                    "Z-W-0631",
-                )),
+                error: Some((why.message(), why.code())),
                 reference_input: Some(form.reference),
                 ..Outcome::default()
             };
             return render_detail(&state, &staff, &patient, outcome).await;
         }
-        Err(e) => return Err(e.into()),
-    }
-    state
-        .store
-        .audit(
-            &staff.event(
-                "patient.reference_number",
-                "ok",
-                Some(id),
-                json!({"cleared": value.is_none()}),
-            ),
-            now,
-        )
-        .await?;
-    let done = if value.is_some() {
-        "reference"
-    } else {
-        "reference_cleared"
     };
     Ok(Redirect::to(&format!("/admin/patients/{id}?done={done}")).into_response())
 }
@@ -587,20 +468,8 @@ pub async fn photo_id_checked(
     if let Some(r) = staff.csrf_refusal(form.csrf.as_deref()) {
         return Ok(r);
     }
-    let _patient = patient!(state, staff, id, "photo_id");
-    let inst = staff.institution()?;
-    let now = Utc::now();
-    state
-        .store
-        .record_photo_id_check(inst.id, id, staff.account.id, now)
-        .await?;
-    state
-        .store
-        .audit(
-            &staff.event("patient.photo_id_checked", "ok", Some(id), json!({})),
-            now,
-        )
-        .await?;
+    let patient = patient!(state, staff, id, "photo_id");
+    patients::record_photo_id_check(&state.store, &staff, &patient, Utc::now()).await?;
     Ok(Redirect::to(&format!("/admin/patients/{id}?done=photo")).into_response())
 }
 
@@ -645,41 +514,13 @@ fn with_card_dates(view: &mut EligibilityView, e: &Eligibility, on: NaiveDate) {
     }
 }
 
-/// Hiragana typed into the name field, as the registry's katakana.
-pub(crate) fn katakana(s: &str) -> String {
-    s.chars()
-        .map(|c| match c {
-            'ぁ'..='ゖ' => char::from_u32(u32::from(c) + 0x60).unwrap_or(c),
-            _ => c,
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn jst_day_bounds() {
-        let d = NaiveDate::from_ymd_opt(2026, 11, 21).unwrap();
-        assert_eq!(jst_start(d).to_rfc3339(), "2026-11-20T15:00:00+00:00");
-        assert_eq!(
-            next_midnight_jst(d).to_rfc3339(),
-            "2026-11-21T15:00:00+00:00"
-        );
-        assert_eq!(parse_day(Some("2026-13-01")), Err(()));
-        assert_eq!(parse_day(Some(" ")), Ok(None));
-    }
-
-    #[test]
     fn postal_codes_read_with_a_hyphen() {
         assert_eq!(postal("1000001"), "100-0001");
         assert_eq!(postal("100-0001"), "100-0001");
-    }
-
-    #[test]
-    fn hiragana_is_searched_as_katakana() {
-        assert_eq!(katakana("こうろう たろう"), "コウロウ タロウ");
-        assert_eq!(katakana("厚労 タロウ"), "厚労 タロウ");
     }
 }

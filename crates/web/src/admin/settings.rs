@@ -10,11 +10,10 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::Utc;
 use serde::Deserialize;
-use serde_json::json;
 use zaitaku_domain::account::Permission;
 use zaitaku_domain::consent::ConsentItem;
-use zaitaku_domain::error::ValidationError;
-use zaitaku_domain::partner_origin::{self, MAX_ORIGINS, PartnerOrigin};
+use zaitaku_domain::partner_origin::{MAX_ORIGINS, PartnerOrigin};
+use zaitaku_service::institution::{self, Settings};
 
 use super::auth::{Realm, Staff, gate};
 use super::{Nav, jst_minute};
@@ -86,9 +85,7 @@ async fn render(
                 .join("\n"),
         },
         max_origins: MAX_ORIGINS,
-        terms_accepted: state
-            .store
-            .terms_acceptance(inst.id)
+        terms_accepted: institution::terms_acceptance(&state.store, staff)
             .await?
             .map(|(at, by)| format!("{}（{by}）", jst_minute(at))),
         error,
@@ -176,77 +173,19 @@ pub async fn save(
     if let Some(r) = staff.csrf_refusal(form.csrf.as_deref()) {
         return Ok(r);
     }
-    let inst = staff.institution()?;
-    let before = &inst.institution;
-    let mut after = before.clone();
-    after.remote_function_enabled = form.enabled();
-    after.eprescription = form.eprescription.as_deref() == Some("1");
-    after.set_consent_items(&form.items());
-    let mut origin_errors = Vec::new();
-    if let Some(text) = &form.partner_origins {
-        match partner_origin::parse_list(text) {
-            Ok(origins) => after.partner_origins = origins,
-            Err(errors) => origin_errors = origin_messages(&errors),
+    let settings = Settings {
+        function: form.enabled(),
+        terms_acknowledged: form.terms.as_deref() == Some("1"),
+        eprescription: form.eprescription.as_deref() == Some("1"),
+        items: form.items(),
+        partner_origins: form.partner_origins.clone(),
+    };
+    match institution::save_settings(&state.store, &staff, &settings, Utc::now()).await? {
+        Ok(_) => Ok(Redirect::to("/admin/settings?saved=1").into_response()),
+        Err(refused) => {
+            let error = refused.refusal.as_ref().map(|r| (r.message(), r.code()));
+            let origin_errors = refused.origin_messages();
+            render(&state, &staff, Some(&form), error, origin_errors, false).await
         }
     }
-    let switching_on = after.remote_function_enabled && !before.remote_function_enabled;
-    let error = if switching_on && form.terms.as_deref() != Some("1") {
-        let msg = "「オンライン資格確認等システム利用規約」を確認し、「利用規約を確認しました」にチェックを入れてください。";
-        Some((msg.into(), "Z-W-0610"))
-    } else if after.consent_items.is_empty() {
-        let msg = "マイナ在宅受付Webで表示する同意項目を1つ以上選択してください。";
-        Some((msg.into(), "Z-W-0611"))
-    } else if after.eprescription && !after.kind.issues_prescriptions() {
-        let e = ValidationError::EprescriptionNotApplicable;
-        Some((e.to_string(), e.code()))
-    } else {
-        None
-    };
-    if error.is_some() || !origin_errors.is_empty() {
-        return render(&state, &staff, Some(&form), error, origin_errors, false).await;
-    }
-    let now = Utc::now();
-    state
-        .store
-        .update_institution_settings(inst.id, &after, now)
-        .await?;
-    if switching_on {
-        state
-            .store
-            .record_terms_acceptance(inst.id, staff.account.id, now)
-            .await?;
-    }
-    state
-        .store
-        .audit(
-            &staff.event(
-                "institution.settings",
-                "ok",
-                None,
-                json!({
-                    "function": after.remote_function_enabled,
-                    "function_before": before.remote_function_enabled,
-                    "terms_acknowledged": switching_on,
-                    "eprescription": after.eprescription,
-                    "items": after.consent_items.iter().map(|i| i.as_str()).collect::<Vec<_>>(),
-                    "partner_origins": after.partner_origins.iter().map(PartnerOrigin::as_str).collect::<Vec<_>>(),
-                    "partner_origins_before": before.partner_origins.iter().map(PartnerOrigin::as_str).collect::<Vec<_>>(),
-                }),
-            ),
-            now,
-        )
-        .await?;
-    Ok(Redirect::to("/admin/settings?saved=1").into_response())
-}
-
-/// The refused lines of the partner origins, worded for the field: the line
-/// number first, so that a long list can be corrected line by line.
-fn origin_messages(errors: &[partner_origin::ListError]) -> Vec<(String, &'static str)> {
-    errors
-        .iter()
-        .map(|e| match e.line {
-            Some(n) => (format!("{n}行目：{}", e.error), e.error.code()),
-            None => (e.error.to_string(), e.error.code()),
-        })
-        .collect()
 }

@@ -10,7 +10,6 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::Utc;
 use qrcode::render::svg;
 use qrcode::{Color, EcLevel, QrCode};
-use serde_json::json;
 use zaitaku_domain::account::Permission;
 use zaitaku_storage::StoredInstitution;
 
@@ -208,16 +207,7 @@ pub async fn rotate(
     if let Some(r) = staff.csrf_refusal(form.csrf.as_deref()) {
         return Ok(r);
     }
-    let inst = staff.institution()?;
-    let now = Utc::now();
-    state.store.rotate_url_token(inst.id, now).await?;
-    state
-        .store
-        .audit(
-            &staff.event("institution.url_rotate", "ok", None, json!({})),
-            now,
-        )
-        .await?;
+    zaitaku_service::institution::rotate_url(&state.store, &staff, Utc::now()).await?;
     // See Other: reloading the result page does not rotate again.
     Ok(Redirect::to("/admin/url?rotated=1").into_response())
 }
