@@ -13,7 +13,7 @@ use zaitaku_identity::{CardKind, CardSecret, Identity, IssueCard};
 use zaitaku_service::consent::{self, Authenticated, ConsentRefusal, Next};
 use zaitaku_service::staff::{self, LoginRefusal, Realm};
 use zaitaku_service::visit::{FlowKind, Purpose, Visit};
-use zaitaku_storage::{NewAccount, PersonRecords, Store, StoredInstitution, Write};
+use zaitaku_storage::{NewAccount, Store, StoredInstitution, Write};
 use zaitaku_testkit::on_both;
 
 const ORIGIN: &str = "http://127.0.0.1:8080";
@@ -167,50 +167,19 @@ async fn a_password_change_ends_the_other_sessions(url: &str) {
 }
 on_both!(a_password_change_ends_the_other_sessions);
 
-/// Person 1, born 1950-05-05, with a health-insurance qualification in force.
-async fn insured(store: &Store) {
-    use zaitaku_domain::codes::PersonalFamily;
-    use zaitaku_domain::eligibility::{Coverage, Period, Qualification};
-    use zaitaku_domain::insurer::{BranchNumber, InsurerNumber};
-    let mut e = zaitaku_testkit::person(1, NaiveDate::from_ymd_opt(1950, 5, 5).unwrap(), true);
-    e.qualifications.push(Qualification {
-        id: 0,
-        coverage: Coverage::Insurance {
-            insurer_number: InsurerNumber::build(Some(6), Prefecture::new(13).unwrap(), 48)
-                .unwrap(),
-            insurer_name: "ひかり試験健康保険組合".into(),
-            symbol: "1234".into(),
-            number: "1".into(),
-            branch: BranchNumber::parse("00").unwrap(),
-            personal_family: PersonalFamily::Insured,
-            insured_name: "試験 花子".into(),
-            burden_ratio: None,
-        },
-        acquired_on: NaiveDate::from_ymd_opt(2020, 4, 1).unwrap(),
-        issued_on: NaiveDate::from_ymd_opt(2020, 4, 15),
-        valid: Period {
-            from: NaiveDate::from_ymd_opt(2020, 4, 1).unwrap(),
-            to: None,
-        },
-        loss: None,
-    });
-    store
-        .insert_persons(&[PersonRecords {
-            eligibility: &e,
-            drugs: &[],
-            clinical: &[],
-            checkups: &[],
-        }])
-        .await
-        .unwrap();
-}
-
 /// An institution, person 1 (registered for insurance use) with a physical
 /// card, and a visit of flow `kind` with every item agreed.
 async fn patient_at_clinic(url: &str, kind: FlowKind) -> (Identity, StoredInstitution, Visit, i64) {
     let store = Store::open(url).await.unwrap();
     let inst = clinic(&store).await;
-    insured(&store).await;
+    zaitaku_testkit::fixtures::insured_person(
+        &store,
+        1,
+        "試験 花子",
+        "シケン\u{3000}ハナコ",
+        NaiveDate::from_ymd_opt(1950, 5, 5).unwrap(),
+    )
+    .await;
     let identity = Identity::new(store.clone()).await.unwrap();
     identity.ensure_authorities(now()).await.unwrap();
     let card = identity

@@ -1,10 +1,6 @@
 //! Flows A, B and C over HTTP against the real server, on SQLite and
 //! PostgreSQL, for each kind of institution and the failure outcomes.
 
-// The whole file is test code, so clippy.toml's allow-*-in-tests covers its
-// helper functions too (rust-clippy#11119).
-#![cfg(test)]
-
 use chrono::{NaiveDate, Utc};
 use zaitaku_domain::codes::QualificationValidity;
 use zaitaku_domain::consent::{CareKind, Channel, Choice, ConsentAction, ConsentItem};

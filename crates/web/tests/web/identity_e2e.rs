@@ -5,10 +5,6 @@
 //! Set ZAITAKU_SCREENSHOTS=DIR to save the result screens
 //! (`identity-result-phone.png`, `identity-result-desktop.png`).
 
-// The whole file is test code, so clippy.toml's allow-*-in-tests covers its
-// helper functions too (rust-clippy#11119).
-#![cfg(test)]
-
 use std::time::Duration;
 
 use chrono::{NaiveDate, Utc};

@@ -1,8 +1,8 @@
 //! Load benchmark of complete consent registrations against the running
 //! server, over real TCP sockets.
 //!
-//! cargo build --release -p zaitaku --bins --examples
-//! target/release/examples/http_registration_load [N] [CONCURRENCY] [DATABASE_URL]
+//! cargo build --release -p zaitaku -p zaitaku-load
+//! target/release/http_registration_load [N] [CONCURRENCY] [DATABASE_URL]
 //!
 //! 1. Untimed set-up, in this process: N synthetic persons with a qualification
 //!    in force, registered for insurance use, one iPhone card each, one
@@ -10,7 +10,7 @@
 //!    measured); each has its own certificate and serial.
 //! 2. The server: a separate `zaitaku serve` process on the same database
 //!    (`ZAITAKU_BIN` overrides the path; default: `zaitaku` beside this
-//!    example).
+//!    binary), with the stand-in authenticator switched on.
 //! 3. Untimed, over HTTP: for each registration a patient opens A-01, chooses
 //!    flow A, answers B-01, confirms B-02 (the server issues the nonce and
 //!    sends the patient to the authenticator), opens the hand-off and unlocks
@@ -86,7 +86,7 @@ struct Prepared {
 
 async fn run(n: usize, concurrency: usize, url: &str) -> Result<()> {
     let (token, inst_id, cards) = set_up(url, n).await?;
-    let port = zaitaku_testkit::free_port();
+    let port = free_port()?;
     let base = format!("http://127.0.0.1:{port}");
     let mut server = Server::start(url, port)?;
     let http = reqwest::Client::builder()
@@ -394,6 +394,12 @@ async fn set_up(url: &str, n: usize) -> Result<(String, i64, Vec<i64>)> {
     Ok((inst.url_token, inst.id, cards))
 }
 
+/// A free TCP port on 127.0.0.1 for the server (racy by nature, fine here).
+fn free_port() -> Result<u16> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").context("no free port")?;
+    Ok(listener.local_addr()?.port())
+}
+
 struct Server(Child);
 
 impl Server {
@@ -402,7 +408,6 @@ impl Server {
             Some(p) => p.into(),
             None => std::env::current_exe()?
                 .parent()
-                .and_then(|examples| examples.parent())
                 .map(|release| release.join("zaitaku"))
                 .ok_or_else(|| anyhow!("cannot find the zaitaku binary; set ZAITAKU_BIN"))?,
         };

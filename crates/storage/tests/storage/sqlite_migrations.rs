@@ -1,9 +1,5 @@
 //! Migrations that rebuild a SQLite table keep its rows and its rules.
 
-// The whole file is test code, so clippy.toml's allow-*-in-tests covers its
-// helper functions too (rust-clippy#11119).
-#![cfg(test)]
-
 use sqlx::Connection;
 use sqlx::error::ErrorKind;
 use sqlx::migrate::Migrator;

@@ -4,12 +4,6 @@
 //! codes and poster, the settings with the terms and the online-care
 //! partners' origins, the audit viewers.
 
-// The whole file is test code, so clippy.toml's allow-*-in-tests covers its
-// helper functions too (rust-clippy#11119).
-#![cfg(test)]
-
-mod support;
-
 use std::collections::BTreeMap;
 
 use chrono::{Duration, NaiveDate, Utc};
@@ -18,10 +12,11 @@ use zaitaku_domain::consent::CareKind;
 use zaitaku_domain::institution::{Institution, InstitutionCode, InstitutionKind};
 use zaitaku_domain::prefecture::Prefecture;
 use zaitaku_storage::{AuditRecord, NewAccount, Store, StoredAccount, StoredInstitution};
+use zaitaku_testkit::client::{self, Browser, Reply};
+use zaitaku_testkit::fixtures::{self, WRONG};
 use zaitaku_testkit::on_both;
+use zaitaku_testkit::server::{self, Server};
 use zaitaku_web::AppState;
-
-use support::{Browser, Reply, Server, WRONG};
 
 async fn start(url: &str) -> (String, Store, String) {
     let store = Store::open(url).await.unwrap();
@@ -258,9 +253,9 @@ struct Clinic {
 }
 
 async fn clinic(url: &str, enabled: bool) -> Clinic {
-    let srv = support::server(url).await;
+    let srv = server::start(url).await;
     let store = &srv.store;
-    let a = support::institution(
+    let a = fixtures::institution(
         store,
         InstitutionKind::Medical,
         31,
@@ -268,9 +263,9 @@ async fn clinic(url: &str, enabled: bool) -> Clinic {
         enabled,
     )
     .await;
-    let admin = support::account(store, Some(&a), "aadmin", Role::Admin, "試験 管理者").await;
-    let general = support::account(store, Some(&a), "agen", Role::General, "試験 一般").await;
-    let operator = support::account(store, None, "op01", Role::Operator, "運用 担当").await;
+    let admin = fixtures::account(store, Some(&a), "aadmin", Role::Admin, "試験 管理者").await;
+    let general = fixtures::account(store, Some(&a), "agen", Role::General, "試験 一般").await;
+    let operator = fixtures::account(store, None, "op01", Role::Operator, "運用 担当").await;
     Clinic {
         srv,
         a,
@@ -295,7 +290,7 @@ async fn lock_out(c: &Clinic, user_id: &str) {
         let res = attempt(c, user_id, WRONG).await;
         assert_eq!(res.status, 401);
     }
-    let res = attempt(c, user_id, support::PASSWORD).await;
+    let res = attempt(c, user_id, fixtures::PASSWORD).await;
     assert_eq!(res.status, 401, "even the right password");
     assert!(res.body.contains("30分間ロック"), "{}", res.summary());
 }
@@ -336,7 +331,7 @@ async fn administrators_unlock_locked_accounts(url: &str) {
     let list = admin.get(&res.location).await;
     assert!(list.body.contains("ロックを解除しました。"));
     assert!(!list.body.contains("ロック中"));
-    assert!(attempt(&c, "agen", support::PASSWORD).await.status == 303);
+    assert!(attempt(&c, "agen", fixtures::PASSWORD).await.status == 303);
     let r = last(store, "account.unlock").await;
     assert!(by(&r, &c.admin) && about(&r, &c.general), "{}", r.detail);
     assert_eq!(
@@ -390,7 +385,7 @@ async fn after_a_lock_runs_out_the_count_starts_again(url: &str) {
         "the lock ran out a minute ago"
     );
     assert_eq!(attempt(&c, "agen", WRONG).await.status, 401);
-    let res = attempt(&c, "agen", support::PASSWORD).await;
+    let res = attempt(&c, "agen", fixtures::PASSWORD).await;
     assert_eq!(
         res.status,
         303,
@@ -429,10 +424,10 @@ async fn a_disabled_account_is_shut_out_at_once(url: &str) {
     assert_eq!(general.get("/admin/url").await.location, "/admin/login");
     assert_eq!(general.get("/admin").await.location, "/admin/login");
     // The right password reads exactly like a wrong one for an unknown user.
-    let disabled = attempt(&c, "agen", support::PASSWORD).await;
+    let disabled = attempt(&c, "agen", fixtures::PASSWORD).await;
     assert_eq!(disabled.status, 401);
-    assert!(disabled.body.contains(support::LOGIN_FAILED));
-    let unknown = attempt(&c, "nobody", support::PASSWORD).await;
+    assert!(disabled.body.contains(fixtures::LOGIN_FAILED));
+    let unknown = attempt(&c, "nobody", fixtures::PASSWORD).await;
     assert_eq!(
         disabled.body.replace("value=\"agen\"", "value=\"nobody\""),
         unknown.body
@@ -451,7 +446,7 @@ async fn a_disabled_account_is_shut_out_at_once(url: &str) {
         .post(&format!("/admin/accounts/{}/enable", c.general.id), &[])
         .await;
     assert_eq!(res.location, "/admin/accounts?done=enabled");
-    assert_eq!(attempt(&c, "agen", support::PASSWORD).await.status, 303);
+    assert_eq!(attempt(&c, "agen", fixtures::PASSWORD).await.status, 303);
     let r = last(store, "account.enable").await;
     assert!(by(&r, &c.admin) && about(&r, &c.general));
 }
@@ -473,14 +468,14 @@ async fn a_reset_password_must_be_changed_first(url: &str) {
     assert_eq!(res.status, 200, "{}", res.summary());
     assert_eq!(res.header("cache-control"), "no-store");
     assert!(res.body.contains("この画面でしか表示されません"));
-    let temporary = support::unescape(
-        support::between(&res.body, "id=\"temp-password\">", "</dd>").expect("shown"),
+    let temporary = client::unescape(
+        client::between(&res.body, "id=\"temp-password\">", "</dd>").expect("shown"),
     );
     assert!(zaitaku_domain::account::validate_password(&temporary).is_ok());
     // Shown once: not on the list, not in the log.
     let list = admin.get("/admin/accounts").await;
     assert!(list.body.contains("仮パスワード"));
-    assert!(!support::unescape(&list.body).contains(&temporary));
+    assert!(!client::unescape(&list.body).contains(&temporary));
     let r = last(store, "account.password_reset").await;
     assert!(by(&r, &c.admin) && about(&r, &c.general));
     assert!(
@@ -501,7 +496,7 @@ async fn a_reset_password_must_be_changed_first(url: &str) {
     assert_eq!(res.status, 409);
 
     // The old password is gone; the temporary one leads to the change page only.
-    assert_eq!(attempt(&c, "agen", support::PASSWORD).await.status, 401);
+    assert_eq!(attempt(&c, "agen", fixtures::PASSWORD).await.status, 401);
     let (general, res) = Browser::try_login(base, code(&c.a), "agen", &temporary)
         .await
         .unwrap_or_else(|r| panic!("{}", r.summary()));
@@ -597,7 +592,7 @@ async fn a_new_password_ends_the_other_sessions(url: &str) {
         .post(
             "/admin/password",
             &[
-                ("current", support::PASSWORD),
+                ("current", fixtures::PASSWORD),
                 ("new", NEW_PASSWORD),
                 ("confirm", NEW_PASSWORD),
             ],
@@ -742,7 +737,7 @@ async fn a_weak_password_is_told_what_is_wrong(url: &str) {
         .post(
             "/admin/password",
             &[
-                ("current", support::PASSWORD),
+                ("current", fixtures::PASSWORD),
                 ("new", "Abcdefgh1"),
                 ("confirm", "Abcdefgh1"),
             ],
@@ -752,7 +747,7 @@ async fn a_weak_password_is_told_what_is_wrong(url: &str) {
     assert!(
         !res.body.contains("使用できない文字が含まれています"),
         "Abcdefgh1 holds only allowed characters: {}",
-        support::between(&res.body, "role=\"alert\"><p>", "</p>").unwrap_or("")
+        client::between(&res.body, "role=\"alert\"><p>", "</p>").unwrap_or("")
     );
 }
 mod weak_password_message {
@@ -838,7 +833,7 @@ async fn rotating_the_url_stops_the_old_one_at_once(url: &str) {
     // The new one is on the page and works.
     let page = admin.get("/admin/url?rotated=1").await;
     assert!(page.body.contains("新しいURLを発行しました。"));
-    let new_url = support::between(&page.body, "id=\"institution-url\" value=\"", "\"")
+    let new_url = client::between(&page.body, "id=\"institution-url\" value=\"", "\"")
         .unwrap()
         .to_owned();
     let new = store.institution(c.a.id).await.unwrap().unwrap().url_token;
@@ -958,9 +953,9 @@ async fn settings_need_the_terms_and_an_item(url: &str) {
 
     // A pharmacy (table digit 4) cannot offer e-prescription.
     let pharmacy =
-        support::institution(store, InstitutionKind::Pharmacy, 32, "試験薬局", false).await;
+        fixtures::institution(store, InstitutionKind::Pharmacy, 32, "試験薬局", false).await;
     assert_eq!(code(&pharmacy).as_bytes()[2], b'4');
-    support::account(store, Some(&pharmacy), "padmin", Role::Admin, "薬局 管理者").await;
+    fixtures::account(store, Some(&pharmacy), "padmin", Role::Admin, "薬局 管理者").await;
     let ph = Browser::login(base, &pharmacy, "padmin").await;
     let page = ph.get("/admin/settings").await;
     assert_eq!(page.status, 200);
@@ -1160,21 +1155,22 @@ async fn audit_viewers_are_scoped_and_verify_the_chain(url: &str) {
     let c = clinic(url, true).await;
     let base = &c.srv.base;
     let store = &c.srv.store;
-    let b = support::institution(store, InstitutionKind::Medical, 33, "別院クリニック", true).await;
-    support::account(store, Some(&b), "badmin", Role::Admin, "別院 管理者").await;
-    support::person(
+    let b =
+        fixtures::institution(store, InstitutionKind::Medical, 33, "別院クリニック", true).await;
+    fixtures::account(store, Some(&b), "badmin", Role::Admin, "別院 管理者").await;
+    fixtures::person(
         store,
         77,
         "別院 患者",
-        support::birth(),
-        &support::Records::default(),
+        fixtures::birth(),
+        &fixtures::Records::default(),
     )
     .await;
-    support::consent(
+    fixtures::consent(
         store,
         &b,
         77,
-        support::Consent::register(CareKind::HomeVisit, support::days_ago(1)),
+        fixtures::Consent::register(CareKind::HomeVisit, fixtures::days_ago(1)),
     )
     .await;
     // Some activity at each institution.
@@ -1233,14 +1229,14 @@ async fn audit_viewers_are_scoped_and_verify_the_chain(url: &str) {
     assert_eq!(last(store, "audit.verify").await.outcome, "intact");
 
     // Someone edits a record directly in the database.
-    support::tamper(store, "UPDATE audit_log SET outcome = 'x' WHERE seq = 3").await;
+    fixtures::tamper(store, "UPDATE audit_log SET outcome = 'x' WHERE seq = 3").await;
     let res = operator.post("/operator/audit/verify", &[]).await;
     assert_eq!(res.status, 200);
     assert!(
         res.body
             .contains("監査ログの連鎖が番号 3 で途切れています。"),
         "{}",
-        support::between(&res.body, "role=\"status\"><p>", "</p>").unwrap_or("")
+        client::between(&res.body, "role=\"status\"><p>", "</p>").unwrap_or("")
     );
     let r = last(store, "audit.verify").await;
     assert_eq!(r.outcome, "broken");
@@ -1264,8 +1260,8 @@ async fn registering_an_account_shows_its_password_once(url: &str) {
     let base = &c.srv.base;
     let store = &c.srv.store;
     let admin = Browser::login(base, &c.a, "aadmin").await;
-    let today = support::today().format("%Y-%m-%d").to_string();
-    let tomorrow = (support::today() + Duration::days(1))
+    let today = fixtures::today().format("%Y-%m-%d").to_string();
+    let tomorrow = (fixtures::today() + Duration::days(1))
         .format("%Y-%m-%d")
         .to_string();
 
@@ -1277,8 +1273,8 @@ async fn registering_an_account_shows_its_password_once(url: &str) {
         .await;
     assert_eq!(res.status, 200, "{}", res.summary());
     assert_eq!(res.header("cache-control"), "no-store");
-    let temporary = support::unescape(
-        support::between(&res.body, "id=\"temp-password\">", "</dd>").expect("shown"),
+    let temporary = client::unescape(
+        client::between(&res.body, "id=\"temp-password\">", "</dd>").expect("shown"),
     );
     let created = store
         .account_for_login(code(&c.a), "view02")
@@ -1320,12 +1316,12 @@ async fn registering_an_account_shows_its_password_once(url: &str) {
             &new_account("general", "gen04", &tomorrow),
         )
         .await;
-    let temporary = support::unescape(
-        support::between(&res.body, "id=\"temp-password\">", "</dd>").expect("shown"),
+    let temporary = client::unescape(
+        client::between(&res.body, "id=\"temp-password\">", "</dd>").expect("shown"),
     );
     let res = attempt(&c, "gen04", &temporary).await;
     assert_eq!(res.status, 401);
-    assert!(res.body.contains(support::LOGIN_FAILED));
+    assert!(res.body.contains(fixtures::LOGIN_FAILED));
 }
 on_both!(registering_an_account_shows_its_password_once);
 
@@ -1357,8 +1353,8 @@ async fn the_operator_registers_an_institution(url: &str) {
     let res = post(form(new_code.as_str(), "1")).await;
     assert_eq!(res.status, 200, "{}", res.summary());
     assert_eq!(res.header("cache-control"), "no-store");
-    let temporary = support::unescape(
-        support::between(&res.body, "class=\"mono temp-password\">", "</dd>").expect("shown"),
+    let temporary = client::unescape(
+        client::between(&res.body, "class=\"mono temp-password\">", "</dd>").expect("shown"),
     );
     let stored = store
         .institution_by_code(&new_code)
@@ -1562,13 +1558,15 @@ on_both!(devices_are_registered_listed_and_revoked);
 /// service as patients and staff use it (seed 002: a registration not made
 /// in front of staff needs a photo-ID check afterwards).
 async fn the_photo_id_flag_follows_where_the_visit_ran(url: &str) {
-    use support::{Visitor, card_on_the_patients_phone, insured_person, wallet_card};
     use zaitaku_domain::photo_id::PhotoIdReason;
+    use zaitaku_testkit::client::{Visitor, card_on_the_patients_phone};
+    use zaitaku_testkit::fixtures::{insured_person, wallet_card};
     let c = clinic(url, true).await;
     let base = &c.srv.base;
     let store = &c.srv.store;
-    let b = support::institution(store, InstitutionKind::Medical, 33, "別院クリニック", true).await;
-    support::account(store, Some(&b), "badmin", Role::Admin, "別院 管理者").await;
+    let b =
+        fixtures::institution(store, InstitutionKind::Medical, 33, "別院クリニック", true).await;
+    fixtures::account(store, Some(&b), "badmin", Role::Admin, "別院 管理者").await;
     let admin = Browser::login(base, &c.a, "aadmin").await;
     let ours = register_device(&admin, "訪問用タブレット").await;
     let revoked = register_device(&admin, "紛失した端末").await;
@@ -1584,7 +1582,7 @@ async fn the_photo_id_flag_follows_where_the_visit_ran(url: &str) {
     let theirs = register_device(&b_admin, "別院の端末").await;
 
     let t = c.a.url_token.clone();
-    let day = (support::today() + Duration::days(2))
+    let day = (fixtures::today() + Duration::days(2))
         .format("%Y-%m-%d")
         .to_string();
     /// One way of registering and the flag it must leave.
@@ -1643,7 +1641,7 @@ async fn the_photo_id_flag_follows_where_the_visit_ran(url: &str) {
             person,
             &format!("試験 患者{person}"),
             "シケン　カンジャ",
-            support::birth(),
+            fixtures::birth(),
         )
         .await;
         let card = wallet_card(&c.srv.state, person).await;
@@ -1854,7 +1852,7 @@ fn audit_rows(body: &str) -> Vec<BTreeMap<String, String>> {
                         .split('<')
                         .map(|s| s.split_once('>').map_or(s, |(_, t)| t))
                         .collect();
-                    (label.to_owned(), support::unescape(text.trim()))
+                    (label.to_owned(), client::unescape(text.trim()))
                 })
                 .collect()
         })
@@ -1865,28 +1863,28 @@ async fn the_audit_log_reads_in_japanese_filters_and_exports(url: &str) {
     let c = clinic(url, true).await;
     let base = &c.srv.base;
     let store = &c.srv.store;
-    support::person(
+    fixtures::person(
         store,
         71,
         "監査 花子",
-        support::birth(),
-        &support::Records::default(),
+        fixtures::birth(),
+        &fixtures::Records::default(),
     )
     .await;
-    support::person(
+    fixtures::person(
         store,
         72,
         "監査 次郎",
-        support::birth(),
-        &support::Records::default(),
+        fixtures::birth(),
+        &fixtures::Records::default(),
     )
     .await;
     for id in [71, 72] {
-        support::consent(
+        fixtures::consent(
             store,
             &c.a,
             id,
-            support::Consent::register(CareKind::HomeVisit, support::days_ago(1)),
+            fixtures::Consent::register(CareKind::HomeVisit, fixtures::days_ago(1)),
         )
         .await;
     }
@@ -1952,7 +1950,7 @@ async fn the_audit_log_reads_in_japanese_filters_and_exports(url: &str) {
         rows.iter()
             .all(|r| ["ログイン", "ログアウト"].contains(&cell(r, "操作").as_str()))
     );
-    let tomorrow = (support::today() + Duration::days(1))
+    let tomorrow = (fixtures::today() + Duration::days(1))
         .format("%Y-%m-%d")
         .to_string();
     let res = admin.get(&format!("/admin/audit?from={tomorrow}")).await;
@@ -1993,7 +1991,7 @@ async fn the_audit_log_reads_in_japanese_filters_and_exports(url: &str) {
     let res = general.get("/admin/audit.csv").await;
     assert_eq!(res.status, 403);
     assert!(!res.body.contains("\"番号\""));
-    support::account(store, Some(&c.a), "aview", Role::MedicalViewer, "試験 閲覧").await;
+    fixtures::account(store, Some(&c.a), "aview", Role::MedicalViewer, "試験 閲覧").await;
     let viewer = Browser::login(base, &c.a, "aview").await;
     assert_eq!(viewer.get("/admin/audit.csv").await.status, 403);
     assert_eq!(

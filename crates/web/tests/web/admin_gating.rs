@@ -3,12 +3,6 @@
 //! consent is in force and never on a certificate in its grace period, every
 //! read audited; 再照会; the patient list's filters; 照会番号.
 
-// The whole file is test code, so clippy.toml's allow-*-in-tests covers its
-// helper functions too (rust-clippy#11119).
-#![cfg(test)]
-
-mod support;
-
 use std::collections::BTreeSet;
 
 use chrono::{Duration, NaiveDate};
@@ -17,12 +11,13 @@ use zaitaku_domain::consent::{CareKind, Choice, ConsentItem};
 use zaitaku_domain::institution::InstitutionKind;
 use zaitaku_domain::medical::{CheckupResult, ClinicalEvent, ClinicalKind};
 use zaitaku_storage::{AuditRecord, Store, StoredAccount, StoredInstitution};
-use zaitaku_testkit::on_both;
-
-use support::{
-    Browser, Consent, Records, Reply, Server, account, card, consent, days_ago, drug, institution,
-    jst_day, person, today,
+use zaitaku_testkit::client::{self, Browser, Reply};
+use zaitaku_testkit::fixtures::{
+    self, Consent, Records, account, card, consent, days_ago, drug, institution, jst_day, person,
+    today,
 };
+use zaitaku_testkit::on_both;
+use zaitaku_testkit::server::{self, Server};
 
 /// Consent in force, every item agreed, valid card.
 const OK: i64 = 101;
@@ -76,7 +71,7 @@ struct World {
 }
 
 async fn world(url: &str) -> World {
-    let srv = support::server(url).await;
+    let srv = server::start(url).await;
     let store = &srv.store;
     let state = &srv.state;
     let a = institution(
@@ -105,7 +100,7 @@ async fn world(url: &str) -> World {
         (OLD, "過去 同意"),
         (NO_CARD, "カード 無し"),
     ];
-    let (grace_birth, grace_issued) = support::grace_card_dates();
+    let (grace_birth, grace_issued) = fixtures::grace_card_dates();
     for (id, name) in names {
         let mut records = Records {
             drugs: vec![drug(recent, &recent_drug(id))],
@@ -137,7 +132,7 @@ async fn world(url: &str) -> World {
         let birth = if id == GRACE {
             grace_birth
         } else {
-            support::birth()
+            fixtures::birth()
         };
         person(store, id, name, birth, &records).await;
         match id {
@@ -631,7 +626,7 @@ async fn a_long_reference_number_is_told_it_is_too_long(url: &str) {
         .await;
     assert_eq!(res.status, 422, "{}", res.summary());
     assert_eq!(
-        support::between(&res.body, "role=\"alert\"><p>", "</p>"),
+        client::between(&res.body, "role=\"alert\"><p>", "</p>"),
         Some("照会番号は50文字以内で入力してください。")
     );
     assert!(res.shows_code("Z-V-0007"), "{}", res.summary());
@@ -721,9 +716,9 @@ async fn the_patient_list_searches_by_name_kana_birth_and_reference(url: &str) {
         (9103, "山田 100%", "ヤマダ　ヒャク", other_birth),
         (9104, "厚労 別院", "コウロウ　ベツイン", birth),
     ] {
-        support::insured_person(store, id, name, kana, born).await;
+        fixtures::insured_person(store, id, name, kana, born).await;
         let inst = if id == 9104 { &w.b } else { &w.a };
-        support::consent(
+        fixtures::consent(
             store,
             inst,
             id,
@@ -792,12 +787,12 @@ on_both!(the_patient_list_searches_by_name_kana_birth_and_reference);
 async fn the_patient_page_and_drug_history_have_the_seeds_fields(url: &str) {
     let w = world(url).await;
     let store = &w.srv.store;
-    support::insured_person(
+    fixtures::insured_person(
         store,
         9201,
         "厚労 太郎",
         "コウロウ　タロウ",
-        support::birth(),
+        fixtures::birth(),
     )
     .await;
     consent(
@@ -811,7 +806,7 @@ async fn the_patient_page_and_drug_history_have_the_seeds_fields(url: &str) {
     let page = viewer.get("/admin/patients/9201").await;
     assert_eq!(page.status, 200, "{}", page.summary());
     let fact = |label: &str| {
-        support::between(&page.body, &format!("<dt>{label}</dt><dd>"), "</dd>")
+        client::between(&page.body, &format!("<dt>{label}</dt><dd>"), "</dd>")
             .unwrap_or_else(|| panic!("no {label}"))
             .to_owned()
     };
@@ -824,7 +819,7 @@ async fn the_patient_page_and_drug_history_have_the_seeds_fields(url: &str) {
 
     let res = medical(&viewer, OK, "kind=drugs").await;
     assert_eq!(res.status, 200, "{}", res.summary());
-    let header = support::between(&res.body, "<thead><tr>", "</tr></thead>").unwrap();
+    let header = client::between(&res.body, "<thead><tr>", "</tr></thead>").unwrap();
     let columns: Vec<&str> = header
         .split("<th scope=\"col\">")
         .skip(1)

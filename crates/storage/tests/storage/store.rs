@@ -1,9 +1,5 @@
 //! The storage suite, run once against SQLite and once against PostgreSQL.
 
-// The whole file is test code, so clippy.toml's allow-*-in-tests covers its
-// helper functions too (rust-clippy#11119).
-#![cfg(test)]
-
 use std::collections::BTreeMap;
 
 use chrono::{NaiveDate, TimeZone, Utc};

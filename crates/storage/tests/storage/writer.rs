@@ -2,10 +2,6 @@
 //! from each other, concurrent registrations are all durable, the audit chain
 //! stays intact, and an idempotency key never registers twice.
 
-// The whole file is test code, so clippy.toml's allow-*-in-tests covers its
-// helper functions too (rust-clippy#11119).
-#![cfg(test)]
-
 use std::collections::BTreeMap;
 
 use chrono::{Duration, NaiveDate, TimeZone, Utc};

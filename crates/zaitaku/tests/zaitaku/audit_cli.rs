@@ -2,10 +2,6 @@
 //! an edited, a deleted-in-the-middle or a deleted-at-the-end record is found
 //! and named, on SQLite and PostgreSQL.
 
-// The whole file is test code, so clippy.toml's allow-*-in-tests covers its
-// helper functions too (rust-clippy#11119).
-#![cfg(test)]
-
 use std::process::Command;
 
 use chrono::Utc;

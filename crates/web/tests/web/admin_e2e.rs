@@ -8,10 +8,6 @@
 //!
 //! Set ZAITAKU_SCREENSHOTS=DIR to save a PNG of every screen.
 
-// The whole file is test code, so clippy.toml's allow-*-in-tests covers its
-// helper functions too (rust-clippy#11119).
-#![cfg(test)]
-
 use std::time::Duration;
 
 use chrono::{Datelike, NaiveDate, Utc};

@@ -3,12 +3,6 @@
 //! one institution and for the platform operator, signed out, with another
 //! institution's IDs, and with a forged CSRF token.
 
-// The whole file is test code, so clippy.toml's allow-*-in-tests covers its
-// helper functions too (rust-clippy#11119).
-#![cfg(test)]
-
-mod support;
-
 use std::collections::BTreeSet;
 
 use chrono::{Duration, Utc};
@@ -16,9 +10,10 @@ use zaitaku_domain::account::{Permission, Role};
 use zaitaku_domain::consent::CareKind;
 use zaitaku_domain::institution::InstitutionKind;
 use zaitaku_storage::{StoredAccount, StoredInstitution};
+use zaitaku_testkit::client::{Browser, Reply};
+use zaitaku_testkit::fixtures::{self, Consent, PASSWORD, Records, WRONG};
 use zaitaku_testkit::on_both;
-
-use support::{Browser, Consent, PASSWORD, Records, Reply, Server, WRONG};
+use zaitaku_testkit::server::{self, Server};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Method {
@@ -205,7 +200,7 @@ fn realm_of_role(role: Role) -> &'static str {
 /// The `(method, path)` pairs declared in `admin::routes()`, read from its
 /// source so that a new route cannot be left out of [`ROUTES`].
 fn declared_routes() -> (usize, BTreeSet<(Method, String)>) {
-    let src = include_str!("../src/admin/mod.rs");
+    let src = include_str!("../../src/admin/mod.rs");
     let body = &src[src.find("pub fn routes()").expect("routes() is in mod.rs")..];
     let mut calls = 0;
     let mut out = BTreeSet::new();
@@ -282,8 +277,10 @@ struct World {
 }
 
 async fn world(url: &str) -> World {
-    use support::{account, card, consent, days_ago, drug, institution, person, today};
-    let srv = support::server(url).await;
+    use zaitaku_testkit::fixtures::{
+        account, card, consent, days_ago, drug, institution, person, today,
+    };
+    let srv = server::start(url).await;
     let store = &srv.store;
     let a = institution(
         store,
@@ -307,7 +304,7 @@ async fn world(url: &str) -> World {
         store,
         A_PATIENT,
         "試験 花子",
-        support::birth(),
+        fixtures::birth(),
         &Records {
             drugs: vec![drug(recent, "試験薬錠")],
             ..Records::default()
@@ -318,7 +315,7 @@ async fn world(url: &str) -> World {
         store,
         B_PATIENT,
         "別院 秘子",
-        support::birth(),
+        fixtures::birth(),
         &Records {
             drugs: vec![drug(recent, "別院薬錠")],
             ..Records::default()
@@ -469,7 +466,7 @@ fn fields(path: &str, a: &StoredInstitution, effective: bool) -> Vec<(&'static s
             ("name_kana", s("シンキ　イッパン")),
             (
                 "start_date",
-                support::today().format("%Y-%m-%d").to_string(),
+                fixtures::today().format("%Y-%m-%d").to_string(),
             ),
         ],
         p if p.ends_with("/reference") => vec![("reference", s(REFERENCE))],
@@ -972,7 +969,7 @@ async fn a_forged_csrf_token_changes_nothing(url: &str) {
     // Targets whose state each action would visibly change.
     lock(base, &w.a, "atarget").await;
     lock(base, &w.a, "aadmin2").await;
-    let off = support::account(store, Some(&w.a), "aoff", Role::General, "試験 無効").await;
+    let off = fixtures::account(store, Some(&w.a), "aoff", Role::General, "試験 無効").await;
     store.set_account_disabled(off.id, true).await.unwrap();
 
     let admin = Browser::login(base, &w.a, "aadmin").await;

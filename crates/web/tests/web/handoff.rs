@@ -1,10 +1,6 @@
 //! The authenticator's contract over HTTP, on SQLite and PostgreSQL:
 //! authorize → PIN → code → back channel with PKCE → verified token.
 
-// The whole file is test code, so clippy.toml's allow-*-in-tests covers its
-// helper functions too (rust-clippy#11119).
-#![cfg(test)]
-
 use chrono::{NaiveDate, Utc};
 use zaitaku_identity::{CardKind, IssueCard};
 use zaitaku_proto::base64url::encode as b64url;

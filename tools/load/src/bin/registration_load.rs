@@ -6,7 +6,7 @@
 //! group-commit writer that spends the nonce, audits the login, records the
 //! consent and audits it. No HTTP (see `http_registration_load` for that).
 //!
-//! cargo run --release -p zaitaku --example registration_load -- [N] [CONCURRENCY] [DATABASE_URL]
+//! cargo run --release -p zaitaku-load --bin registration_load -- [N] [CONCURRENCY] [DATABASE_URL]
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};

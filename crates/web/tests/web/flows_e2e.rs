@@ -12,10 +12,6 @@
 //! `ZAITAKU_SCREENSHOTS=DIR` saves a full-page PNG of every screen as
 //! `<screen>-phone.png` / `<screen>-desktop.png` (see docs/screens/README.md).
 
-// The whole file is test code, so clippy.toml's allow-*-in-tests covers its
-// helper functions too (rust-clippy#11119).
-#![cfg(test)]
-
 use std::time::Duration;
 
 use axum::extract::Path;

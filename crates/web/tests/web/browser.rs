@@ -1,10 +1,6 @@
 //! The start page in a real headless Chromium (Debian's `chromium`), as a
 //! phone and as a desktop would load it.
 
-// The whole file is test code, so clippy.toml's allow-*-in-tests covers its
-// helper functions too (rust-clippy#11119).
-#![cfg(test)]
-
 use std::process::Command;
 
 use chrono::Utc;

@@ -1,10 +1,6 @@
 //! `zaitaku card …` as a script would use it, and tokens built with openssl
 //! alone from the documented format, on SQLite and PostgreSQL.
 
-// The whole file is test code, so clippy.toml's allow-*-in-tests covers its
-// helper functions too (rust-clippy#11119).
-#![cfg(test)]
-
 use std::process::Command;
 
 use zaitaku_testkit::on_both;

@@ -1,9 +1,5 @@
 //! The real server on a free port, against SQLite and PostgreSQL.
 
-// The whole file is test code, so clippy.toml's allow-*-in-tests covers its
-// helper functions too (rust-clippy#11119).
-#![cfg(test)]
-
 use chrono::Utc;
 use zaitaku_domain::institution::{Institution, InstitutionCode, InstitutionKind};
 use zaitaku_domain::prefecture::Prefecture;

@@ -1,9 +1,5 @@
 //! Cards, nonces, the hand-off and the audit chain on both databases.
 
-// The whole file is test code, so clippy.toml's allow-*-in-tests covers its
-// helper functions too (rust-clippy#11119).
-#![cfg(test)]
-
 use chrono::{Duration, NaiveDate, TimeZone, Utc};
 use zaitaku_storage::{AuditEvent, AuthRequest, NewCard, NonceRejection, PersonRecords, Store};
 use zaitaku_testkit::on_both;
