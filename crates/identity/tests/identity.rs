@@ -34,15 +34,7 @@ async fn setup(url: &str) -> Identity {
         person(1, NaiveDate::from_ymd_opt(1960, 1, 10).unwrap(), true),
         person(2, NaiveDate::from_ymd_opt(1970, 6, 1).unwrap(), false),
     ];
-    let records: Vec<_> = people
-        .iter()
-        .map(|e| PersonRecords {
-            eligibility: e,
-            drugs: &[],
-            clinical: &[],
-            checkups: &[],
-        })
-        .collect();
+    let records: Vec<_> = people.iter().map(PersonRecords::eligibility_only).collect();
     store.insert_persons(&records).await.unwrap();
     let identity = Identity::new(store).await.unwrap();
     identity.ensure_authorities(now()).await.unwrap();

@@ -51,3 +51,21 @@ impl<'a> Actor<'a> {
         }
     }
 }
+
+/// An audit record of what a patient did at an institution's web service.
+pub(crate) fn patient_event<'e>(
+    action: &'e str,
+    outcome: &'e str,
+    institution_id: i64,
+    person_id: Option<i64>,
+    detail: serde_json::Value,
+) -> AuditEvent<'e> {
+    AuditEvent {
+        actor: "patient",
+        action,
+        outcome,
+        institution_id: Some(institution_id),
+        person_id,
+        detail,
+    }
+}

@@ -16,8 +16,9 @@ use zaitaku_domain::consent::{
 use zaitaku_domain::eligibility::Eligibility;
 use zaitaku_domain::photo_id::PhotoIdReason;
 use zaitaku_identity::{Identified, Identity, LoginError, PendingLogin};
-use zaitaku_storage::{AuditEvent, NewConsent, Store, StoredInstitution, Write, Written};
+use zaitaku_storage::{NewConsent, Store, StoredInstitution, Write, Written};
 
+use crate::actor::patient_event;
 use crate::visit::{FlowKind, Outcome, Purpose, ShownConsent, Visit};
 use crate::{ServiceError, jst_day};
 
@@ -166,23 +167,6 @@ struct Decide<'a> {
     now: DateTime<Utc>,
 }
 
-fn patient_event<'a>(
-    action: &'a str,
-    outcome: &'a str,
-    institution_id: i64,
-    person_id: i64,
-    detail: serde_json::Value,
-) -> AuditEvent<'a> {
-    AuditEvent {
-        actor: "patient",
-        action,
-        outcome,
-        institution_id: Some(institution_id),
-        person_id: Some(person_id),
-        detail,
-    }
-}
-
 /// The reads and decisions for an authenticated patient: the writes to make
 /// together with the login, and where to go afterwards.
 async fn decide(
@@ -223,7 +207,7 @@ async fn decide(
                 "consent.read",
                 "ok",
                 inst.id,
-                who.person_id,
+                Some(who.person_id),
                 json!({"found": latest.is_some()}),
             ),
             now,
@@ -253,7 +237,7 @@ async fn decide(
                 "consent.write",
                 why.code(),
                 inst.id,
-                who.person_id,
+                Some(who.person_id),
                 json!({"flow": kind}),
             ),
             now,
@@ -343,7 +327,7 @@ async fn decide(
                 "consent.write",
                 "ok",
                 inst_id,
-                person_id,
+                Some(person_id),
                 json!({"consent": record.id, "action": record.action, "channel": record.channel, "cross_device": cross_device, "photo_id": photo_id.map(PhotoIdReason::as_str)}),
             ),
             now,
@@ -400,7 +384,7 @@ pub async fn completion(
                     "read.eligibility",
                     "ok",
                     institution_id,
-                    outcome.person_id,
+                    Some(outcome.person_id),
                     json!({"page": "completion"}),
                 ),
                 now,

@@ -8,27 +8,11 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 use zaitaku_domain::consent::ConsentAction;
 use zaitaku_domain::partner_origin::{ReturnRefusal, return_origin};
-use zaitaku_storage::{AuditEvent, Store, StoredInstitution};
+use zaitaku_storage::{Store, StoredInstitution};
 
 use crate::ServiceError;
+use crate::actor::patient_event;
 use crate::visit::Visit;
-
-fn event<'a>(
-    action: &'a str,
-    outcome: &'a str,
-    inst: &StoredInstitution,
-    person_id: Option<i64>,
-    detail: serde_json::Value,
-) -> AuditEvent<'a> {
-    AuditEvent {
-        actor: "patient",
-        action,
-        outcome,
-        institution_id: Some(inst.id),
-        person_id,
-        detail,
-    }
-}
 
 /// `url` when its origin is registered for the institution; otherwise
 /// `None`, and the refusal is audited with the reason and, when it could be
@@ -52,10 +36,10 @@ pub async fn checked_return(
     };
     store
         .audit(
-            &event(
+            &patient_event(
                 "partner.return_url",
                 "refused",
-                inst,
+                inst.id,
                 None,
                 json!({"reason": refusal.as_str(), "origin": origin, "step": step}),
             ),
@@ -83,14 +67,14 @@ pub async fn leave(
     };
     store
         .audit(
-            &event(
+            &patient_event(
                 "partner.return",
                 if action.is_some() {
                     "completed"
                 } else {
                     "not_completed"
                 },
-                inst,
+                inst.id,
                 visit.outcome.as_ref().map(|o| o.person_id),
                 json!({"action": action}),
             ),

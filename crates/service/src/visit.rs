@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use zaitaku_domain::codes::PrescriptionForm;
 use zaitaku_domain::consent::{CareKind, Choice, ConsentItem};
 use zaitaku_identity::CertificateStatus;
-use zaitaku_storage::{AuditEvent, Store, Write};
+use zaitaku_storage::{Store, Write};
 
 use crate::{ServiceError, random_token};
 
@@ -176,14 +176,13 @@ impl Visit {
         self.choices = BTreeMap::new();
         self.prescription_form = None;
         self.idempotency = idempotency_key(now)?;
-        let audit = AuditEvent {
-            actor: "patient",
-            action: "flow.start",
-            outcome: "ok",
-            institution_id: Some(self.institution_id),
-            person_id: None,
-            detail: serde_json::json!({"flow": kind}),
-        };
+        let audit = crate::actor::patient_event(
+            "flow.start",
+            "ok",
+            self.institution_id,
+            None,
+            serde_json::json!({"flow": kind}),
+        );
         store
             .write(vec![self.save_write(now)?, Write::audit(&audit, now)])
             .await?

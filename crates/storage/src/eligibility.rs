@@ -31,6 +31,18 @@ pub struct PersonRecords<'a> {
     pub checkups: &'a [CheckupResult],
 }
 
+impl<'a> PersonRecords<'a> {
+    /// The person's eligibility without any medical information.
+    pub fn eligibility_only(eligibility: &'a Eligibility) -> Self {
+        Self {
+            eligibility,
+            drugs: &[],
+            clinical: &[],
+            checkups: &[],
+        }
+    }
+}
+
 type AnyQuery<'q> = Query<'q, Any, AnyArguments<'q>>;
 
 /// A value that fills one row of a multi-row insert.

@@ -300,12 +300,7 @@ pub async fn insured_person(store: &Store, id: i64, name: &str, kana: &str, birt
         loss: None,
     });
     store
-        .insert_persons(&[PersonRecords {
-            eligibility: &e,
-            drugs: &[],
-            clinical: &[],
-            checkups: &[],
-        }])
+        .insert_persons(&[PersonRecords::eligibility_only(&e)])
         .await
         .unwrap();
 }

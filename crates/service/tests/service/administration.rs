@@ -390,12 +390,7 @@ async fn consented(
     e.person.name = name.into();
     e.person.name_kana = kana.into();
     store
-        .insert_persons(&[PersonRecords {
-            eligibility: &e,
-            drugs: &[],
-            clinical: &[],
-            checkups: &[],
-        }])
+        .insert_persons(&[PersonRecords::eligibility_only(&e)])
         .await
         .unwrap();
     let decision = ConsentDecision {

@@ -251,14 +251,26 @@ async fn returned(
     }
 }
 
+/// The card comes back to the visit for `purpose`, and the use case runs.
+async fn card_returns(
+    identity: &Identity,
+    inst: &StoredInstitution,
+    visit: &mut Visit,
+    card: i64,
+    purpose: Purpose,
+    at: DateTime<Utc>,
+) -> Next {
+    let back = returned(identity, visit, card, purpose).await;
+    consent::after_login(identity.store(), identity, inst, visit, back, at)
+        .await
+        .unwrap()
+        .unwrap()
+}
+
 async fn a_registration_is_written_with_its_audit_record_and_the_visit(url: &str) {
     let (identity, inst, mut visit, card) = patient_at_clinic(url, FlowKind::Register).await;
     let store = identity.store().clone();
-    let back = returned(&identity, &visit, card, Purpose::Save).await;
-    let next = consent::after_login(&store, &identity, &inst, &mut visit, back, now())
-        .await
-        .unwrap()
-        .unwrap();
+    let next = card_returns(&identity, &inst, &mut visit, card, Purpose::Save, now()).await;
     assert_eq!(next, Next::Done);
     let record = store.latest_consent(inst.id, 1).await.unwrap().unwrap();
     assert_eq!(record.action, ConsentAction::Register);
@@ -309,11 +321,7 @@ async fn stored_outcome(
 async fn nothing_to_cancel_is_refused_and_nothing_written(url: &str) {
     let (identity, inst, mut visit, card) = patient_at_clinic(url, FlowKind::Cancel).await;
     let store = identity.store().clone();
-    let back = returned(&identity, &visit, card, Purpose::Save).await;
-    let next = consent::after_login(&store, &identity, &inst, &mut visit, back, now())
-        .await
-        .unwrap()
-        .unwrap();
+    let next = card_returns(&identity, &inst, &mut visit, card, Purpose::Save, now()).await;
     assert_eq!(next, Next::Refused(ConsentRefusal::NothingToCancel));
     assert_eq!(ConsentRefusal::NothingToCancel.code(), "Z-W-0453");
     assert!(store.latest_consent(inst.id, 1).await.unwrap().is_none());
@@ -331,18 +339,10 @@ async fn flow_b_saves_only_with_the_card_that_was_shown(url: &str) {
     let store = identity.store().clone();
     // Saving without having been shown the consent first: another card, as
     // far as the visit knows.
-    let back = returned(&identity, &visit, card, Purpose::Save).await;
-    let next = consent::after_login(&store, &identity, &inst, &mut visit, back, now())
-        .await
-        .unwrap()
-        .unwrap();
+    let next = card_returns(&identity, &inst, &mut visit, card, Purpose::Save, now()).await;
     assert_eq!(next, Next::Refused(ConsentRefusal::OtherCard));
     // Shown first (nothing in force yet), then saved with the same card.
-    let back = returned(&identity, &visit, card, Purpose::View).await;
-    let next = consent::after_login(&store, &identity, &inst, &mut visit, back, now())
-        .await
-        .unwrap()
-        .unwrap();
+    let next = card_returns(&identity, &inst, &mut visit, card, Purpose::View, now()).await;
     assert_eq!(next, Next::Choose);
     assert_eq!(visit.identified_person, Some(1));
     let back = returned(&identity, &visit, card, Purpose::Save).await;

@@ -12,12 +12,7 @@ async fn with_person(url: &str) -> Store {
     let store = Store::open(url).await.unwrap();
     let e = zaitaku_testkit::person(1, NaiveDate::from_ymd_opt(1960, 1, 1).unwrap(), false);
     store
-        .insert_persons(&[PersonRecords {
-            eligibility: &e,
-            drugs: &[],
-            clinical: &[],
-            checkups: &[],
-        }])
+        .insert_persons(&[PersonRecords::eligibility_only(&e)])
         .await
         .unwrap();
     store

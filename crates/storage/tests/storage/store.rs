@@ -234,12 +234,7 @@ fn checkups() -> Vec<CheckupResult> {
 
 /// A person with no medical information.
 fn bare(e: &Eligibility) -> PersonRecords<'_> {
-    PersonRecords {
-        eligibility: e,
-        drugs: &[],
-        clinical: &[],
-        checkups: &[],
-    }
+    PersonRecords::eligibility_only(e)
 }
 
 /// Qualification ids are assigned by the database; compare everything else.

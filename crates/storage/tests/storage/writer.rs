@@ -47,15 +47,7 @@ async fn world(url: &str, persons: i64) -> (Store, StoredInstitution, ConsentDec
     let people: Vec<_> = (1..=persons)
         .map(|id| zaitaku_testkit::person(id, NaiveDate::from_ymd_opt(1960, 1, 1).unwrap(), true))
         .collect();
-    let records: Vec<_> = people
-        .iter()
-        .map(|e| PersonRecords {
-            eligibility: e,
-            drugs: &[],
-            clinical: &[],
-            checkups: &[],
-        })
-        .collect();
+    let records: Vec<_> = people.iter().map(PersonRecords::eligibility_only).collect();
     store.insert_persons(&records).await.unwrap();
     let code = InstitutionCode::build(
         Prefecture::new(13).unwrap(),

@@ -141,12 +141,7 @@ async fn site(backend: Backend) -> Site {
         true,
     );
     store
-        .insert_persons(&[PersonRecords {
-            eligibility: &nobody,
-            drugs: &[],
-            clinical: &[],
-            checkups: &[],
-        }])
+        .insert_persons(&[PersonRecords::eligibility_only(&nobody)])
         .await
         .unwrap();
 

@@ -19,12 +19,7 @@ async fn start(url: &str) -> Running {
     let store = Store::open(url).await.unwrap();
     let e = zaitaku_testkit::person(1, NaiveDate::from_ymd_opt(1950, 7, 1).unwrap(), true);
     store
-        .insert_persons(&[PersonRecords {
-            eligibility: &e,
-            drugs: &[],
-            clinical: &[],
-            checkups: &[],
-        }])
+        .insert_persons(&[PersonRecords::eligibility_only(&e)])
         .await
         .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
