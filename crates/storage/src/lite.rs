@@ -5,7 +5,7 @@
 //! statement is a round trip to that thread: two context switches and two
 //! futex wake-ups, tens of microseconds, several times the cost of the
 //! statement itself. Measured under load, the server spent most of its time
-//! switching threads (see docs/benchmarks.md). Here a statement runs on the
+//! switching threads (see docs/benchmarks/log/2026-12.md). Here a statement runs on the
 //! calling thread, prepared once per connection and cached. A read takes a
 //! few microseconds from the page cache, so it runs inline on the request's
 //! task rather than being sent elsewhere; the writer has its own thread.

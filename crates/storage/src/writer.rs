@@ -42,7 +42,7 @@ const MAX_JOBS_PER_BATCH: usize = 512;
 /// A batch starts at most this long after the previous one started. Under
 /// load the jobs that arrive meanwhile share its transaction and fsync:
 /// measured over HTTP at 32 concurrent, batches grew from about 3 to 11
-/// jobs (docs/benchmarks.md). A caller waits at most this long more; when
+/// jobs (docs/benchmarks/log/2026-12.md). A caller waits at most this long more; when
 /// jobs come slower than this, nobody waits.
 const MIN_BATCH_INTERVAL: Duration = Duration::from_millis(1);
 /// Jobs that may wait for the writer before callers are held back.
@@ -445,7 +445,7 @@ impl Db {
                 // truncation walks the whole page hash instead of the few
                 // pages past the end; at 64 MB that walk was a fifth of the
                 // writer's time. 16 MB keeps the hot index pages and a short
-                // walk (measured, docs/benchmarks.md 2026-12-03). A reader's
+                // walk (measured, docs/benchmarks/log/2026-12.md 2026-12-03). A reader's
                 // cache is emptied whenever the WAL moved on, and emptying a
                 // large one costs more than it saves (measured).
                 conn.execute_batch("PRAGMA wal_autocheckpoint = 0; PRAGMA cache_size = -16000")?;

@@ -21,7 +21,7 @@ use crate::cli::{Cli, Command};
 
 // A request allocates and frees many small buffers on two worker threads and
 // the writer; glibc's allocator spent about a tenth of the server's CPU on
-// them under load (see docs/benchmarks.md).
+// them under load (see docs/benchmarks/log/2026-12.md).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
