@@ -342,20 +342,25 @@ fn purpose_of(req: &AuthRequest) -> Option<Purpose> {
     req.purpose.as_deref().and_then(Purpose::parse)
 }
 
-/// The PC (or tablet) form gets the QR option, as in the web service.
-fn is_pc(headers: &HeaderMap) -> bool {
+/// The display form of the browser (seed 000's 参考 table), read as the web
+/// service reads it: a PC or tablet gets the QR option, only a PC's OS the
+/// IC card reader.
+fn display_form(headers: &HeaderMap) -> DisplayForm {
     let ua = headers
         .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
-    !DisplayForm::of_user_agent(ua).is_phone()
+    DisplayForm::of_user_agent(ua)
 }
 
 #[derive(Template)]
 #[template(path = "choose.html")]
 struct Choose<'a> {
     request_id: &'a str,
+    /// A PC or tablet: the QR code for the patient's phone.
     pc: bool,
+    /// A PC's OS: the IC card reader too, listing the physical cards.
+    reader: bool,
     cards: Vec<WalletCard>,
     subject: Subject,
 }
@@ -365,9 +370,11 @@ pub struct ChooseQuery {
     via: Option<String>,
 }
 
-/// Step 2: the wallet (and, on a PC, the QR option). A PC reads only a
-/// physical card, through its IC card reader; a smartphone's certificate is
-/// used on the phone itself, reached directly or through the QR code.
+/// Step 2: the wallet (and, on a PC or tablet, the QR option). A PC reads
+/// only a physical card, through its IC card reader; a tablet has no reader
+/// (seed 000 参考, seed 002 「iPadは未対応」) and offers the QR code alone; a
+/// smartphone's certificate is used on the phone itself, reached directly or
+/// through the QR code.
 pub async fn choose(
     State(st): State<AuthenticatorState>,
     Path(id): Path<String>,
@@ -386,13 +393,16 @@ pub async fn choose(
         Ok(c) => c,
         Err(e) => return internal(e),
     };
-    let pc = is_pc(&headers) && !via_qr;
+    let form = display_form(&headers);
+    let pc = !form.is_phone() && !via_qr;
+    let reader = form.card_reader() && !via_qr;
     if pc {
-        cards.retain(|c| c.kind == CardKind::Physical);
+        cards.retain(|c| reader && c.kind == CardKind::Physical);
     }
     render(&Choose {
         request_id: &req.id,
         pc,
+        reader,
         cards,
         subject: Subject::of(&req),
     })

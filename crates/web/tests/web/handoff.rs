@@ -833,6 +833,18 @@ async fn a_pc_reader_lists_physical_cards_only(url: &str) {
     // The card's name says which case it shows, above its kind and holder.
     assert!(page.contains("一般（3割）"), "{page}");
     assert!(page.contains("マイナンバーカード・"), "{page}");
+    // A tablet has no IC card reader (seed 000 参考): the QR code only.
+    const TABLET: &str =
+        "Mozilla/5.0 (iPad; CPU OS 17_5 like Mac OS X) Version/17.5 Mobile/15E148 Safari/604.1";
+    let (ids, page) = wallet_as(&r, &location, "", TABLET).await;
+    assert!(ids.is_empty(), "{page}");
+    assert!(page.contains("二次元コード"), "{page}");
+    assert!(
+        !page.contains("ICカードリーダーでマイナンバーカード"),
+        "{page}"
+    );
+    assert!(page.contains("ICカードリーダライタ認証がご利用いただけます"));
+    assert!(!page.contains("利用できるカードがありません"), "{page}");
     // A phone, reached directly or through the QR code, offers every card.
     let (ids, _) = wallet_as(&r, &location, "", PHONE).await;
     assert_eq!(ids, all);
