@@ -51,22 +51,33 @@ pub fn router(state: AuthenticatorState) -> Router {
         .route("/auth/r/{id}/cancel", post(pages::cancel))
         .route("/auth/token", post(token_endpoint::token))
         .route("/auth/static/handoff.js", get(handoff_script))
+        .route("/auth/static/keypad.js", get(keypad_script))
         .with_state(state)
 }
 
-/// The QR page's polling and countdown and the success page's return: the
-/// authenticator's own script, so that it stays a component apart from the
-/// web service (it shares only the web service's stylesheet and PIN pad).
+/// The QR page's polling and countdown and the success page's return, and
+/// the PIN pad: the authenticator's own scripts, so that it stays a
+/// component apart from the web service (it shares only the web service's
+/// stylesheet).
 const HANDOFF_JS: &str = include_str!("../static/handoff.js");
+const KEYPAD_JS: &str = include_str!("../static/keypad.js");
 
-async fn handoff_script() -> impl IntoResponse {
+fn script(body: &'static str) -> impl IntoResponse {
     (
         [
             (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
             (header::CACHE_CONTROL, "public, max-age=3600"),
         ],
-        HANDOFF_JS,
+        body,
     )
+}
+
+async fn handoff_script() -> impl IntoResponse {
+    script(HANDOFF_JS)
+}
+
+async fn keypad_script() -> impl IntoResponse {
+    script(KEYPAD_JS)
 }
 
 /// Whether `uri` may receive a code: one of the service's own callback

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 
 use crate::AppState;
 use crate::error::WebError;
-use crate::flow::cookie;
+use crate::patient::cookie;
 
 /// Sent to every path: the web service (`/w/`) reads it, the
 /// administration (`/admin`) sets and shows it.

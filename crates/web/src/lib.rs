@@ -4,13 +4,13 @@
 //! a single file runs the whole service.
 
 pub mod admin;
+mod demo;
 mod device;
 mod error;
-mod flow;
 mod handoff;
-mod identity_check;
 mod pages;
 pub mod partner_key;
+mod patient;
 pub(crate) mod security;
 
 use std::net::SocketAddr;
@@ -120,12 +120,15 @@ pub fn router(state: AppState) -> Router {
             origin: state.origin(),
         });
         Router::new()
-            .route("/demo/identity", get(identity_check::start_page))
+            .route("/demo/identity", get(demo::identity_check::start_page))
             .route(
                 "/demo/identity/start",
-                axum::routing::post(identity_check::begin),
+                axum::routing::post(demo::identity_check::begin),
             )
-            .route("/demo/identity/callback", get(identity_check::callback))
+            .route(
+                "/demo/identity/callback",
+                get(demo::identity_check::callback),
+            )
             .with_state(state.clone())
             .merge(authenticator)
     });
@@ -133,27 +136,26 @@ pub fn router(state: AppState) -> Router {
         .route("/", get(pages::home))
         .route("/healthz", get(pages::health))
         .route("/static/app.css", get(pages::stylesheet))
-        .route("/static/keypad.js", get(pages::keypad_script))
         .route("/static/admin.css", get(pages::admin_stylesheet))
         .route("/static/admin.js", get(pages::admin_script))
         .route("/static/fresh.js", get(pages::fresh_script))
         .route("/static/choose.js", get(pages::choose_script))
         .route("/static/reader.js", get(pages::reader_script))
         .route("/static/menu.js", get(pages::menu_script))
-        .route("/w/{token}", get(flow::start))
+        .route("/w/{token}", get(patient::start))
         .route(
             "/w/{token}/flow/{kind}",
-            axum::routing::post(flow::flow_start),
+            axum::routing::post(patient::flow_start),
         )
         .route(
             "/w/{token}/choose",
-            get(flow::choose_page).post(flow::choose_submit),
+            get(patient::choose_page).post(patient::choose_submit),
         )
-        .route("/w/{token}/confirm", get(flow::confirm_page))
-        .route("/w/{token}/auth", axum::routing::post(flow::auth))
-        .route("/w/{token}/callback", get(flow::callback))
-        .route("/w/{token}/done", get(flow::done_page))
-        .route("/w/{token}/leave", get(flow::leave))
+        .route("/w/{token}/confirm", get(patient::confirm_page))
+        .route("/w/{token}/auth", axum::routing::post(patient::auth))
+        .route("/w/{token}/callback", get(patient::callback))
+        .route("/w/{token}/done", get(patient::done_page))
+        .route("/w/{token}/leave", get(patient::leave))
         .route("/w/{token}/faq", get(pages::faq))
         .route(partner::KEYS_PATH, get(pages::return_keys))
         .route(partner::KEY_PEM_PATH, get(pages::return_key_pem))

@@ -13,7 +13,6 @@ use crate::AppState;
 use crate::error::{WebError, error_page};
 
 const STYLESHEET: &str = include_str!("../static/app.css");
-const KEYPAD_JS: &str = include_str!("../static/keypad.js");
 const ADMIN_STYLESHEET: &str = include_str!("../static/admin.css");
 const ADMIN_JS: &str = include_str!("../static/admin.js");
 const FRESH_JS: &str = include_str!("../static/fresh.js");
@@ -54,10 +53,6 @@ pub async fn menu_script() -> impl IntoResponse {
 
 pub async fn reader_script() -> impl IntoResponse {
     asset("text/javascript; charset=utf-8", READER_JS)
-}
-
-pub async fn keypad_script() -> impl IntoResponse {
-    asset("text/javascript; charset=utf-8", KEYPAD_JS)
 }
 
 pub async fn stylesheet() -> impl IntoResponse {
@@ -337,7 +332,7 @@ pub async fn faq(
     };
     let page = FaqPage {
         institution_name: &inst.institution.name,
-        subtitle: crate::flow::visit_subtitle(&state, &headers, inst.id).await?,
+        subtitle: crate::patient::visit_subtitle(&state, &headers, inst.id).await?,
         token: &token,
         groups: FAQ_GROUPS,
     };

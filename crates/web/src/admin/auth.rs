@@ -22,7 +22,7 @@ use zaitaku_storage::{AuditEvent, StoredInstitution};
 
 use crate::AppState;
 use crate::error::{WebError, error_page};
-use crate::flow::cookie;
+use crate::patient::cookie;
 
 /// The same words for an unknown ID, a wrong password, a disabled or locked
 /// account: a refusal reveals neither which IDs exist nor which are locked.
@@ -51,11 +51,6 @@ impl RealmPaths for Realm {
             Self::Operator => "/operator",
         }
     }
-}
-
-/// [`staff::hash_password_off_thread`] for the administration's handlers.
-pub async fn hash_password_off_thread(password: &str) -> Result<String, WebError> {
-    Ok(staff::hash_password_off_thread(password).await?)
 }
 
 /// A signed-in member of staff (or operator): the service's session, re-read

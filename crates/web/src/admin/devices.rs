@@ -156,7 +156,7 @@ pub async fn register(
         &staff,
         device::token(&headers),
         &form.memo,
-        crate::flow::random_token()?,
+        crate::patient::random_token()?,
         Utc::now(),
     )
     .await?;

@@ -23,7 +23,7 @@ use super::auth::{CsrfForm, Realm, Staff, gate, not_found};
 use super::{Nav, jst_minute, today};
 use crate::AppState;
 use crate::error::WebError;
-use crate::flow::eligibility_view::{self, EligibilityView, Row};
+use crate::patient::eligibility_view::{self, EligibilityView, Row};
 use zaitaku_service::inquiry;
 
 fn state_label(s: ConsentState) -> &'static str {

@@ -411,7 +411,7 @@ async fn the_pin_is_answered_with_redirects(url: &str) {
     assert!(!body.contains(">←<"));
     assert!(body.contains("id=\"pin-progress\""));
     assert!(body.contains("aria-live=\"polite\""));
-    let (_, pad) = page("/static/keypad.js", &r).await;
+    let (_, pad) = page("/auth/static/keypad.js", &r).await;
     assert!(pad.contains("'4桁中' + input.value.length + '桁入力'"));
 
     for (pin, error, message, left) in [

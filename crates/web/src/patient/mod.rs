@@ -2,7 +2,7 @@
 //! all), for every kind of institution, on a phone or a PC.
 //!
 //! Every step is a server-rendered page; the visit's state lives in the
-//! database (see [`session`]). The patient authenticates in the
+//! database (`zaitaku_service::visit`; the cookie in [`session`]). The patient authenticates in the
 //! authenticator and comes back to `/w/{token}/callback`; only then is stored
 //! consent shown or anything written.
 

@@ -15,8 +15,8 @@ use zaitaku_service::identity_check::{self, CheckRefusal, Checked, Lost, Pending
 
 use crate::AppState;
 use crate::error::{WebError, error_page};
-use crate::flow::cookie;
 use crate::handoff::{Returned, Shown, authorize_url, returned};
+use crate::patient::cookie;
 
 const COOKIE: &str = "zt_sid";
 const CALLBACK: &str = "/demo/identity/callback";
