@@ -36,7 +36,7 @@ pub fn password_hash() -> &'static str {
 
 /// Today in Japan, the calendar the administration pages use.
 pub fn today() -> NaiveDate {
-    zaitaku_web::admin::today()
+    zaitaku_web::today()
 }
 
 pub fn days_ago(n: i64) -> DateTime<Utc> {

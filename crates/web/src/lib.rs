@@ -108,9 +108,7 @@ pub fn origin_of(url: &str) -> String {
 /// warnings and consultation days by. Tests choose their people by it too:
 /// from 15:00 UTC the UTC date is still yesterday here.
 pub fn today() -> chrono::NaiveDate {
-    chrono::Utc::now()
-        .with_timezone(&zaitaku_domain::consent::jst())
-        .date_naive()
+    zaitaku_service::jst_day(chrono::Utc::now())
 }
 
 pub fn router(state: AppState) -> Router {

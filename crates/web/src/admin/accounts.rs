@@ -14,9 +14,10 @@ use zaitaku_service::accounts::{self, AccountForm, AccountRefusal};
 use zaitaku_storage::StoredAccount;
 
 use super::auth::{CsrfForm, Realm, Staff, gate, not_found};
-use super::{Nav, jst_minute, today};
+use super::{Nav, jst_minute};
 use crate::AppState;
 use crate::error::WebError;
+use crate::today;
 
 pub struct AccountLine {
     pub id: i64,

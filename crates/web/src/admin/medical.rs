@@ -13,11 +13,12 @@ use zaitaku_domain::account::Permission;
 use zaitaku_domain::person::{japanese_date, wareki_month};
 use zaitaku_service::inquiry::{self, MedicalRecords, Window};
 
+use super::Nav;
 use super::auth::{Realm, forbidden, gate};
 use super::patients::{consented, patient};
-use super::{Nav, today};
 use crate::AppState;
 use crate::error::WebError;
+use crate::today;
 
 #[derive(Deserialize, Default)]
 pub struct MedicalQuery {

@@ -18,7 +18,7 @@ mod url;
 
 use axum::Router;
 use axum::routing::{get, post};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use zaitaku_domain::account::{Permission, Role};
 use zaitaku_domain::consent::jst;
 
@@ -26,10 +26,6 @@ use crate::AppState;
 use auth::{Realm, RealmPaths, Staff};
 
 pub use auth::hash_password;
-
-pub fn today() -> NaiveDate {
-    Utc::now().with_timezone(&jst()).date_naive()
-}
 
 /// `2026年11月21日 14:05` in JST, for tables.
 pub fn jst_minute(t: DateTime<Utc>) -> String {

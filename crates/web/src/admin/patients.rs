@@ -20,10 +20,11 @@ use zaitaku_service::patients::{self, PatientList, Search, SearchRefusal};
 use zaitaku_storage::ConsentedPatient;
 
 use super::auth::{CsrfForm, Realm, Staff, gate, not_found};
-use super::{Nav, jst_minute, today};
+use super::{Nav, jst_minute};
 use crate::AppState;
 use crate::error::WebError;
 use crate::patient::eligibility_view::{self, EligibilityView, Row};
+use crate::today;
 use zaitaku_service::inquiry;
 
 fn state_label(s: ConsentState) -> &'static str {
