@@ -10,54 +10,8 @@ use serde::Serialize;
 use zaitaku_storage::StoredInstitution;
 
 use crate::AppState;
-use crate::error::{WebError, error_page};
-
-const STYLESHEET: &str = include_str!("../static/app.css");
-const ADMIN_STYLESHEET: &str = include_str!("../static/admin.css");
-const ADMIN_JS: &str = include_str!("../static/admin.js");
-const FRESH_JS: &str = include_str!("../static/fresh.js");
-const CHOOSE_JS: &str = include_str!("../static/choose.js");
-const READER_JS: &str = include_str!("../static/reader.js");
-const MENU_JS: &str = include_str!("../static/menu.js");
-
-/// An embedded file, cacheable for an hour.
-fn asset(content_type: &'static str, body: &'static str) -> impl IntoResponse {
-    (
-        [
-            (header::CONTENT_TYPE, content_type),
-            (header::CACHE_CONTROL, "public, max-age=3600"),
-        ],
-        body,
-    )
-}
-
-pub async fn admin_stylesheet() -> impl IntoResponse {
-    asset("text/css; charset=utf-8", ADMIN_STYLESHEET)
-}
-
-pub async fn admin_script() -> impl IntoResponse {
-    asset("text/javascript; charset=utf-8", ADMIN_JS)
-}
-
-pub async fn fresh_script() -> impl IntoResponse {
-    asset("text/javascript; charset=utf-8", FRESH_JS)
-}
-
-pub async fn choose_script() -> impl IntoResponse {
-    asset("text/javascript; charset=utf-8", CHOOSE_JS)
-}
-
-pub async fn menu_script() -> impl IntoResponse {
-    asset("text/javascript; charset=utf-8", MENU_JS)
-}
-
-pub async fn reader_script() -> impl IntoResponse {
-    asset("text/javascript; charset=utf-8", READER_JS)
-}
-
-pub async fn stylesheet() -> impl IntoResponse {
-    asset("text/css; charset=utf-8", STYLESHEET)
-}
+use crate::common::error::WebError;
+use crate::common::refusal::Refusal;
 
 #[derive(Serialize)]
 pub struct Health {
@@ -100,23 +54,13 @@ pub async fn home() -> Result<Html<String>, WebError> {
 }
 
 pub async fn not_found() -> Response {
-    error_page(
-        StatusCode::NOT_FOUND,
-        "ページが見つかりません",
-        "お探しのページは見つかりませんでした。医療機関等から案内されたURLまたは二次元コードから、もう一度アクセスしてください。",
-        "Z-W-0404",
-    )
+    Refusal::PageNotFound.into_response()
 }
 
 /// Unknown, rotated and switched-off URLs all get this one page, so that a
 /// visitor learns nothing about which institutions exist.
 pub(crate) fn unavailable_url() -> Response {
-    error_page(
-        StatusCode::NOT_FOUND,
-        "このURLではご利用いただけません",
-        "URLが正しくないか、有効期限が切れています。お手数ですが、医療機関等の職員に最新のURLまたは二次元コードをご確認ください。",
-        "Z-W-0410",
-    )
+    Refusal::UrlUnavailable.into_response()
 }
 
 /// The JWK set of the key that signs returns to online-care partners.

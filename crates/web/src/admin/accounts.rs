@@ -9,15 +9,18 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::Utc;
 use serde::Deserialize;
-use zaitaku_domain::account::{Permission, Role};
+use zaitaku_domain::account::Role;
 use zaitaku_service::accounts::{self, AccountForm, AccountRefusal};
 use zaitaku_storage::StoredAccount;
 
-use super::auth::{CsrfForm, Realm, Staff, gate, not_found};
-use super::{Nav, jst_minute};
 use crate::AppState;
-use crate::error::WebError;
+use crate::common::error::WebError;
+use crate::common::jst_minute;
+use crate::common::nav::Nav;
+use crate::common::refusal::Refusal;
+use crate::common::staff::{CsrfForm, Gate, Staff, gate, no_such_record};
 use crate::today;
+use zaitaku_service::staff::Realm;
 
 pub struct AccountLine {
     pub id: i64,
@@ -73,15 +76,9 @@ pub struct ListQuery {
 
 pub async fn list(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    staff: Staff<gate::ManageAccounts>,
     axum::extract::Query(q): axum::extract::Query<ListQuery>,
 ) -> Result<Response, WebError> {
-    let staff = gate!(
-        state,
-        headers,
-        Realm::Institution,
-        Permission::ManageAccounts
-    );
     let listed = accounts::list(&state.store, &staff).await?;
     let page = ListPage {
         accounts: listed.iter().map(|a| line(a, staff.account.id)).collect(),
@@ -129,15 +126,10 @@ fn roles() -> Vec<(&'static str, &'static str)> {
 }
 
 pub async fn new_page(
-    State(state): State<AppState>,
-    headers: HeaderMap,
+    State(_state): State<AppState>,
+    staff: Staff<gate::ManageAccounts>,
+    _headers: HeaderMap,
 ) -> Result<Response, WebError> {
-    let staff = gate!(
-        state,
-        headers,
-        Realm::Institution,
-        Permission::ManageAccounts
-    );
     let page = NewPage {
         form: NewAccountForm {
             role: Role::General.as_str().into(),
@@ -171,15 +163,9 @@ fn show_once(page: &TemporaryPasswordPage<'_>) -> Result<Response, WebError> {
 
 pub async fn create(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    staff: Staff<gate::ManageAccounts>,
     Form(form): Form<NewAccountForm>,
 ) -> Result<Response, WebError> {
-    let staff = gate!(
-        state,
-        headers,
-        Realm::Institution,
-        Permission::ManageAccounts
-    );
     if let Some(r) = staff.csrf_refusal(form.csrf.as_deref()) {
         return Ok(r);
     }
@@ -213,40 +199,23 @@ pub async fn create(
 
 /// The page for a refused change to an account: the not-found page (for
 /// another institution's account as for none at all) or the refusal.
-fn refused(staff: &Staff, why: &AccountRefusal) -> Response {
+fn refused(staff: &Staff<impl Gate>, why: &AccountRefusal) -> Response {
     match why {
         AccountRefusal::NotFound => {
-            not_found(staff, Some(("/admin/accounts", "アカウント一覧に戻る")))
+            no_such_record(staff, Some(("/admin/accounts", "アカウント一覧に戻る")))
         }
-        AccountRefusal::OwnAccount => crate::error::error_page(
-            StatusCode::CONFLICT,
-            why.title(),
-            &why.message(),
-            why.code(),
-        ),
-        other => crate::error::error_page(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            other.title(),
-            &other.message(),
-            other.code(),
-        ),
+        other => Refusal::Account(other.clone()).into_response(),
     }
 }
 
 /// One change to the account `id`, then back to the list with `done`.
 async fn change(
     state: &AppState,
-    headers: &HeaderMap,
+    staff: Staff<gate::ManageAccounts>,
     id: i64,
     form: &CsrfForm,
     how: Change,
 ) -> Result<Response, WebError> {
-    let staff = gate!(
-        state,
-        headers,
-        Realm::Institution,
-        Permission::ManageAccounts
-    );
     if let Some(r) = staff.csrf_refusal(form.csrf.as_deref()) {
         return Ok(r);
     }
@@ -270,43 +239,37 @@ enum Change {
 
 pub async fn disable(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    staff: Staff<gate::ManageAccounts>,
     Path(id): Path<i64>,
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, WebError> {
-    change(&state, &headers, id, &form, Change::Disable).await
+    change(&state, staff, id, &form, Change::Disable).await
 }
 
 pub async fn enable(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    staff: Staff<gate::ManageAccounts>,
     Path(id): Path<i64>,
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, WebError> {
-    change(&state, &headers, id, &form, Change::Enable).await
+    change(&state, staff, id, &form, Change::Enable).await
 }
 
 pub async fn unlock(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    staff: Staff<gate::ManageAccounts>,
     Path(id): Path<i64>,
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, WebError> {
-    change(&state, &headers, id, &form, Change::Unlock).await
+    change(&state, staff, id, &form, Change::Unlock).await
 }
 
 pub async fn reset_password(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    staff: Staff<gate::ManageAccounts>,
     Path(id): Path<i64>,
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, WebError> {
-    let staff = gate!(
-        state,
-        headers,
-        Realm::Institution,
-        Permission::ManageAccounts
-    );
     if let Some(r) = staff.csrf_refusal(form.csrf.as_deref()) {
         return Ok(r);
     }

@@ -9,24 +9,24 @@ use std::collections::BTreeMap;
 
 use askama::Template;
 use axum::extract::{Form, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use chrono::{NaiveDate, Utc};
 use serde::Deserialize;
 use serde_json::json;
-use zaitaku_domain::account::Permission;
 use zaitaku_domain::consent::jst;
 use zaitaku_service::audit_log::{self, Category, Filter, PAGE, Resolved, account_of};
 use zaitaku_storage::{AuditRecord, StoredAccount};
 
-use super::Nav;
 use super::audit_labels::{
     ACTIONS, CATEGORIES, action_label, actor_label, detail_summary, outcome_label,
 };
-use super::auth::{CsrfForm, Realm, Staff, gate};
 use crate::AppState;
-use crate::error::WebError;
-use crate::handoff::urlencode;
+use crate::common::error::WebError;
+use crate::common::handoff::urlencode;
+use crate::common::nav::Nav;
+use crate::common::staff::{CsrfForm, Gate, Staff, gate};
+use zaitaku_service::staff::Realm;
 
 pub struct Line {
     pub seq: i64,
@@ -133,7 +133,7 @@ struct Names {
 
 async fn names(
     state: &AppState,
-    staff: &Staff,
+    staff: &Staff<impl Gate>,
     platform: bool,
     records: &[AuditRecord],
 ) -> Result<Names, WebError> {
@@ -211,7 +211,7 @@ fn base(platform: bool) -> &'static str {
 
 async fn show(
     state: &AppState,
-    staff: &Staff,
+    staff: &Staff<impl Gate>,
     realm: Realm,
     f: AuditFilter,
     verify: Option<(bool, String)>,
@@ -302,7 +302,7 @@ fn csv_field(s: &str) -> String {
 /// needs to read UTF-8, and CRLF line ends.
 async fn export(
     state: &AppState,
-    staff: &Staff,
+    staff: &Staff<impl Gate>,
     realm: Realm,
     f: AuditFilter,
 ) -> Result<Response, WebError> {
@@ -374,72 +374,42 @@ async fn export(
 
 pub async fn institution(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    staff: Staff<gate::ViewInstitutionAudit>,
     Query(f): Query<AuditFilter>,
 ) -> Result<Response, WebError> {
-    let staff = gate!(
-        state,
-        headers,
-        Realm::Institution,
-        Permission::ViewInstitutionAudit
-    );
     show(&state, &staff, Realm::Institution, f, None).await
 }
 
 pub async fn institution_csv(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    staff: Staff<gate::ViewInstitutionAudit>,
     Query(f): Query<AuditFilter>,
 ) -> Result<Response, WebError> {
-    let staff = gate!(
-        state,
-        headers,
-        Realm::Institution,
-        Permission::ViewInstitutionAudit
-    );
     export(&state, &staff, Realm::Institution, f).await
 }
 
 pub async fn platform(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    staff: Staff<gate::ViewPlatformAudit>,
     Query(f): Query<AuditFilter>,
 ) -> Result<Response, WebError> {
-    let staff = gate!(
-        state,
-        headers,
-        Realm::Operator,
-        Permission::ViewPlatformAudit
-    );
     show(&state, &staff, Realm::Operator, f, None).await
 }
 
 pub async fn platform_csv(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    staff: Staff<gate::ViewPlatformAudit>,
     Query(f): Query<AuditFilter>,
 ) -> Result<Response, WebError> {
-    let staff = gate!(
-        state,
-        headers,
-        Realm::Operator,
-        Permission::ViewPlatformAudit
-    );
     export(&state, &staff, Realm::Operator, f).await
 }
 
 /// Walks the whole chain and says whether any record was edited or deleted.
 pub async fn verify(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    staff: Staff<gate::ViewPlatformAudit>,
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, WebError> {
-    let staff = gate!(
-        state,
-        headers,
-        Realm::Operator,
-        Permission::ViewPlatformAudit
-    );
     if let Some(r) = staff.csrf_refusal(form.csrf.as_deref()) {
         return Ok(r);
     }

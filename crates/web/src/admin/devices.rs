@@ -10,15 +10,16 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::Utc;
 use serde::Deserialize;
-use zaitaku_domain::account::Permission;
 use zaitaku_service::device::{self as devices, DeviceRefusal};
 use zaitaku_storage::{DeviceSighting, StoredDevice};
 
-use super::auth::{CsrfForm, Realm, Staff, gate, not_found};
-use super::{Nav, jst_minute};
 use crate::AppState;
-use crate::device;
-use crate::error::WebError;
+use crate::common::device;
+use crate::common::error::WebError;
+use crate::common::jst_minute;
+use crate::common::nav::Nav;
+use crate::common::staff::{CsrfForm, Gate, Staff, gate, no_such_record};
+use zaitaku_service::staff::Realm;
 
 pub struct DeviceLine {
     pub id: i64,
@@ -68,14 +69,14 @@ pub struct ListQuery {
 async fn here(
     state: &AppState,
     headers: &HeaderMap,
-    staff: &Staff,
+    staff: &Staff<impl Gate>,
 ) -> Result<Option<DeviceSighting>, WebError> {
     Ok(devices::this_browser(&state.store, staff, device::token(headers)).await?)
 }
 
 async fn render(
     state: &AppState,
-    staff: &Staff,
+    staff: &Staff<impl Gate>,
     here: Option<DeviceSighting>,
     memo: String,
     notice: Option<&'static str>,
@@ -103,15 +104,10 @@ async fn render(
 
 pub async fn list(
     State(state): State<AppState>,
+    staff: Staff<gate::ManageDevices>,
     headers: HeaderMap,
     Query(q): Query<ListQuery>,
 ) -> Result<Response, WebError> {
-    let staff = gate!(
-        state,
-        headers,
-        Realm::Institution,
-        Permission::ManageDevices
-    );
     let here = here(&state, &headers, &staff).await?;
     let notice = match q.done.as_deref() {
         Some("registered") => Some("この端末を医療機関等の端末として登録しました。"),
@@ -139,15 +135,10 @@ pub struct RegisterForm {
 
 pub async fn register(
     State(state): State<AppState>,
+    staff: Staff<gate::ManageDevices>,
     headers: HeaderMap,
     Form(form): Form<RegisterForm>,
 ) -> Result<Response, WebError> {
-    let staff = gate!(
-        state,
-        headers,
-        Realm::Institution,
-        Permission::ManageDevices
-    );
     if let Some(r) = staff.csrf_refusal(form.csrf.as_deref()) {
         return Ok(r);
     }
@@ -156,7 +147,7 @@ pub async fn register(
         &staff,
         device::token(&headers),
         &form.memo,
-        crate::patient::random_token()?,
+        zaitaku_service::random_token()?,
         Utc::now(),
     )
     .await?;
@@ -185,16 +176,11 @@ pub async fn register(
 
 pub async fn revoke(
     State(state): State<AppState>,
+    staff: Staff<gate::ManageDevices>,
     headers: HeaderMap,
     Path(id): Path<i64>,
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, WebError> {
-    let staff = gate!(
-        state,
-        headers,
-        Realm::Institution,
-        Permission::ManageDevices
-    );
     if let Some(r) = staff.csrf_refusal(form.csrf.as_deref()) {
         return Ok(r);
     }
@@ -207,7 +193,7 @@ pub async fn revoke(
     )
     .await?;
     let Some(revoked) = revoked else {
-        return Ok(not_found(
+        return Ok(no_such_record(
             &staff,
             Some(("/admin/devices", "医療機関等の端末登録に戻る")),
         ));

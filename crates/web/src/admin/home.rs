@@ -3,15 +3,15 @@
 
 use askama::Template;
 use axum::extract::State;
-use axum::http::HeaderMap;
 use axum::response::{Html, IntoResponse, Response};
 use zaitaku_domain::account::Permission;
 use zaitaku_storage::PatientFilter;
 
-use super::Nav;
-use super::auth::{Realm, gate};
 use crate::AppState;
-use crate::error::WebError;
+use crate::common::error::WebError;
+use crate::common::nav::Nav;
+use crate::common::staff::{Staff, gate};
+use zaitaku_service::staff::Realm;
 
 #[derive(Template)]
 #[template(path = "admin/menu.html")]
@@ -22,9 +22,11 @@ struct MenuPage<'a> {
     photo_checks: Option<usize>,
 }
 
-pub async fn menu(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, WebError> {
-    // Every institution role may see the URL; it is the weakest permission.
-    let staff = gate!(state, headers, Realm::Institution, Permission::ViewUrl);
+/// Every institution role may see the URL; it is the weakest permission.
+pub async fn menu(
+    State(state): State<AppState>,
+    staff: Staff<gate::ViewUrl>,
+) -> Result<Response, WebError> {
     let inst = staff.institution()?;
     let photo_checks = if staff.may(Permission::ViewPatients) {
         let pending = state

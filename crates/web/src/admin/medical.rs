@@ -9,16 +9,17 @@ use axum::response::{Html, IntoResponse, Response};
 use chrono::{Datelike, NaiveDate, Utc};
 use serde::Deserialize;
 use zaitaku_domain::access::MedicalKind;
-use zaitaku_domain::account::Permission;
 use zaitaku_domain::person::{japanese_date, wareki_month};
 use zaitaku_service::inquiry::{self, MedicalRecords, Window};
 
-use super::Nav;
-use super::auth::{Realm, forbidden, gate};
 use super::patients::{consented, patient};
 use crate::AppState;
-use crate::error::WebError;
+use crate::common::error::WebError;
+use crate::common::nav::Nav;
+use crate::common::refusal::Refusal;
+use crate::common::staff::{Staff, gate, refusal_page};
 use crate::today;
+use zaitaku_service::staff::Realm;
 
 #[derive(Deserialize, Default)]
 pub struct MedicalQuery {
@@ -61,13 +62,13 @@ fn day_in(day: NaiveDate, row: NaiveDate) -> String {
 
 pub async fn page(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    staff: Staff<gate::ViewPatients>,
+    _headers: HeaderMap,
     Path(id): Path<i64>,
     Query(q): Query<MedicalQuery>,
 ) -> Result<Response, WebError> {
     // Every institution role reaches the patient; the role check follows so
     // that a refusal is audited against the patient it concerned.
-    let staff = gate!(state, headers, Realm::Institution, Permission::ViewPatients);
     let patient = patient!(state, staff, id, "medical");
     let kind = q
         .kind
@@ -87,7 +88,7 @@ pub async fn page(
     )
     .await?
     else {
-        return Ok(forbidden(&staff));
+        return Ok(refusal_page(&staff, Refusal::Forbidden, None));
     };
     let (header_row, lines): (Vec<&'static str>, Vec<Line>) = match &read.records {
         MedicalRecords::Nothing => (Vec::new(), Vec::new()),

@@ -11,7 +11,6 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
 use zaitaku_domain::access::{CertificateStanding, MedicalRefusal};
-use zaitaku_domain::account::Permission;
 use zaitaku_domain::consent::{CareKind, ConsentItem, ConsentRecord, ConsentState};
 use zaitaku_domain::eligibility::Eligibility;
 use zaitaku_domain::person::{age_on, japanese_date};
@@ -19,13 +18,15 @@ use zaitaku_domain::photo_id::PhotoIdReason;
 use zaitaku_service::patients::{self, PatientList, Search, SearchRefusal};
 use zaitaku_storage::ConsentedPatient;
 
-use super::auth::{CsrfForm, Realm, Staff, gate, not_found};
-use super::{Nav, jst_minute};
 use crate::AppState;
-use crate::error::WebError;
+use crate::common::error::WebError;
+use crate::common::jst_minute;
+use crate::common::nav::Nav;
+use crate::common::staff::{CsrfForm, Gate, Staff, gate, no_such_record};
 use crate::patient::eligibility_view::{self, EligibilityView, Row};
 use crate::today;
 use zaitaku_service::inquiry;
+use zaitaku_service::staff::Realm;
 
 fn state_label(s: ConsentState) -> &'static str {
     match s {
@@ -105,10 +106,10 @@ struct ListPage<'a> {
 
 pub async fn list(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    staff: Staff<gate::ViewPatients>,
+    _headers: HeaderMap,
     Query(q): Query<ListQuery>,
 ) -> Result<Response, WebError> {
-    let staff = gate!(state, headers, Realm::Institution, Permission::ViewPatients);
     let search = Search {
         from: q.from.as_deref(),
         to: q.to.as_deref(),
@@ -169,13 +170,13 @@ pub async fn list(
 /// otherwise the not-found page (the attempt is audited by the service).
 pub async fn consented(
     state: &AppState,
-    staff: &Staff,
+    staff: &Staff<impl Gate>,
     id: i64,
     action: &str,
 ) -> Result<Result<ConsentedPatient, Response>, WebError> {
     match patients::consented(&state.store, staff, id, action, Utc::now()).await? {
         Some(p) => Ok(Ok(p)),
-        None => Ok(Err(not_found(
+        None => Ok(Err(no_such_record(
             staff,
             Some(("/admin/patients", "同意取得済み患者一覧に戻る")),
         ))),
@@ -270,7 +271,7 @@ struct Outcome {
 
 async fn render_detail(
     state: &AppState,
-    staff: &Staff,
+    staff: &Staff<impl Gate>,
     patient: &ConsentedPatient,
     outcome: Outcome,
 ) -> Result<Response, WebError> {
@@ -368,11 +369,10 @@ pub struct DetailQuery {
 
 pub async fn detail(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    staff: Staff<gate::ViewPatients>,
     Path(id): Path<i64>,
     Query(q): Query<DetailQuery>,
 ) -> Result<Response, WebError> {
-    let staff = gate!(state, headers, Realm::Institution, Permission::ViewPatients);
     let patient = patient!(state, staff, id, "view");
     let notice = match q.done.as_deref() {
         Some("reference") => Some("照会番号を登録しました。".to_owned()),
@@ -394,11 +394,10 @@ pub async fn detail(
 
 pub async fn requery(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    staff: Staff<gate::ViewPatients>,
     Path(id): Path<i64>,
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, WebError> {
-    let staff = gate!(state, headers, Realm::Institution, Permission::ViewPatients);
     if let Some(r) = staff.csrf_refusal(form.csrf.as_deref()) {
         return Ok(r);
     }
@@ -423,16 +422,10 @@ pub struct ReferenceForm {
 
 pub async fn set_reference(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    staff: Staff<gate::RecordPatientNotes>,
     Path(id): Path<i64>,
     Form(form): Form<ReferenceForm>,
 ) -> Result<Response, WebError> {
-    let staff = gate!(
-        state,
-        headers,
-        Realm::Institution,
-        Permission::RecordPatientNotes
-    );
     if let Some(r) = staff.csrf_refusal(form.csrf.as_deref()) {
         return Ok(r);
     }
@@ -456,16 +449,10 @@ pub async fn set_reference(
 
 pub async fn photo_id_checked(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    staff: Staff<gate::RecordPatientNotes>,
     Path(id): Path<i64>,
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, WebError> {
-    let staff = gate!(
-        state,
-        headers,
-        Realm::Institution,
-        Permission::RecordPatientNotes
-    );
     if let Some(r) = staff.csrf_refusal(form.csrf.as_deref()) {
         return Ok(r);
     }

@@ -6,19 +6,20 @@
 
 use askama::Template;
 use axum::extract::{Form, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::Utc;
 use serde::Deserialize;
-use zaitaku_domain::account::Permission;
 use zaitaku_domain::consent::ConsentItem;
 use zaitaku_domain::partner_origin::{MAX_ORIGINS, PartnerOrigin};
 use zaitaku_service::institution::{self, Settings};
 
-use super::auth::{Realm, Staff, gate};
-use super::{Nav, jst_minute};
 use crate::AppState;
-use crate::error::WebError;
+use crate::common::error::WebError;
+use crate::common::jst_minute;
+use crate::common::nav::Nav;
+use crate::common::staff::{Gate, Staff, gate};
+use zaitaku_service::staff::Realm;
 
 pub struct ItemBox {
     pub value: &'static str,
@@ -51,7 +52,7 @@ pub struct SavedQuery {
 
 async fn render(
     state: &AppState,
-    staff: &Staff,
+    staff: &Staff<impl Gate>,
     form: Option<&SettingsForm>,
     error: Option<(String, &'static str)>,
     origin_errors: Vec<(String, &'static str)>,
@@ -103,15 +104,9 @@ async fn render(
 
 pub async fn page(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    staff: Staff<gate::ManageSettings>,
     axum::extract::Query(q): axum::extract::Query<SavedQuery>,
 ) -> Result<Response, WebError> {
-    let staff = gate!(
-        state,
-        headers,
-        Realm::Institution,
-        Permission::ManageSettings
-    );
     render(&state, &staff, None, None, Vec::new(), q.saved.is_some()).await
 }
 
@@ -160,15 +155,9 @@ impl SettingsForm {
 
 pub async fn save(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    staff: Staff<gate::ManageSettings>,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, WebError> {
-    let staff = gate!(
-        state,
-        headers,
-        Realm::Institution,
-        Permission::ManageSettings
-    );
     let form = SettingsForm::from_pairs(pairs);
     if let Some(r) = staff.csrf_refusal(form.csrf.as_deref()) {
         return Ok(r);

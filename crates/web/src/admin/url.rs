@@ -13,10 +13,11 @@ use qrcode::{Color, EcLevel, QrCode};
 use zaitaku_domain::account::Permission;
 use zaitaku_storage::StoredInstitution;
 
-use super::Nav;
-use super::auth::{CsrfForm, Realm, gate};
 use crate::AppState;
-use crate::error::WebError;
+use crate::common::error::WebError;
+use crate::common::nav::Nav;
+use crate::common::staff::{CsrfForm, Staff, gate};
+use zaitaku_service::staff::Realm;
 
 /// Quiet zone and module size of the PNG: 8 px modules print sharply on A4
 /// and scan from a phone held at arm's length.
@@ -98,10 +99,10 @@ pub struct UrlQuery {
 
 pub async fn page(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    staff: Staff<gate::ViewUrl>,
+    _headers: HeaderMap,
     axum::extract::Query(q): axum::extract::Query<UrlQuery>,
 ) -> Result<Response, WebError> {
-    let staff = gate!(state, headers, Realm::Institution, Permission::ViewUrl);
     let inst = staff.institution()?;
     let url = state.institution_url(&inst.url_token);
     let page = UrlPage {
@@ -120,9 +121,8 @@ pub async fn page(
 
 pub async fn qr_png(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    staff: Staff<gate::ViewUrl>,
 ) -> Result<Response, WebError> {
-    let staff = gate!(state, headers, Realm::Institution, Permission::ViewUrl);
     let inst = staff.institution()?;
     let body = png_of(&state.institution_url(&inst.url_token))?;
     Ok((
@@ -138,9 +138,8 @@ pub async fn qr_png(
 
 pub async fn qr_svg(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    staff: Staff<gate::ViewUrl>,
 ) -> Result<Response, WebError> {
-    let staff = gate!(state, headers, Realm::Institution, Permission::ViewUrl);
     let inst = staff.institution()?;
     let body = svg_of(&state.institution_url(&inst.url_token), 480)?;
     Ok((
@@ -168,9 +167,8 @@ struct Poster<'a> {
 /// A printable A4 page for the waiting room or the visit bag.
 pub async fn poster(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    staff: Staff<gate::ViewUrl>,
 ) -> Result<Response, WebError> {
-    let staff = gate!(state, headers, Realm::Institution, Permission::ViewUrl);
     let inst = staff.institution()?;
     let url = state.institution_url(&inst.url_token);
     let page = Poster {
@@ -188,10 +186,9 @@ struct RotatePage<'a> {
 }
 
 pub async fn rotate_page(
-    State(state): State<AppState>,
-    headers: HeaderMap,
+    State(_state): State<AppState>,
+    staff: Staff<gate::RotateUrl>,
 ) -> Result<Response, WebError> {
-    let staff = gate!(state, headers, Realm::Institution, Permission::RotateUrl);
     let page = RotatePage {
         nav: Nav::new(&staff, Realm::Institution, "/admin/url"),
     };
@@ -200,10 +197,9 @@ pub async fn rotate_page(
 
 pub async fn rotate(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    staff: Staff<gate::RotateUrl>,
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, WebError> {
-    let staff = gate!(state, headers, Realm::Institution, Permission::RotateUrl);
     if let Some(r) = staff.csrf_refusal(form.csrf.as_deref()) {
         return Ok(r);
     }

@@ -5,18 +5,19 @@
 
 use askama::Template;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::Utc;
 use serde::Deserialize;
 use zaitaku_domain::person::{japanese_date, wareki};
-use zaitaku_identity::CertificateStatus;
+use zaitaku_identity::{CertificateStatus, LoginError};
 use zaitaku_service::identity_check::{self, CheckRefusal, Checked, Lost, Pending};
 
 use crate::AppState;
-use crate::error::{WebError, error_page};
-use crate::handoff::{Returned, Shown, authorize_url, returned};
-use crate::patient::cookie;
+use crate::common::cookies::{self, SameSite};
+use crate::common::error::WebError;
+use crate::common::handoff::{Returned, Shown, authorize_url, returned};
+use crate::common::refusal::Refusal;
 
 const COOKIE: &str = "zt_sid";
 const CALLBACK: &str = "/demo/identity/callback";
@@ -30,15 +31,14 @@ pub async fn start_page() -> Result<Html<String>, WebError> {
 }
 
 fn session_cookie(state: &AppState, sid: &str) -> Result<HeaderValue, WebError> {
-    let secure = if state.public_url.starts_with("https://") {
-        "; Secure"
-    } else {
-        ""
-    };
-    HeaderValue::from_str(&format!(
-        "{COOKIE}={sid}; Path=/; HttpOnly; SameSite=Lax; Max-Age=1800{secure}"
-    ))
-    .map_err(|e| WebError::Internal(e.to_string()))
+    cookies::set(
+        &state.public_url,
+        COOKIE,
+        sid,
+        "/",
+        SameSite::Lax,
+        Some(1800),
+    )
 }
 
 /// Opens a session and hands the browser to the authenticator.
@@ -87,10 +87,6 @@ struct ResultPage<'a> {
     cross_device: bool,
 }
 
-fn refused(title: &str, message: &str, code: &str) -> Response {
-    error_page(StatusCode::FORBIDDEN, title, message, code)
-}
-
 /// Back from the authenticator: checks `state`, fetches the token over the
 /// back channel, verifies it, and shows who signed in.
 pub async fn callback(
@@ -99,28 +95,16 @@ pub async fn callback(
     Query(q): Query<Callback>,
 ) -> Result<Response, WebError> {
     let now = Utc::now();
-    let Some(sid) = cookie(&headers, COOKIE) else {
-        return Ok(refused(
-            "セッションの有効期限が切れました",
-            "最初からやり直してください。",
-            "Z-W-0440",
-        ));
+    let Some(sid) = cookies::read(&headers, COOKIE) else {
+        return Ok(Refusal::SessionExpired.into_response());
     };
     let pending = match identity_check::take(&state.store, sid, q.state.as_deref(), now).await? {
         Ok(p) => p,
         Err(Lost::Expired) => {
-            return Ok(refused(
-                "セッションの有効期限が切れました",
-                "最初からやり直してください。",
-                "Z-W-0440",
-            ));
+            return Ok(Refusal::SessionExpired.into_response());
         }
         Err(Lost::OtherState) => {
-            return Ok(refused(
-                "認証できませんでした",
-                "画面の操作が正しくありません。最初からやり直してください。",
-                "Z-W-0441",
-            ));
+            return Ok(Refusal::OtherState.into_response());
         }
     };
     let (token, cross_device, redeem) = match returned(
@@ -137,11 +121,7 @@ pub async fn callback(
             cross_device,
             redeem,
         } => (token, cross_device, redeem),
-        Returned::Refused {
-            title,
-            message,
-            code,
-        } => return Ok(refused(title, message, code)),
+        Returned::Refused(why) => return Ok(why.into_response()),
     };
     let checked = identity_check::finish(
         &state.store,
@@ -159,19 +139,11 @@ pub async fn callback(
     } = match checked {
         Ok(c) => c,
         Err(CheckRefusal::CodeSpent) => {
-            return Ok(refused(
-                "認証できませんでした",
-                "最初からやり直してください。",
-                "Z-W-0441",
-            ));
+            return Ok(Refusal::NoCode.into_response());
         }
-        Err(CheckRefusal::Login(e)) => return Ok(refused(e.title(), &e.to_string(), e.code())),
+        Err(CheckRefusal::Login(e)) => return Ok(Refusal::Login(e).into_response()),
         Err(CheckRefusal::UnknownPerson) => {
-            return Ok(refused(
-                "認証できませんでした",
-                "登録されていないカードです。",
-                "Z-C-0105",
-            ));
+            return Ok(Refusal::Login(LoginError::UnknownCard).into_response());
         }
     };
     let card = state

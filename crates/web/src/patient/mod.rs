@@ -14,4 +14,3 @@ pub(crate) use pages::visit_subtitle;
 pub use pages::{
     auth, callback, choose_page, choose_submit, confirm_page, done_page, flow_start, leave, start,
 };
-pub(crate) use session::{cookie, random_token};

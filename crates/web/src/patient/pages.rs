@@ -16,21 +16,16 @@ use zaitaku_identity::CertificateStatus;
 use zaitaku_storage::StoredInstitution;
 
 use super::eligibility_view::{self, EligibilityView};
-use super::session::{cookie_header, load_visit, random_token};
-use crate::error::{WebError, error_page};
-use crate::handoff::{Returned, Shown, USED, authorize_url, returned};
+use super::session::{cookie_header, load_visit};
+use crate::common::device::{display_form, is_institution_device};
+use crate::common::error::WebError;
+use crate::common::handoff::{Returned, Shown, authorize_url, returned};
+use crate::common::refusal::Refusal;
 use crate::pages::{open_institution, unavailable_url};
 use crate::{AppState, today};
 use zaitaku_service::consent;
+use zaitaku_service::random_token;
 use zaitaku_service::visit::{FlowKind, PendingAuth, Purpose, ShownConsent, Visit};
-
-fn display_form(headers: &HeaderMap) -> zaitaku_domain::display_form::DisplayForm {
-    let ua = headers
-        .get(header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    zaitaku_domain::display_form::DisplayForm::of_user_agent(ua)
-}
 
 fn session_expired(inst: &StoredInstitution, token: &str) -> Response {
     let page = ExpiredPage {
@@ -39,12 +34,7 @@ fn session_expired(inst: &StoredInstitution, token: &str) -> Response {
     };
     match page.render() {
         Ok(html) => (StatusCode::GONE, Html(html)).into_response(),
-        Err(_) => error_page(
-            StatusCode::GONE,
-            "セッションの有効期限が切れました",
-            "最初からやり直してください。",
-            "Z-W-0440",
-        ),
+        Err(_) => Refusal::SessionExpired.into_response(),
     }
 }
 
@@ -587,26 +577,27 @@ pub struct Callback {
     error: Option<String>,
 }
 
+/// A refusal within the visit: the institution, 訪問診療等 or オンライン診療等,
+/// and for a patient an online-care partner sent, the way back to it.
 fn refusal_page(
     token: &str,
-    title: &str,
-    message: &str,
-    code: &str,
+    refusal: &Refusal,
     inst: Option<&StoredInstitution>,
     visit: Option<&Visit>,
 ) -> Response {
+    let message = refusal.message();
     let page = FlowError {
         token,
-        title,
-        message,
-        code,
+        title: refusal.title(),
+        message: &message,
+        code: refusal.code(),
         institution_name: inst.map(|i| i.institution.name.as_str()),
         subtitle: visit.map(|f| care_subtitle(f.care_kind)),
         partner: visit.is_some_and(|f| f.partner_return.is_some()),
     };
     match page.render() {
         Ok(html) => (StatusCode::FORBIDDEN, Html(html)).into_response(),
-        Err(_) => error_page(StatusCode::FORBIDDEN, title, message, code),
+        Err(_) => refusal.plain_page(StatusCode::FORBIDDEN),
     }
 }
 
@@ -658,9 +649,8 @@ pub async fn callback(
     // online-care partner sent gets the way back to it on that very page, so
     // that the partner learns of it and can offer its own fallback (seed 003:
     // uploading an image of the insurance card).
-    let refused = |visit: &Visit, title: &str, message: &str, code: &str| {
-        refusal_page(&token, title, message, code, Some(&inst), Some(visit))
-    };
+    let refused =
+        |visit: &Visit, why: Refusal| refusal_page(&token, &why, Some(&inst), Some(visit));
     // A reload of this page after success shows the result again.
     if visit.outcome.is_some() && visit.auth.is_none() {
         return Ok(Redirect::to(&format!("/w/{token}/done")).into_response());
@@ -671,19 +661,13 @@ pub async fn callback(
     // patient's handling as a mismatched state would.
     let pending_state = visit.auth.as_ref().map(|p| p.state.as_str());
     if q.error.as_deref() == Some("used") && pending_state != q.state.as_deref() {
-        let (title, message, code) = USED;
-        return Ok(refused(&visit, title, message, code));
+        return Ok(refused(&visit, Refusal::HandoffUsed));
     }
     let Some(pending) = visit.auth.clone() else {
         return Ok(Redirect::to(&format!("/w/{token}")).into_response());
     };
     if q.state.as_deref() != Some(pending.state.as_str()) {
-        return Ok(refused(
-            &visit,
-            "認証できませんでした",
-            "画面の操作が正しくありません。最初からやり直してください。",
-            "Z-W-0441",
-        ));
+        return Ok(refused(&visit, Refusal::OtherState));
     }
     let (signed, cross_device, redeem) = match returned(
         &state,
@@ -699,11 +683,7 @@ pub async fn callback(
             cross_device,
             redeem,
         } => (token, cross_device, redeem),
-        Returned::Refused {
-            title,
-            message,
-            code,
-        } => return Ok(refused(&visit, title, message, code)),
+        Returned::Refused(why) => return Ok(refused(&visit, why)),
     };
     let now = Utc::now();
     let login = state
@@ -712,8 +692,7 @@ pub async fn callback(
         .await;
     let photo_id = match login.identified() {
         Some(_) => {
-            let on_device =
-                crate::device::is_institution_device(&state, &headers, inst.id, now).await?;
+            let on_device = is_institution_device(&state, &headers, inst.id, now).await?;
             photo_id_check(visit.care_kind, cross_device, on_device)
         }
         None => None,
@@ -735,11 +714,11 @@ pub async fn callback(
     )
     .await?;
     Ok(match next {
-        Err(e) => refused(&visit, e.title(), &e.to_string(), e.code()),
+        Err(e) => refused(&visit, Refusal::Login(e)),
         Ok(consent::Next::Start) => Redirect::to(&format!("/w/{token}")).into_response(),
         Ok(consent::Next::Choose) => Redirect::to(&format!("/w/{token}/choose")).into_response(),
         Ok(consent::Next::Done) => Redirect::to(&format!("/w/{token}/done")).into_response(),
-        Ok(consent::Next::Refused(why)) => refused(&visit, why.title(), why.message(), why.code()),
+        Ok(consent::Next::Refused(why)) => refused(&visit, Refusal::Consent(why)),
     })
 }
 

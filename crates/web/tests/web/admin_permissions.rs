@@ -50,8 +50,8 @@ use Access::{Needs, Public};
 use Method::{Get, Post};
 use Permission as P;
 
-/// Every route of `zaitaku_web::admin::routes()` with the permission its
-/// handler's `gate!` names (docs/permissions.md).
+/// Every route of the administration and the operator's pages with the
+/// permission its handler's `Staff<gate::…>` names (docs/permissions.md).
 const ROUTES: &[Route] = &[
     r(Get, "/admin", Needs(P::ViewUrl), 200),
     r(Get, "/admin/login", Public, 200),
@@ -197,14 +197,22 @@ fn realm_of_role(role: Role) -> &'static str {
     }
 }
 
-/// The `(method, path)` pairs declared in `admin::routes()`, read from its
-/// source so that a new route cannot be left out of [`ROUTES`].
+/// The `(method, path)` pairs declared in `admin::routes()` and
+/// `operator::routes()`, read from their source so that a new route cannot be
+/// left out of [`ROUTES`].
 fn declared_routes() -> (usize, BTreeSet<(Method, String)>) {
-    let src = include_str!("../../src/admin/mod.rs");
-    let body = &src[src.find("pub fn routes()").expect("routes() is in mod.rs")..];
     let mut calls = 0;
     let mut out = BTreeSet::new();
-    for call in body.split(".route(").skip(1) {
+    let sources = [
+        include_str!("../../src/admin/mod.rs"),
+        include_str!("../../src/operator/mod.rs"),
+    ];
+    let bodies = sources.iter().map(|src| {
+        let from = src.find("pub fn routes()").expect("routes() is in mod.rs");
+        let to = from + src[from..].find("\n}\n").expect("routes() ends");
+        &src[from..to]
+    });
+    for call in bodies.flat_map(|body| body.split(".route(").skip(1)) {
         calls += 1;
         let path = call.split('"').nth(1).expect("a path literal");
         let is_method = |name: &str| {
@@ -241,7 +249,7 @@ fn the_table_lists_every_declared_route() {
     let extra: Vec<_> = table.difference(&declared).collect();
     assert!(
         missing.is_empty() && extra.is_empty(),
-        "not in the test table: {missing:?}; not in admin::routes(): {extra:?}"
+        "not in the test table: {missing:?}; not in the route tables: {extra:?}"
     );
     let paths: BTreeSet<&str> = ROUTES.iter().map(|r| r.path).collect();
     assert_eq!(paths.len(), calls, "one .route( call per path");

@@ -3,18 +3,45 @@
 //! institution with its first administrator. Operators never see patients.
 
 use askama::Template;
+use axum::Router;
 use axum::extract::{Form, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
 use chrono::Utc;
 use serde::Deserialize;
-use zaitaku_domain::account::Permission;
 use zaitaku_service::{accounts, institution};
 
-use super::auth::{CsrfForm, Realm, gate, not_found};
-use super::{Nav, jst_minute};
 use crate::AppState;
-use crate::error::WebError;
+use crate::admin::audit;
+use crate::admin::auth;
+use crate::common::error::WebError;
+use crate::common::jst_minute;
+use crate::common::nav::Nav;
+use crate::common::staff::{CsrfForm, Staff, gate, no_such_record};
+use zaitaku_service::staff::Realm;
+
+/// Every route of the operator's pages (the route tests walk this table and
+/// the administration's).
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/operator", get(home))
+        .route(
+            "/operator/login",
+            get(auth::operator_login_page).post(auth::operator_login),
+        )
+        .route("/operator/logout", post(auth::operator_logout))
+        .route(
+            "/operator/password",
+            get(auth::password_page::<gate::OperatorOwnPassword>)
+                .post(auth::change_password::<gate::OperatorOwnPassword>),
+        )
+        .route("/operator/institutions/new", get(new_page).post(create))
+        .route("/operator/accounts/{id}/unlock", post(unlock))
+        .route("/operator/audit", get(audit::platform))
+        .route("/operator/audit.csv", get(audit::platform_csv))
+        .route("/operator/audit/verify", post(audit::verify))
+}
 
 pub struct AdminLine {
     pub id: i64,
@@ -48,15 +75,9 @@ pub struct HomeQuery {
 
 pub async fn home(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    staff: Staff<gate::ManageInstitutions>,
     axum::extract::Query(q): axum::extract::Query<HomeQuery>,
 ) -> Result<Response, WebError> {
-    let staff = gate!(
-        state,
-        headers,
-        Realm::Operator,
-        Permission::ManageInstitutions
-    );
     let now = Utc::now();
     let institutions = institution::list(&state.store)
         .await?
@@ -98,22 +119,16 @@ pub async fn home(
 /// case: the only administrator locked themselves out).
 pub async fn unlock(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    staff: Staff<gate::ManageInstitutions>,
     Path(id): Path<i64>,
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, WebError> {
-    let staff = gate!(
-        state,
-        headers,
-        Realm::Operator,
-        Permission::ManageInstitutions
-    );
     if let Some(r) = staff.csrf_refusal(form.csrf.as_deref()) {
         return Ok(r);
     }
     match accounts::unlock_administrator(&state.store, &staff, id, Utc::now()).await? {
         Ok(_) => Ok(Redirect::to("/operator?done=unlocked").into_response()),
-        Err(_) => Ok(not_found(&staff, None)),
+        Err(_) => Ok(no_such_record(&staff, None)),
     }
 }
 
@@ -154,15 +169,9 @@ struct CreatedPage<'a> {
 }
 
 pub async fn new_page(
-    State(state): State<AppState>,
-    headers: HeaderMap,
+    State(_state): State<AppState>,
+    staff: Staff<gate::ManageInstitutions>,
 ) -> Result<Response, WebError> {
-    let staff = gate!(
-        state,
-        headers,
-        Realm::Operator,
-        Permission::ManageInstitutions
-    );
     let page = NewPage {
         form: NewInstitutionForm::default(),
         error: None,
@@ -173,15 +182,10 @@ pub async fn new_page(
 
 pub async fn create(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    staff: Staff<gate::ManageInstitutions>,
+    _headers: HeaderMap,
     Form(form): Form<NewInstitutionForm>,
 ) -> Result<Response, WebError> {
-    let staff = gate!(
-        state,
-        headers,
-        Realm::Operator,
-        Permission::ManageInstitutions
-    );
     if let Some(r) = staff.csrf_refusal(form.csrf.as_deref()) {
         return Ok(r);
     }

@@ -2,8 +2,9 @@
 //! consent flows and the identity check: PKCE, the redirect there, and the
 //! way back (an error, or a code exchanged for the card's token).
 
-use crate::AppState;
-use crate::error::WebError;
+use super::error::WebError;
+use super::refusal::Refusal;
+use super::state::AppState;
 
 /// What came back from the authenticator.
 pub(crate) enum Returned {
@@ -14,11 +15,7 @@ pub(crate) enum Returned {
         /// [`zaitaku_authenticator::claim`]).
         redeem: zaitaku_storage::Write,
     },
-    Refused {
-        title: &'static str,
-        message: &'static str,
-        code: &'static str,
-    },
+    Refused(Refusal),
 }
 
 /// What the authenticator is asked to show on its pages: the institution
@@ -65,14 +62,6 @@ pub(crate) fn urlencode(s: &str) -> String {
         .collect()
 }
 
-/// Title, message and code for `error=used`: the patient went back to an
-/// authenticator page of a hand-off that has already done its work.
-pub(crate) const USED: (&str, &str, &str) = (
-    "この認証は使用済みです",
-    "この本人認証はすでに使われています。同意の登録・更新・取消を続けるときは、最初の画面からやり直してください。",
-    "Z-A-0005",
-);
-
 /// Interprets the return (`error=…` or `code=…`) and, for a code, fetches the
 /// token over the back channel with the PKCE verifier (the code is spent by
 /// the returned write).
@@ -83,54 +72,18 @@ pub(crate) async fn returned(
     verifier: &str,
     redirect_uri: &str,
 ) -> Result<Returned, WebError> {
-    let refused = |title, message, code| {
-        Ok(Returned::Refused {
-            title,
-            message,
-            code,
-        })
-    };
-    match error {
-        Some("cancelled") => {
-            return refused(
-                "本人認証を中止しました",
-                "本人認証は行われていません。同意の登録・更新・取消も行われていません。必要なときは、最初の画面からやり直してください。",
-                "Z-W-0442",
-            );
-        }
-        Some("locked") => {
-            return refused(
-                "暗証番号がロックされています",
-                "暗証番号を3回連続して間違えたため、ロックされています。ロックの解除と暗証番号の再設定は、住民票がある市区町村の窓口で行ってください。",
-                "Z-A-0003",
-            );
-        }
-        Some("used") => {
-            let (title, message, code) = USED;
-            return refused(title, message, code);
-        }
-        Some("revoked") => {
-            return refused(
-                "このカードは利用できません",
-                "このカードの電子証明書は失効しています。住民票がある市区町村の窓口にお問い合わせください。",
-                "Z-A-0004",
-            );
-        }
-        Some(_) => {
-            return refused(
-                "本人認証が完了しませんでした",
-                "認証の有効期限（5分）が切れたか、認証アプリから戻りませんでした。同意は登録されていません。最初からやり直してください。",
-                "Z-A-0002",
-            );
-        }
-        None => {}
+    let refused = |why| Ok(Returned::Refused(why));
+    if let Some(error) = error {
+        return refused(match error {
+            "cancelled" => Refusal::AuthCancelled,
+            "locked" => Refusal::CardLocked,
+            "used" => Refusal::HandoffUsed,
+            "revoked" => Refusal::CardRevoked,
+            _ => Refusal::HandoffIncomplete,
+        });
     }
     let Some(code) = code else {
-        return refused(
-            "認証できませんでした",
-            "最初からやり直してください。",
-            "Z-W-0441",
-        );
+        return refused(Refusal::NoCode);
     };
     let auth = zaitaku_authenticator::AuthenticatorState {
         identity: state.identity.clone(),
@@ -142,7 +95,7 @@ pub(crate) async fn returned(
             cross_device: c.cross_device,
             redeem: c.redeem,
         }),
-        Ok(Err(why)) => refused("認証できませんでした", why, "Z-W-0441"),
+        Ok(Err(why)) => refused(Refusal::NotClaimed(why)),
         Err(e) => Err(WebError::Internal(e)),
     }
 }

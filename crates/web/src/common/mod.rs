@@ -1,0 +1,17 @@
+//! What every surface of the web server shares: the state handlers reach,
+//! the refusal pages and their codes, cookies, the staff session extractor
+//! with its permission gates and page frame, the authenticator hand-off,
+//! device sniffing, security headers and the embedded assets.
+
+pub mod assets;
+pub mod cookies;
+pub mod device;
+pub mod error;
+pub mod handoff;
+pub mod nav;
+pub mod refusal;
+pub mod security;
+pub mod staff;
+pub mod state;
+
+pub use nav::jst_minute;
