@@ -52,20 +52,26 @@ pub fn router(state: AuthenticatorState) -> Router {
         .route("/auth/token", post(token_endpoint::token))
         .route("/auth/static/handoff.js", get(handoff_script))
         .route("/auth/static/keypad.js", get(keypad_script))
+        .route("/auth/static/auth.css", get(stylesheet))
         .with_state(state)
 }
 
-/// The QR page's polling and countdown and the success page's return, and
-/// the PIN pad: the authenticator's own scripts, so that it stays a
-/// component apart from the web service (it shares only the web service's
-/// stylesheet).
+/// The QR page's polling and countdown and the success page's return, the
+/// PIN pad, and the look: the authenticator's own files, so that it stays a
+/// component apart from the web service. Its stylesheet starts from the
+/// palette and type it shares with the web service (`assets/base.css`), so
+/// that a patient passing between the two sees one calm design.
 const HANDOFF_JS: &str = include_str!("../static/handoff.js");
 const KEYPAD_JS: &str = include_str!("../static/keypad.js");
+const AUTH_CSS: &str = concat!(
+    include_str!("../../../assets/base.css"),
+    include_str!("../static/auth.css")
+);
 
-fn script(body: &'static str) -> impl IntoResponse {
+fn asset(content_type: &'static str, body: &'static str) -> impl IntoResponse {
     (
         [
-            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CONTENT_TYPE, content_type),
             (header::CACHE_CONTROL, "public, max-age=3600"),
         ],
         body,
@@ -73,11 +79,15 @@ fn script(body: &'static str) -> impl IntoResponse {
 }
 
 async fn handoff_script() -> impl IntoResponse {
-    script(HANDOFF_JS)
+    asset("text/javascript; charset=utf-8", HANDOFF_JS)
 }
 
 async fn keypad_script() -> impl IntoResponse {
-    script(KEYPAD_JS)
+    asset("text/javascript; charset=utf-8", KEYPAD_JS)
+}
+
+async fn stylesheet() -> impl IntoResponse {
+    asset("text/css; charset=utf-8", AUTH_CSS)
 }
 
 /// Whether `uri` may receive a code: one of the service's own callback

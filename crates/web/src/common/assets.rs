@@ -4,7 +4,12 @@
 use axum::http::header;
 use axum::response::IntoResponse;
 
-const STYLESHEET: &str = include_str!("../../static/app.css");
+/// The palette, type and controls shared with the authenticator, then the
+/// web service's own rules.
+const STYLESHEET: &str = concat!(
+    include_str!("../../../../assets/base.css"),
+    include_str!("../../static/app.css")
+);
 const ADMIN_STYLESHEET: &str = include_str!("../../static/admin.css");
 const ADMIN_JS: &str = include_str!("../../static/admin.js");
 const FRESH_JS: &str = include_str!("../../static/fresh.js");
