@@ -8,7 +8,8 @@
 //! - Nonces for the web service, and the verification of a returned token
 //!   down to a person in the eligibility registry.
 //!
-//! Every attempt, success or failure, is written to the audit log. A PIN is
+//! Every attempt that reaches the card, success or failure, is written to the
+//! audit log (a PIN that is not four digits never reaches it). A PIN is
 //! never logged, stored in clear, or returned.
 
 mod errors;

@@ -117,10 +117,11 @@ pub struct Authenticated {
 }
 
 /// Finishes the login and decides the visit's consent, committing
-/// everything in one job. `Err(LoginError)` is a refused login (nothing of
-/// the consent written; the login's refusal audited); the visit's hand-off is
-/// cleared in every outcome, so a reload starts over instead of trying the
-/// spent code again.
+/// everything in one job; the visit, saved in that job, no longer holds the
+/// hand-off, so a reload starts over instead of trying the spent code again.
+/// `Err(LoginError)` is a refused login: nothing of the consent is written,
+/// the refusal is audited, and the stored visit keeps its hand-off, whose
+/// nonce is spent, so a reload is refused at the nonce (Z-C-0104).
 pub async fn after_login(
     store: &Store,
     identity: &Identity,

@@ -132,8 +132,8 @@ impl Visit {
         let Some(text) = store.session_text(sid, now).await? else {
             return Ok(None);
         };
-        // Not a visit (another kind of session, or one from an older
-        // version): the patient starts again.
+        // Not a visit (another kind of session, or a visit this build cannot
+        // read): the patient starts again.
         let Ok(visit) = serde_json::from_str::<Self>(&text) else {
             return Ok(None);
         };

@@ -119,20 +119,7 @@ async fn site(backend: Backend) -> Site {
     };
     let store = Store::open(&url).await.unwrap();
     let today = today();
-    let people: Vec<_> = zaitaku_synth::Population::new(11, today)
-        .persons()
-        .take(3000)
-        .collect();
-    let records: Vec<_> = people
-        .iter()
-        .map(|r| PersonRecords {
-            eligibility: &r.eligibility,
-            drugs: &r.drugs,
-            clinical: &r.clinical,
-            checkups: &r.checkups,
-        })
-        .collect();
-    store.insert_persons(&records).await.unwrap();
+    let people = zaitaku_testkit::fixtures::population(&store, 11, today, 3000).await;
     // Someone with a card but no insurance at all (該当資格なし).
     let nobody_id = store.max_person_id().await.unwrap() + 1;
     let nobody = zaitaku_testkit::person(
@@ -907,8 +894,8 @@ async fn qr_code_on_a_pc_waits_without_reloading() {
         "「やめる」 below the fold: {bottom}"
     );
     assert_eq!(js("return window.scrollY;").await.as_f64(), Some(0.0));
-    // A mark on the page survives longer than the old 3-s refresh, while
-    // the countdown moves.
+    // The page is never reloaded while it waits (a mark on it survives
+    // longer than the 2-s polling interval), while the countdown moves.
     let clock = "return document.getElementById('countdown').textContent;";
     js("window.zaitakuNotReloaded = true; return true;").await;
     let before = js(clock).await;

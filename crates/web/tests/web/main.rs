@@ -1,7 +1,7 @@
 //! The web service's integration tests, one binary for the crate (one link
-//! instead of one per file): each module is what used to be its own test
-//! file, on SQLite and PostgreSQL through `zaitaku_testkit::on_both!`, the
-//! browser modules in a headless Chromium. The server, its clients and the
+//! instead of one per file): one module per subject, on SQLite and
+//! PostgreSQL through `zaitaku_testkit::on_both!`, the browser modules in a
+//! headless Chromium. The server, its clients and the
 //! fixtures are in `zaitaku_testkit`.
 //!
 //! One module: `cargo test -p zaitaku-web --test web -- flows_e2e::`.
