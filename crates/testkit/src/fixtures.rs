@@ -18,6 +18,7 @@ use zaitaku_identity::{CardKind, IssueCard};
 use zaitaku_storage::{
     NewAccount, NewConsent, PersonRecords, Store, StoredAccount, StoredInstitution,
 };
+use zaitaku_synth::{Population, SyntheticRecord};
 use zaitaku_web::AppState;
 
 /// The password of every account the tests create.
@@ -32,6 +33,35 @@ pub const LOGIN_FAILED: &str = "医療機関等コード、ユーザID、また�
 pub fn password_hash() -> &'static str {
     static HASH: OnceLock<String> = OnceLock::new();
     HASH.get_or_init(|| zaitaku_web::admin::hash_password(PASSWORD).unwrap())
+}
+
+/// Synthetic persons' rows as the store takes them.
+pub fn person_records(people: &[SyntheticRecord]) -> Vec<PersonRecords<'_>> {
+    people
+        .iter()
+        .map(|r| PersonRecords {
+            eligibility: &r.eligibility,
+            drugs: &r.drugs,
+            clinical: &r.clinical,
+            checkups: &r.checkups,
+        })
+        .collect()
+}
+
+/// The first `n` persons of synthetic population `seed` as of `today`,
+/// stored with their records.
+pub async fn population(
+    store: &Store,
+    seed: u64,
+    today: NaiveDate,
+    n: usize,
+) -> Vec<SyntheticRecord> {
+    let people: Vec<_> = Population::new(seed, today).persons().take(n).collect();
+    store
+        .insert_persons(&person_records(&people))
+        .await
+        .unwrap();
+    people
 }
 
 /// Today in Japan, the calendar the administration pages use.

@@ -5,7 +5,7 @@
 
 use askama::Template;
 use axum::extract::{Form, Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::Utc;
 use serde::Deserialize;
@@ -153,12 +153,10 @@ struct TemporaryPasswordPage<'a> {
     password: String,
 }
 
-/// The temporary password is on this one response only; it must not be cached.
+/// The temporary password is on this one response only; like every page it
+/// is sent `no-store` (`security::headers`), so no cache keeps it.
 fn show_once(page: &TemporaryPasswordPage<'_>) -> Result<Response, WebError> {
-    let mut res = Html(page.render()?).into_response();
-    res.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(res)
+    Ok(Html(page.render()?).into_response())
 }
 
 pub async fn create(

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use askama::Template;
 use axum::extract::{Form, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use chrono::{NaiveDate, Utc};
 use serde::Deserialize;
 use serde_json::json;
@@ -23,6 +23,7 @@ use super::audit_labels::{
 };
 use crate::AppState;
 use crate::common::error::WebError;
+use crate::common::form_page;
 use crate::common::handoff::urlencode;
 use crate::common::nav::Nav;
 use crate::common::staff::{CsrfForm, Gate, Staff, gate};
@@ -276,15 +277,7 @@ async fn show(
         error: r.refusal.map(audit_log::FilterRefusal::message),
         nav: Nav::new(staff, realm, base),
     };
-    let status = if page.error.is_some() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
-    let mut res = (status, Html(page.render()?)).into_response();
-    res.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(res)
+    Ok(form_page(page.render()?, page.error.is_some()))
 }
 
 /// One CSV field: quoted, quotes doubled, and a leading `= + - @` (or tab,
@@ -368,40 +361,25 @@ async fn export(
         HeaderValue::from_str(&format!("attachment; filename=\"{file}\""))
             .map_err(|e| WebError::Internal(e.to_string()))?,
     );
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(res)
 }
 
-pub async fn institution(
+/// 監査ログ of the institution or, for an operator, of the whole platform
+/// (`G` says which).
+pub async fn page<G: Gate>(
     State(state): State<AppState>,
-    staff: Staff<gate::ViewInstitutionAudit>,
+    staff: Staff<G>,
     Query(f): Query<AuditFilter>,
 ) -> Result<Response, WebError> {
-    show(&state, &staff, Realm::Institution, f, None).await
+    show(&state, &staff, G::REALM, f, None).await
 }
 
-pub async fn institution_csv(
+pub async fn csv<G: Gate>(
     State(state): State<AppState>,
-    staff: Staff<gate::ViewInstitutionAudit>,
+    staff: Staff<G>,
     Query(f): Query<AuditFilter>,
 ) -> Result<Response, WebError> {
-    export(&state, &staff, Realm::Institution, f).await
-}
-
-pub async fn platform(
-    State(state): State<AppState>,
-    staff: Staff<gate::ViewPlatformAudit>,
-    Query(f): Query<AuditFilter>,
-) -> Result<Response, WebError> {
-    show(&state, &staff, Realm::Operator, f, None).await
-}
-
-pub async fn platform_csv(
-    State(state): State<AppState>,
-    staff: Staff<gate::ViewPlatformAudit>,
-    Query(f): Query<AuditFilter>,
-) -> Result<Response, WebError> {
-    export(&state, &staff, Realm::Operator, f).await
+    export(&state, &staff, G::REALM, f).await
 }
 
 /// Walks the whole chain and says whether any record was edited or deleted.

@@ -8,7 +8,7 @@
 use askama::Template;
 use axum::Form;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::Utc;
 use serde::Deserialize;
@@ -39,12 +39,6 @@ struct LoginPage<'a> {
     user_id: &'a str,
 }
 
-fn no_store(mut res: Response) -> Response {
-    res.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    res
-}
-
 pub async fn login_page() -> Result<Response, WebError> {
     let page = LoginPage {
         error: None,
@@ -52,7 +46,7 @@ pub async fn login_page() -> Result<Response, WebError> {
         code: "",
         user_id: "",
     };
-    Ok(no_store(Html(page.render()?).into_response()))
+    Ok(Html(page.render()?).into_response())
 }
 
 pub async fn operator_login_page() -> Result<Response, WebError> {
@@ -62,7 +56,7 @@ pub async fn operator_login_page() -> Result<Response, WebError> {
         code: "",
         user_id: "",
     };
-    Ok(no_store(Html(page.render()?).into_response()))
+    Ok(Html(page.render()?).into_response())
 }
 
 #[derive(Deserialize)]
@@ -214,7 +208,7 @@ pub async fn password_page<G: Gate>(staff: Staff<G>) -> Result<Response, WebErro
         error: None,
         done: false,
     };
-    Ok(no_store(Html(page.render()?).into_response()))
+    Ok(Html(page.render()?).into_response())
 }
 
 #[derive(Deserialize)]
@@ -263,7 +257,7 @@ pub async fn change_password<G: Gate>(
         error: None,
         done: true,
     };
-    Ok(no_store(Html(page.render()?).into_response()))
+    Ok(Html(page.render()?).into_response())
 }
 
 #[cfg(test)]

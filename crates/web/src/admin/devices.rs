@@ -6,8 +6,8 @@
 
 use askama::Template;
 use axum::extract::{Form, Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Redirect, Response};
 use chrono::Utc;
 use serde::Deserialize;
 use zaitaku_service::device::{self as devices, DeviceRefusal};
@@ -16,6 +16,7 @@ use zaitaku_storage::{DeviceSighting, StoredDevice};
 use crate::AppState;
 use crate::common::device;
 use crate::common::error::WebError;
+use crate::common::form_page;
 use crate::common::jst_minute;
 use crate::common::nav::Nav;
 use crate::common::staff::{CsrfForm, Gate, Staff, gate, no_such_record};
@@ -91,15 +92,7 @@ async fn render(
         error,
         nav: Nav::new(staff, Realm::Institution, "/admin/devices"),
     };
-    let status = if page.error.is_some() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
-    let mut res = (status, Html(page.render()?)).into_response();
-    res.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(res)
+    Ok(form_page(page.render()?, page.error.is_some()))
 }
 
 pub async fn list(

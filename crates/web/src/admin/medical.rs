@@ -4,7 +4,7 @@
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use chrono::{Datelike, NaiveDate, Utc};
 use serde::Deserialize;
@@ -15,6 +15,7 @@ use zaitaku_service::inquiry::{self, MedicalRecords, Window};
 use super::patients::{consented, patient};
 use crate::AppState;
 use crate::common::error::WebError;
+use crate::common::form_page;
 use crate::common::nav::Nav;
 use crate::common::refusal::Refusal;
 use crate::common::staff::{Staff, gate, refusal_page};
@@ -194,15 +195,8 @@ pub async fn page(
         lines,
         nav: Nav::new(&staff, Realm::Institution, "/admin/patients"),
     };
-    let status = if page.refusal.is_some() {
-        StatusCode::FORBIDDEN
-    } else if page.error.is_some() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
-    let mut res = (status, Html(page.render()?)).into_response();
-    res.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(res)
+    if page.refusal.is_some() {
+        return Ok((StatusCode::FORBIDDEN, Html(page.render()?)).into_response());
+    }
+    Ok(form_page(page.render()?, page.error.is_some()))
 }

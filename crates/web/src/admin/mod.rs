@@ -68,6 +68,12 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/patients/{id}/medical", get(medical::page))
         .route("/admin/devices", get(devices::list).post(devices::register))
         .route("/admin/devices/{id}/revoke", post(devices::revoke))
-        .route("/admin/audit", get(audit::institution))
-        .route("/admin/audit.csv", get(audit::institution_csv))
+        .route(
+            "/admin/audit",
+            get(audit::page::<gate::ViewInstitutionAudit>),
+        )
+        .route(
+            "/admin/audit.csv",
+            get(audit::csv::<gate::ViewInstitutionAudit>),
+        )
 }

@@ -6,8 +6,8 @@
 
 use askama::Template;
 use axum::extract::{Form, Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
 use zaitaku_domain::access::{CertificateStanding, MedicalRefusal};
@@ -20,6 +20,7 @@ use zaitaku_storage::ConsentedPatient;
 
 use crate::AppState;
 use crate::common::error::WebError;
+use crate::common::form_page;
 use crate::common::jst_minute;
 use crate::common::nav::Nav;
 use crate::common::staff::{CsrfForm, Gate, Staff, gate, no_such_record};
@@ -155,15 +156,7 @@ pub async fn list(
         error: refusal.map(SearchRefusal::message),
         nav: Nav::new(&staff, Realm::Institution, "/admin/patients"),
     };
-    let status = if page.error.is_some() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
-    let mut res = (status, Html(page.render()?)).into_response();
-    res.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(res)
+    Ok(form_page(page.render()?, page.error.is_some()))
 }
 
 /// The patient `id` if they consented to the signed-in staff's institution;
@@ -351,15 +344,7 @@ async fn render_detail(
         history: history.iter().rev().map(history_line).collect(),
         nav: Nav::new(staff, Realm::Institution, "/admin/patients"),
     };
-    let status = if page.error.is_some() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
-    let mut res = (status, Html(page.render()?)).into_response();
-    res.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(res)
+    Ok(form_page(page.render()?, page.error.is_some()))
 }
 
 #[derive(Deserialize)]

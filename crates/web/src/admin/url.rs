@@ -113,10 +113,7 @@ pub async fn page(
         rotated: q.rotated.is_some(),
         nav: Nav::new(&staff, Realm::Institution, "/admin/url"),
     };
-    let mut res = Html(page.render()?).into_response();
-    res.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(res)
+    Ok(Html(page.render()?).into_response())
 }
 
 pub async fn qr_png(
@@ -129,7 +126,6 @@ pub async fn qr_png(
         [
             (header::CONTENT_TYPE, HeaderValue::from_static("image/png")),
             (header::CONTENT_DISPOSITION, download(inst, "png")?),
-            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
         ],
         body,
     )
@@ -149,7 +145,6 @@ pub async fn qr_svg(
                 HeaderValue::from_static("image/svg+xml"),
             ),
             (header::CONTENT_DISPOSITION, download(inst, "svg")?),
-            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
         ],
         body,
     )

@@ -6,16 +6,13 @@ use super::error::WebError;
 use super::refusal::Refusal;
 use super::state::AppState;
 
-/// What came back from the authenticator.
-pub(crate) enum Returned {
-    Token {
-        token: String,
-        cross_device: bool,
-        /// Spends the code: commit it with the login (see
-        /// [`zaitaku_authenticator::claim`]).
-        redeem: zaitaku_storage::Write,
-    },
-    Refused(Refusal),
+/// The card's token the authenticator gave back.
+pub(crate) struct Returned {
+    pub token: String,
+    pub cross_device: bool,
+    /// Spends the code: commit it with the login (see
+    /// [`zaitaku_authenticator::claim`]).
+    pub redeem: zaitaku_storage::Write,
 }
 
 /// What the authenticator is asked to show on its pages: the institution
@@ -71,8 +68,8 @@ pub(crate) async fn returned(
     code: Option<&str>,
     verifier: &str,
     redirect_uri: &str,
-) -> Result<Returned, WebError> {
-    let refused = |why| Ok(Returned::Refused(why));
+) -> Result<Result<Returned, Refusal>, WebError> {
+    let refused = |why| Ok(Err(why));
     if let Some(error) = error {
         return refused(match error {
             "cancelled" => Refusal::AuthCancelled,
@@ -90,11 +87,11 @@ pub(crate) async fn returned(
         origin: state.origin(),
     };
     match zaitaku_authenticator::claim(&auth, code, verifier, redirect_uri).await {
-        Ok(Ok(c)) => Ok(Returned::Token {
+        Ok(Ok(c)) => Ok(Ok(Returned {
             token: c.token,
             cross_device: c.cross_device,
             redeem: c.redeem,
-        }),
+        })),
         Ok(Err(why)) => refused(Refusal::NotClaimed(why)),
         Err(e) => Err(WebError::Internal(e)),
     }

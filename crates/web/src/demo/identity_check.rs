@@ -107,21 +107,20 @@ pub async fn callback(
             return Ok(Refusal::OtherState.into_response());
         }
     };
-    let (token, cross_device, redeem) = match returned(
+    let back = returned(
         &state,
         q.error.as_deref(),
         q.code.as_deref(),
         &pending.verifier,
         CALLBACK,
-    )
-    .await?
-    {
-        Returned::Token {
-            token,
-            cross_device,
-            redeem,
-        } => (token, cross_device, redeem),
-        Returned::Refused(why) => return Ok(why.into_response()),
+    );
+    let Returned {
+        token,
+        cross_device,
+        redeem,
+    } = match back.await? {
+        Ok(r) => r,
+        Err(why) => return Ok(why.into_response()),
     };
     let checked = identity_check::finish(
         &state.store,

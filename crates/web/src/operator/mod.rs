@@ -5,7 +5,7 @@
 use askama::Template;
 use axum::Router;
 use axum::extract::{Form, Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use chrono::Utc;
@@ -38,8 +38,14 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/operator/institutions/new", get(new_page).post(create))
         .route("/operator/accounts/{id}/unlock", post(unlock))
-        .route("/operator/audit", get(audit::platform))
-        .route("/operator/audit.csv", get(audit::platform_csv))
+        .route(
+            "/operator/audit",
+            get(audit::page::<gate::ViewPlatformAudit>),
+        )
+        .route(
+            "/operator/audit.csv",
+            get(audit::csv::<gate::ViewPlatformAudit>),
+        )
         .route("/operator/audit/verify", post(audit::verify))
 }
 
@@ -215,8 +221,5 @@ pub async fn create(
         password: registered.password,
         nav: Nav::new(&staff, Realm::Operator, "/operator"),
     };
-    let mut res = Html(page.render()?).into_response();
-    res.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(res)
+    Ok(Html(page.render()?).into_response())
 }

@@ -669,21 +669,21 @@ pub async fn callback(
     if q.state.as_deref() != Some(pending.state.as_str()) {
         return Ok(refused(&visit, Refusal::OtherState));
     }
-    let (signed, cross_device, redeem) = match returned(
+    let callback = callback_path(&token);
+    let back = returned(
         &state,
         q.error.as_deref(),
         q.code.as_deref(),
         &pending.verifier,
-        &callback_path(&token),
-    )
-    .await?
-    {
-        Returned::Token {
-            token,
-            cross_device,
-            redeem,
-        } => (token, cross_device, redeem),
-        Returned::Refused(why) => return Ok(refused(&visit, why)),
+        &callback,
+    );
+    let Returned {
+        token: signed,
+        cross_device,
+        redeem,
+    } = match back.await? {
+        Ok(r) => r,
+        Err(why) => return Ok(refused(&visit, why)),
     };
     let now = Utc::now();
     let login = state
@@ -855,7 +855,7 @@ pub async fn leave(
         Err(page) => return Ok(page),
     };
     // Checked again: the administrator may have removed the origin since
-    // the visit began, or the visit began before origins were checked.
+    // the visit began.
     let checked = match visit.partner_return.clone() {
         Some(url) => registered_return(&state, &inst, url, "leave").await?,
         None => None,

@@ -17,7 +17,7 @@ use zaitaku_domain::codes::QualificationValidity;
 use zaitaku_domain::institution::{Institution, InstitutionCode, InstitutionKind};
 use zaitaku_domain::prefecture::Prefecture;
 use zaitaku_identity::{CardKind, IssueCard};
-use zaitaku_storage::{NewAccount, PersonRecords, Store};
+use zaitaku_storage::{NewAccount, Store};
 use zaitaku_testkit::on_both;
 use zaitaku_web::AppState;
 
@@ -37,20 +37,7 @@ struct Site {
 async fn site(database_url: &str) -> Site {
     let store = Store::open(database_url).await.unwrap();
     let today = zaitaku_web::today();
-    let people: Vec<_> = zaitaku_synth::Population::new(7, today)
-        .persons()
-        .take(300)
-        .collect();
-    let records: Vec<_> = people
-        .iter()
-        .map(|r| PersonRecords {
-            eligibility: &r.eligibility,
-            drugs: &r.drugs,
-            clinical: &r.clinical,
-            checkups: &r.checkups,
-        })
-        .collect();
-    store.insert_persons(&records).await.unwrap();
+    let people = zaitaku_testkit::fixtures::population(&store, 7, today, 300).await;
     let chosen = people
         .iter()
         .find(|r| {

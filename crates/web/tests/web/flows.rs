@@ -8,7 +8,7 @@ use zaitaku_domain::institution::{Institution, InstitutionCode, InstitutionKind}
 use zaitaku_domain::partner_origin::PartnerOrigin;
 use zaitaku_domain::prefecture::Prefecture;
 use zaitaku_identity::{CardKind, IssueCard};
-use zaitaku_storage::{PersonRecords, Store, StoredInstitution};
+use zaitaku_storage::{Store, StoredInstitution};
 use zaitaku_testkit::on_both;
 use zaitaku_web::AppState;
 
@@ -36,20 +36,7 @@ struct World {
 async fn world(url: &str) -> World {
     let store = Store::open(url).await.unwrap();
     let today = zaitaku_web::today();
-    let people: Vec<_> = zaitaku_synth::Population::new(11, today)
-        .persons()
-        .take(3000)
-        .collect();
-    let records: Vec<_> = people
-        .iter()
-        .map(|r| PersonRecords {
-            eligibility: &r.eligibility,
-            drugs: &r.drugs,
-            clinical: &r.clinical,
-            checkups: &r.checkups,
-        })
-        .collect();
-    store.insert_persons(&records).await.unwrap();
+    let people = zaitaku_testkit::fixtures::population(&store, 11, today, 3000).await;
     let pick = |f: &dyn Fn(&zaitaku_domain::eligibility::Eligibility) -> bool| {
         people
             .iter()

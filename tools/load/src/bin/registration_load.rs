@@ -14,10 +14,8 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use zaitaku_domain::codes::PrescriptionForm;
 use zaitaku_domain::consent::{CareKind, Channel, Choice, ConsentAction, ConsentRequest};
-use zaitaku_domain::institution::{Institution, InstitutionCode, InstitutionKind};
-use zaitaku_domain::prefecture::Prefecture;
 use zaitaku_identity::{CardKind, CardSecret, Identity, IssueCard};
-use zaitaku_storage::{AuditEvent, NewConsent, PersonRecords, Store, Write, Written};
+use zaitaku_storage::{AuditEvent, NewConsent, Store, Write, Written};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -31,39 +29,9 @@ async fn main() -> anyhow::Result<()> {
         .unwrap_or_else(|| format!("sqlite:{}", dir.path().join("bench.sqlite3").display()));
     let store = Store::open(&url).await?;
     let today = Utc::now().date_naive();
-    let issued_on = today - chrono::Duration::days(10);
-    let people: Vec<_> = zaitaku_synth::Population::new(3, today)
-        .persons()
-        .filter(|p| p.eligibility.person.birth_date < issued_on)
-        .take(n)
-        .collect();
-    let records: Vec<_> = people
-        .iter()
-        .map(|r| PersonRecords {
-            eligibility: &r.eligibility,
-            drugs: &r.drugs,
-            clinical: &r.clinical,
-            checkups: &r.checkups,
-        })
-        .collect();
-    let mut loader = store.bulk_loader().await?;
-    loader.insert(&records).await?;
-    loader.finish().await?;
-    // Every person registered for insurance use, so each login succeeds.
-    sqlx::query("UPDATE persons SET insurance_use_registered = 1")
-        .execute(store.pool())
-        .await?;
-    let code = InstitutionCode::build(
-        Prefecture::new(13).ok_or_else(|| anyhow::anyhow!("pref"))?,
-        InstitutionKind::Medical,
-        1,
-        99,
-    )?;
-    let mut inst = Institution::new(code, "負荷試験クリニック", true)?;
-    inst.remote_function_enabled = true;
-    let inst = store
-        .insert_institution(&inst, &zaitaku_storage::new_url_token()?, Utc::now())
-        .await?;
+    let issued_on = today - chrono::Duration::days(zaitaku_load::CARD_AGE_DAYS);
+    let people = zaitaku_load::load_persons(&store, 3, today, n).await?;
+    let inst = zaitaku_load::institution(&store, 99, "負荷試験クリニック").await?;
     let identity = Identity::new(store.clone()).await?;
     identity.ensure_authorities(Utc::now()).await?;
     // One iPhone card (no PIN hashing) reused by every registration would hide

@@ -41,11 +41,8 @@ use anyhow::{Context, Result, anyhow, bail};
 use chrono::Utc;
 use sqlx::Row;
 use zaitaku_card::{CardKeys, CertificateAuthority};
-use zaitaku_domain::codes::QualificationValidity;
-use zaitaku_domain::institution::{Institution, InstitutionCode, InstitutionKind};
-use zaitaku_domain::prefecture::Prefecture;
 use zaitaku_identity::Identity;
-use zaitaku_storage::{NewCard, PersonRecords, Store};
+use zaitaku_storage::{NewCard, Store};
 
 const PHONE: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) Mobile/15E148";
 /// Distinct RSA keys shared by the cards (each card still has its own
@@ -305,51 +302,10 @@ fn cpu_seconds(pid: u32) -> Option<f64> {
 async fn set_up(url: &str, n: usize) -> Result<(String, i64, Vec<i64>)> {
     let store = Store::open(url).await?;
     let today = Utc::now().date_naive();
-    let issued_on = today - chrono::Duration::days(10);
+    let issued_on = today - chrono::Duration::days(zaitaku_load::CARD_AGE_DAYS);
     eprintln!("loading {n} synthetic persons and issuing {n} cards (untimed)…");
-    let people: Vec<_> = zaitaku_synth::Population::new(5, today)
-        .persons()
-        .filter(|p| {
-            p.eligibility.person.birth_date < issued_on
-                && matches!(
-                    p.eligibility.resolve(today).validity,
-                    QualificationValidity::Valid | QualificationValidity::Multiple
-                )
-        })
-        .take(n)
-        .collect();
-    if people.len() < n {
-        bail!(
-            "the synthetic population gave only {} persons",
-            people.len()
-        );
-    }
-    let records: Vec<_> = people
-        .iter()
-        .map(|r| PersonRecords {
-            eligibility: &r.eligibility,
-            drugs: &r.drugs,
-            clinical: &r.clinical,
-            checkups: &r.checkups,
-        })
-        .collect();
-    let mut loader = store.bulk_loader().await?;
-    loader.insert(&records).await?;
-    loader.finish().await?;
-    sqlx::query("UPDATE persons SET insurance_use_registered = 1")
-        .execute(store.pool())
-        .await?;
-    let code = InstitutionCode::build(
-        Prefecture::new(13).ok_or_else(|| anyhow!("prefecture 13"))?,
-        InstitutionKind::Medical,
-        1,
-        98,
-    )?;
-    let mut inst = Institution::new(code, "負荷試験在宅クリニック", true)?;
-    inst.remote_function_enabled = true;
-    let inst = store
-        .insert_institution(&inst, &zaitaku_storage::new_url_token()?, Utc::now())
-        .await?;
+    let people = zaitaku_load::load_persons(&store, 5, today, n).await?;
+    let inst = zaitaku_load::institution(&store, 98, "負荷試験在宅クリニック").await?;
     let identity = Identity::new(store.clone()).await?;
     identity.ensure_authorities(Utc::now()).await?;
     let authority = store
