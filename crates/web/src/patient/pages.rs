@@ -16,7 +16,7 @@ use zaitaku_identity::CertificateStatus;
 use zaitaku_storage::StoredInstitution;
 
 use super::eligibility_view::{self, EligibilityView};
-use super::session::{cookie_header, load_visit};
+use super::session::{InVisit, cookie_header, load_visit, session_expired};
 use crate::common::device::{display_form, is_institution_device};
 use crate::common::error::WebError;
 use crate::common::handoff::{Returned, Shown, authorize_url, returned};
@@ -27,36 +27,32 @@ use zaitaku_service::consent;
 use zaitaku_service::random_token;
 use zaitaku_service::visit::{FlowKind, PendingAuth, Purpose, ShownConsent, Visit};
 
-fn session_expired(inst: &StoredInstitution, token: &str) -> Response {
-    let page = ExpiredPage {
-        token,
-        institution_name: &inst.institution.name,
-    };
-    match page.render() {
-        Ok(html) => (StatusCode::GONE, Html(html)).into_response(),
-        Err(_) => Refusal::SessionExpired.into_response(),
+/// The visit's pages under its institution URL, in the order a patient
+/// meets them.
+#[derive(Clone, Copy)]
+enum Page {
+    Start,
+    Choose,
+    Confirm,
+    /// Where the authenticator returns the visit; the code is bound to it.
+    Callback,
+    Done,
+}
+
+impl Page {
+    fn path(self, token: &str) -> String {
+        let step = match self {
+            Self::Start => "",
+            Self::Choose => "/choose",
+            Self::Confirm => "/confirm",
+            Self::Callback => "/callback",
+            Self::Done => "/done",
+        };
+        format!("/w/{token}{step}")
     }
-}
 
-#[derive(Template)]
-#[template(path = "flow/expired.html")]
-struct ExpiredPage<'a> {
-    token: &'a str,
-    institution_name: &'a str,
-}
-
-/// The institution and the visit, or the page that explains why not.
-async fn context(
-    state: &AppState,
-    token: &str,
-    headers: &HeaderMap,
-) -> Result<Result<(StoredInstitution, Visit), Response>, WebError> {
-    let Some(inst) = open_institution(state, token).await? else {
-        return Ok(Err(unavailable_url()));
-    };
-    match load_visit(state, headers, inst.id).await? {
-        Some(visit) => Ok(Ok((inst, visit))),
-        None => Ok(Err(session_expired(&inst, token))),
+    fn redirect(self, token: &str) -> Response {
+        Redirect::to(&self.path(token)).into_response()
     }
 }
 
@@ -174,14 +170,15 @@ pub struct CsrfForm {
 /// 「同意登録をする」, 「同意照会・更新」, 「すべての同意を取消す」.
 pub async fn flow_start(
     State(state): State<AppState>,
-    Path((token, kind)): Path<(String, String)>,
+    Path((_, kind)): Path<(String, String)>,
+    InVisit {
+        token,
+        inst,
+        mut visit,
+    }: InVisit,
     headers: HeaderMap,
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, WebError> {
-    let (inst, mut visit) = match context(&state, &token, &headers).await? {
-        Ok(c) => c,
-        Err(page) => return Ok(page),
-    };
     if !visit.csrf_ok(form.csrf.as_deref()) {
         return Ok(session_expired(&inst, &token));
     }
@@ -193,7 +190,7 @@ pub async fn flow_start(
     };
     visit.choose_flow(&state.store, kind, Utc::now()).await?;
     let next = match kind {
-        FlowKind::Register => format!("/w/{token}/choose"),
+        FlowKind::Register => Page::Choose.path(&token),
         // Nobody sees stored consent before authenticating.
         FlowKind::Update => {
             return begin_auth(
@@ -206,7 +203,7 @@ pub async fn flow_start(
             )
             .await;
         }
-        FlowKind::Cancel => format!("/w/{token}/confirm"),
+        FlowKind::Cancel => Page::Confirm.path(&token),
     };
     Ok(Redirect::to(&next).into_response())
 }
@@ -299,19 +296,13 @@ pub struct ChooseQuery {
 }
 
 pub async fn choose_page(
-    State(state): State<AppState>,
-    Path(token): Path<String>,
-    headers: HeaderMap,
+    InVisit { token, inst, visit }: InVisit,
     Query(q): Query<ChooseQuery>,
 ) -> Result<Response, WebError> {
-    let (inst, visit) = match context(&state, &token, &headers).await? {
-        Ok(c) => c,
-        Err(page) => return Ok(page),
-    };
     match visit.kind {
         Some(FlowKind::Register) => {}
         Some(FlowKind::Update) if visit.identified_person.is_some() => {}
-        _ => return Ok(Redirect::to(&format!("/w/{token}")).into_response()),
+        _ => return Ok(Page::Start.redirect(&token)),
     }
     let mut page = choose_view(&inst, &visit, &token, None);
     page.all_set = q.all.is_some();
@@ -322,14 +313,13 @@ pub async fn choose_page(
 /// shows the page again, so the patient still confirms the choice.
 pub async fn choose_submit(
     State(state): State<AppState>,
-    Path(token): Path<String>,
-    headers: HeaderMap,
+    InVisit {
+        token,
+        inst,
+        mut visit,
+    }: InVisit,
     Form(form): Form<HashMap<String, String>>,
 ) -> Result<Response, WebError> {
-    let (inst, mut visit) = match context(&state, &token, &headers).await? {
-        Ok(c) => c,
-        Err(page) => return Ok(page),
-    };
     if !visit.csrf_ok(form.get("csrf").map(String::as_str)) {
         return Ok(session_expired(&inst, &token));
     }
@@ -373,7 +363,7 @@ pub async fn choose_submit(
         let page = choose_view(&inst, &visit, &token, Some(e.to_string()));
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(page.render()?)).into_response());
     }
-    Ok(Redirect::to(&format!("/w/{token}/confirm")).into_response())
+    Ok(Page::Confirm.redirect(&token))
 }
 
 fn request_of(visit: &Visit) -> ConsentRequest {
@@ -432,26 +422,21 @@ fn chosen_rows(
 }
 
 pub async fn confirm_page(
-    State(state): State<AppState>,
-    Path(token): Path<String>,
+    InVisit { token, inst, visit }: InVisit,
     headers: HeaderMap,
 ) -> Result<Response, WebError> {
-    let (inst, visit) = match context(&state, &token, &headers).await? {
-        Ok(c) => c,
-        Err(page) => return Ok(page),
-    };
     let (screen_id, kind) = match visit.kind {
         Some(FlowKind::Register) => ("B-02", "register"),
         Some(FlowKind::Update) => ("C-07", "update"),
         Some(FlowKind::Cancel) => ("C-02", "cancel"),
-        None => return Ok(Redirect::to(&format!("/w/{token}")).into_response()),
+        None => return Ok(Page::Start.redirect(&token)),
     };
     if kind != "cancel"
         && request_of(&visit)
             .validate(&inst.institution, visit.care_kind, Utc::now())
             .is_err()
     {
-        return Ok(Redirect::to(&format!("/w/{token}/choose")).into_response());
+        return Ok(Page::Choose.redirect(&token));
     }
     let page = ConfirmPage {
         institution_name: &inst.institution.name,
@@ -484,26 +469,22 @@ pub async fn confirm_page(
 /// 「同意内容を登録する」 and the like: hands the patient to the authenticator.
 pub async fn auth(
     State(state): State<AppState>,
-    Path(token): Path<String>,
+    InVisit { token, inst, visit }: InVisit,
     headers: HeaderMap,
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, WebError> {
-    let (inst, visit) = match context(&state, &token, &headers).await? {
-        Ok(c) => c,
-        Err(page) => return Ok(page),
-    };
     if !visit.csrf_ok(form.csrf.as_deref()) {
         return Ok(session_expired(&inst, &token));
     }
     if visit.kind.is_none() {
-        return Ok(Redirect::to(&format!("/w/{token}")).into_response());
+        return Ok(Page::Start.redirect(&token));
     }
     if visit.kind != Some(FlowKind::Cancel)
         && request_of(&visit)
             .validate(&inst.institution, visit.care_kind, Utc::now())
             .is_err()
     {
-        return Ok(Redirect::to(&format!("/w/{token}/choose")).into_response());
+        return Ok(Page::Choose.redirect(&token));
     }
     begin_auth(
         &state,
@@ -548,7 +529,7 @@ async fn begin_auth(
         &oauth_state,
         &verifier,
         &nonce,
-        &callback_path(token),
+        &Page::Callback.path(token),
         method == Some("qr"),
         &Shown {
             client_name: Some(&inst.institution.name),
@@ -563,11 +544,6 @@ async fn begin_auth(
     });
     visit.save(&state.store, Utc::now()).await?;
     Ok(Redirect::to(&url).into_response())
-}
-
-/// Where the authenticator returns a visit; the code is bound to it.
-fn callback_path(token: &str) -> String {
-    format!("/w/{token}/callback")
 }
 
 #[derive(Deserialize)]
@@ -636,14 +612,14 @@ pub(crate) async fn visit_subtitle(
 /// success goes to the completion page.
 pub async fn callback(
     State(state): State<AppState>,
-    Path(token): Path<String>,
+    InVisit {
+        token,
+        inst,
+        mut visit,
+    }: InVisit,
     headers: HeaderMap,
     Query(q): Query<Callback>,
 ) -> Result<Response, WebError> {
-    let (inst, mut visit) = match context(&state, &token, &headers).await? {
-        Ok(c) => c,
-        Err(page) => return Ok(page),
-    };
     // A refusal (保険証未登録, a locked card …) is shown within the visit —
     // the institution, 訪問診療等 or オンライン診療等 — and a patient an
     // online-care partner sent gets the way back to it on that very page, so
@@ -653,7 +629,7 @@ pub async fn callback(
         |visit: &Visit, why: Refusal| refusal_page(&token, &why, Some(&inst), Some(visit));
     // A reload of this page after success shows the result again.
     if visit.outcome.is_some() && visit.auth.is_none() {
-        return Ok(Redirect::to(&format!("/w/{token}/done")).into_response());
+        return Ok(Page::Done.redirect(&token));
     }
     // Back to an authenticator page of a hand-off this visit has already
     // used (flow B once the stored consent was shown, a login that was
@@ -664,12 +640,12 @@ pub async fn callback(
         return Ok(refused(&visit, Refusal::HandoffUsed));
     }
     let Some(pending) = visit.auth.clone() else {
-        return Ok(Redirect::to(&format!("/w/{token}")).into_response());
+        return Ok(Page::Start.redirect(&token));
     };
     if q.state.as_deref() != Some(pending.state.as_str()) {
         return Ok(refused(&visit, Refusal::OtherState));
     }
-    let callback = callback_path(&token);
+    let callback = Page::Callback.path(&token);
     let back = returned(
         &state,
         q.error.as_deref(),
@@ -715,9 +691,9 @@ pub async fn callback(
     .await?;
     Ok(match next {
         Err(e) => refused(&visit, Refusal::Login(e)),
-        Ok(consent::Next::Start) => Redirect::to(&format!("/w/{token}")).into_response(),
-        Ok(consent::Next::Choose) => Redirect::to(&format!("/w/{token}/choose")).into_response(),
-        Ok(consent::Next::Done) => Redirect::to(&format!("/w/{token}/done")).into_response(),
+        Ok(consent::Next::Start) => Page::Start.redirect(&token),
+        Ok(consent::Next::Choose) => Page::Choose.redirect(&token),
+        Ok(consent::Next::Done) => Page::Done.redirect(&token),
         Ok(consent::Next::Refused(why)) => refused(&visit, Refusal::Consent(why)),
     })
 }
@@ -759,24 +735,19 @@ struct PendingPage<'a> {
 
 pub async fn done_page(
     State(state): State<AppState>,
-    Path(token): Path<String>,
-    headers: HeaderMap,
+    InVisit { token, inst, visit }: InVisit,
 ) -> Result<Response, WebError> {
-    let (inst, visit) = match context(&state, &token, &headers).await? {
-        Ok(c) => c,
-        Err(page) => return Ok(page),
-    };
     let Some(outcome) = visit.outcome.clone() else {
         if let Some(pending) = &visit.auth {
             return pending_page(&inst, &visit, &token, pending.purpose);
         }
-        return Ok(Redirect::to(&format!("/w/{token}")).into_response());
+        return Ok(Page::Start.redirect(&token));
     };
     let kind = visit.kind.unwrap_or(FlowKind::Register);
     let Some(written) =
         consent::completion(&state.store, inst.id, kind, &outcome, Utc::now()).await?
     else {
-        return Ok(Redirect::to(&format!("/w/{token}")).into_response());
+        return Ok(Page::Start.redirect(&token));
     };
     let record = written.record;
     let (screen_id, kind_name) = match kind {
@@ -847,13 +818,8 @@ fn pending_page(
 /// left, however long the completion screen stayed open.
 pub async fn leave(
     State(state): State<AppState>,
-    Path(token): Path<String>,
-    headers: HeaderMap,
+    InVisit { token, inst, visit }: InVisit,
 ) -> Result<Response, WebError> {
-    let (inst, visit) = match context(&state, &token, &headers).await? {
-        Ok(c) => c,
-        Err(page) => return Ok(page),
-    };
     // Checked again: the administrator may have removed the origin since
     // the visit began.
     let checked = match visit.partner_return.clone() {
@@ -861,7 +827,7 @@ pub async fn leave(
         None => None,
     };
     let Some(return_url) = checked.as_deref() else {
-        return Ok(Redirect::to(&format!("/w/{token}")).into_response());
+        return Ok(Page::Start.redirect(&token));
     };
     let action = zaitaku_service::partner::leave(&state.store, &inst, &visit, Utc::now()).await?;
     let url = state.signer.url(&zaitaku_proto::partner::PartnerReturn {
