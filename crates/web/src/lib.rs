@@ -1,7 +1,16 @@
-//! zaitaku's HTTP server: routes, middleware and pages.
+//! zaitaku's HTTP server: routes, middleware and server-rendered pages
+//! (askama), by surface. Handlers parse the request, call a use case of
+//! `zaitaku-service` and render; they hold no rules and write nothing
+//! (`clippy.toml` forbids storage writes here).
 //!
-//! Pages are server-rendered (askama); the CSS is embedded in the binary so
-//! a single file runs the whole service.
+//! - `common`: what every surface shares — the state, the `Refusal` enum of
+//!   every refusal page, cookies, the `Staff<gate::…>` extractor and the
+//!   administration's page frame, the authenticator hand-off, security
+//!   headers, the embedded CSS and scripts.
+//! - `patient`: マイナ在宅受付Web, flows A/B/C under `/w/{token}`.
+//! - `admin`: an institution's administration under `/admin` (and the staff
+//!   login of both realms); `operator`: the platform operator's pages.
+//! - `demo`: 本人確認のテスト, served with the stand-in authenticator only.
 
 pub mod admin;
 mod common;
