@@ -9,6 +9,8 @@
 //! - [`partner_origin`]: the online-care partners' origins an institution
 //!   registers, and the `return=` URLs they allow.
 //! - [`photo_id`]: when staff must check a photo ID after a registration, and why.
+//! - [`staff_app`]: マイナ資格確認アプリ — activation codes, who may activate a
+//!   device, the login passcode and its wrong tries.
 //! - [`error`]: every refusal with its stable code and Japanese message.
 
 pub mod access;
@@ -26,5 +28,6 @@ pub mod partner_origin;
 pub mod person;
 pub mod photo_id;
 pub mod prefecture;
+pub mod staff_app;
 
 pub use error::{Result, ValidationError};

@@ -1,0 +1,255 @@
+//! マイナ資格確認アプリ (seed 001, seed 002 「マイナ資格確認アプリ管理」):
+//! the rules of a staff member's device — the activation code an
+//! administrator issues, who may activate a device, and the login passcode
+//! with its count of wrong tries. docs/design/staff-app.md gives the reasons.
+
+use chrono::{DateTime, Duration, Utc};
+
+use crate::account::Role;
+use crate::error::{Result, ValidationError};
+
+/// アクティベーションコード: twelve half-width digits, shown once to the
+/// administrator who issued it and stored only as a hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActivationCode(String);
+
+impl ActivationCode {
+    pub const DIGITS: usize = 12;
+
+    /// A code from eight random bytes. Reducing a `u64` modulo 10¹² favours
+    /// no code by more than one part in 10⁷, far below what a guesser could
+    /// use against single-use codes that expire.
+    pub fn from_random(bytes: [u8; 8]) -> Self {
+        let n = u64::from_le_bytes(bytes) % 1_000_000_000_000;
+        Self(format!("{n:012}"))
+    }
+
+    /// What the staff member typed: surrounding spaces are forgiven, nothing
+    /// else (the seed asks for the digits without hyphens).
+    pub fn parse(input: &str) -> Result<Self> {
+        let s = input.trim();
+        if s.is_empty() {
+            return Err(ValidationError::Required {
+                field: "アクティベーションコード",
+            });
+        }
+        if s.len() != Self::DIGITS || !s.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(ValidationError::DigitsLength {
+                field: "アクティベーションコード",
+                expected: "12",
+            });
+        }
+        Ok(Self(s.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// When an issued code may be used: from `usable_after` after its issue
+/// (seed 002: 「10分程度経過してから利用」) until `lifetime` after it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CodeTerms {
+    pub usable_after: Duration,
+    pub lifetime: Duration,
+}
+
+impl CodeTerms {
+    /// Ten minutes' wait, as the seed says; seven days to use it, long enough
+    /// to hand a tablet to a nurse who visits this week, short enough that a
+    /// forgotten code stops being a way in.
+    pub fn standard() -> Self {
+        Self {
+            usable_after: Duration::minutes(10),
+            lifetime: Duration::days(7),
+        }
+    }
+}
+
+/// Where an issued code stands, as the administration's list shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodeState {
+    /// Issued, but its waiting time has not passed.
+    NotYetUsable,
+    Unused,
+    Used,
+    Expired,
+}
+
+impl CodeState {
+    pub fn of(
+        issued_at: DateTime<Utc>,
+        used_at: Option<DateTime<Utc>>,
+        terms: CodeTerms,
+        now: DateTime<Utc>,
+    ) -> Self {
+        if used_at.is_some() {
+            Self::Used
+        } else if now >= issued_at + terms.lifetime {
+            Self::Expired
+        } else if now < issued_at + terms.usable_after {
+            Self::NotYetUsable
+        } else {
+            Self::Unused
+        }
+    }
+
+    /// 未使用 / 使用済み / 期限切れ; a code still waiting is unused too.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::NotYetUsable | Self::Unused => "未使用",
+            Self::Used => "使用済み",
+            Self::Expired => "期限切れ",
+        }
+    }
+}
+
+/// Seed 002: the app is for 一般利用者 and 医療情報閲覧 accounts. An
+/// administrator's account stays on the 資格確認端末: a lost tablet must
+/// not carry the power to create accounts or rotate the institution's URL.
+pub fn may_activate(role: Role) -> bool {
+    matches!(role, Role::General | Role::MedicalViewer)
+}
+
+/// ログインパスコード: four digits chosen on the device.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Passcode(String);
+
+impl Passcode {
+    pub fn parse(input: &str) -> Result<Self> {
+        if input.len() != 4 || !input.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(ValidationError::DigitsLength {
+                field: "パスコード",
+                expected: "4",
+            });
+        }
+        Ok(Self(input.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Wrong passcodes in a row after which the device forgets its login and
+/// asks for the ID and password again (the device stays activated).
+pub const PASSCODE_TRIES: u8 = 5;
+
+/// What a passcode attempt leaves behind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PasscodeOutcome {
+    Accepted,
+    /// Wrong; this many tries are left before the ID and password are asked.
+    Wrong {
+        tries_left: u8,
+    },
+    /// Wrong for the last time: the passcode no longer opens the app.
+    NeedsPassword,
+}
+
+/// One attempt against a device that has had `wrong_so_far` wrong tries in a
+/// row; returns the outcome and the new count.
+pub fn passcode_attempt(wrong_so_far: u8, correct: bool) -> (PasscodeOutcome, u8) {
+    if wrong_so_far >= PASSCODE_TRIES {
+        return (PasscodeOutcome::NeedsPassword, wrong_so_far);
+    }
+    if correct {
+        return (PasscodeOutcome::Accepted, 0);
+    }
+    let wrong = wrong_so_far + 1;
+    if wrong >= PASSCODE_TRIES {
+        (PasscodeOutcome::NeedsPassword, wrong)
+    } else {
+        (
+            PasscodeOutcome::Wrong {
+                tries_left: PASSCODE_TRIES - wrong,
+            },
+            wrong,
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(minutes: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_800_000_000, 0).unwrap() + Duration::minutes(minutes)
+    }
+
+    #[test]
+    fn a_code_is_twelve_digits_with_its_leading_zeros() {
+        assert_eq!(ActivationCode::from_random([0; 8]).as_str(), "000000000000");
+        let c = ActivationCode::from_random([7, 1, 2, 3, 4, 5, 6, 7]);
+        assert_eq!(c.as_str().len(), 12);
+        assert_eq!(ActivationCode::parse(c.as_str()), Ok(c));
+        assert_eq!(
+            ActivationCode::parse(" 012345678901 ").unwrap().as_str(),
+            "012345678901"
+        );
+    }
+
+    #[test]
+    fn a_typed_code_is_refused_with_the_rule() {
+        for bad in [
+            "0123-4567-8901",
+            "01234567890",
+            "0123456789012",
+            "０１２３４５６７８９０１",
+        ] {
+            let e = ActivationCode::parse(bad).unwrap_err();
+            assert_eq!(e.code(), "Z-V-0002", "{bad}");
+            assert_eq!(
+                e.to_string(),
+                "アクティベーションコードは半角数字12桁で入力してください。"
+            );
+        }
+        assert_eq!(ActivationCode::parse("  ").unwrap_err().code(), "Z-V-0001");
+    }
+
+    #[test]
+    fn a_code_waits_then_serves_until_it_expires_or_is_used() {
+        let terms = CodeTerms::standard();
+        let issued = at(0);
+        let state = |now, used| CodeState::of(issued, used, terms, now);
+        assert_eq!(state(at(9), None), CodeState::NotYetUsable);
+        assert_eq!(state(at(10), None), CodeState::Unused);
+        assert_eq!(state(at(7 * 24 * 60 - 1), None), CodeState::Unused);
+        assert_eq!(state(at(7 * 24 * 60), None), CodeState::Expired);
+        assert_eq!(state(at(7 * 24 * 60), Some(at(30))), CodeState::Used);
+        assert_eq!(CodeState::NotYetUsable.label(), "未使用");
+        let demo = CodeTerms {
+            usable_after: Duration::zero(),
+            ..terms
+        };
+        assert_eq!(CodeState::of(issued, None, demo, issued), CodeState::Unused);
+    }
+
+    #[test]
+    fn only_general_and_medical_viewer_accounts_activate() {
+        assert!(may_activate(Role::General));
+        assert!(may_activate(Role::MedicalViewer));
+        assert!(!may_activate(Role::Admin));
+        assert!(!may_activate(Role::Operator));
+    }
+
+    #[test]
+    fn five_wrong_passcodes_in_a_row_ask_for_the_password() {
+        assert_eq!(Passcode::parse("0123").unwrap().as_str(), "0123");
+        for bad in ["123", "12345", "12a4", "１２３４"] {
+            assert_eq!(Passcode::parse(bad).unwrap_err().code(), "Z-V-0002");
+        }
+        let mut wrong = 0;
+        for left in (1..PASSCODE_TRIES).rev() {
+            let (outcome, n) = passcode_attempt(wrong, false);
+            assert_eq!(outcome, PasscodeOutcome::Wrong { tries_left: left });
+            wrong = n;
+        }
+        assert_eq!(passcode_attempt(3, true), (PasscodeOutcome::Accepted, 0));
+        let (outcome, n) = passcode_attempt(wrong, false);
+        assert_eq!(outcome, PasscodeOutcome::NeedsPassword);
+        // Once spent, even the right passcode no longer opens the app.
+        assert_eq!(passcode_attempt(n, true).0, PasscodeOutcome::NeedsPassword);
+    }
+}
