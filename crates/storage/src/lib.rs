@@ -313,6 +313,7 @@ impl Store {
         self.writer.submit_together(jobs).await
     }
 
+    /// One write as a job of its own: what it produced, or why it refused.
     pub(crate) async fn write_one(&self, w: Write) -> Result<Result<Written, Refusal>> {
         Ok(match self.writer.submit(vec![w]).await? {
             Ok(mut out) => out
@@ -321,6 +322,14 @@ impl Store {
                 .map(Ok)?,
             Err(r) => Err(r.refusal),
         })
+    }
+
+    /// A repository's write as a job of its own, for a write that never
+    /// refuses.
+    pub(crate) async fn write_step(&self, step: impl writer::Step + 'static) -> Result<Written> {
+        self.write_one(Write::step(step))
+            .await?
+            .map_err(|r| StorageError::Writer(format!("{r:?}")))
     }
 }
 
