@@ -331,6 +331,19 @@ impl Store {
             .await?
             .map_err(|r| StorageError::Writer(format!("{r:?}")))
     }
+
+    /// A conditional write as a job of its own: whether it wrote (`false`
+    /// when it refused with [`Refusal::NoChange`]).
+    pub(crate) async fn write_conditional(
+        &self,
+        step: impl writer::Step + 'static,
+    ) -> Result<bool> {
+        match self.write_one(Write::step(step)).await? {
+            Ok(_) => Ok(true),
+            Err(Refusal::NoChange) => Ok(false),
+            Err(other) => Err(StorageError::Writer(format!("{other:?}"))),
+        }
+    }
 }
 
 /// See [`Store::snapshot`].
