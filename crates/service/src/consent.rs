@@ -311,7 +311,7 @@ async fn decide(
         cross_device,
     });
     let audit = Write::audit_naming_consent(
-        &patient_event(
+        patient_event(
             "consent.write",
             "ok",
             inst.id,

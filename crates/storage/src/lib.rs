@@ -11,10 +11,12 @@
 //!   cut, not only a crash of the process. (`NORMAL` would be faster but may drop
 //!   the last commits on power loss.) The bulk seeder relaxes this for its own
 //!   connection only, because a seed can always be regenerated.
-//! - The writes of the registration path (nonces, the authenticator hand-off,
-//!   consents, audit records, browser sessions) go through one group-commit
-//!   writer with its own connection (see `writer`): many callers share one
-//!   commit, each answered only after it. Reads use the pool.
+//! - Every write but loading persons and migrations goes through one
+//!   group-commit writer with its own connection (see `writer`): many callers
+//!   share one commit, each answered only after it, and SQLite's write lock
+//!   has one owner. Each repository file defines its own write steps. Reads
+//!   use the pool (docs/design/storage.md, "Which path a read or a write
+//!   takes").
 //! - On SQLite the writer and the reads of the registration path go through
 //!   rusqlite on the calling thread instead of sqlx's thread per connection
 //!   (see `lite`); the SQL text and the row mapping are the same for both

@@ -159,12 +159,11 @@ impl Write {
     /// An audit record whose detail names the consent an earlier write of
     /// the same job recorded: its id replaces the value at `at` (a JSON
     /// pointer into `e.detail`, e.g. `/consent`).
-    pub fn audit_naming_consent(e: &AuditEvent<'_>, at: &'static str, now: DateTime<Utc>) -> Self {
-        let text = Text::NamingConsent {
-            json: e.detail.clone(),
-            at,
-        };
-        Self::audit_with(e, text, now)
+    /// Takes the event: its detail becomes the template without a copy.
+    pub fn audit_naming_consent(e: AuditEvent<'_>, at: &'static str, now: DateTime<Utc>) -> Self {
+        let mut e = e;
+        let json = std::mem::take(&mut e.detail);
+        Self::audit_with(&e, Text::NamingConsent { json, at }, now)
     }
 
     fn audit_with(e: &AuditEvent<'_>, detail: Text, now: DateTime<Utc>) -> Self {

@@ -227,7 +227,7 @@ async fn concurrent_registrations_are_all_durable(url: &str) {
             // record and the session name it through a placeholder.
             let visit = json!({"person": i, "consent": 0});
             let named = Write::audit_naming_consent(
-                &AuditEvent {
+                AuditEvent {
                     actor: "patient",
                     action: "consent.write",
                     outcome: "ok",
@@ -528,7 +528,7 @@ on_both!(the_last_session_write_of_a_batch_wins);
 async fn a_write_naming_a_missing_consent_fails_its_job(url: &str) {
     let (store, _, _) = world(url, 1).await;
     let named = Write::audit_naming_consent(
-        &AuditEvent {
+        AuditEvent {
             actor: "patient",
             action: "consent.write",
             outcome: "ok",

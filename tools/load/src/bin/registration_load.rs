@@ -148,7 +148,7 @@ async fn main() -> anyhow::Result<()> {
                     idempotency_key: Some(&key),
                 });
                 let audit = Write::audit_naming_consent(
-                    &AuditEvent {
+                    AuditEvent {
                         actor: "patient",
                         action: "consent.write",
                         outcome: "ok",
