@@ -16,7 +16,7 @@ use zaitaku_domain::consent::{
 use zaitaku_domain::eligibility::Eligibility;
 use zaitaku_domain::photo_id::PhotoIdReason;
 use zaitaku_identity::{Identified, Identity, LoginError, PendingLogin};
-use zaitaku_storage::{NewConsent, Store, StoredInstitution, Write, Written};
+use zaitaku_storage::{NewConsent, Store, StoredInstitution, Write};
 
 use crate::actor::patient_event;
 use crate::visit::{FlowKind, Outcome, Purpose, ShownConsent, Visit};
@@ -302,48 +302,28 @@ async fn decide(
         photo_id_reason: photo_id,
         idempotency_key: Some(&visit.idempotency),
     });
-    // The consent's id is known only once it is inserted; the audit record and
-    // the visit's outcome that name it follow in the same job.
+    // The consent's id is known only once it is inserted, inside the writer's
+    // batch: the audit record and the visit's outcome that name it carry a
+    // placeholder the writer replaces with it.
     visit.outcome = Some(Outcome {
         consent_id: 0,
         person_id: who.person_id,
         status: who.status,
         cross_device,
     });
-    let after = visit.clone();
-    let (inst_id, person_id) = (inst.id, who.person_id);
-    let then = Write::then(move |written| {
-        let Some(record) = written.iter().find_map(|w| match w {
-            Written::Consent(r) => Some(r),
-            _ => None,
-        }) else {
-            return Vec::new();
-        };
-        let mut visit = after.clone();
-        if let Some(outcome) = visit.outcome.as_mut() {
-            outcome.consent_id = record.id;
-        }
-        let mut writes = vec![Write::audit(
-            &patient_event(
-                "consent.write",
-                "ok",
-                inst_id,
-                Some(person_id),
-                json!({"consent": record.id, "action": record.action, "channel": record.channel, "cross_device": cross_device, "photo_id": photo_id.map(PhotoIdReason::as_str)}),
-            ),
-            now,
-        )];
-        // Serialised here, in the writer's thread, because the consent's id is
-        // known only now; a visit always serialises (strings, numbers, maps
-        // keyed by strings), so a failure is only logged: the consent and its
-        // audit record stand, and the patient is shown A-01 again.
-        match visit.save_write(now) {
-            Ok(save) => writes.push(save),
-            Err(e) => tracing::error!(error = %e, "the visit could not be saved"),
-        }
-        writes
-    });
-    Ok((vec![consent, then], Next::Done))
+    let audit = Write::audit_naming_consent(
+        patient_event(
+            "consent.write",
+            "ok",
+            inst.id,
+            Some(who.person_id),
+            json!({"consent": 0, "action": action, "channel": channel, "cross_device": cross_device, "photo_id": photo_id.map(PhotoIdReason::as_str)}),
+        ),
+        "/consent",
+        now,
+    );
+    let save = visit.save_write_naming_consent(now)?;
+    Ok((vec![consent, audit, save], Next::Done))
 }
 
 /// What the completion screen shows: the consent the visit wrote and, after

@@ -160,6 +160,23 @@ impl Visit {
         ))
     }
 
+    /// [`Visit::save_write`] for a visit whose outcome names the consent
+    /// written earlier in the same job: the writer puts the consent's id in
+    /// place of the outcome's.
+    pub(crate) fn save_write_naming_consent(
+        &self,
+        now: DateTime<Utc>,
+    ) -> Result<Write, ServiceError> {
+        let data = serde_json::to_value(self).map_err(|e| ServiceError::Internal(e.to_string()))?;
+        Ok(Write::put_session_naming_consent(
+            &self.sid,
+            data,
+            "/outcome/consent_id",
+            now,
+            now + Duration::minutes(IDLE_MINUTES),
+        ))
+    }
+
     /// 「同意登録をする」, 「同意照会・更新」, 「すべての同意を取消す」: a new
     /// choice of flow starts a new write. The visit and its audit record
     /// share one commit.

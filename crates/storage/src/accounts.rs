@@ -5,7 +5,8 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 use zaitaku_domain::account::{LOCK_AFTER_FAILURES, LOCK_MINUTES, Role};
 
-use crate::sql::{date_text, flag, from_micros, micros, parse_date};
+use crate::sql::{Arg, date_text, flag, from_micros, micros, parse_date};
+use crate::writer::{Db, Insert, Refusal, Step, Write, Written, insert_returning_id};
 use crate::{Result, StorageError, Store};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,29 +78,193 @@ fn from_row(row: &AnyRow) -> Result<StoredAccount> {
     })
 }
 
+const INSERT: Insert = insert_returning_id!(
+    "INSERT INTO accounts (institution_id, user_id, role, name, name_kana, start_date, password_hash, created_at, \
+     must_change_password) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+);
+
+struct InsertAccount {
+    institution_id: Option<i64>,
+    user_id: String,
+    role: &'static str,
+    name: String,
+    name_kana: String,
+    start_date: String,
+    password_hash: String,
+    now: i64,
+    must_change_password: i64,
+}
+
+impl Step for InsertAccount {
+    fn run(&self, db: &mut Db) -> Result<Result<Written, Refusal>> {
+        let id = db
+            .insert_id(
+                &INSERT,
+                &[
+                    Arg::OptInt(self.institution_id),
+                    Arg::Text(&self.user_id),
+                    Arg::Text(self.role),
+                    Arg::Text(&self.name),
+                    Arg::Text(&self.name_kana),
+                    Arg::Text(&self.start_date),
+                    Arg::Text(&self.password_hash),
+                    Arg::Int(self.now),
+                    Arg::Int(self.must_change_password),
+                ],
+            )
+            .map_err(|e| e.unique_as("ユーザID"))?
+            .ok_or_else(|| StorageError::Writer("accounts: no row inserted".into()))?;
+        Ok(Ok(Written::Id(id)))
+    }
+}
+
+struct RecordLogin {
+    id: i64,
+    now: i64,
+}
+
+impl Step for RecordLogin {
+    fn run(&self, db: &mut Db) -> Result<Result<Written, Refusal>> {
+        db.changed(
+            "UPDATE accounts SET failed_attempts = 0, locked_until = NULL, last_login_at = $1 WHERE id = $2",
+            &[Arg::Int(self.now), Arg::Int(self.id)],
+        )?;
+        Ok(Ok(Written::Done))
+    }
+}
+
+struct SetPassword {
+    id: i64,
+    password_hash: String,
+    must_change: bool,
+}
+
+impl Step for SetPassword {
+    fn run(&self, db: &mut Db) -> Result<Result<Written, Refusal>> {
+        db.changed(
+            "UPDATE accounts SET password_hash = $1, must_change_password = $2, failed_attempts = 0, \
+             locked_until = NULL WHERE id = $3",
+            &[
+                Arg::Text(&self.password_hash),
+                Arg::Int(flag(self.must_change)),
+                Arg::Int(self.id),
+            ],
+        )?;
+        Ok(Ok(Written::Done))
+    }
+}
+
+/// `(locked_until IS NOT NULL AND locked_until <= $4)`: a lock that has run out.
+macro_rules! lapsed {
+    () => {
+        "(locked_until IS NOT NULL AND locked_until <= $4)"
+    };
+}
+/// The count including this attempt.
+macro_rules! count {
+    () => {
+        concat!(
+            "CASE WHEN ",
+            lapsed!(),
+            " THEN 1 ELSE failed_attempts + 1 END"
+        )
+    };
+}
+
+/// See [`Store::reserve_login_attempt`]: only an account not locked (or whose
+/// lock has run out) is counted; any other is refused.
+struct ReserveLoginAttempt {
+    id: i64,
+    now: i64,
+    until: i64,
+}
+
+impl Step for ReserveLoginAttempt {
+    fn run(&self, db: &mut Db) -> Result<Result<Written, Refusal>> {
+        const SQL: &str = concat!(
+            "UPDATE accounts SET failed_attempts = ",
+            count!(),
+            ", locked_until = CASE WHEN ",
+            count!(),
+            " >= $1 THEN $2 WHEN ",
+            lapsed!(),
+            " THEN NULL ELSE locked_until END WHERE id = $3 AND (locked_until IS NULL OR ",
+            lapsed!(),
+            ") RETURNING failed_attempts, locked_until"
+        );
+        let counted = db
+            .query(
+                SQL,
+                &[
+                    Arg::Int(i64::from(LOCK_AFTER_FAILURES)),
+                    Arg::Int(self.until),
+                    Arg::Int(self.id),
+                    Arg::Int(self.now),
+                ],
+                &|r| {
+                    Ok(Written::LoginAttempt {
+                        count: u32::try_from(r.col::<i64>("failed_attempts")?).unwrap_or(u32::MAX),
+                        locked_until: r
+                            .col::<Option<i64>>("locked_until")?
+                            .map(|v| from_micros("accounts", "locked_until", v))
+                            .transpose()?,
+                    })
+                },
+            )?
+            .pop();
+        Ok(counted.ok_or(Refusal::NoChange))
+    }
+}
+
+struct ResetLoginFailures {
+    id: i64,
+}
+
+impl Step for ResetLoginFailures {
+    fn run(&self, db: &mut Db) -> Result<Result<Written, Refusal>> {
+        db.changed(
+            "UPDATE accounts SET failed_attempts = 0, locked_until = NULL WHERE id = $1",
+            &[Arg::Int(self.id)],
+        )?;
+        Ok(Ok(Written::Done))
+    }
+}
+
+struct SetAccountDisabled {
+    id: i64,
+    disabled: bool,
+}
+
+impl Step for SetAccountDisabled {
+    fn run(&self, db: &mut Db) -> Result<Result<Written, Refusal>> {
+        db.changed(
+            "UPDATE accounts SET disabled = $1 WHERE id = $2",
+            &[Arg::Int(flag(self.disabled)), Arg::Int(self.id)],
+        )?;
+        Ok(Ok(Written::Done))
+    }
+}
+
 impl Store {
     pub async fn insert_account(
         &self,
         a: &NewAccount<'_>,
         now: DateTime<Utc>,
     ) -> Result<StoredAccount> {
-        let row = sqlx::query(
-            "INSERT INTO accounts (institution_id, user_id, role, name, name_kana, start_date, password_hash, created_at, \
-             must_change_password) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
-        )
-        .bind(a.institution_id)
-        .bind(a.user_id)
-        .bind(a.role.as_str())
-        .bind(a.name)
-        .bind(a.name_kana)
-        .bind(date_text(a.start_date))
-        .bind(a.password_hash)
-        .bind(micros(now))
-        .bind(flag(a.must_change_password))
-        .fetch_one(&self.pool)
-        .await
-        .map_err(|e| StorageError::from_unique(e, "ユーザID"))?;
-        let id: i64 = row.try_get("id")?;
+        let insert = InsertAccount {
+            institution_id: a.institution_id,
+            user_id: a.user_id.to_owned(),
+            role: a.role.as_str(),
+            name: a.name.to_owned(),
+            name_kana: a.name_kana.to_owned(),
+            start_date: date_text(a.start_date),
+            password_hash: a.password_hash.to_owned(),
+            now: micros(now),
+            must_change_password: flag(a.must_change_password),
+        };
+        let Written::Id(id) = self.write_step(insert).await? else {
+            return Err(StorageError::Writer("accounts: no id".into()));
+        };
         self.account(id)
             .await?
             .ok_or_else(|| StorageError::corrupt("accounts", "id", id))
@@ -159,12 +324,10 @@ impl Store {
 
     /// A successful login: the counter restarts and the time is kept.
     pub async fn record_login(&self, id: i64, now: DateTime<Utc>) -> Result<()> {
-        sqlx::query(
-            "UPDATE accounts SET failed_attempts = 0, locked_until = NULL, last_login_at = $1 WHERE id = $2",
-        )
-        .bind(micros(now))
-        .bind(id)
-        .execute(&self.pool)
+        self.write_step(RecordLogin {
+            id,
+            now: micros(now),
+        })
         .await?;
         Ok(())
     }
@@ -177,14 +340,11 @@ impl Store {
         password_hash: &str,
         must_change: bool,
     ) -> Result<()> {
-        sqlx::query(
-            "UPDATE accounts SET password_hash = $1, must_change_password = $2, failed_attempts = 0, \
-             locked_until = NULL WHERE id = $3",
-        )
-        .bind(password_hash)
-        .bind(flag(must_change))
-        .bind(id)
-        .execute(&self.pool)
+        self.write_step(SetPassword {
+            id,
+            password_hash: password_hash.to_owned(),
+            must_change,
+        })
         .await?;
         Ok(())
     }
@@ -230,48 +390,29 @@ impl Store {
         id: i64,
         now: DateTime<Utc>,
     ) -> Result<Option<(u32, Option<DateTime<Utc>>)>> {
-        let until = micros(now + Duration::minutes(LOCK_MINUTES));
-        let lapsed = "(locked_until IS NOT NULL AND locked_until <= $4)";
-        let count = format!("CASE WHEN {lapsed} THEN 1 ELSE failed_attempts + 1 END");
-        let sql = format!(
-            "UPDATE accounts SET failed_attempts = {count}, \
-             locked_until = CASE WHEN {count} >= $1 THEN $2 WHEN {lapsed} THEN NULL ELSE locked_until END \
-             WHERE id = $3 AND (locked_until IS NULL OR {lapsed}) \
-             RETURNING failed_attempts, locked_until"
-        );
-        let Some(row) = sqlx::query(&sql)
-            .bind(i64::from(LOCK_AFTER_FAILURES))
-            .bind(until)
-            .bind(id)
-            .bind(micros(now))
-            .fetch_optional(&self.pool)
-            .await?
-        else {
-            return Ok(None);
+        let reserve = ReserveLoginAttempt {
+            id,
+            now: micros(now),
+            until: micros(now + Duration::minutes(LOCK_MINUTES)),
         };
-        let count = u32::try_from(row.try_get::<i64, _>("failed_attempts")?).unwrap_or(u32::MAX);
-        let locked = row
-            .try_get::<Option<i64>, _>("locked_until")?
-            .map(|v| from_micros("accounts", "locked_until", v))
-            .transpose()?;
-        Ok(Some((count, locked)))
+        match self.write_one(Write::step(reserve)).await? {
+            Ok(Written::LoginAttempt {
+                count,
+                locked_until,
+            }) => Ok(Some((count, locked_until))),
+            Err(Refusal::NoChange) => Ok(None),
+            other => Err(StorageError::Writer(format!("unexpected {other:?}"))),
+        }
     }
 
     /// A correct password, or an administrator's unlock: the counter restarts.
     pub async fn reset_login_failures(&self, id: i64) -> Result<()> {
-        sqlx::query("UPDATE accounts SET failed_attempts = 0, locked_until = NULL WHERE id = $1")
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
+        self.write_step(ResetLoginFailures { id }).await?;
         Ok(())
     }
 
     pub async fn set_account_disabled(&self, id: i64, disabled: bool) -> Result<()> {
-        sqlx::query("UPDATE accounts SET disabled = $1 WHERE id = $2")
-            .bind(flag(disabled))
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
+        self.write_step(SetAccountDisabled { id, disabled }).await?;
         Ok(())
     }
 }

@@ -2,10 +2,10 @@
 
 use chrono::{DateTime, Utc};
 use sqlx::Row;
-use sqlx::any::AnyRow;
 use zaitaku_domain::person::PersonId;
 
-use crate::sql::{Arg, flag, from_micros, micros};
+use crate::sql::{Arg, Columns, flag, from_micros, micros};
+use crate::writer::{Db, Refusal, Step, Written};
 use crate::{Result, StorageError, Store};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,41 +65,212 @@ pub struct NewCard<'a> {
     pub not_after: DateTime<Utc>,
 }
 
-const CARD_COLUMNS: &str = "id, person_id, kind, authority_id, serial_hex, cert_der, key_pkcs8, pin_hash, tries_left, \
-     locked, revoked_at, in_demo_wallet, wallet_label, issued_at, not_after";
+/// The columns of [`StoredCard`], as a macro so that statements built from
+/// them stay static texts.
+macro_rules! card_columns {
+    () => {
+        "id, person_id, kind, authority_id, serial_hex, cert_der, key_pkcs8, pin_hash, tries_left, \
+         locked, revoked_at, in_demo_wallet, wallet_label, issued_at, not_after"
+    };
+}
+const CARD_COLUMNS: &str = card_columns!();
 
-fn card_from_row(row: &AnyRow) -> Result<StoredCard> {
+fn card_from_row(row: &dyn Columns) -> Result<StoredCard> {
     let t = "cards";
-    let tries: i64 = row.try_get("tries_left")?;
+    let tries: i64 = row.col("tries_left")?;
     Ok(StoredCard {
-        id: row.try_get("id")?,
-        person_id: row.try_get("person_id")?,
-        kind: row.try_get("kind")?,
-        authority_id: row.try_get("authority_id")?,
-        serial_hex: row.try_get("serial_hex")?,
-        cert_der: row.try_get("cert_der")?,
-        key_pkcs8: row.try_get("key_pkcs8")?,
-        pin_hash: row.try_get("pin_hash")?,
+        id: row.col("id")?,
+        person_id: row.col("person_id")?,
+        kind: row.col("kind")?,
+        authority_id: row.col("authority_id")?,
+        serial_hex: row.col("serial_hex")?,
+        cert_der: row.col("cert_der")?,
+        key_pkcs8: row.col("key_pkcs8")?,
+        pin_hash: row.col("pin_hash")?,
         tries_left: u8::try_from(tries).map_err(|e| StorageError::corrupt(t, "tries_left", e))?,
-        locked: row.try_get::<i64, _>("locked")? != 0,
+        locked: row.col::<i64>("locked")? != 0,
         revoked_at: row
-            .try_get::<Option<i64>, _>("revoked_at")?
+            .col::<Option<i64>>("revoked_at")?
             .map(|v| from_micros(t, "revoked_at", v))
             .transpose()?,
-        in_demo_wallet: row.try_get::<i64, _>("in_demo_wallet")? != 0,
-        wallet_label: row.try_get("wallet_label")?,
-        issued_at: from_micros(t, "issued_at", row.try_get("issued_at")?)?,
-        not_after: from_micros(t, "not_after", row.try_get("not_after")?)?,
+        in_demo_wallet: row.col::<i64>("in_demo_wallet")? != 0,
+        wallet_label: row.col("wallet_label")?,
+        issued_at: from_micros(t, "issued_at", row.col("issued_at")?)?,
+        not_after: from_micros(t, "not_after", row.col("not_after")?)?,
     })
 }
 
-fn authority_from_row(row: &AnyRow) -> Result<StoredAuthority> {
+fn authority_from_row(row: &dyn Columns) -> Result<StoredAuthority> {
     Ok(StoredAuthority {
-        id: row.try_get("id")?,
-        name: row.try_get("name")?,
-        cert_der: row.try_get("cert_der")?,
-        key_pkcs8: row.try_get("key_pkcs8")?,
+        id: row.col("id")?,
+        name: row.col("name")?,
+        cert_der: row.col("cert_der")?,
+        key_pkcs8: row.col("key_pkcs8")?,
     })
+}
+
+struct InsertAuthority {
+    name: String,
+    cert_der: Vec<u8>,
+    key_pkcs8: Option<Vec<u8>>,
+    now: i64,
+}
+
+impl Step for InsertAuthority {
+    fn run(&self, db: &mut Db) -> Result<Result<Written, Refusal>> {
+        let stored = db
+            .query(
+                "INSERT INTO card_authorities (name, cert_der, key_pkcs8, created_at) VALUES ($1, $2, $3, $4) \
+                 RETURNING id, name, cert_der, key_pkcs8",
+                &[
+                    Arg::Text(&self.name),
+                    Arg::Blob(&self.cert_der),
+                    Arg::OptBlob(self.key_pkcs8.as_deref()),
+                    Arg::Int(self.now),
+                ],
+                &authority_from_row,
+            )
+            .map_err(|e| e.unique_as("認証局"))?
+            .pop()
+            .ok_or_else(|| StorageError::Writer("card_authorities: no row inserted".into()))?;
+        Ok(Ok(Written::Authority(stored)))
+    }
+}
+
+struct InsertCard {
+    person_id: PersonId,
+    kind: String,
+    authority_id: i64,
+    serial_hex: String,
+    cert_der: Vec<u8>,
+    key_pkcs8: Vec<u8>,
+    pin_hash: Option<String>,
+    in_demo_wallet: bool,
+    issued_at: i64,
+    not_after: i64,
+}
+
+impl Step for InsertCard {
+    fn run(&self, db: &mut Db) -> Result<Result<Written, Refusal>> {
+        const SQL: &str = concat!(
+            "INSERT INTO cards (person_id, kind, authority_id, serial_hex, cert_der, key_pkcs8, pin_hash, \
+             in_demo_wallet, issued_at, not_after) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING ",
+            card_columns!()
+        );
+        let stored = db
+            .query(
+                SQL,
+                &[
+                    Arg::Int(self.person_id),
+                    Arg::Text(&self.kind),
+                    Arg::Int(self.authority_id),
+                    Arg::Text(&self.serial_hex),
+                    Arg::Blob(&self.cert_der),
+                    Arg::Blob(&self.key_pkcs8),
+                    Arg::OptText(self.pin_hash.as_deref()),
+                    Arg::Int(flag(self.in_demo_wallet)),
+                    Arg::Int(self.issued_at),
+                    Arg::Int(self.not_after),
+                ],
+                &card_from_row,
+            )
+            .map_err(|e| e.unique_as("カードのシリアル番号"))?
+            .pop()
+            .ok_or_else(|| StorageError::Writer("cards: no row inserted".into()))?;
+        Ok(Ok(Written::Card(Box::new(stored))))
+    }
+}
+
+struct SetWalletLabel {
+    id: i64,
+    label: String,
+}
+
+impl Step for SetWalletLabel {
+    fn run(&self, db: &mut Db) -> Result<Result<Written, Refusal>> {
+        db.changed(
+            "UPDATE cards SET wallet_label = $1 WHERE id = $2",
+            &[Arg::Text(&self.label), Arg::Int(self.id)],
+        )?;
+        Ok(Ok(Written::Done))
+    }
+}
+
+/// A compare-and-set: refused when the counter is no longer `expected`.
+struct UpdatePinCounter {
+    id: i64,
+    expected: (u8, bool),
+    new: (u8, bool),
+}
+
+impl Step for UpdatePinCounter {
+    fn run(&self, db: &mut Db) -> Result<Result<Written, Refusal>> {
+        let changed = db.changed(
+            "UPDATE cards SET tries_left = $1, locked = $2 WHERE id = $3 AND tries_left = $4 AND locked = $5",
+            &[
+                Arg::Int(i64::from(self.new.0)),
+                Arg::Int(flag(self.new.1)),
+                Arg::Int(self.id),
+                Arg::Int(i64::from(self.expected.0)),
+                Arg::Int(flag(self.expected.1)),
+            ],
+        )?;
+        Ok(changed_once(changed))
+    }
+}
+
+struct ResetCardPin {
+    id: i64,
+    pin_hash: String,
+}
+
+impl Step for ResetCardPin {
+    fn run(&self, db: &mut Db) -> Result<Result<Written, Refusal>> {
+        let changed = db.changed(
+            "UPDATE cards SET pin_hash = $1, tries_left = 3, locked = 0 WHERE id = $2",
+            &[Arg::Text(&self.pin_hash), Arg::Int(self.id)],
+        )?;
+        Ok(changed_once(changed))
+    }
+}
+
+struct RevokeCard {
+    id: i64,
+    now: i64,
+}
+
+impl Step for RevokeCard {
+    fn run(&self, db: &mut Db) -> Result<Result<Written, Refusal>> {
+        let changed = db.changed(
+            "UPDATE cards SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
+            &[Arg::Int(self.now), Arg::Int(self.id)],
+        )?;
+        Ok(changed_once(changed))
+    }
+}
+
+struct SetInsuranceUseRegistered {
+    person_id: PersonId,
+    registered: bool,
+}
+
+impl Step for SetInsuranceUseRegistered {
+    fn run(&self, db: &mut Db) -> Result<Result<Written, Refusal>> {
+        db.changed(
+            "UPDATE persons SET insurance_use_registered = $1 WHERE id = $2",
+            &[Arg::Int(flag(self.registered)), Arg::Int(self.person_id)],
+        )?;
+        Ok(Ok(Written::Done))
+    }
+}
+
+/// A write to one row by its id: refused when it changed none.
+fn changed_once(changed: u64) -> Result<Written, Refusal> {
+    if changed == 1 {
+        Ok(Written::Done)
+    } else {
+        Err(Refusal::NoChange)
+    }
 }
 
 impl Store {
@@ -110,18 +281,16 @@ impl Store {
         key_pkcs8: Option<&[u8]>,
         now: DateTime<Utc>,
     ) -> Result<StoredAuthority> {
-        let row = sqlx::query(
-            "INSERT INTO card_authorities (name, cert_der, key_pkcs8, created_at) VALUES ($1, $2, $3, $4) \
-             RETURNING id, name, cert_der, key_pkcs8",
-        )
-        .bind(name)
-        .bind(cert_der.to_vec())
-        .bind(key_pkcs8.map(<[u8]>::to_vec))
-        .bind(micros(now))
-        .fetch_one(&self.pool)
-        .await
-        .map_err(|e| StorageError::from_unique(e, "認証局"))?;
-        authority_from_row(&row)
+        let insert = InsertAuthority {
+            name: name.to_owned(),
+            cert_der: cert_der.to_vec(),
+            key_pkcs8: key_pkcs8.map(<[u8]>::to_vec),
+            now: micros(now),
+        };
+        match self.write_step(insert).await? {
+            Written::Authority(a) => Ok(a),
+            other => Err(StorageError::Writer(format!("unexpected {other:?}"))),
+        }
     }
 
     /// All anchors, oldest first.
@@ -130,30 +299,27 @@ impl Store {
             .fetch_all(&self.pool)
             .await?
             .iter()
-            .map(authority_from_row)
+            .map(|r| authority_from_row(r))
             .collect()
     }
 
     pub async fn insert_card(&self, c: &NewCard<'_>) -> Result<StoredCard> {
-        let sql = format!(
-            "INSERT INTO cards (person_id, kind, authority_id, serial_hex, cert_der, key_pkcs8, pin_hash, in_demo_wallet, issued_at, not_after) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING {CARD_COLUMNS}"
-        );
-        let row = sqlx::query(&sql)
-            .bind(c.person_id)
-            .bind(c.kind)
-            .bind(c.authority_id)
-            .bind(c.serial_hex)
-            .bind(c.cert_der.to_vec())
-            .bind(c.key_pkcs8.to_vec())
-            .bind(c.pin_hash)
-            .bind(flag(c.in_demo_wallet))
-            .bind(micros(c.issued_at))
-            .bind(micros(c.not_after))
-            .fetch_one(&self.pool)
-            .await
-            .map_err(|e| StorageError::from_unique(e, "カードのシリアル番号"))?;
-        card_from_row(&row)
+        let insert = InsertCard {
+            person_id: c.person_id,
+            kind: c.kind.to_owned(),
+            authority_id: c.authority_id,
+            serial_hex: c.serial_hex.to_owned(),
+            cert_der: c.cert_der.to_vec(),
+            key_pkcs8: c.key_pkcs8.to_vec(),
+            pin_hash: c.pin_hash.map(str::to_owned),
+            in_demo_wallet: c.in_demo_wallet,
+            issued_at: micros(c.issued_at),
+            not_after: micros(c.not_after),
+        };
+        match self.write_step(insert).await? {
+            Written::Card(card) => Ok(*card),
+            other => Err(StorageError::Writer(format!("unexpected {other:?}"))),
+        }
     }
 
     pub async fn card(&self, id: i64) -> Result<Option<StoredCard>> {
@@ -162,7 +328,7 @@ impl Store {
             .bind(id)
             .fetch_optional(&self.pool)
             .await?;
-        row.as_ref().map(card_from_row).transpose()
+        row.as_ref().map(|r| card_from_row(r)).transpose()
     }
 
     pub async fn card_by_serial(&self, serial_hex: &str) -> Result<Option<StoredCard>> {
@@ -171,7 +337,7 @@ impl Store {
             .bind(serial_hex)
             .fetch_optional(&self.pool)
             .await?;
-        row.as_ref().map(card_from_row).transpose()
+        row.as_ref().map(|r| card_from_row(r)).transpose()
     }
 
     /// The card with this serial and its holder's registration for insurance
@@ -211,16 +377,16 @@ impl Store {
                 sqlx::query(&sql).fetch_all(&self.pool).await?
             }
         };
-        rows.iter().map(card_from_row).collect()
+        rows.iter().map(|r| card_from_row(r)).collect()
     }
 
     /// Names a card in the demo wallet by the case it shows.
     pub async fn set_wallet_label(&self, id: i64, label: &str) -> Result<()> {
-        sqlx::query("UPDATE cards SET wallet_label = $1 WHERE id = $2")
-            .bind(label)
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
+        self.write_step(SetWalletLabel {
+            id,
+            label: label.to_owned(),
+        })
+        .await?;
         Ok(())
     }
 
@@ -233,38 +399,25 @@ impl Store {
         expected: (u8, bool),
         new: (u8, bool),
     ) -> Result<bool> {
-        let done = sqlx::query(
-            "UPDATE cards SET tries_left = $1, locked = $2 WHERE id = $3 AND tries_left = $4 AND locked = $5",
-        )
-        .bind(i64::from(new.0))
-        .bind(flag(new.1))
-        .bind(id)
-        .bind(i64::from(expected.0))
-        .bind(flag(expected.1))
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
+        self.write_conditional(UpdatePinCounter { id, expected, new })
+            .await
     }
 
     /// The municipality's action: a new PIN, counter reset, lock lifted.
     pub async fn reset_card_pin(&self, id: i64, pin_hash: &str) -> Result<bool> {
-        let done =
-            sqlx::query("UPDATE cards SET pin_hash = $1, tries_left = 3, locked = 0 WHERE id = $2")
-                .bind(pin_hash)
-                .bind(id)
-                .execute(&self.pool)
-                .await?;
-        Ok(done.rows_affected() == 1)
+        self.write_conditional(ResetCardPin {
+            id,
+            pin_hash: pin_hash.to_owned(),
+        })
+        .await
     }
 
     pub async fn revoke_card(&self, id: i64, now: DateTime<Utc>) -> Result<bool> {
-        let done =
-            sqlx::query("UPDATE cards SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
-                .bind(micros(now))
-                .bind(id)
-                .execute(&self.pool)
-                .await?;
-        Ok(done.rows_affected() == 1)
+        self.write_conditional(RevokeCard {
+            id,
+            now: micros(now),
+        })
+        .await
     }
 
     /// (issuing authority's name, serial) of revoked cards, for the local
@@ -287,11 +440,11 @@ impl Store {
         person_id: PersonId,
         registered: bool,
     ) -> Result<()> {
-        sqlx::query("UPDATE persons SET insurance_use_registered = $1 WHERE id = $2")
-            .bind(flag(registered))
-            .bind(person_id)
-            .execute(&self.pool)
-            .await?;
+        self.write_step(SetInsuranceUseRegistered {
+            person_id,
+            registered,
+        })
+        .await?;
         Ok(())
     }
 }

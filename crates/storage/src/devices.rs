@@ -9,6 +9,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use crate::sql::{Arg, Columns, from_micros, micros};
+use crate::writer::{Db, Insert, Refusal, Step, Written, insert_returning_id};
 use crate::{Result, StorageError, Store};
 
 /// What kind of device: a browser with the device cookie, or the staff app.
@@ -96,6 +97,83 @@ pub struct DeviceSighting {
     pub last_seen_at: Option<DateTime<Utc>>,
 }
 
+const INSERT: Insert = insert_returning_id!(
+    "INSERT INTO devices (institution_id, kind, token_hash, memo, registered_at, registered_by) \
+     VALUES ($1, $2, $3, $4, $5, $6)"
+);
+
+struct RegisterDevice {
+    institution_id: i64,
+    kind: DeviceKind,
+    token_hash: String,
+    memo: String,
+    account_id: i64,
+    now: i64,
+}
+
+impl Step for RegisterDevice {
+    fn run(&self, db: &mut Db) -> Result<Result<Written, Refusal>> {
+        let id = db
+            .insert_id(
+                &INSERT,
+                &[
+                    Arg::Int(self.institution_id),
+                    Arg::Text(self.kind.as_str()),
+                    Arg::Text(&self.token_hash),
+                    Arg::Text(&self.memo),
+                    Arg::Int(self.now),
+                    Arg::Int(self.account_id),
+                ],
+            )
+            .map_err(|e| e.unique_as("端末"))?
+            .ok_or_else(|| StorageError::Writer("devices: no row inserted".into()))?;
+        Ok(Ok(Written::Id(id)))
+    }
+}
+
+struct TouchDevice {
+    id: i64,
+    now: i64,
+}
+
+impl Step for TouchDevice {
+    fn run(&self, db: &mut Db) -> Result<Result<Written, Refusal>> {
+        db.changed(
+            "UPDATE devices SET last_seen_at = $1 WHERE id = $2",
+            &[Arg::Int(self.now), Arg::Int(self.id)],
+        )?;
+        Ok(Ok(Written::Done))
+    }
+}
+
+/// Refused when the device is not the institution's or already revoked.
+struct RevokeDevice {
+    institution_id: i64,
+    id: i64,
+    account_id: i64,
+    now: i64,
+}
+
+impl Step for RevokeDevice {
+    fn run(&self, db: &mut Db) -> Result<Result<Written, Refusal>> {
+        let changed = db.changed(
+            "UPDATE devices SET revoked_at = $1, revoked_by = $2 \
+             WHERE institution_id = $3 AND id = $4 AND revoked_at IS NULL",
+            &[
+                Arg::Int(self.now),
+                Arg::Int(self.account_id),
+                Arg::Int(self.institution_id),
+                Arg::Int(self.id),
+            ],
+        )?;
+        Ok(if changed > 0 {
+            Ok(Written::Done)
+        } else {
+            Err(Refusal::NoChange)
+        })
+    }
+}
+
 impl Store {
     /// Registers the device that keeps `token`.
     pub async fn register_device(
@@ -107,20 +185,17 @@ impl Store {
         account_id: i64,
         now: DateTime<Utc>,
     ) -> Result<StoredDevice> {
-        let row = sqlx::query(
-            "INSERT INTO devices (institution_id, kind, token_hash, memo, registered_at, registered_by) \
-             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-        )
-        .bind(institution_id)
-        .bind(kind.as_str())
-        .bind(token_hash(token))
-        .bind(memo)
-        .bind(micros(now))
-        .bind(account_id)
-        .fetch_one(&self.pool)
-        .await
-        .map_err(|e| StorageError::from_unique(e, "端末"))?;
-        let id: i64 = row.try_get("id")?;
+        let register = RegisterDevice {
+            institution_id,
+            kind,
+            token_hash: token_hash(token),
+            memo: memo.to_owned(),
+            account_id,
+            now: micros(now),
+        };
+        let Written::Id(id) = self.write_step(register).await? else {
+            return Err(StorageError::Writer("devices: no id".into()));
+        };
         self.device_of(institution_id, id)
             .await?
             .ok_or_else(|| StorageError::corrupt("devices", "id", id))
@@ -175,11 +250,11 @@ impl Store {
 
     /// Notes that the device was used now.
     pub async fn touch_device(&self, id: i64, now: DateTime<Utc>) -> Result<()> {
-        sqlx::query("UPDATE devices SET last_seen_at = $1 WHERE id = $2")
-            .bind(micros(now))
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
+        self.write_step(TouchDevice {
+            id,
+            now: micros(now),
+        })
+        .await?;
         Ok(())
     }
 
@@ -191,16 +266,12 @@ impl Store {
         account_id: i64,
         now: DateTime<Utc>,
     ) -> Result<bool> {
-        let done = sqlx::query(
-            "UPDATE devices SET revoked_at = $1, revoked_by = $2 \
-             WHERE institution_id = $3 AND id = $4 AND revoked_at IS NULL",
-        )
-        .bind(micros(now))
-        .bind(account_id)
-        .bind(institution_id)
-        .bind(id)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() > 0)
+        self.write_conditional(RevokeDevice {
+            institution_id,
+            id,
+            account_id,
+            now: micros(now),
+        })
+        .await
     }
 }

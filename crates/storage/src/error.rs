@@ -66,11 +66,6 @@ impl StorageError {
         }
     }
 
-    /// A unique constraint refused the write.
-    pub(crate) fn from_unique(e: sqlx::Error, what: &'static str) -> Self {
-        Self::Query(e).unique_as(what)
-    }
-
     /// This error as [`StorageError::Duplicate`] if a unique constraint
     /// refused the write.
     pub(crate) fn unique_as(self, what: &'static str) -> Self {

@@ -6,12 +6,12 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use sqlx::Row;
-use sqlx::any::AnyRow;
 use zaitaku_domain::consent::ConsentItem;
 use zaitaku_domain::institution::{Institution, InstitutionCode, InstitutionKind};
 use zaitaku_domain::partner_origin::PartnerOrigin;
 
-use crate::sql::{flag, from_micros, micros};
+use crate::sql::{Arg, Columns, flag, from_micros, micros};
+use crate::writer::{Db, Refusal, Step, Written};
 use crate::{Result, StorageError, Store};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,7 +62,15 @@ impl TokenCache {
     }
 }
 
-const COLUMNS: &str = "id, code, name, kind, eprescription, remote_function_enabled, consent_items, partner_origins, url_token, created_at, updated_at";
+/// The columns of [`StoredInstitution`], as a macro so that statements built
+/// from them stay static texts.
+macro_rules! columns {
+    () => {
+        "id, code, name, kind, eprescription, remote_function_enabled, consent_items, partner_origins, url_token, \
+         created_at, updated_at"
+    };
+}
+const COLUMNS: &str = columns!();
 
 /// 32 random bytes, URL-safe: the token cannot be guessed or enumerated.
 pub fn new_url_token() -> Result<String> {
@@ -89,11 +97,11 @@ fn origins_text(origins: &[PartnerOrigin]) -> String {
         .join(" ")
 }
 
-fn from_row(row: &AnyRow) -> Result<StoredInstitution> {
+fn from_row(row: &dyn Columns) -> Result<StoredInstitution> {
     let t = "institutions";
-    let code: String = row.try_get("code")?;
-    let kind: String = row.try_get("kind")?;
-    let items: String = row.try_get("consent_items")?;
+    let code: String = row.col("code")?;
+    let kind: String = row.col("kind")?;
+    let items: String = row.col("consent_items")?;
     let mut consent_items = items
         .split(',')
         .filter(|s| !s.is_empty())
@@ -103,7 +111,7 @@ fn from_row(row: &AnyRow) -> Result<StoredInstitution> {
     // Rows written before the display order changed keep their old order.
     consent_items.sort();
     consent_items.dedup();
-    let origins: String = row.try_get("partner_origins")?;
+    let origins: String = row.col("partner_origins")?;
     let partner_origins = origins
         .split(' ')
         .filter(|s| !s.is_empty())
@@ -112,20 +120,132 @@ fn from_row(row: &AnyRow) -> Result<StoredInstitution> {
         .map_err(|e| StorageError::corrupt(t, "partner_origins", e))?;
     let institution = Institution {
         code: InstitutionCode::parse(&code).map_err(|e| StorageError::corrupt(t, "code", e))?,
-        name: row.try_get("name")?,
+        name: row.col("name")?,
         kind: InstitutionKind::parse(&kind).map_err(|e| StorageError::corrupt(t, "kind", e))?,
-        eprescription: row.try_get::<i64, _>("eprescription")? != 0,
-        remote_function_enabled: row.try_get::<i64, _>("remote_function_enabled")? != 0,
+        eprescription: row.col::<i64>("eprescription")? != 0,
+        remote_function_enabled: row.col::<i64>("remote_function_enabled")? != 0,
         consent_items,
         partner_origins,
     };
     Ok(StoredInstitution {
-        id: row.try_get("id")?,
+        id: row.col("id")?,
         institution,
-        url_token: row.try_get("url_token")?,
-        created_at: from_micros(t, "created_at", row.try_get("created_at")?)?,
-        updated_at: from_micros(t, "updated_at", row.try_get("updated_at")?)?,
+        url_token: row.col("url_token")?,
+        created_at: from_micros(t, "created_at", row.col("created_at")?)?,
+        updated_at: from_micros(t, "updated_at", row.col("updated_at")?)?,
     })
+}
+
+struct InsertInstitution {
+    code: String,
+    name: String,
+    kind: &'static str,
+    eprescription: bool,
+    remote_function_enabled: bool,
+    consent_items: String,
+    partner_origins: String,
+    url_token: String,
+    now: i64,
+}
+
+impl Step for InsertInstitution {
+    fn run(&self, db: &mut Db) -> Result<Result<Written, Refusal>> {
+        const SQL: &str = concat!(
+            "INSERT INTO institutions (code, name, kind, eprescription, remote_function_enabled, consent_items, \
+             partner_origins, url_token, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) \
+             RETURNING ",
+            columns!()
+        );
+        let stored = db
+            .query(
+                SQL,
+                &[
+                    Arg::Text(&self.code),
+                    Arg::Text(&self.name),
+                    Arg::Text(self.kind),
+                    Arg::Int(flag(self.eprescription)),
+                    Arg::Int(flag(self.remote_function_enabled)),
+                    Arg::Text(&self.consent_items),
+                    Arg::Text(&self.partner_origins),
+                    Arg::Text(&self.url_token),
+                    Arg::Int(self.now),
+                ],
+                &from_row,
+            )
+            .map_err(|e| e.unique_as("医療機関等コードまたはURL"))?
+            .pop()
+            .ok_or_else(|| StorageError::Writer("institutions: no row inserted".into()))?;
+        Ok(Ok(Written::Institution(Box::new(stored))))
+    }
+}
+
+struct UpdateSettings {
+    id: i64,
+    name: String,
+    eprescription: bool,
+    remote_function_enabled: bool,
+    consent_items: String,
+    partner_origins: String,
+    now: i64,
+}
+
+impl Step for UpdateSettings {
+    fn run(&self, db: &mut Db) -> Result<Result<Written, Refusal>> {
+        db.changed(
+            "UPDATE institutions SET name = $1, eprescription = $2, remote_function_enabled = $3, consent_items = $4, \
+             partner_origins = $5, updated_at = $6 WHERE id = $7",
+            &[
+                Arg::Text(&self.name),
+                Arg::Int(flag(self.eprescription)),
+                Arg::Int(flag(self.remote_function_enabled)),
+                Arg::Text(&self.consent_items),
+                Arg::Text(&self.partner_origins),
+                Arg::Int(self.now),
+                Arg::Int(self.id),
+            ],
+        )?;
+        Ok(Ok(Written::Done))
+    }
+}
+
+struct RotateUrlToken {
+    id: i64,
+    token: String,
+    now: i64,
+}
+
+impl Step for RotateUrlToken {
+    fn run(&self, db: &mut Db) -> Result<Result<Written, Refusal>> {
+        db.changed(
+            "UPDATE institutions SET url_token = $1, updated_at = $2 WHERE id = $3",
+            &[
+                Arg::Text(&self.token),
+                Arg::Int(self.now),
+                Arg::Int(self.id),
+            ],
+        )?;
+        Ok(Ok(Written::Done))
+    }
+}
+
+struct RecordTermsAcceptance {
+    id: i64,
+    account_id: i64,
+    now: i64,
+}
+
+impl Step for RecordTermsAcceptance {
+    fn run(&self, db: &mut Db) -> Result<Result<Written, Refusal>> {
+        db.changed(
+            "UPDATE institutions SET terms_accepted_at = $1, terms_accepted_by = $2 WHERE id = $3",
+            &[
+                Arg::Int(self.now),
+                Arg::Int(self.account_id),
+                Arg::Int(self.id),
+            ],
+        )?;
+        Ok(Ok(Written::Done))
+    }
 }
 
 impl Store {
@@ -135,24 +255,21 @@ impl Store {
         url_token: &str,
         now: DateTime<Utc>,
     ) -> Result<StoredInstitution> {
-        let sql = format!(
-            "INSERT INTO institutions (code, name, kind, eprescription, remote_function_enabled, consent_items, partner_origins, url_token, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING {COLUMNS}"
-        );
-        let row = sqlx::query(&sql)
-            .bind(i.code.as_str())
-            .bind(&i.name)
-            .bind(i.kind.as_str())
-            .bind(flag(i.eprescription))
-            .bind(flag(i.remote_function_enabled))
-            .bind(items_text(&i.consent_items))
-            .bind(origins_text(&i.partner_origins))
-            .bind(url_token)
-            .bind(micros(now))
-            .fetch_one(&self.pool)
-            .await
-            .map_err(|e| StorageError::from_unique(e, "医療機関等コードまたはURL"))?;
-        from_row(&row)
+        let insert = InsertInstitution {
+            code: i.code.as_str().to_owned(),
+            name: i.name.clone(),
+            kind: i.kind.as_str(),
+            eprescription: i.eprescription,
+            remote_function_enabled: i.remote_function_enabled,
+            consent_items: items_text(&i.consent_items),
+            partner_origins: origins_text(&i.partner_origins),
+            url_token: url_token.to_owned(),
+            now: micros(now),
+        };
+        match self.write_step(insert).await? {
+            Written::Institution(stored) => Ok(*stored),
+            other => Err(StorageError::Writer(format!("unexpected {other:?}"))),
+        }
     }
 
     /// The institution behind a web-service URL, or `None` for an unknown or
@@ -166,7 +283,7 @@ impl Store {
             .bind(token)
             .fetch_optional(&self.pool)
             .await?;
-        let found = row.as_ref().map(from_row).transpose()?;
+        let found = row.as_ref().map(|r| from_row(r)).transpose()?;
         if let Some(i) = &found {
             self.institutions.put(token, i);
         }
@@ -182,13 +299,13 @@ impl Store {
             .bind(code.as_str())
             .fetch_optional(&self.pool)
             .await?;
-        row.as_ref().map(from_row).transpose()
+        row.as_ref().map(|r| from_row(r)).transpose()
     }
 
     pub async fn list_institutions(&self) -> Result<Vec<StoredInstitution>> {
         let sql = format!("SELECT {COLUMNS} FROM institutions ORDER BY id");
         let rows = sqlx::query(&sql).fetch_all(&self.pool).await?;
-        rows.iter().map(from_row).collect()
+        rows.iter().map(|r| from_row(r)).collect()
     }
 
     /// Saves the settings an administrator can change (name, e-prescription,
@@ -200,18 +317,15 @@ impl Store {
         i: &Institution,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        sqlx::query(
-            "UPDATE institutions SET name = $1, eprescription = $2, remote_function_enabled = $3, consent_items = $4, partner_origins = $5, updated_at = $6 \
-             WHERE id = $7",
-        )
-        .bind(&i.name)
-        .bind(flag(i.eprescription))
-        .bind(flag(i.remote_function_enabled))
-        .bind(items_text(&i.consent_items))
-        .bind(origins_text(&i.partner_origins))
-        .bind(micros(now))
-        .bind(id)
-        .execute(&self.pool)
+        self.write_step(UpdateSettings {
+            id,
+            name: i.name.clone(),
+            eprescription: i.eprescription,
+            remote_function_enabled: i.remote_function_enabled,
+            consent_items: items_text(&i.consent_items),
+            partner_origins: origins_text(&i.partner_origins),
+            now: micros(now),
+        })
         .await?;
         self.institutions.clear();
         Ok(())
@@ -220,12 +334,12 @@ impl Store {
     /// Issues a new URL token; the old one stops working at once.
     pub async fn rotate_url_token(&self, id: i64, now: DateTime<Utc>) -> Result<String> {
         let token = new_url_token()?;
-        sqlx::query("UPDATE institutions SET url_token = $1, updated_at = $2 WHERE id = $3")
-            .bind(&token)
-            .bind(micros(now))
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
+        self.write_step(RotateUrlToken {
+            id,
+            token: token.clone(),
+            now: micros(now),
+        })
+        .await?;
         self.institutions.clear();
         Ok(token)
     }
@@ -236,7 +350,7 @@ impl Store {
             .bind(id)
             .fetch_optional(&self.pool)
             .await?;
-        row.as_ref().map(from_row).transpose()
+        row.as_ref().map(|r| from_row(r)).transpose()
     }
 
     /// The administrator acknowledged the オンライン資格確認等システム利用規約
@@ -247,13 +361,11 @@ impl Store {
         account_id: i64,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        sqlx::query(
-            "UPDATE institutions SET terms_accepted_at = $1, terms_accepted_by = $2 WHERE id = $3",
-        )
-        .bind(micros(now))
-        .bind(account_id)
-        .bind(id)
-        .execute(&self.pool)
+        self.write_step(RecordTermsAcceptance {
+            id,
+            account_id,
+            now: micros(now),
+        })
         .await?;
         Ok(())
     }

@@ -11,10 +11,12 @@
 //!   cut, not only a crash of the process. (`NORMAL` would be faster but may drop
 //!   the last commits on power loss.) The bulk seeder relaxes this for its own
 //!   connection only, because a seed can always be regenerated.
-//! - The writes of the registration path (nonces, the authenticator hand-off,
-//!   consents, audit records, browser sessions) go through one group-commit
-//!   writer with its own connection (see `writer`): many callers share one
-//!   commit, each answered only after it. Reads use the pool.
+//! - Every write but loading persons and migrations goes through one
+//!   group-commit writer with its own connection (see `writer`): many callers
+//!   share one commit, each answered only after it, and SQLite's write lock
+//!   has one owner. Each repository file defines its own write steps. Reads
+//!   use the pool (docs/design/storage.md, "Which path a read or a write
+//!   takes").
 //! - On SQLite the writer and the reads of the registration path go through
 //!   rusqlite on the calling thread instead of sqlx's thread per connection
 //!   (see `lite`); the SQL text and the row mapping are the same for both
@@ -313,6 +315,7 @@ impl Store {
         self.writer.submit_together(jobs).await
     }
 
+    /// One write as a job of its own: what it produced, or why it refused.
     pub(crate) async fn write_one(&self, w: Write) -> Result<Result<Written, Refusal>> {
         Ok(match self.writer.submit(vec![w]).await? {
             Ok(mut out) => out
@@ -321,6 +324,27 @@ impl Store {
                 .map(Ok)?,
             Err(r) => Err(r.refusal),
         })
+    }
+
+    /// A repository's write as a job of its own, for a write that never
+    /// refuses.
+    pub(crate) async fn write_step(&self, step: impl writer::Step + 'static) -> Result<Written> {
+        self.write_one(Write::step(step))
+            .await?
+            .map_err(|r| StorageError::Writer(format!("{r:?}")))
+    }
+
+    /// A conditional write as a job of its own: whether it wrote (`false`
+    /// when it refused with [`Refusal::NoChange`]).
+    pub(crate) async fn write_conditional(
+        &self,
+        step: impl writer::Step + 'static,
+    ) -> Result<bool> {
+        match self.write_one(Write::step(step)).await? {
+            Ok(_) => Ok(true),
+            Err(Refusal::NoChange) => Ok(false),
+            Err(other) => Err(StorageError::Writer(format!("{other:?}"))),
+        }
     }
 }
 

@@ -43,11 +43,11 @@ impl Store {
         .await
     }
 
+    /// Ends a session; durable when this returns.
     pub async fn delete_session(&self, id: &str) -> Result<()> {
-        sqlx::query("DELETE FROM web_sessions WHERE id = $1")
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
+        self.write_one(Write::delete_session(id))
+            .await?
+            .map_err(|r| crate::StorageError::Writer(format!("{r:?}")))?;
         Ok(())
     }
 }

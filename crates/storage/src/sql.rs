@@ -12,6 +12,7 @@ use crate::{Backend, Result, StorageError};
 pub(crate) trait Columns {
     fn int(&self, column: &str) -> Result<Option<i64>>;
     fn text(&self, column: &str) -> Result<Option<String>>;
+    fn blob(&self, column: &str) -> Result<Option<Vec<u8>>>;
 }
 
 impl dyn Columns + '_ {
@@ -27,6 +28,10 @@ impl Columns for AnyRow {
     }
 
     fn text(&self, column: &str) -> Result<Option<String>> {
+        Ok(self.try_get(column)?)
+    }
+
+    fn blob(&self, column: &str) -> Result<Option<Vec<u8>>> {
         Ok(self.try_get(column)?)
     }
 }
@@ -75,6 +80,10 @@ impl Columns for LiteRow<'_, '_> {
     fn text(&self, column: &str) -> Result<Option<String>> {
         Ok(self.row.get(self.index(column)?)?)
     }
+
+    fn blob(&self, column: &str) -> Result<Option<Vec<u8>>> {
+        Ok(self.row.get(self.index(column)?)?)
+    }
 }
 
 /// The column types the schema uses (see the crate docs).
@@ -110,6 +119,18 @@ impl ColumnValue for Option<String> {
     }
 }
 
+impl ColumnValue for Vec<u8> {
+    fn read(row: &dyn Columns, column: &str) -> Result<Self> {
+        not_null(column, row.blob(column)?)
+    }
+}
+
+impl ColumnValue for Option<Vec<u8>> {
+    fn read(row: &dyn Columns, column: &str) -> Result<Self> {
+        row.blob(column)
+    }
+}
+
 /// A bound argument, for statements that run on either driver.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Arg<'a> {
@@ -117,6 +138,8 @@ pub(crate) enum Arg<'a> {
     OptInt(Option<i64>),
     Text(&'a str),
     OptText(Option<&'a str>),
+    Blob(&'a [u8]),
+    OptBlob(Option<&'a [u8]>),
 }
 
 impl<'a> Arg<'a> {
@@ -129,6 +152,8 @@ impl<'a> Arg<'a> {
             Arg::OptInt(v) => q.bind(v),
             Arg::Text(v) => q.bind(v),
             Arg::OptText(v) => q.bind(v),
+            Arg::Blob(v) => q.bind(v),
+            Arg::OptBlob(v) => q.bind(v),
         }
     }
 }
@@ -141,7 +166,10 @@ impl rusqlite::ToSql for Arg<'_> {
             Arg::Text(v) | Arg::OptText(Some(v)) => {
                 ToSqlOutput::Borrowed(ValueRef::Text(v.as_bytes()))
             }
-            Arg::OptInt(None) | Arg::OptText(None) => ToSqlOutput::Owned(Value::Null),
+            Arg::Blob(v) | Arg::OptBlob(Some(v)) => ToSqlOutput::Borrowed(ValueRef::Blob(v)),
+            Arg::OptInt(None) | Arg::OptText(None) | Arg::OptBlob(None) => {
+                ToSqlOutput::Owned(Value::Null)
+            }
         })
     }
 }

@@ -189,6 +189,37 @@ async fn nonces_are_single_use_per_session(url: &str) {
 }
 on_both!(nonces_are_single_use_per_session);
 
+/// A purge removes expired rows in jobs of a bounded size, until none is
+/// left, and keeps the rows that have not expired.
+async fn a_purge_takes_as_many_jobs_as_it_needs(url: &str) {
+    let store = Store::open(url).await.unwrap();
+    let expired = now().timestamp_micros();
+    let rows: Vec<String> = (0..2_500)
+        .map(|i| format!("('n{i}', 's', {expired}, {expired})"))
+        .collect();
+    sqlx::query(&format!(
+        "INSERT INTO auth_nonces (nonce, session_id, created_at, expires_at) VALUES {}",
+        rows.join(", ")
+    ))
+    .execute(store.pool())
+    .await
+    .unwrap();
+    let exp = now() + Duration::days(5);
+    store.insert_nonce("alive", "s", now(), exp).await.unwrap();
+    assert_eq!(
+        store
+            .purge_expired_auth(now() + Duration::days(2))
+            .await
+            .unwrap(),
+        2_500
+    );
+    assert_eq!(
+        store.consume_nonce("alive", "s", now()).await.unwrap(),
+        Ok(())
+    );
+}
+on_both!(a_purge_takes_as_many_jobs_as_it_needs);
+
 async fn hand_off_codes_redeem_once(url: &str) {
     let store = with_person(url).await;
     let ca = store

@@ -13,8 +13,8 @@ use zaitaku_domain::consent::{
 use zaitaku_domain::institution::{Institution, InstitutionCode, InstitutionKind};
 use zaitaku_domain::prefecture::Prefecture;
 use zaitaku_storage::{
-    AuditEvent, NewConsent, NonceRejection, PersonRecords, Refusal, Store, StoredInstitution,
-    Write, Written,
+    AuditEvent, Backend, NewConsent, NonceRejection, PersonRecords, Refusal, Store,
+    StoredInstitution, Write, Written,
 };
 use zaitaku_testkit::on_both;
 
@@ -223,35 +223,28 @@ async fn concurrent_registrations_are_all_durable(url: &str) {
         tasks.push(tokio::spawn(async move {
             let key = format!("k-{i}");
             let sid = format!("s-{i}");
-            let visit = json!({"person": i});
-            let then = Write::then(move |written| {
-                let id = written.iter().find_map(|w| match w {
-                    Written::Consent(r) => Some(r.id),
-                    _ => None,
-                });
-                let mut visit = visit.clone();
-                visit["consent"] = json!(id);
-                vec![
-                    Write::audit(
-                        &AuditEvent {
-                            actor: "patient",
-                            action: "consent.write",
-                            outcome: "ok",
-                            institution_id: Some(1),
-                            person_id: Some(i),
-                            detail: json!({"consent": id}),
-                        },
-                        now(),
-                    ),
-                    Write::put_session(&format!("s-{i}"), &visit, now(), later),
-                ]
-            });
+            // The consent's id is known only inside the batch: the audit
+            // record and the session name it through a placeholder.
+            let visit = json!({"person": i, "consent": 0});
+            let named = Write::audit_naming_consent(
+                AuditEvent {
+                    actor: "patient",
+                    action: "consent.write",
+                    outcome: "ok",
+                    institution_id: Some(1),
+                    person_id: Some(i),
+                    detail: json!({"consent": 0}),
+                },
+                "/consent",
+                now(),
+            );
             store
                 .write(vec![
                     Write::spend_nonce(&format!("n-{i}"), &sid, now()),
                     audit("login.verify", i),
                     Write::record_consent(&consent(&inst, i, &decision, &key)),
-                    then,
+                    named,
+                    Write::put_session_naming_consent(&sid, visit, "/consent", now(), later),
                 ])
                 .await
                 .unwrap()
@@ -381,21 +374,179 @@ async fn two_writers_share_one_chain(url: &str) {
 }
 on_both!(two_writers_share_one_chain);
 
-/// A refused job's continuation never runs, and a closed store answers with
-/// an error rather than hanging.
+/// A refused job goes no further than the write that refused, and a closed
+/// store answers with an error rather than hanging.
 async fn refusals_and_closing(url: &str) {
     let (store, _, _) = world(url, 1).await;
     let refused = store
         .write(vec![
             Write::spend_nonce("never-issued", "s", now()),
-            Write::then(|_| panic!("a refused job goes no further")),
+            audit("login.verify", 1),
         ])
         .await
         .unwrap()
         .unwrap_err();
+    assert_eq!(refused.write, 0);
     assert_eq!(refused.refusal, Refusal::Nonce(NonceRejection::Unknown));
+    assert!(store.audit_records(None, 10).await.unwrap().is_empty());
     store.close().await;
     let e = store.write(vec![audit("x", 1)]).await.unwrap_err();
     assert_eq!(e.code(), "Z-S-0007");
 }
 on_both!(refusals_and_closing);
+
+/// Makes the database refuse, by trigger, the audit records of the actor
+/// `refused` and the session `refused`: rows that fail only when the batch
+/// inserts them.
+async fn refuse_marked_rows(store: &Store) {
+    let statements: &[&str] = match store.backend() {
+        Backend::Sqlite => &[
+            "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_log WHEN NEW.actor = 'refused' \
+             BEGIN SELECT RAISE(ABORT, 'refused audit record'); END",
+            "CREATE TRIGGER refuse_session BEFORE INSERT ON web_sessions WHEN NEW.id = 'refused' \
+             BEGIN SELECT RAISE(ABORT, 'refused session'); END",
+        ],
+        Backend::Postgres => &[
+            "CREATE FUNCTION refuse_audit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+             IF NEW.actor = 'refused' THEN RAISE EXCEPTION 'refused audit record'; END IF; \
+             RETURN NEW; END $$",
+            "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_log FOR EACH ROW \
+             EXECUTE FUNCTION refuse_audit()",
+            "CREATE FUNCTION refuse_session() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+             IF NEW.id = 'refused' THEN RAISE EXCEPTION 'refused session'; END IF; \
+             RETURN NEW; END $$",
+            "CREATE TRIGGER refuse_session BEFORE INSERT ON web_sessions FOR EACH ROW \
+             EXECUTE FUNCTION refuse_session()",
+        ],
+    };
+    for sql in statements {
+        sqlx::query(sql).execute(store.pool()).await.unwrap();
+    }
+}
+
+/// Audit records and sessions wait for one multi-row insert at the end of
+/// the batch. When the database refuses one of those rows, that insert fails
+/// as a whole; the batch is run again with every row inside its own job's
+/// savepoint, and only the jobs holding a refused row fail.
+async fn a_row_refused_at_the_end_of_the_batch_fails_only_its_job(url: &str) {
+    let (store, inst, decision) = world(url, 2).await;
+    refuse_marked_rows(&store).await;
+    let later = now() + Duration::minutes(5);
+    let refused_audit = Write::audit(
+        &AuditEvent {
+            actor: "refused",
+            action: "login.verify",
+            outcome: "ok",
+            institution_id: None,
+            person_id: Some(2),
+            detail: json!({}),
+        },
+        now(),
+    );
+    let answers = store
+        .write_together(vec![
+            vec![
+                audit("login.verify", 1),
+                Write::record_consent(&consent(&inst, 1, &decision, "k-1")),
+                Write::put_session("s-1", &json!({"x": 1}), now(), later),
+            ],
+            vec![
+                audit("login.verify", 2),
+                refused_audit,
+                Write::record_consent(&consent(&inst, 2, &decision, "k-2")),
+            ],
+            vec![
+                audit("read.eligibility", 2),
+                Write::put_session("refused", &json!({"x": 3}), now(), later),
+            ],
+            vec![
+                audit("read.eligibility", 1),
+                Write::put_session("s-4", &json!({"x": 4}), now(), later),
+            ],
+        ])
+        .await
+        .unwrap();
+    assert!(answers[0].as_ref().unwrap().is_ok(), "{:?}", answers[0]);
+    assert!(answers[1].is_err(), "{:?}", answers[1]);
+    assert!(answers[2].is_err(), "{:?}", answers[2]);
+    assert!(answers[3].as_ref().unwrap().is_ok(), "{:?}", answers[3]);
+
+    assert_eq!(consents_of(&store, &inst, 1).await, 1);
+    assert_eq!(consents_of(&store, &inst, 2).await, 0);
+    assert!(store.session("s-1", now()).await.unwrap().is_some());
+    assert!(store.session("s-4", now()).await.unwrap().is_some());
+    assert_eq!(store.session("refused", now()).await.unwrap(), None);
+    let audit = store.audit_records(None, 100).await.unwrap();
+    assert_eq!(
+        audit
+            .iter()
+            .map(|r| (r.seq, r.action.as_str(), r.person_id))
+            .collect::<Vec<_>>(),
+        vec![
+            (2, "read.eligibility", Some(1)),
+            (1, "login.verify", Some(1))
+        ]
+    );
+    assert_eq!(store.verify_audit_chain().await.unwrap(), None);
+}
+on_both!(a_row_refused_at_the_end_of_the_batch_fails_only_its_job);
+
+/// Session writes of one batch land as they would one by one: the last write
+/// of an id wins, a deletion included.
+async fn the_last_session_write_of_a_batch_wins(url: &str) {
+    let (store, _, _) = world(url, 1).await;
+    let later = now() + Duration::minutes(5);
+    for id in ["ended", "kept"] {
+        store
+            .put_session(id, &json!({"v": 1}), now(), later)
+            .await
+            .unwrap();
+    }
+    let answers = store
+        .write_together(vec![
+            vec![Write::put_session("ended", &json!({"v": 2}), now(), later)],
+            vec![Write::delete_session("ended")],
+            vec![Write::delete_session("kept")],
+            vec![Write::put_session("kept", &json!({"v": 3}), now(), later)],
+        ])
+        .await
+        .unwrap();
+    assert!(
+        answers.iter().all(|a| matches!(a, Ok(Ok(_)))),
+        "{answers:?}"
+    );
+    assert_eq!(store.session("ended", now()).await.unwrap(), None);
+    assert_eq!(
+        store.session("kept", now()).await.unwrap(),
+        Some(json!({"v": 3}))
+    );
+}
+on_both!(the_last_session_write_of_a_batch_wins);
+
+/// A write that names the consent of its job fails that job when the job
+/// wrote none; the rest of the batch commits.
+async fn a_write_naming_a_missing_consent_fails_its_job(url: &str) {
+    let (store, _, _) = world(url, 1).await;
+    let named = Write::audit_naming_consent(
+        AuditEvent {
+            actor: "patient",
+            action: "consent.write",
+            outcome: "ok",
+            institution_id: None,
+            person_id: Some(1),
+            detail: json!({"consent": 0}),
+        },
+        "/consent",
+        now(),
+    );
+    let answers = store
+        .write_together(vec![vec![named], vec![audit("read.eligibility", 1)]])
+        .await
+        .unwrap();
+    assert_eq!(answers[0].as_ref().unwrap_err().code(), "Z-S-0007");
+    assert!(matches!(answers[1], Ok(Ok(_))), "{answers:?}");
+    let audit = store.audit_records(None, 10).await.unwrap();
+    assert_eq!(audit.len(), 1);
+    assert_eq!(audit[0].action, "read.eligibility");
+}
+on_both!(a_write_naming_a_missing_consent_fails_its_job);

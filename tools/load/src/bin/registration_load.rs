@@ -15,7 +15,7 @@ use chrono::Utc;
 use zaitaku_domain::codes::PrescriptionForm;
 use zaitaku_domain::consent::{CareKind, Channel, Choice, ConsentAction, ConsentRequest};
 use zaitaku_identity::{CardKind, CardSecret, Identity, IssueCard};
-use zaitaku_storage::{AuditEvent, NewConsent, Store, Write, Written};
+use zaitaku_storage::{AuditEvent, NewConsent, Store, Write};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -115,23 +115,18 @@ async fn main() -> anyhow::Result<()> {
                     photo_id_reason: None,
                     idempotency_key: Some(&key),
                 });
-                let audit = Write::then(move |written| {
-                    let id = written.iter().find_map(|w| match w {
-                        Written::Consent(r) => Some(r.id),
-                        _ => None,
-                    });
-                    vec![Write::audit(
-                        &AuditEvent {
-                            actor: "patient",
-                            action: "consent.write",
-                            outcome: "ok",
-                            institution_id: Some(inst_id),
-                            person_id: Some(person_id),
-                            detail: serde_json::json!({"consent": id}),
-                        },
-                        now,
-                    )]
-                });
+                let audit = Write::audit_naming_consent(
+                    AuditEvent {
+                        actor: "patient",
+                        action: "consent.write",
+                        outcome: "ok",
+                        institution_id: Some(inst_id),
+                        person_id: Some(person_id),
+                        detail: serde_json::json!({"consent": 0}),
+                    },
+                    "/consent",
+                    now,
+                );
                 identity
                     .finish_login(login, vec![consent, audit])
                     .await
