@@ -6,7 +6,9 @@ use sqlx::any::AnyRow;
 use zaitaku_domain::account::{LOCK_AFTER_FAILURES, LOCK_MINUTES, Role};
 
 use crate::sql::{Arg, date_text, flag, from_micros, micros, parse_date};
-use crate::writer::{Db, Insert, Refusal, Step, Write, Written, insert_returning_id};
+use crate::writer::{
+    Db, Insert, Refusal, Statement, Step, Value, Write, Written, insert_returning_id,
+};
 use crate::{Result, StorageError, Store};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -118,42 +120,6 @@ impl Step for InsertAccount {
     }
 }
 
-struct RecordLogin {
-    id: i64,
-    now: i64,
-}
-
-impl Step for RecordLogin {
-    fn run(&self, db: &mut Db) -> Result<Result<Written, Refusal>> {
-        db.changed(
-            "UPDATE accounts SET failed_attempts = 0, locked_until = NULL, last_login_at = $1 WHERE id = $2",
-            &[Arg::Int(self.now), Arg::Int(self.id)],
-        )?;
-        Ok(Ok(Written::Done))
-    }
-}
-
-struct SetPassword {
-    id: i64,
-    password_hash: String,
-    must_change: bool,
-}
-
-impl Step for SetPassword {
-    fn run(&self, db: &mut Db) -> Result<Result<Written, Refusal>> {
-        db.changed(
-            "UPDATE accounts SET password_hash = $1, must_change_password = $2, failed_attempts = 0, \
-             locked_until = NULL WHERE id = $3",
-            &[
-                Arg::Text(&self.password_hash),
-                Arg::Int(flag(self.must_change)),
-                Arg::Int(self.id),
-            ],
-        )?;
-        Ok(Ok(Written::Done))
-    }
-}
-
 /// `(locked_until IS NOT NULL AND locked_until <= $4)`: a lock that has run out.
 macro_rules! lapsed {
     () => {
@@ -213,35 +179,6 @@ impl Step for ReserveLoginAttempt {
             )?
             .pop();
         Ok(counted.ok_or(Refusal::NoChange))
-    }
-}
-
-struct ResetLoginFailures {
-    id: i64,
-}
-
-impl Step for ResetLoginFailures {
-    fn run(&self, db: &mut Db) -> Result<Result<Written, Refusal>> {
-        db.changed(
-            "UPDATE accounts SET failed_attempts = 0, locked_until = NULL WHERE id = $1",
-            &[Arg::Int(self.id)],
-        )?;
-        Ok(Ok(Written::Done))
-    }
-}
-
-struct SetAccountDisabled {
-    id: i64,
-    disabled: bool,
-}
-
-impl Step for SetAccountDisabled {
-    fn run(&self, db: &mut Db) -> Result<Result<Written, Refusal>> {
-        db.changed(
-            "UPDATE accounts SET disabled = $1 WHERE id = $2",
-            &[Arg::Int(flag(self.disabled)), Arg::Int(self.id)],
-        )?;
-        Ok(Ok(Written::Done))
     }
 }
 
@@ -324,10 +261,10 @@ impl Store {
 
     /// A successful login: the counter restarts and the time is kept.
     pub async fn record_login(&self, id: i64, now: DateTime<Utc>) -> Result<()> {
-        self.write_step(RecordLogin {
-            id,
-            now: micros(now),
-        })
+        self.write_step(Statement::new(
+            "UPDATE accounts SET failed_attempts = 0, locked_until = NULL, last_login_at = $1 WHERE id = $2",
+            vec![Value::Int(micros(now)), Value::Int(id)],
+        ))
         .await?;
         Ok(())
     }
@@ -340,11 +277,15 @@ impl Store {
         password_hash: &str,
         must_change: bool,
     ) -> Result<()> {
-        self.write_step(SetPassword {
-            id,
-            password_hash: password_hash.to_owned(),
-            must_change,
-        })
+        self.write_step(Statement::new(
+            "UPDATE accounts SET password_hash = $1, must_change_password = $2, failed_attempts = 0, \
+             locked_until = NULL WHERE id = $3",
+            vec![
+                Value::Text(password_hash.to_owned()),
+                Value::Int(flag(must_change)),
+                Value::Int(id),
+            ],
+        ))
         .await?;
         Ok(())
     }
@@ -407,12 +348,20 @@ impl Store {
 
     /// A correct password, or an administrator's unlock: the counter restarts.
     pub async fn reset_login_failures(&self, id: i64) -> Result<()> {
-        self.write_step(ResetLoginFailures { id }).await?;
+        self.write_step(Statement::new(
+            "UPDATE accounts SET failed_attempts = 0, locked_until = NULL WHERE id = $1",
+            vec![Value::Int(id)],
+        ))
+        .await?;
         Ok(())
     }
 
     pub async fn set_account_disabled(&self, id: i64, disabled: bool) -> Result<()> {
-        self.write_step(SetAccountDisabled { id, disabled }).await?;
+        self.write_step(Statement::new(
+            "UPDATE accounts SET disabled = $1 WHERE id = $2",
+            vec![Value::Int(flag(disabled)), Value::Int(id)],
+        ))
+        .await?;
         Ok(())
     }
 }

@@ -5,7 +5,7 @@ use sqlx::Row;
 use zaitaku_domain::person::PersonId;
 
 use crate::sql::{Arg, Columns, flag, from_micros, micros};
-use crate::writer::{Db, Refusal, Step, Written};
+use crate::writer::{Db, Refusal, Statement, Step, Value, Written};
 use crate::{Result, StorageError, Store};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -181,98 +181,6 @@ impl Step for InsertCard {
     }
 }
 
-struct SetWalletLabel {
-    id: i64,
-    label: String,
-}
-
-impl Step for SetWalletLabel {
-    fn run(&self, db: &mut Db) -> Result<Result<Written, Refusal>> {
-        db.changed(
-            "UPDATE cards SET wallet_label = $1 WHERE id = $2",
-            &[Arg::Text(&self.label), Arg::Int(self.id)],
-        )?;
-        Ok(Ok(Written::Done))
-    }
-}
-
-/// A compare-and-set: refused when the counter is no longer `expected`.
-struct UpdatePinCounter {
-    id: i64,
-    expected: (u8, bool),
-    new: (u8, bool),
-}
-
-impl Step for UpdatePinCounter {
-    fn run(&self, db: &mut Db) -> Result<Result<Written, Refusal>> {
-        let changed = db.changed(
-            "UPDATE cards SET tries_left = $1, locked = $2 WHERE id = $3 AND tries_left = $4 AND locked = $5",
-            &[
-                Arg::Int(i64::from(self.new.0)),
-                Arg::Int(flag(self.new.1)),
-                Arg::Int(self.id),
-                Arg::Int(i64::from(self.expected.0)),
-                Arg::Int(flag(self.expected.1)),
-            ],
-        )?;
-        Ok(changed_once(changed))
-    }
-}
-
-struct ResetCardPin {
-    id: i64,
-    pin_hash: String,
-}
-
-impl Step for ResetCardPin {
-    fn run(&self, db: &mut Db) -> Result<Result<Written, Refusal>> {
-        let changed = db.changed(
-            "UPDATE cards SET pin_hash = $1, tries_left = 3, locked = 0 WHERE id = $2",
-            &[Arg::Text(&self.pin_hash), Arg::Int(self.id)],
-        )?;
-        Ok(changed_once(changed))
-    }
-}
-
-struct RevokeCard {
-    id: i64,
-    now: i64,
-}
-
-impl Step for RevokeCard {
-    fn run(&self, db: &mut Db) -> Result<Result<Written, Refusal>> {
-        let changed = db.changed(
-            "UPDATE cards SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
-            &[Arg::Int(self.now), Arg::Int(self.id)],
-        )?;
-        Ok(changed_once(changed))
-    }
-}
-
-struct SetInsuranceUseRegistered {
-    person_id: PersonId,
-    registered: bool,
-}
-
-impl Step for SetInsuranceUseRegistered {
-    fn run(&self, db: &mut Db) -> Result<Result<Written, Refusal>> {
-        db.changed(
-            "UPDATE persons SET insurance_use_registered = $1 WHERE id = $2",
-            &[Arg::Int(flag(self.registered)), Arg::Int(self.person_id)],
-        )?;
-        Ok(Ok(Written::Done))
-    }
-}
-
-/// A write to one row by its id: refused when it changed none.
-fn changed_once(changed: u64) -> Result<Written, Refusal> {
-    if changed == 1 {
-        Ok(Written::Done)
-    } else {
-        Err(Refusal::NoChange)
-    }
-}
-
 impl Store {
     pub async fn insert_authority(
         &self,
@@ -382,10 +290,10 @@ impl Store {
 
     /// Names a card in the demo wallet by the case it shows.
     pub async fn set_wallet_label(&self, id: i64, label: &str) -> Result<()> {
-        self.write_step(SetWalletLabel {
-            id,
-            label: label.to_owned(),
-        })
+        self.write_step(Statement::new(
+            "UPDATE cards SET wallet_label = $1 WHERE id = $2",
+            vec![Value::Text(label.to_owned()), Value::Int(id)],
+        ))
         .await?;
         Ok(())
     }
@@ -399,24 +307,33 @@ impl Store {
         expected: (u8, bool),
         new: (u8, bool),
     ) -> Result<bool> {
-        self.write_conditional(UpdatePinCounter { id, expected, new })
-            .await
+        self.write_conditional(Statement::conditional(
+            "UPDATE cards SET tries_left = $1, locked = $2 WHERE id = $3 AND tries_left = $4 AND locked = $5",
+            vec![
+                Value::Int(i64::from(new.0)),
+                Value::Int(flag(new.1)),
+                Value::Int(id),
+                Value::Int(i64::from(expected.0)),
+                Value::Int(flag(expected.1)),
+            ],
+        ))
+        .await
     }
 
     /// The municipality's action: a new PIN, counter reset, lock lifted.
     pub async fn reset_card_pin(&self, id: i64, pin_hash: &str) -> Result<bool> {
-        self.write_conditional(ResetCardPin {
-            id,
-            pin_hash: pin_hash.to_owned(),
-        })
+        self.write_conditional(Statement::conditional(
+            "UPDATE cards SET pin_hash = $1, tries_left = 3, locked = 0 WHERE id = $2",
+            vec![Value::Text(pin_hash.to_owned()), Value::Int(id)],
+        ))
         .await
     }
 
     pub async fn revoke_card(&self, id: i64, now: DateTime<Utc>) -> Result<bool> {
-        self.write_conditional(RevokeCard {
-            id,
-            now: micros(now),
-        })
+        self.write_conditional(Statement::conditional(
+            "UPDATE cards SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
+            vec![Value::Int(micros(now)), Value::Int(id)],
+        ))
         .await
     }
 
@@ -440,10 +357,10 @@ impl Store {
         person_id: PersonId,
         registered: bool,
     ) -> Result<()> {
-        self.write_step(SetInsuranceUseRegistered {
-            person_id,
-            registered,
-        })
+        self.write_step(Statement::new(
+            "UPDATE persons SET insurance_use_registered = $1 WHERE id = $2",
+            vec![Value::Int(flag(registered)), Value::Int(person_id)],
+        ))
         .await?;
         Ok(())
     }

@@ -9,7 +9,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use crate::sql::{Arg, Columns, from_micros, micros};
-use crate::writer::{Db, Insert, Refusal, Step, Written, insert_returning_id};
+use crate::writer::{Db, Insert, Refusal, Statement, Step, Value, Written, insert_returning_id};
 use crate::{Result, StorageError, Store};
 
 /// What kind of device: a browser with the device cookie, or the staff app.
@@ -131,49 +131,6 @@ impl Step for RegisterDevice {
     }
 }
 
-struct TouchDevice {
-    id: i64,
-    now: i64,
-}
-
-impl Step for TouchDevice {
-    fn run(&self, db: &mut Db) -> Result<Result<Written, Refusal>> {
-        db.changed(
-            "UPDATE devices SET last_seen_at = $1 WHERE id = $2",
-            &[Arg::Int(self.now), Arg::Int(self.id)],
-        )?;
-        Ok(Ok(Written::Done))
-    }
-}
-
-/// Refused when the device is not the institution's or already revoked.
-struct RevokeDevice {
-    institution_id: i64,
-    id: i64,
-    account_id: i64,
-    now: i64,
-}
-
-impl Step for RevokeDevice {
-    fn run(&self, db: &mut Db) -> Result<Result<Written, Refusal>> {
-        let changed = db.changed(
-            "UPDATE devices SET revoked_at = $1, revoked_by = $2 \
-             WHERE institution_id = $3 AND id = $4 AND revoked_at IS NULL",
-            &[
-                Arg::Int(self.now),
-                Arg::Int(self.account_id),
-                Arg::Int(self.institution_id),
-                Arg::Int(self.id),
-            ],
-        )?;
-        Ok(if changed > 0 {
-            Ok(Written::Done)
-        } else {
-            Err(Refusal::NoChange)
-        })
-    }
-}
-
 impl Store {
     /// Registers the device that keeps `token`.
     pub async fn register_device(
@@ -250,10 +207,10 @@ impl Store {
 
     /// Notes that the device was used now.
     pub async fn touch_device(&self, id: i64, now: DateTime<Utc>) -> Result<()> {
-        self.write_step(TouchDevice {
-            id,
-            now: micros(now),
-        })
+        self.write_step(Statement::new(
+            "UPDATE devices SET last_seen_at = $1 WHERE id = $2",
+            vec![Value::Int(micros(now)), Value::Int(id)],
+        ))
         .await?;
         Ok(())
     }
@@ -266,12 +223,16 @@ impl Store {
         account_id: i64,
         now: DateTime<Utc>,
     ) -> Result<bool> {
-        self.write_conditional(RevokeDevice {
-            institution_id,
-            id,
-            account_id,
-            now: micros(now),
-        })
+        self.write_conditional(Statement::conditional(
+            "UPDATE devices SET revoked_at = $1, revoked_by = $2 \
+             WHERE institution_id = $3 AND id = $4 AND revoked_at IS NULL",
+            vec![
+                Value::Int(micros(now)),
+                Value::Int(account_id),
+                Value::Int(institution_id),
+                Value::Int(id),
+            ],
+        ))
         .await
     }
 }

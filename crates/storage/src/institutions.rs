@@ -11,7 +11,7 @@ use zaitaku_domain::institution::{Institution, InstitutionCode, InstitutionKind}
 use zaitaku_domain::partner_origin::PartnerOrigin;
 
 use crate::sql::{Arg, Columns, flag, from_micros, micros};
-use crate::writer::{Db, Refusal, Step, Written};
+use crate::writer::{Db, Refusal, Statement, Step, Value, Written};
 use crate::{Result, StorageError, Store};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -179,75 +179,6 @@ impl Step for InsertInstitution {
     }
 }
 
-struct UpdateSettings {
-    id: i64,
-    name: String,
-    eprescription: bool,
-    remote_function_enabled: bool,
-    consent_items: String,
-    partner_origins: String,
-    now: i64,
-}
-
-impl Step for UpdateSettings {
-    fn run(&self, db: &mut Db) -> Result<Result<Written, Refusal>> {
-        db.changed(
-            "UPDATE institutions SET name = $1, eprescription = $2, remote_function_enabled = $3, consent_items = $4, \
-             partner_origins = $5, updated_at = $6 WHERE id = $7",
-            &[
-                Arg::Text(&self.name),
-                Arg::Int(flag(self.eprescription)),
-                Arg::Int(flag(self.remote_function_enabled)),
-                Arg::Text(&self.consent_items),
-                Arg::Text(&self.partner_origins),
-                Arg::Int(self.now),
-                Arg::Int(self.id),
-            ],
-        )?;
-        Ok(Ok(Written::Done))
-    }
-}
-
-struct RotateUrlToken {
-    id: i64,
-    token: String,
-    now: i64,
-}
-
-impl Step for RotateUrlToken {
-    fn run(&self, db: &mut Db) -> Result<Result<Written, Refusal>> {
-        db.changed(
-            "UPDATE institutions SET url_token = $1, updated_at = $2 WHERE id = $3",
-            &[
-                Arg::Text(&self.token),
-                Arg::Int(self.now),
-                Arg::Int(self.id),
-            ],
-        )?;
-        Ok(Ok(Written::Done))
-    }
-}
-
-struct RecordTermsAcceptance {
-    id: i64,
-    account_id: i64,
-    now: i64,
-}
-
-impl Step for RecordTermsAcceptance {
-    fn run(&self, db: &mut Db) -> Result<Result<Written, Refusal>> {
-        db.changed(
-            "UPDATE institutions SET terms_accepted_at = $1, terms_accepted_by = $2 WHERE id = $3",
-            &[
-                Arg::Int(self.now),
-                Arg::Int(self.account_id),
-                Arg::Int(self.id),
-            ],
-        )?;
-        Ok(Ok(Written::Done))
-    }
-}
-
 impl Store {
     pub async fn insert_institution(
         &self,
@@ -317,15 +248,11 @@ impl Store {
         i: &Institution,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        self.write_step(UpdateSettings {
-            id,
-            name: i.name.clone(),
-            eprescription: i.eprescription,
-            remote_function_enabled: i.remote_function_enabled,
-            consent_items: items_text(&i.consent_items),
-            partner_origins: origins_text(&i.partner_origins),
-            now: micros(now),
-        })
+        self.write_step(Statement::new(
+            "UPDATE institutions SET name = $1, eprescription = $2, remote_function_enabled = $3, consent_items = $4, \
+             partner_origins = $5, updated_at = $6 WHERE id = $7",
+            vec![Value::Text(i.name.clone()), Value::Int(flag(i.eprescription)), Value::Int(flag(i.remote_function_enabled)), Value::Text(items_text(&i.consent_items)), Value::Text(origins_text(&i.partner_origins)), Value::Int(micros(now)), Value::Int(id)],
+        ))
         .await?;
         self.institutions.clear();
         Ok(())
@@ -334,11 +261,14 @@ impl Store {
     /// Issues a new URL token; the old one stops working at once.
     pub async fn rotate_url_token(&self, id: i64, now: DateTime<Utc>) -> Result<String> {
         let token = new_url_token()?;
-        self.write_step(RotateUrlToken {
-            id,
-            token: token.clone(),
-            now: micros(now),
-        })
+        self.write_step(Statement::new(
+            "UPDATE institutions SET url_token = $1, updated_at = $2 WHERE id = $3",
+            vec![
+                Value::Text(token.clone()),
+                Value::Int(micros(now)),
+                Value::Int(id),
+            ],
+        ))
         .await?;
         self.institutions.clear();
         Ok(token)
@@ -361,11 +291,14 @@ impl Store {
         account_id: i64,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        self.write_step(RecordTermsAcceptance {
-            id,
-            account_id,
-            now: micros(now),
-        })
+        self.write_step(Statement::new(
+            "UPDATE institutions SET terms_accepted_at = $1, terms_accepted_by = $2 WHERE id = $3",
+            vec![
+                Value::Int(micros(now)),
+                Value::Int(account_id),
+                Value::Int(id),
+            ],
+        ))
         .await?;
         Ok(())
     }

@@ -10,8 +10,8 @@ use zaitaku_domain::consent::{CareKind, ConsentAction};
 use zaitaku_domain::person::PersonId;
 use zaitaku_domain::photo_id::PhotoIdReason;
 
-use crate::sql::{Arg, date_text, from_micros, micros, parse_date};
-use crate::writer::{Db, Refusal, Step, Written};
+use crate::sql::{date_text, from_micros, micros, parse_date};
+use crate::writer::{Statement, Value};
 use crate::{Result, StorageError, Store};
 
 /// Filters of 同意取得済み患者一覧. Times are instants: the caller turns JST
@@ -113,56 +113,6 @@ fn patient_from_row(row: &AnyRow) -> Result<ConsentedPatient> {
             })
             .transpose()?,
     })
-}
-
-struct SetReferenceNumber {
-    institution_id: i64,
-    person_id: PersonId,
-    reference: Option<String>,
-    now: i64,
-}
-
-impl Step for SetReferenceNumber {
-    fn run(&self, db: &mut Db) -> Result<Result<Written, Refusal>> {
-        db.changed(
-            "INSERT INTO institution_patients (institution_id, person_id, reference_number, updated_at) \
-             VALUES ($1, $2, $3, $4) ON CONFLICT (institution_id, person_id) \
-             DO UPDATE SET reference_number = excluded.reference_number, updated_at = excluded.updated_at",
-            &[
-                Arg::Int(self.institution_id),
-                Arg::Int(self.person_id),
-                Arg::OptText(self.reference.as_deref()),
-                Arg::Int(self.now),
-            ],
-        )
-        .map_err(|e| e.unique_as("照会番号"))?;
-        Ok(Ok(Written::Done))
-    }
-}
-
-struct RecordPhotoIdCheck {
-    institution_id: i64,
-    person_id: PersonId,
-    account_id: i64,
-    now: i64,
-}
-
-impl Step for RecordPhotoIdCheck {
-    fn run(&self, db: &mut Db) -> Result<Result<Written, Refusal>> {
-        db.changed(
-            "INSERT INTO institution_patients (institution_id, person_id, photo_id_checked_at, photo_id_checked_by, \
-             updated_at) VALUES ($1, $2, $3, $4, $3) ON CONFLICT (institution_id, person_id) \
-             DO UPDATE SET photo_id_checked_at = excluded.photo_id_checked_at, \
-             photo_id_checked_by = excluded.photo_id_checked_by, updated_at = excluded.updated_at",
-            &[
-                Arg::Int(self.institution_id),
-                Arg::Int(self.person_id),
-                Arg::Int(self.now),
-                Arg::Int(self.account_id),
-            ],
-        )?;
-        Ok(Ok(Written::Done))
-    }
 }
 
 impl Store {
@@ -288,12 +238,12 @@ impl Store {
         reference: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        self.write_step(SetReferenceNumber {
-            institution_id,
-            person_id,
-            reference: reference.map(str::to_owned),
-            now: micros(now),
-        })
+        self.write_step(Statement::new(
+            "INSERT INTO institution_patients (institution_id, person_id, reference_number, updated_at) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT (institution_id, person_id) \
+             DO UPDATE SET reference_number = excluded.reference_number, updated_at = excluded.updated_at",
+            vec![Value::Int(institution_id), Value::Int(person_id), Value::OptText(reference.map(str::to_owned)), Value::Int(micros(now))],
+        ).unique_as("照会番号"))
         .await?;
         Ok(())
     }
@@ -306,12 +256,13 @@ impl Store {
         account_id: i64,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        self.write_step(RecordPhotoIdCheck {
-            institution_id,
-            person_id,
-            account_id,
-            now: micros(now),
-        })
+        self.write_step(Statement::new(
+            "INSERT INTO institution_patients (institution_id, person_id, photo_id_checked_at, photo_id_checked_by, \
+             updated_at) VALUES ($1, $2, $3, $4, $3) ON CONFLICT (institution_id, person_id) \
+             DO UPDATE SET photo_id_checked_at = excluded.photo_id_checked_at, \
+             photo_id_checked_by = excluded.photo_id_checked_by, updated_at = excluded.updated_at",
+            vec![Value::Int(institution_id), Value::Int(person_id), Value::Int(micros(now)), Value::Int(account_id)],
+        ))
         .await?;
         Ok(())
     }

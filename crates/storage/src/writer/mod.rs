@@ -7,10 +7,12 @@
 //! - `engine`: the thread, batches, savepoints, Deferred → Immediate.
 //! - `chain`: the audit chain (head, hashes, the batch's insert).
 //! - `sessions`: browser-session rows (last write per id wins).
+//! - `statement`: the plain step, one statement with its arguments.
 
 mod chain;
 mod engine;
 mod sessions;
+mod statement;
 
 use chrono::{DateTime, Utc};
 use zaitaku_domain::consent::ConsentRecord;
@@ -23,6 +25,7 @@ use crate::sql::micros;
 use crate::{AuditEvent, Result, StorageError};
 
 pub(crate) use engine::{Db, Target, Writer};
+pub(crate) use statement::{Statement, Value};
 
 /// An insert for [`Db::insert_id`]: its text, and the same text with
 /// `RETURNING id` for PostgreSQL (see [`insert_returning_id`]).
