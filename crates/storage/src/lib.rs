@@ -4,8 +4,9 @@
 //! Choices that hold everywhere in this crate:
 //! - Placeholders are `$1, $2, …`, which SQLite and PostgreSQL both accept.
 //! - Dates are `TEXT` `YYYY-MM-DD`; instants are `BIGINT` microseconds UTC;
-//!   flags are integers 0/1. The `Any` driver carries only these types, and
-//!   ISO dates sort and compare correctly as text.
+//!   flags are integers 0/1; keys and certificates are blobs. The `Any`
+//!   driver carries integers, text and blobs but no date types, and ISO
+//!   dates sort and compare correctly as text.
 //! - SQLite runs in WAL mode with `synchronous=FULL`: a commit is on disk before
 //!   it returns, so a consent the patient is shown as registered survives a power
 //!   cut, not only a crash of the process. (`NORMAL` would be faster but may drop

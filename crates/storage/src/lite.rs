@@ -458,7 +458,7 @@ mod tests {
         // are still there, and the next commit appends after them.
         commit_rows(&writer, 1);
         assert_eq!(wal_restarts(&path), restarts, "the WAL grows on");
-        // The writer's catch-up (writer.rs, after its commit): the next
+        // The writer's catch-up (writer/engine.rs, after its commit): the next
         // commit writes the WAL from its beginning.
         assert!(due.swap(false, Ordering::Relaxed));
         checkpoint(&writer).unwrap();
