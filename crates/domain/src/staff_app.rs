@@ -33,18 +33,21 @@ impl ActivationCode {
                 field: "アクティベーションコード",
             });
         }
-        if s.len() != Self::DIGITS || !s.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(ValidationError::DigitsLength {
-                field: "アクティベーションコード",
-                expected: "12",
-            });
-        }
-        Ok(Self(s.to_owned()))
+        digits(s, "アクティベーションコード", Self::DIGITS, "12").map(Self)
     }
 
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// `input` if it is exactly `len` half-width digits (`expected` is `len` as
+/// the message writes it).
+fn digits(input: &str, field: &'static str, len: usize, expected: &'static str) -> Result<String> {
+    if input.len() != len || !input.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(ValidationError::DigitsLength { field, expected });
+    }
+    Ok(input.to_owned())
 }
 
 /// When an issued code may be used: from `usable_after` after its issue
@@ -118,13 +121,7 @@ pub struct Passcode(String);
 
 impl Passcode {
     pub fn parse(input: &str) -> Result<Self> {
-        if input.len() != 4 || !input.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(ValidationError::DigitsLength {
-                field: "パスコード",
-                expected: "4",
-            });
-        }
-        Ok(Self(input.to_owned()))
+        digits(input, "パスコード", 4, "4").map(Self)
     }
 
     pub fn as_str(&self) -> &str {
