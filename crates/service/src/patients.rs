@@ -8,7 +8,7 @@
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde_json::json;
-use zaitaku_domain::account::validate_reference_number;
+use zaitaku_domain::account::{Permission, validate_reference_number};
 use zaitaku_domain::consent::{CareKind, next_midnight_jst};
 use zaitaku_domain::error::ValidationError;
 use zaitaku_storage::{ConsentedPatient, PatientFilter, StorageError, Store};
@@ -97,6 +97,30 @@ pub struct PatientList {
     /// There may be more than [`LIST_LIMIT`] lines.
     pub limit_reached: bool,
     pub refusal: Option<SearchRefusal>,
+}
+
+/// How many patients still await a photo-ID check, for the menu page's
+/// reminder: `None` for a role that may not see patients. A count, not a
+/// read of anyone's data, so it is not audited.
+pub async fn photo_checks_pending(
+    store: &Store,
+    staff: &Session,
+) -> Result<Option<usize>, ServiceError> {
+    if !staff.account.role.may(Permission::ViewPatients) {
+        return Ok(None);
+    }
+    let inst = staff.staff_institution()?;
+    let pending = store
+        .consented_patients(
+            inst.id,
+            &PatientFilter {
+                needs_photo_id_check_only: true,
+                limit: 500,
+                ..PatientFilter::default()
+            },
+        )
+        .await?;
+    Ok(Some(pending.len()))
 }
 
 /// 同意取得済み患者一覧 of the staff's institution. Without any search, like

@@ -5,7 +5,6 @@ use askama::Template;
 use axum::extract::State;
 use axum::response::{Html, IntoResponse, Response};
 use zaitaku_domain::account::Permission;
-use zaitaku_storage::PatientFilter;
 
 use crate::AppState;
 use crate::common::error::WebError;
@@ -28,22 +27,8 @@ pub async fn menu(
     staff: Staff<gate::ViewUrl>,
 ) -> Result<Response, WebError> {
     let inst = staff.institution()?;
-    let photo_checks = if staff.may(Permission::ViewPatients) {
-        let pending = state
-            .store
-            .consented_patients(
-                inst.id,
-                &PatientFilter {
-                    needs_photo_id_check_only: true,
-                    limit: 500,
-                    ..PatientFilter::default()
-                },
-            )
-            .await?;
-        Some(pending.len())
-    } else {
-        None
-    };
+    let photo_checks =
+        zaitaku_service::patients::photo_checks_pending(&state.store, &staff).await?;
     let page = MenuPage {
         function_enabled: inst.institution.remote_function_enabled,
         is_admin: staff.may(Permission::ManageSettings),

@@ -1717,6 +1717,24 @@ async fn the_photo_id_flag_follows_where_the_visit_ran(url: &str) {
     let only = admin.get("/admin/patients?photo=1").await;
     assert!(!only.body.contains("href=\"/admin/patients/501\""));
     assert!(only.body.contains("href=\"/admin/patients/502\""));
+    // The menu reminds of as many patients as that list shows.
+    let flagged: std::collections::BTreeSet<&str> = only
+        .body
+        .split("href=\"/admin/patients/")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .filter(|id| id.parse::<i64>().is_ok())
+        .collect();
+    assert!(flagged.len() >= 4, "{flagged:?}");
+    let menu = admin.get("/admin").await;
+    assert!(
+        menu.body.contains(&format!(
+            "本人確認が済んでいない方が {} 人います。",
+            flagged.len()
+        )),
+        "{}",
+        menu.summary()
+    );
 }
 on_both!(the_photo_id_flag_follows_where_the_visit_ran);
 
