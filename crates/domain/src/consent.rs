@@ -16,6 +16,13 @@ pub fn jst() -> FixedOffset {
     FixedOffset::east_opt(9 * 3600).unwrap_or_else(|| unreachable!("+09:00 is a valid offset"))
 }
 
+/// `2026年11月21日 14:05` in JST, as tables and messages write an instant.
+pub fn jst_minute(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.with_timezone(&jst())
+        .format("%Y年%m月%d日 %H:%M")
+        .to_string()
+}
+
 /// The consent items (同意項目), in the order the web service shows them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -68,6 +68,22 @@ impl CodeTerms {
             lifetime: Duration::days(7),
         }
     }
+
+    /// The window of a code issued at `issued_at`, fixed at issue so that a
+    /// later change of the terms does not move codes already handed out.
+    pub fn window(self, issued_at: DateTime<Utc>) -> CodeWindow {
+        CodeWindow {
+            usable_from: issued_at + self.usable_after,
+            expires_at: issued_at + self.lifetime,
+        }
+    }
+}
+
+/// When one issued code opens: from `usable_from` until before `expires_at`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CodeWindow {
+    pub usable_from: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
 }
 
 /// Where an issued code stands, as the administration's list shows it.
@@ -81,17 +97,12 @@ pub enum CodeState {
 }
 
 impl CodeState {
-    pub fn of(
-        issued_at: DateTime<Utc>,
-        used_at: Option<DateTime<Utc>>,
-        terms: CodeTerms,
-        now: DateTime<Utc>,
-    ) -> Self {
+    pub fn of(window: CodeWindow, used_at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Self {
         if used_at.is_some() {
             Self::Used
-        } else if now >= issued_at + terms.lifetime {
+        } else if now >= window.expires_at {
             Self::Expired
-        } else if now < issued_at + terms.usable_after {
+        } else if now < window.usable_from {
             Self::NotYetUsable
         } else {
             Self::Unused
@@ -209,7 +220,7 @@ mod tests {
     fn a_code_waits_then_serves_until_it_expires_or_is_used() {
         let terms = CodeTerms::standard();
         let issued = at(0);
-        let state = |now, used| CodeState::of(issued, used, terms, now);
+        let state = |now, used| CodeState::of(terms.window(issued), used, now);
         assert_eq!(state(at(9), None), CodeState::NotYetUsable);
         assert_eq!(state(at(10), None), CodeState::Unused);
         assert_eq!(state(at(7 * 24 * 60 - 1), None), CodeState::Unused);
@@ -220,7 +231,10 @@ mod tests {
             usable_after: Duration::zero(),
             ..terms
         };
-        assert_eq!(CodeState::of(issued, None, demo, issued), CodeState::Unused);
+        assert_eq!(
+            CodeState::of(demo.window(issued), None, issued),
+            CodeState::Unused
+        );
     }
 
     #[test]

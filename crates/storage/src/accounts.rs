@@ -269,6 +269,17 @@ impl Store {
         Ok(())
     }
 
+    /// A login that is not one to the administration (the staff app's):
+    /// the failures counted so far are forgotten, `last_login_at` stays.
+    pub async fn clear_login_failures(&self, id: i64) -> Result<()> {
+        self.write_step(Statement::new(
+            "UPDATE accounts SET failed_attempts = 0, locked_until = NULL WHERE id = $1",
+            vec![Value::Int(id)],
+        ))
+        .await?;
+        Ok(())
+    }
+
     /// A new password hash. `must_change` is true for a reset by an
     /// administrator (a temporary password) and false when the owner chose it.
     pub async fn set_password(

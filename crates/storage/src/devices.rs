@@ -63,7 +63,7 @@ impl StoredDevice {
 }
 
 /// The hex SHA-256 a device token is stored and looked up as.
-fn token_hash(token: &str) -> String {
+pub(crate) fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 

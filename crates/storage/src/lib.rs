@@ -24,6 +24,7 @@
 //!   drivers (`sql::Columns`, `sql::Arg`).
 
 mod accounts;
+mod app_devices;
 mod audit;
 mod audit_view;
 mod auth;
@@ -47,6 +48,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyConnection, AnyPool, Connection, Executor};
 
 pub use accounts::{NewAccount, StoredAccount};
+pub use app_devices::{AppDevice, NewActivationCode, StoredActivationCode};
 pub use audit::{AuditEvent, AuditRecord};
 pub use audit_view::AuditQuery;
 pub use auth::{AuthRequest, NonceRejection};

@@ -334,6 +334,12 @@ impl Visitor {
         self.send(req).await
     }
 
+    /// Posts exactly these fields (no CSRF token added), as a forged form.
+    pub async fn post_raw(&mut self, path: &str, form: &[(&str, &str)]) -> Landed {
+        let req = self.http.post(format!("{}{path}", self.base)).form(form);
+        self.send(req).await
+    }
+
     pub async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Landed {
         let mut fields: Vec<(&str, &str)> = vec![("csrf", self.csrf.as_str())];
         fields.extend_from_slice(form);

@@ -10,6 +10,7 @@
 //! - `patient`: マイナ在宅受付Web, flows A/B/C under `/w/{token}`.
 //! - `admin`: an institution's administration under `/admin` (and the staff
 //!   login of both realms); `operator`: the platform operator's pages.
+//! - `staff`: マイナ資格確認アプリ, the staff app under `/app`.
 //! - `demo`: 本人確認のテスト, served with the stand-in authenticator only.
 
 pub mod admin;
@@ -19,6 +20,7 @@ mod operator;
 mod pages;
 pub mod partner_key;
 mod patient;
+mod staff;
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -85,6 +87,7 @@ pub fn router(state: AppState) -> Router {
         .route(partner::KEY_PEM_PATH, get(pages::return_key_pem))
         .merge(admin::routes())
         .merge(operator::routes())
+        .merge(staff::routes())
         .fallback(pages::not_found)
         .with_state(state);
     let app = match stand_in {

@@ -123,6 +123,10 @@ pub struct ServeArgs {
     /// anyone who reaches the server can then sign in with a virtual card.
     #[arg(long, env = "ZAITAKU_STAND_IN_AUTHENTICATOR")]
     pub stand_in_authenticator: bool,
+    /// Minutes after issue before a staff app's activation code opens
+    /// (seed 002: about ten).
+    #[arg(long, env = "ZAITAKU_ACTIVATION_WAIT_MINUTES", default_value_t = 10, value_parser = clap::value_parser!(u32).range(0..=1440))]
+    pub activation_wait_minutes: u32,
 }
 
 #[derive(Args, Debug)]

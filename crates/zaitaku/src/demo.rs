@@ -308,6 +308,15 @@ pub fn print_banner(
     for i in institutions {
         println!("    {}  {}", i.institution.code, i.institution.name);
     }
+    println!(
+        "マイナ資格確認アプリ（タブレット・スマートフォン・PCのブラウザで開く）: {base_url}/app"
+    );
+    println!(
+        "  1. 管理画面に {STAFF_USER} で一度ログインし、{ADMIN_USER} で《アクティベーションコード管理》からコードを発行"
+    );
+    println!(
+        "  2. アプリで利用規約に同意し、機関コード・{STAFF_USER}・パスワード {ADMIN_PASSWORD}・コード12桁を入力、パスコード4桁を登録"
+    );
     println!("運用者向け管理画面: {base_url}/operator/login");
     println!("  ユーザID {OPERATOR_USER}  パスワード {OPERATOR_PASSWORD}");
     println!();

@@ -15,6 +15,7 @@ use anyhow::{Context, Result};
 use chrono::Utc;
 use clap::Parser;
 use zaitaku_domain::consent::jst;
+use zaitaku_domain::staff_app::CodeTerms;
 use zaitaku_storage::{ConnectOptions, Store};
 
 use crate::cli::{Cli, Command};
@@ -106,7 +107,12 @@ async fn run(command: Command) -> Result<()> {
             let base_url = format!("http://{}", listener.local_addr().unwrap_or(args.listen));
             let signer = serve::signer(Some(&args.data_dir.join("return-signing-key.pem")))?;
             demo::print_banner(&base_url, &institutions, &patients, &cards, &url);
-            serve::run(listener, store, base_url, signer, true).await
+            // The demo's codes open at once: the tester issues one and types it.
+            let terms = CodeTerms {
+                usable_after: chrono::Duration::zero(),
+                ..CodeTerms::standard()
+            };
+            serve::run(listener, store, base_url, signer, true, terms).await
         }
         Command::Serve(args) => {
             let options = ConnectOptions {
@@ -126,6 +132,12 @@ async fn run(command: Command) -> Result<()> {
                 public_url,
                 signer,
                 args.stand_in_authenticator,
+                CodeTerms {
+                    usable_after: chrono::Duration::minutes(i64::from(
+                        args.activation_wait_minutes,
+                    )),
+                    ..CodeTerms::standard()
+                },
             )
             .await
         }

@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 
 use anyhow::{Context, Result};
 use tokio::net::TcpListener;
+use zaitaku_domain::staff_app::CodeTerms;
 use zaitaku_proto::partner::ReturnSigner;
 use zaitaku_storage::Store;
 use zaitaku_web::{AppState, partner_key};
@@ -34,6 +35,7 @@ pub async fn run(
     public_url: String,
     signer: ReturnSigner,
     stand_in_authenticator: bool,
+    code_terms: CodeTerms,
 ) -> Result<()> {
     let addr = listener.local_addr().ok();
     tracing::info!(
@@ -44,7 +46,8 @@ pub async fn run(
     let state = AppState::new(store.clone(), public_url)
         .await?
         .with_signer(signer)
-        .with_stand_in_authenticator(stand_in_authenticator);
+        .with_stand_in_authenticator(stand_in_authenticator)
+        .with_code_terms(code_terms);
     if stand_in_authenticator {
         tracing::warn!(
             "the stand-in authenticator and its virtual cards are served: for demonstrations and tests only"

@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, Utc};
 use serde_json::json;
-use zaitaku_storage::{AuditEvent, Store};
+use zaitaku_storage::{AuditEvent, Store, StoredAccount};
 
 use super::Realm;
 use super::password::{decoy_check, password_matches_off_thread};
@@ -77,6 +77,47 @@ pub async fn login(
     password: &str,
     now: DateTime<Utc>,
 ) -> Result<Result<SignedIn, LoginRefusal>, ServiceError> {
+    let account = match check_password(
+        store,
+        realm,
+        "account.login",
+        institution_code,
+        user_id,
+        password,
+        now,
+    )
+    .await?
+    {
+        Ok(account) => account,
+        Err(why) => return Ok(Err(why)),
+    };
+    store.record_login(account.id, now).await?;
+    let institution = match account.institution_id {
+        Some(id) => store.institution(id).await?,
+        None => None,
+    };
+    let must_change_password = account.must_change_password;
+    let session = open_session(store, account, institution, realm, now).await?;
+    Ok(Ok(SignedIn {
+        session,
+        must_change_password,
+    }))
+}
+
+/// The password check of a login, with the lockout rule, audited as
+/// `action`: the account (as it was before this attempt), or why not. The
+/// staff app's login shares it, and with it the count that locks the
+/// account. The caller records the success: its count of failures is
+/// still standing.
+pub(crate) async fn check_password(
+    store: &Store,
+    realm: Realm,
+    action: &'static str,
+    institution_code: &str,
+    user_id: &str,
+    password: &str,
+    now: DateTime<Utc>,
+) -> Result<Result<StoredAccount, LoginRefusal>, ServiceError> {
     let (institution_code, user_id) = (institution_code.trim(), user_id.trim());
     let account = match realm {
         Realm::Institution => store.account_for_login(institution_code, user_id).await?,
@@ -84,7 +125,7 @@ pub async fn login(
     };
     let audit = |outcome: &'static str, institution: Option<i64>| AuditEvent {
         actor: realm.actor(),
-        action: "account.login",
+        action,
         outcome,
         institution_id: institution,
         person_id: None,
@@ -122,18 +163,8 @@ pub async fn login(
         tracing::info!(failures = count, "login refused");
         return refused(why, account.institution_id).await;
     }
-    store.record_login(account.id, now).await?;
     store
         .audit(&audit("ok", account.institution_id), now)
         .await?;
-    let institution = match account.institution_id {
-        Some(id) => store.institution(id).await?,
-        None => None,
-    };
-    let must_change_password = account.must_change_password;
-    let session = open_session(store, account, institution, realm, now).await?;
-    Ok(Ok(SignedIn {
-        session,
-        must_change_password,
-    }))
+    Ok(Ok(account))
 }

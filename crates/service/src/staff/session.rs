@@ -57,7 +57,7 @@ pub(crate) fn session_data(account: &StoredAccount, realm: Realm, csrf: &str) ->
 
 /// A digest of the password hash, so the session store does not hold the
 /// hash itself.
-fn password_mark(password_hash: &str) -> String {
+pub(crate) fn password_mark(password_hash: &str) -> String {
     let digest = Sha256::digest(password_hash.as_bytes());
     zaitaku_proto::base64url::encode(&digest[..16])
 }

@@ -19,7 +19,7 @@ use crate::common::error::WebError;
 use crate::common::form_page;
 use crate::common::jst_minute;
 use crate::common::nav::Nav;
-use crate::common::staff::{CsrfForm, Gate, Staff, gate, no_such_record};
+use crate::common::staff::{Gate, Staff, gate, no_such_record};
 use zaitaku_service::staff::Realm;
 
 pub struct DeviceLine {
@@ -33,7 +33,7 @@ pub struct DeviceLine {
     pub this_browser: bool,
 }
 
-fn line(d: &StoredDevice, here: Option<&DeviceSighting>) -> DeviceLine {
+pub(super) fn line(d: &StoredDevice, here: Option<&DeviceSighting>) -> DeviceLine {
     DeviceLine {
         id: d.id,
         kind: d.kind.label(),
@@ -167,12 +167,19 @@ pub async fn register(
     Ok(res)
 }
 
+#[derive(Deserialize)]
+pub struct RevokeForm {
+    csrf: Option<String>,
+    /// `app`: the request came from アクティベーションコード管理.
+    back: Option<String>,
+}
+
 pub async fn revoke(
     State(state): State<AppState>,
     staff: Staff<gate::ManageDevices>,
     headers: HeaderMap,
     Path(id): Path<i64>,
-    Form(form): Form<CsrfForm>,
+    Form(form): Form<RevokeForm>,
 ) -> Result<Response, WebError> {
     if let Some(r) = staff.csrf_refusal(form.csrf.as_deref()) {
         return Ok(r);
@@ -191,7 +198,12 @@ pub async fn revoke(
             Some(("/admin/devices", "医療機関等の端末登録に戻る")),
         ));
     };
-    let mut res = Redirect::to("/admin/devices?done=revoked").into_response();
+    let back = if form.back.as_deref() == Some("app") {
+        "/admin/app?done=revoked"
+    } else {
+        "/admin/devices?done=revoked"
+    };
+    let mut res = Redirect::to(back).into_response();
     // This browser's own registration ends: its cookie is forgotten too.
     if revoked.this_browser {
         res.headers_mut()

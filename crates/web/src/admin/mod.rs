@@ -5,6 +5,7 @@
 //! query is scoped to the signed-in account's institution.
 
 mod accounts;
+mod app;
 pub(crate) mod audit;
 mod audit_labels;
 pub mod auth;
@@ -66,6 +67,7 @@ pub fn routes() -> Router<AppState> {
             post(patients::photo_id_checked),
         )
         .route("/admin/patients/{id}/medical", get(medical::page))
+        .route("/admin/app", get(app::page).post(app::issue))
         .route("/admin/devices", get(devices::list).post(devices::register))
         .route("/admin/devices/{id}/revoke", post(devices::revoke))
         .route(

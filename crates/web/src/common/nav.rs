@@ -2,19 +2,12 @@
 //! pages: who is signed in, where, and the menu of the pages this role may
 //! open (nothing else is offered).
 
-use chrono::{DateTime, Utc};
 use zaitaku_domain::account::{Permission, Role};
-use zaitaku_domain::consent::jst;
 use zaitaku_service::staff::{Realm, Session};
 
 use super::staff::RealmPaths;
 
-/// `2026年11月21日 14:05` in JST, for tables.
-pub fn jst_minute(t: DateTime<Utc>) -> String {
-    t.with_timezone(&jst())
-        .format("%Y年%m月%d日 %H:%M")
-        .to_string()
-}
+pub use zaitaku_domain::consent::jst_minute;
 
 pub struct NavItem {
     pub href: &'static str,
@@ -49,8 +42,7 @@ struct MenuGroup {
 }
 
 /// Seed 002's menu groups, in its order, with the pages that exist under
-/// them; 《マイナ資格確認アプリ管理》 and 《緊急時医療情報・資格確認機能》
-/// have none yet. 《監査ログ管理》 is ours: the seed has no audit viewer.
+/// them; 《緊急時医療情報・資格確認機能》 has none yet. 《監査ログ管理》 is ours: the seed has no audit viewer.
 const INSTITUTION_MENU: &[MenuGroup] = &[
     MenuGroup {
         label: "環境設定情報管理",
@@ -79,6 +71,14 @@ const INSTITUTION_MENU: &[MenuGroup] = &[
                 Permission::ManageDevices,
             ),
         ],
+    },
+    MenuGroup {
+        label: "マイナ資格確認アプリ管理",
+        items: &[(
+            "/admin/app",
+            "アクティベーションコード管理",
+            Permission::ManageDevices,
+        )],
     },
     MenuGroup {
         label: "アカウント情報管理",

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use zaitaku_domain::staff_app::CodeTerms;
 use zaitaku_identity::Identity;
 use zaitaku_proto::partner::ReturnSigner;
 use zaitaku_storage::Store;
@@ -24,6 +25,9 @@ pub struct AppState {
     /// `/demo/identity`: for the demo and tests, never by accident in
     /// production (`zaitaku serve --stand-in-authenticator`).
     pub stand_in_authenticator: bool,
+    /// When an activation code of the staff app opens (the demo waits no
+    /// time; docs/design/staff-app.md).
+    pub code_terms: CodeTerms,
 }
 
 /// Why the server's state could not be built.
@@ -49,11 +53,17 @@ impl AppState {
             public_url,
             signer: Arc::new(partner_key::generate()?),
             stand_in_authenticator: true,
+            code_terms: CodeTerms::standard(),
         })
     }
 
     pub fn with_stand_in_authenticator(mut self, on: bool) -> Self {
         self.stand_in_authenticator = on;
+        self
+    }
+
+    pub fn with_code_terms(mut self, terms: CodeTerms) -> Self {
+        self.code_terms = terms;
         self
     }
 

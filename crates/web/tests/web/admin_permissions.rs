@@ -121,6 +121,8 @@ const ROUTES: &[Route] = &[
         Needs(P::ViewMedical),
         200,
     ),
+    r(Get, "/admin/app", Needs(P::ManageDevices), 200),
+    r(Post, "/admin/app", Needs(P::ManageDevices), 200),
     r(Get, "/admin/devices", Needs(P::ManageDevices), 200),
     r(Post, "/admin/devices", Needs(P::ManageDevices), 303),
     r(
@@ -171,6 +173,7 @@ const MENU: &[(&str, Permission)] = &[
     ("/admin/url", P::ViewUrl),
     ("/admin/settings", P::ManageSettings),
     ("/admin/devices", P::ManageDevices),
+    ("/admin/app", P::ManageDevices),
     ("/admin/accounts", P::ManageAccounts),
     ("/admin/audit", P::ViewInstitutionAudit),
     ("/admin/password", P::ChangeOwnPassword),
@@ -479,6 +482,7 @@ fn fields(path: &str, a: &StoredInstitution, effective: bool) -> Vec<(&'static s
         ],
         p if p.ends_with("/reference") => vec![("reference", s(REFERENCE))],
         "/admin/devices" => vec![("memo", s("試験 新しい端末"))],
+        "/admin/app" => vec![("memo", s("試験 訪問用タブレット"))],
         "/operator/institutions/new" => vec![
             ("code", new_institution_code().as_str().to_owned()),
             ("name", s("新規登録クリニック")),
@@ -1015,8 +1019,8 @@ async fn a_forged_csrf_token_changes_nothing(url: &str) {
         }
     }
     assert_eq!(
-        walked, 17,
-        "thirteen institution actions, four operator actions"
+        walked, 18,
+        "fourteen institution actions, four operator actions"
     );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 

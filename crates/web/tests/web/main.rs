@@ -22,3 +22,4 @@ mod flows_e2e;
 mod handoff;
 mod identity_e2e;
 mod pages;
+mod staff_app;

@@ -6,6 +6,9 @@
 //! was made in front of staff and needs no photo-ID check afterwards
 //! (`zaitaku_domain::photo_id`).
 
+pub mod activation;
+pub mod app;
+
 use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
 use zaitaku_domain::account::validate_display_name;

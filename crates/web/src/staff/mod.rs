@@ -1,0 +1,47 @@
+//! マイナ資格確認アプリ under `/app` (seed 001; seed 002 居宅同意取得型): an
+//! installable web app a nurse opens on a phone, an iPad or a laptop.
+//! A browser becomes an app device by 初期登録 with an activation code; it
+//! keeps the device token in an HttpOnly cookie and opens with its
+//! four-digit passcode. The rules are `zaitaku_service::device::{activation,
+//! app}`; the screens and their 画面番号 are listed in docs/screens/README.md.
+
+mod pages;
+mod pwa;
+mod session;
+
+use axum::Router;
+use axum::routing::{get, post};
+
+use crate::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/app", get(pages::start))
+        .route("/app/terms", get(pages::terms))
+        .route(
+            "/app/register",
+            get(pages::register_page).post(pages::register),
+        )
+        .route("/app/registered", get(pages::registered))
+        .route(
+            "/app/passcode",
+            get(pages::passcode_page).post(pages::passcode_register),
+        )
+        .route("/app/login", post(pages::passcode_login))
+        .route("/app/signin", post(pages::password_login))
+        .route("/app/home", get(pages::home))
+        .route("/app/menu", get(pages::menu))
+        .route(
+            "/app/security",
+            get(pages::security_lock).post(pages::security_open),
+        )
+        .route("/app/security/visual-check", post(pages::visual_check))
+        .route("/app/security/logout", post(pages::logout))
+        .route("/app/security/deregister", post(pages::deregister))
+        .route("/app/offline", get(pwa::offline))
+        .route("/app/manifest.webmanifest", get(pwa::manifest))
+        .route("/app/sw.js", get(pwa::service_worker))
+        .route("/app/icon.svg", get(pwa::icon))
+        .route("/app/static/app.css", get(pwa::stylesheet))
+        .route("/app/static/app.js", get(pwa::script))
+}

@@ -1,0 +1,344 @@
+//! マイナ資格確認アプリ (`/app`): an administrator issues an activation code,
+//! a nurse's browser activates with it, chooses a passcode, opens with it,
+//! is asked for the ID and password after five wrong ones, changes its
+//! settings, logs out and deregisters — with every refusal on the way, on
+//! SQLite and PostgreSQL.
+
+use zaitaku_domain::account::Role;
+use zaitaku_domain::institution::InstitutionKind;
+use zaitaku_storage::{Store, StoredInstitution};
+use zaitaku_testkit::client::{Browser, Visitor, between};
+use zaitaku_testkit::fixtures::{self, PASSWORD, WRONG};
+use zaitaku_testkit::on_both;
+use zaitaku_testkit::server;
+
+fn code_of(inst: &StoredInstitution) -> &str {
+    inst.institution.code.as_str()
+}
+
+/// 《発行》 on アクティベーションコード管理: the twelve digits shown once.
+async fn issue(admin: &Browser, memo: &str) -> String {
+    let page = admin.post("/admin/app", &[("memo", memo)]).await;
+    assert_eq!(page.status, 200, "{}", page.summary());
+    assert!(page.body.contains("アクティベーションコードを発行しました"));
+    assert!(
+        page.body
+            .contains("発行されたアクティベーションコードは10分程度経過してから利用してください")
+    );
+    let code = between(
+        &page.body,
+        "<p class=\"activation-code\" aria-label=\"アクティベーションコード ",
+        "\"",
+    )
+    .unwrap()
+    .to_owned();
+    assert_eq!(code.len(), 12);
+    assert!(code.bytes().all(|b| b.is_ascii_digit()));
+    code
+}
+
+/// Lets every code of the institution open now (the test does not wait
+/// ten minutes).
+async fn open_codes(store: &Store, inst: &StoredInstitution) {
+    sqlx::query("UPDATE activation_codes SET usable_from = 0 WHERE institution_id = $1")
+        .bind(inst.id)
+        .execute(store.pool())
+        .await
+        .unwrap();
+}
+
+async fn activate(
+    app: &mut Visitor,
+    inst: &str,
+    user: &str,
+    password: &str,
+    code: &str,
+) -> zaitaku_testkit::client::Landed {
+    app.post(
+        "/app/register",
+        &[
+            ("institution_code", inst),
+            ("user_id", user),
+            ("password", password),
+            ("code", code),
+        ],
+    )
+    .await
+}
+
+async fn audit_outcomes(store: &Store, action: &str) -> Vec<String> {
+    sqlx::query_scalar("SELECT outcome FROM audit_log WHERE action = $1 ORDER BY seq")
+        .bind(action)
+        .fetch_all(store.pool())
+        .await
+        .unwrap()
+}
+
+async fn a_nurse_activates_opens_and_deregisters(url: &str) {
+    let srv = server::start(url).await;
+    let store = &srv.store;
+    let a = fixtures::institution(
+        store,
+        InstitutionKind::Medical,
+        41,
+        "試験訪問クリニック",
+        true,
+    )
+    .await;
+    let b = fixtures::institution(store, InstitutionKind::Medical, 42, "別の試験医院", true).await;
+    fixtures::account(store, Some(&a), "aadmin", Role::Admin, "試験 管理者").await;
+    fixtures::account(store, Some(&a), "nurse1", Role::General, "訪問 看子").await;
+    fixtures::account(store, Some(&b), "nurse1", Role::General, "別院 看子").await;
+    let admin = Browser::login(&srv.base, &a, "aadmin").await;
+
+    // The menu offers the page; a code is issued for a memo, shown once.
+    let menu = admin.get("/admin").await;
+    assert!(menu.body.contains("アクティベーションコード管理"));
+    let empty = admin.post("/admin/app", &[("memo", "  ")]).await;
+    assert_eq!(empty.status, 422);
+    assert!(empty.shows_code("Z-V-0001"));
+    let code = issue(&admin, "訪問用iPad 1号機").await;
+    let listed = admin.get("/admin/app").await;
+    assert!(listed.body.contains("訪問用iPad 1号機") && listed.body.contains("未使用"));
+    assert!(!listed.body.contains(&code), "the code is shown only once");
+    assert_eq!(audit_outcomes(store, "app.code_issue").await, ["ok"]);
+
+    // 利用規約 → 初期登録.
+    let mut app = Visitor::new(&srv.base);
+    let terms = app.get("/app").await;
+    assert!(terms.body.contains("A-01-W") && terms.body.contains("同意して利用開始"));
+    let form = app.get("/app/register").await;
+    assert!(form.body.contains("A-02-W") && form.body.contains("半角数字12桁"));
+
+    // Each refusal says why, and nothing is activated.
+    let inst = code_of(&a);
+    let cases = [
+        (inst, "nurse1", PASSWORD, "1234-5678-9012", "Z-V-0002"),
+        (inst, "nurse1", WRONG, code.as_str(), "Z-P-0001"),
+        (inst, "aadmin", PASSWORD, code.as_str(), "Z-P-0003"),
+        (inst, "nurse1", PASSWORD, code.as_str(), "Z-P-0004"),
+    ];
+    for (inst, user, password, code, expected) in cases {
+        let page = activate(&mut app, inst, user, password, code).await;
+        assert_eq!(page.status, 422, "{expected}");
+        assert!(page.body.contains(expected), "{expected}: {}", page.body);
+    }
+    assert!(
+        activate(&mut app, inst, "nurse1", PASSWORD, &code)
+            .await
+            .body
+            .contains("一度もオンライン資格確認等システムにログインしていないため")
+    );
+    // Seed 002: the account logs in to the administration once first.
+    Browser::login(&srv.base, &a, "nurse1").await;
+    let waiting = activate(&mut app, inst, "nurse1", PASSWORD, &code).await;
+    assert!(waiting.body.contains("Z-P-0006"), "{}", waiting.body);
+    open_codes(store, &a).await;
+    // The same account ID at another institution does not know this code.
+    Browser::login(&srv.base, &b, "nurse1").await;
+    let other = activate(&mut app, code_of(&b), "nurse1", PASSWORD, &code).await;
+    assert!(other.body.contains("Z-P-0005"));
+    assert!(store.devices_of(a.id).await.unwrap().is_empty());
+
+    // Activated: the device cookie is long-lived, HttpOnly and /app only.
+    let done = activate(&mut app, inst, "nurse1", PASSWORD, &format!(" {code} ")).await;
+    assert!(done.url.ends_with("/app/registered"), "{}", done.url);
+    assert!(done.body.contains("初期登録が完了しました") && done.body.contains("訪問用iPad 1号機"));
+    let devices = store.devices_of(a.id).await.unwrap();
+    assert_eq!(devices.len(), 1);
+    assert_eq!(devices[0].registered_by.as_deref(), Some("訪問 看子"));
+    let used = admin.get("/admin/app").await;
+    assert!(used.body.contains("使用済み") && used.body.contains("利用中"));
+
+    // The code opens no second device.
+    let mut second = Visitor::new(&srv.base);
+    let again = activate(&mut second, inst, "nurse1", PASSWORD, &code).await;
+    assert!(again.body.contains("Z-P-0008"));
+
+    // Before the passcode is chosen, nothing else opens.
+    let home = app.get("/app/home").await;
+    assert!(home.url.ends_with("/app/passcode"), "{}", home.url);
+    for (first, again, expected) in [("1234", "4321", "Z-P-0013"), ("12a4", "12a4", "Z-V-0002")] {
+        let page = app
+            .post("/app/passcode", &[("first", first), ("again", again)])
+            .await;
+        assert_eq!(page.status, 422);
+        assert!(page.body.contains(expected), "{expected}");
+    }
+    let home = app
+        .post("/app/passcode", &[("first", "2580"), ("again", "2580")])
+        .await;
+    assert!(
+        home.url.ends_with("/app/home?done=passcode"),
+        "{}",
+        home.url
+    );
+    assert!(home.body.contains("C-01-W") && home.body.contains("パスコードを登録しました。"));
+    assert!(
+        home.body.contains("マイナンバーカード（目視）"),
+        "目視 after activation"
+    );
+
+    // The next start (a new browser session) asks for the passcode.
+    app.jar.remove("zt_app_session");
+    let login = app.get("/app").await;
+    assert!(login.body.contains("A-05-W"));
+    let wrong = app.post("/app/login", &[("passcode", "0000")]).await;
+    assert!(wrong.body.contains("Z-P-0010") && wrong.body.contains("あと4回"));
+    let right = app.post("/app/login", &[("passcode", "2580")]).await;
+    assert!(
+        right.url.ends_with("/app/home"),
+        "a right one resets the count"
+    );
+    app.jar.remove("zt_app_session");
+    for left in (1..=4).rev() {
+        let page = app.post("/app/login", &[("passcode", "1111")]).await;
+        assert!(page.body.contains(&format!("あと{left}回")), "{left}");
+    }
+    let spent = app.post("/app/login", &[("passcode", "1111")]).await;
+    assert!(spent.body.contains("Z-P-0011") && spent.body.contains("A-06-W"));
+    let still = app.get("/app").await;
+    assert!(
+        still.body.contains("A-06-W"),
+        "the right passcode no longer opens it"
+    );
+    // Only the device's own account signs in again.
+    let admin_id = app
+        .post(
+            "/app/signin",
+            &[("user_id", "aadmin"), ("password", PASSWORD)],
+        )
+        .await;
+    assert!(admin_id.body.contains("Z-P-0012"));
+    let back = app
+        .post(
+            "/app/signin",
+            &[("user_id", "nurse1"), ("password", PASSWORD)],
+        )
+        .await;
+    assert!(back.url.ends_with("/app/passcode"));
+    app.post("/app/passcode", &[("first", "1357"), ("again", "1357")])
+        .await;
+
+    // セキュリティ設定 opens with the passcode; 目視確認 switches off.
+    let lock = app.get("/app/security").await;
+    assert!(lock.body.contains("S-01-W"));
+    let wrong = app.post("/app/security", &[("passcode", "2580")]).await;
+    assert!(wrong.body.contains("Z-P-0010"));
+    let settings = app.post("/app/security", &[("passcode", "1357")]).await;
+    assert!(settings.body.contains("S-02-W") && settings.body.contains("aria-checked=\"true\""));
+    let off = app.post("/app/security/visual-check", &[("on", "0")]).await;
+    assert!(off.body.contains("目視確認で本人認証をオフにしました。"));
+    assert!(
+        app.get("/app/home")
+            .await
+            .body
+            .contains("マイナンバーカード（暗証番号）")
+    );
+    // A form without this session's token changes nothing.
+    let forged = app
+        .post_raw("/app/security/visual-check", &[("on", "1")])
+        .await;
+    assert!(forged.url.ends_with("/app/home"));
+    assert!(
+        app.get("/app/home")
+            .await
+            .body
+            .contains("マイナンバーカード（暗証番号）")
+    );
+
+    // ログアウト asks first; afterwards the ID and password are asked.
+    let confirm = app.post("/app/security/logout", &[]).await;
+    assert!(confirm.body.contains("S-03-W") && confirm.body.contains("ログアウトする"));
+    let out = app.post("/app/security/logout", &[("confirm", "1")]).await;
+    assert!(out.body.contains("A-06-W"), "{}", out.url);
+    app.post(
+        "/app/signin",
+        &[("user_id", "nurse1"), ("password", PASSWORD)],
+    )
+    .await;
+    app.post("/app/passcode", &[("first", "2468"), ("again", "2468")])
+        .await;
+
+    // デバイス登録解除 from the app: revoked at once.
+    let confirm = app.post("/app/security/deregister", &[]).await;
+    assert!(confirm.body.contains("S-04-W"));
+    let gone = app
+        .post("/app/security/deregister", &[("confirm", "1")])
+        .await;
+    assert!(gone.body.contains("デバイスの登録を解除しました。") && gone.body.contains("S-05-W"));
+    assert!(
+        store.devices_of(a.id).await.unwrap()[0]
+            .revoked_at
+            .is_some()
+    );
+    assert!(app.get("/app/home").await.body.contains("A-01-W"));
+
+    for (action, outcome) in [
+        ("app.activate", "ok"),
+        ("app.activate", "never_logged_in"),
+        ("app.activate", "used"),
+        ("app.login", "wrong_passcode"),
+        ("app.login", "passcode_spent"),
+        ("app.logout", "ok"),
+        ("device.revoke", "ok"),
+    ] {
+        assert!(
+            audit_outcomes(store, action)
+                .await
+                .iter()
+                .any(|o| o == outcome),
+            "{action} {outcome}"
+        );
+    }
+}
+on_both!(a_nurse_activates_opens_and_deregisters);
+
+async fn the_administrator_revokes_a_device_and_the_lock_is_shared(url: &str) {
+    let srv = server::start(url).await;
+    let store = &srv.store;
+    let a = fixtures::institution(store, InstitutionKind::Medical, 43, "試験在宅医院", true).await;
+    fixtures::account(store, Some(&a), "aadmin", Role::Admin, "試験 管理者").await;
+    fixtures::account(store, Some(&a), "viewer", Role::MedicalViewer, "閲覧 一郎").await;
+    let admin = Browser::login(&srv.base, &a, "aadmin").await;
+    Browser::login(&srv.base, &a, "viewer").await;
+    let code = issue(&admin, "訪問車載PC").await;
+    open_codes(store, &a).await;
+    let mut app = Visitor::new(&srv.base);
+    activate(&mut app, code_of(&a), "viewer", PASSWORD, &code).await;
+    app.get("/app/passcode").await;
+    app.post("/app/passcode", &[("first", "9753"), ("again", "9753")])
+        .await;
+    assert!(app.get("/app/home").await.body.contains("C-01-W"));
+
+    // 登録解除 on the administration's page: the app is shut out at once.
+    let id = store.devices_of(a.id).await.unwrap()[0].id;
+    let res = admin
+        .post(&format!("/admin/devices/{id}/revoke"), &[("back", "app")])
+        .await;
+    assert_eq!(res.location, "/admin/app?done=revoked");
+    let shut = app.get("/app/home").await;
+    assert!(
+        shut.body
+            .contains("この端末のデバイス登録は解除されています。"),
+        "{}",
+        shut.body
+    );
+
+    // Five wrong passwords in the app lock the account for the
+    // administration too.
+    let code = issue(&admin, "訪問車載PC 2").await;
+    open_codes(store, &a).await;
+    let mut other = Visitor::new(&srv.base);
+    for _ in 0..5 {
+        activate(&mut other, code_of(&a), "viewer", WRONG, &code).await;
+    }
+    let locked = activate(&mut other, code_of(&a), "viewer", PASSWORD, &code).await;
+    assert!(locked.body.contains("Z-P-0002"), "{}", locked.body);
+    assert!(
+        Browser::try_login(&srv.base, code_of(&a), "viewer", PASSWORD)
+            .await
+            .is_err()
+    );
+}
+on_both!(the_administrator_revokes_a_device_and_the_lock_is_shared);
