@@ -16,6 +16,8 @@ pub enum Purpose {
     Cancel,
     /// `/demo/identity`: 本人確認のテスト, nothing is registered.
     Identity,
+    /// マイナ資格確認アプリ: 資格確認 by staff, the card read on their device.
+    Check,
 }
 
 impl Purpose {
@@ -26,6 +28,7 @@ impl Purpose {
             Self::Update => "update",
             Self::Cancel => "cancel",
             Self::Identity => "identity",
+            Self::Check => "check",
         }
     }
 
@@ -36,6 +39,7 @@ impl Purpose {
             Self::Update,
             Self::Cancel,
             Self::Identity,
+            Self::Check,
         ]
         .into_iter()
         .find(|p| p.as_str() == s)
@@ -49,6 +53,7 @@ impl Purpose {
             Self::Update => "同意更新のための本人確認です",
             Self::Cancel => "同意取消のための本人確認です",
             Self::Identity => "本人確認のテストです",
+            Self::Check => "資格確認のための本人確認です",
         }
     }
 
@@ -61,6 +66,7 @@ impl Purpose {
             Self::Update => Some("同意更新"),
             Self::Cancel => Some("同意取消"),
             Self::Identity => None,
+            Self::Check => Some("資格確認"),
         }
     }
 }
@@ -96,6 +102,7 @@ mod tests {
             Purpose::Update,
             Purpose::Cancel,
             Purpose::Identity,
+            Purpose::Check,
         ] {
             assert_eq!(Purpose::parse(p.as_str()), Some(p));
         }

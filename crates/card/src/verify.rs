@@ -274,7 +274,33 @@ impl Verifier {
         if nonce.len() != NONCE_BYTES {
             return Err(VerifyError::InvalidNonce);
         }
-        let cert = self.checked_certificate(&token.certificate_der)?;
+        let (cert, status) = self.standing_certificate(&token.certificate_der, now)?;
+        cert.key
+            .verify_sig(&signed_value(expected_origin, nonce), &token.signature)
+            .map_err(|_| VerifyError::BadSignature)?;
+        Ok(Self::verified(&cert, status))
+    }
+
+    /// Steps 2–6 for a certificate read from a card without its PIN (the
+    /// staff app's 目視確認): chain, validity and revocation. No signature
+    /// is checked, so the result proves only that such a card was read; who
+    /// holds it rests on the staff member who compared the face photo.
+    pub fn verify_certificate(
+        &self,
+        certificate_der: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<Verified, VerifyError> {
+        let (cert, status) = self.standing_certificate(certificate_der, now)?;
+        Ok(Self::verified(&cert, status))
+    }
+
+    /// Steps 2–6: the checked certificate and its standing at `now`.
+    fn standing_certificate(
+        &self,
+        der: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<(Arc<CheckedCertificate>, CertificateStatus), VerifyError> {
+        let cert = self.checked_certificate(der)?;
         let status = classify(cert.not_before, cert.not_after, now).map_err(|e| match e {
             ValidityError::NotYetValid => VerifyError::NotYetValid,
             ValidityError::Expired { days_since_expiry } => {
@@ -286,10 +312,11 @@ impl Verifier {
             Ok(true) => return Err(VerifyError::Revoked),
             Err(e) => return Err(VerifyError::RevocationUnavailable(e.0)),
         }
-        cert.key
-            .verify_sig(&signed_value(expected_origin, nonce), &token.signature)
-            .map_err(|_| VerifyError::BadSignature)?;
-        Ok(Verified {
+        Ok((cert, status))
+    }
+
+    fn verified(cert: &CheckedCertificate, status: CertificateStatus) -> Verified {
+        Verified {
             serial: cert.serial.clone(),
             issuer_cn: cert.issuer_cn.clone(),
             subject_cn: cert.subject_cn.clone(),
@@ -297,7 +324,7 @@ impl Verifier {
             not_after: cert.not_after,
             status,
             fingerprint: cert.fingerprint.clone(),
-        })
+        }
     }
 
     /// Steps 2–4, from the cache when this exact certificate passed them before.

@@ -16,6 +16,7 @@
 pub mod access;
 pub mod account;
 pub mod check_digit;
+pub mod check_result;
 pub mod codes;
 pub mod consent;
 pub mod display_form;

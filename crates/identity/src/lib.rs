@@ -7,6 +7,7 @@
 //! - The card component: PIN attempts with the lock rules, signing.
 //! - Nonces for the web service, and the verification of a returned token
 //!   down to a person in the eligibility registry.
+//! - The card reader's certificate-only read for the staff app's 目視確認.
 //!
 //! Every attempt that reaches the card, success or failure, is written to the
 //! audit log (a PIN that is not four digits never reaches it). A PIN is
@@ -15,6 +16,7 @@
 mod errors;
 mod issue;
 mod login;
+mod reader;
 mod wallet;
 
 use std::sync::{Arc, RwLock};

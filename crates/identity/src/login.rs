@@ -172,6 +172,15 @@ impl Identity {
     ) -> Result<Identified, LoginError> {
         let nonce = decode_nonce(nonce_b64).ok_or(VerifyError::InvalidNonce)?;
         let verified = self.verifier().verify(token, origin, &nonce, now)?;
+        self.holder_of(&verified).await
+    }
+
+    /// The registry's side of a verified certificate: its card, not
+    /// revoked, registered for insurance use.
+    pub(crate) async fn holder_of(
+        &self,
+        verified: &zaitaku_card::Verified,
+    ) -> Result<Identified, LoginError> {
         let card = self
             .store()
             .card_holder(&verified.serial)

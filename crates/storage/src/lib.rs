@@ -24,6 +24,7 @@
 //!   drivers (`sql::Columns`, `sql::Arg`).
 
 mod accounts;
+mod app_checks;
 mod app_devices;
 mod audit;
 mod audit_view;
@@ -48,6 +49,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyConnection, AnyPool, Connection, Executor};
 
 pub use accounts::{NewAccount, StoredAccount};
+pub use app_checks::{AppCheckLine, AppCheckScope, NewAppCheck, StoredAppCheck};
 pub use app_devices::{AppDevice, NewActivationCode, StoredActivationCode};
 pub use audit::{AuditEvent, AuditRecord};
 pub use audit_view::AuditQuery;

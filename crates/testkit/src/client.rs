@@ -379,10 +379,24 @@ impl Visitor {
     /// The card and its PIN in the authenticator on this device; then back
     /// to the web service by the success page's link.
     pub async fn card_here(&mut self, request: &str, card: i64) -> Landed {
+        self.card_back_to(request, card, &[("pin", "1234")], "/w/")
+            .await
+    }
+
+    /// The card unlocked with `secret` (`pin` or `biometric`) in the
+    /// authenticator, then back by the success page's link to the service
+    /// whose paths start with `back`.
+    pub async fn card_back_to(
+        &mut self,
+        request: &str,
+        card: i64,
+        secret: &[(&str, &str)],
+        back: &str,
+    ) -> Landed {
         let res = self
             .http
             .post(format!("{}/auth/r/{request}/card/{card}", self.base))
-            .form(&[("pin", "1234")])
+            .form(secret)
             .send()
             .await
             .unwrap();
@@ -399,8 +413,8 @@ impl Visitor {
             .await
             .unwrap();
         let i = body
-            .find("href=\"/w/")
-            .expect("a way back to the web service");
+            .find(&format!("href=\"{back}"))
+            .unwrap_or_else(|| panic!("no way back to {back}: {body}"));
         let rest = &body[i + 6..];
         let link = unescape(&rest[..rest.find('"').unwrap()]);
         self.get(&link).await

@@ -15,3 +15,17 @@ document.querySelectorAll("[data-reveal]").forEach(function (button) {
     button.setAttribute("aria-label", show ? "パスワードを隠す" : "パスワードを表示する");
   });
 });
+// 「コピー」: the result as text, one 項目<TAB>値 line each.
+document.querySelectorAll("[data-copy]").forEach(function (button) {
+  var source = document.getElementById(button.getAttribute("data-copy"));
+  var status = document.querySelector(".copy-status");
+  if (!source || !navigator.clipboard) { return; }
+  button.hidden = false;
+  button.addEventListener("click", function () {
+    navigator.clipboard.writeText(source.value).then(function () {
+      if (status) { status.textContent = "コピーしました"; }
+    }, function () {
+      if (status) { status.textContent = "コピーできませんでした"; }
+    });
+  });
+});

@@ -16,7 +16,8 @@ use crate::staff::{
 };
 use crate::{Actor, ServiceError, random_token};
 
-/// A signed-in app: the device, its account and their institution.
+/// A signed-in app: the device, its account and their institution, and
+/// where the current check stands.
 #[derive(Debug, Clone)]
 pub struct AppSession {
     pub sid: String,
@@ -24,6 +25,11 @@ pub struct AppSession {
     pub device: AppDevice,
     pub account: StoredAccount,
     pub institution: StoredInstitution,
+    /// A check started and waiting for the card
+    /// (`crate::inquiry::app_check`).
+    pub check: Option<serde_json::Value>,
+    /// The result on screen (C-04-01-W) until 「閉じる」.
+    pub result: Option<i64>,
 }
 
 impl AppSession {
@@ -52,14 +58,32 @@ impl AppSession {
     }
 }
 
-fn session_data(device: &AppDevice, account: &StoredAccount, csrf: &str) -> serde_json::Value {
-    json!({
-        "realm": "app",
-        "app_device": device.id,
-        "account": account.id,
-        "csrf": csrf,
-        "password": password_mark(&account.password_hash),
-    })
+impl AppSession {
+    fn data(&self) -> serde_json::Value {
+        json!({
+            "realm": "app",
+            "app_device": self.device.id,
+            "account": self.account.id,
+            "csrf": self.csrf,
+            "password": password_mark(&self.account.password_hash),
+            "check": self.check,
+            "result": self.result,
+        })
+    }
+
+    /// Keeps the session's state (the check, the result on screen) for
+    /// another [`IDLE_MINUTES`].
+    pub async fn save(&self, store: &Store, now: DateTime<Utc>) -> Result<(), ServiceError> {
+        store
+            .put_session(
+                &self.sid,
+                &self.data(),
+                now,
+                now + Duration::minutes(IDLE_MINUTES),
+            )
+            .await?;
+        Ok(())
+    }
 }
 
 /// Opens a session for a device whose account has just proven itself.
@@ -79,15 +103,10 @@ pub(super) async fn open_app_session(
         device,
         account,
         institution,
+        check: None,
+        result: None,
     };
-    store
-        .put_session(
-            &session.sid,
-            &session_data(&session.device, &session.account, &session.csrf),
-            now,
-            now + Duration::minutes(IDLE_MINUTES),
-        )
-        .await?;
+    session.save(store, now).await?;
     Ok(session)
 }
 
@@ -180,6 +199,8 @@ async fn resume(
         device: device.clone(),
         account,
         institution,
+        check: data.get("check").filter(|c| !c.is_null()).cloned(),
+        result: field("result"),
     }))
 }
 

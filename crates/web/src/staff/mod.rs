@@ -5,6 +5,7 @@
 //! four-digit passcode. The rules are `zaitaku_service::device::{activation,
 //! app}`; the screens and their 画面番号 are listed in docs/screens/README.md.
 
+mod check;
 mod pages;
 mod pwa;
 mod session;
@@ -29,7 +30,16 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/app/login", post(pages::passcode_login))
         .route("/app/signin", post(pages::password_login))
-        .route("/app/home", get(pages::home))
+        .route("/app/home", get(check::home))
+        .route("/app/check", get(check::confirm).post(check::begin))
+        .route(
+            "/app/check/read",
+            get(check::read_page).post(check::read_visual),
+        )
+        .route("/app/check/callback", get(check::callback))
+        .route("/app/check/done", get(check::done))
+        .route("/app/result", get(check::result))
+        .route("/app/result/close", post(check::close))
         .route("/app/menu", get(pages::menu))
         .route(
             "/app/security",

@@ -69,17 +69,6 @@ struct SigninPage {
 }
 
 #[derive(Template)]
-#[template(path = "app/home.html")]
-struct HomePage {
-    institution: String,
-    account: String,
-    memo: String,
-    visual_check: bool,
-    notice: Option<&'static str>,
-    error: Shown,
-}
-
-#[derive(Template)]
 #[template(path = "app/menu.html")]
 struct MenuPage;
 
@@ -410,28 +399,6 @@ pub async fn password_login(
         }
         Err(why) => signin_page(&state, &device, None, shown(why)).await,
     }
-}
-
-#[derive(Deserialize)]
-pub struct HomeQuery {
-    done: Option<String>,
-}
-
-/// 認証方法選択.
-pub async fn home(InApp(s): InApp, Query(q): Query<HomeQuery>) -> Result<Response, WebError> {
-    let notice = match q.done.as_deref() {
-        Some("passcode") => Some("パスコードを登録しました。"),
-        _ => None,
-    };
-    let page = HomePage {
-        institution: s.institution.institution.name.clone(),
-        account: s.account.name.clone(),
-        memo: s.device.memo.clone(),
-        visual_check: s.device.visual_check,
-        notice,
-        error: None,
-    };
-    Ok(form_page(page.render()?, false))
 }
 
 /// ⚙ メニュー.

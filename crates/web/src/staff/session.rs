@@ -1,7 +1,8 @@
 //! The app's two cookies and the signed-in extractor. The device token lives
 //! for 400 days (the browsers' limit) and makes the browser an app device;
 //! the session id lives for the browser session. Both are HttpOnly,
-//! `SameSite=Strict` and sent only under `/app`.
+//! `SameSite=Lax` (the way back from the card component is a top-level
+//! navigation, which may come from another site) and sent only under `/app`.
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -34,7 +35,7 @@ pub fn set_device(state: &AppState, token: Option<&str>) -> Result<HeaderValue, 
         DEVICE_COOKIE,
         token.unwrap_or_default(),
         "/app",
-        SameSite::Strict,
+        SameSite::Lax,
         Some(max_age),
     )
 }
@@ -46,7 +47,7 @@ pub fn set_session(state: &AppState, sid: Option<&str>) -> Result<HeaderValue, W
         SESSION_COOKIE,
         sid.unwrap_or_default(),
         "/app",
-        SameSite::Strict,
+        SameSite::Lax,
         sid.is_none().then_some(0),
     )
 }

@@ -342,3 +342,298 @@ async fn the_administrator_revokes_a_device_and_the_lock_is_shared(url: &str) {
     );
 }
 on_both!(the_administrator_revokes_a_device_and_the_lock_is_shared);
+
+// ------------------------------------------------------------------ checks
+
+/// A clinic with an activated app (passcode 2580) and a population to check.
+struct Checking {
+    srv: server::Server,
+    a: StoredInstitution,
+    app: Visitor,
+    people: Vec<zaitaku_synth::SyntheticRecord>,
+}
+
+async fn checking(url: &str) -> Checking {
+    let srv = server::start(url).await;
+    let store = &srv.store;
+    let people = fixtures::population(store, 11, fixtures::today(), 3000).await;
+    let a = fixtures::institution(
+        store,
+        InstitutionKind::Medical,
+        44,
+        "試験確認クリニック",
+        true,
+    )
+    .await;
+    fixtures::account(store, Some(&a), "aadmin", Role::Admin, "試験 管理者").await;
+    fixtures::account(store, Some(&a), "nurse1", Role::General, "訪問 看子").await;
+    let admin = Browser::login(&srv.base, &a, "aadmin").await;
+    Browser::login(&srv.base, &a, "nurse1").await;
+    let code = issue(&admin, "訪問用iPad").await;
+    open_codes(store, &a).await;
+    let mut app = Visitor::new(&srv.base);
+    activate(&mut app, code_of(&a), "nurse1", PASSWORD, &code).await;
+    app.get("/app/passcode").await;
+    app.post("/app/passcode", &[("first", "2580"), ("again", "2580")])
+        .await;
+    srv.state
+        .identity
+        .ensure_authorities(chrono::Utc::now())
+        .await
+        .unwrap();
+    Checking {
+        srv,
+        a,
+        app,
+        people,
+    }
+}
+
+impl Checking {
+    fn person(&self, f: impl Fn(&zaitaku_domain::eligibility::Eligibility) -> bool) -> i64 {
+        let today = fixtures::today();
+        self.people
+            .iter()
+            .map(|r| &r.eligibility)
+            .find(|e| f(e) && zaitaku_domain::person::age_on(e.person.birth_date, today) < 70)
+            .map(|e| e.person.id)
+            .expect("the population has this case")
+    }
+
+    async fn card(&self, person: i64, kind: zaitaku_identity::CardKind) -> i64 {
+        self.srv
+            .state
+            .identity
+            .issue_card(
+                &zaitaku_identity::IssueCard {
+                    person_id: person,
+                    kind,
+                    pin: (kind != zaitaku_identity::CardKind::IPhone).then(|| "1234".into()),
+                    issued_on: fixtures::today() - chrono::Duration::days(20),
+                    authority_id: None,
+                    in_demo_wallet: true,
+                },
+                chrono::Utc::now(),
+            )
+            .await
+            .unwrap()
+            .id
+    }
+
+    /// 認証方法選択 → the method → OK: the reader page.
+    async fn start(&mut self, method: &str, disease: bool) -> zaitaku_testkit::client::Landed {
+        let query = format!(
+            "/app/check?method={method}{}",
+            if disease { "&disease=1" } else { "" }
+        );
+        let confirm = self.app.get(&query).await;
+        assert!(confirm.body.contains("C-02-W"), "{}", confirm.body);
+        let mut form = vec![("method", method)];
+        if disease {
+            form.push(("disease", "1"));
+        }
+        let read = self.app.post("/app/check", &form).await;
+        assert!(read.body.contains("C-04-02-W"), "{}", read.body);
+        read
+    }
+
+    /// A signed read: the card component's request id from the reader page.
+    fn request_of(read: &zaitaku_testkit::client::Landed) -> String {
+        let url = between(&read.body, "href=\"/auth/authorize?", "\"").unwrap();
+        url.to_owned()
+    }
+
+    async fn signed(
+        &mut self,
+        method: &str,
+        card: i64,
+        secret: &[(&str, &str)],
+        disease: bool,
+    ) -> zaitaku_testkit::client::Landed {
+        let read = self.start(method, disease).await;
+        let query = zaitaku_testkit::client::unescape(&Self::request_of(&read));
+        let at = self.app.get(&format!("/auth/authorize?{query}")).await;
+        let request = at
+            .url
+            .split("/auth/r/")
+            .nth(1)
+            .unwrap()
+            .split(['/', '?'])
+            .next()
+            .unwrap()
+            .to_owned();
+        self.app.card_back_to(&request, card, secret, "/app/").await
+    }
+
+    async fn visual(&mut self, card: i64) -> zaitaku_testkit::client::Landed {
+        let read = self.start("visual", false).await;
+        assert!(read.body.contains("仮想カードリーダー"));
+        self.app
+            .post("/app/check/read", &[("card", &card.to_string())])
+            .await
+    }
+}
+
+async fn checks_by_each_method_keep_what_was_shown(url: &str) {
+    use zaitaku_domain::codes::QualificationValidity as V;
+    use zaitaku_identity::CardKind;
+    let mut c = checking(url).await;
+    let today = fixtures::today();
+    let valid = |e: &zaitaku_domain::eligibility::Eligibility| {
+        e.person.insurance_use_registered && e.resolve(today).validity == V::Valid
+    };
+    let insured = c.person(|e| {
+        valid(e)
+            && !e
+                .resolve(today)
+                .qualification
+                .unwrap()
+                .is_medical_assistance()
+            && !e.is_preschool(today)
+    });
+    let assistance = c.person(|e| {
+        valid(e)
+            && e.resolve(today)
+                .qualification
+                .unwrap()
+                .is_medical_assistance()
+    });
+    let preschool = c.person(|e| {
+        valid(e)
+            && e.is_preschool(today)
+            && !e
+                .resolve(today)
+                .qualification
+                .unwrap()
+                .is_medical_assistance()
+    });
+    let invalid =
+        c.person(|e| e.person.insurance_use_registered && e.resolve(today).validity == V::Invalid);
+    let unregistered = c.person(|e| !e.person.insurance_use_registered);
+    let diseased = c.person(|e| valid(e) && e.specific_diseases_on(today).next().is_some());
+
+    // 目視 (the default after activation): the certificate alone.
+    let visual_card = c.card(insured, CardKind::Physical).await;
+    let done = c.visual(visual_card).await;
+    assert!(
+        done.body.contains("C-04-03-W") && done.body.contains("読み取り完了"),
+        "{}",
+        done.body
+    );
+    let result = c.app.get("/app/result").await;
+    assert!(result.body.contains("C-04-01-W") && result.body.contains("医療保険"));
+    assert!(
+        result.body.contains("<dt>照会番号</dt><dd></dd>"),
+        "blank 照会番号"
+    );
+    assert!(result.body.contains("保険者番号"));
+    assert!(
+        result.body.contains("照会番号\t\n確認日\t"),
+        "the copy text"
+    );
+    // 閉じる: the result is not shown again without the card.
+    c.app.post("/app/result/close", &[]).await;
+    assert!(c.app.get("/app/result").await.url.ends_with("/app/home"));
+    // PIN is not offered while 目視 is on.
+    let refused = c.app.post("/app/check", &[("method", "pin")]).await;
+    assert!(refused.body.contains("Z-P-0020"));
+
+    // 医療扶助, 未就学 and an ended qualification, read by 目視.
+    for (person, expected) in [
+        (
+            assistance,
+            "医療扶助の対象者です。必要な提出書類等により、資格確認を行ってください",
+        ),
+        (preschool, "義務教育就学前"),
+        (invalid, "この資格は無効です"),
+    ] {
+        let card = c.card(person, CardKind::Physical).await;
+        c.visual(card).await;
+        let r = c.app.get("/app/result").await;
+        assert!(r.body.contains(expected), "{expected}: {}", r.body);
+    }
+
+    // Smartphones are offered whatever the setting: iPhone by biometrics,
+    // Android by its PIN; 特定疾病 only when the patient agreed.
+    let iphone = c.card(diseased, CardKind::IPhone).await;
+    let back = c
+        .signed("iphone", iphone, &[("biometric", "1")], true)
+        .await;
+    assert!(back.body.contains("C-04-03-W"), "{}", back.body);
+    assert!(
+        c.app
+            .get("/app/result")
+            .await
+            .body
+            .contains("特定疾病療養受療証")
+    );
+    let android = c.card(diseased, CardKind::Android).await;
+    c.signed("android", android, &[("pin", "1234")], false)
+        .await;
+    assert!(
+        !c.app
+            .get("/app/result")
+            .await
+            .body
+            .contains("特定疾病療養受療証")
+    );
+    // A physical card read on the iPhone path is not what was chosen.
+    let wrong = c
+        .signed("iphone", visual_card, &[("pin", "1234")], false)
+        .await;
+    assert!(wrong.body.contains("Z-P-0024"), "{}", wrong.body);
+    // 保険証未登録 on a smartphone: the seed's dialog.
+    let phone = c.card(unregistered, CardKind::Android).await;
+    let dialog = c.signed("android", phone, &[("pin", "1234")], false).await;
+    assert!(dialog.body.contains("保険証未登録") && dialog.body.contains("E-C-04-02-A-6002"));
+    assert!(
+        dialog
+            .body
+            .contains("患者ご自身のスマートフォンでマイナポータルへアクセスし")
+    );
+
+    // With 目視 off, the physical card by its PIN (on the card component).
+    c.app.post("/app/security", &[("passcode", "2580")]).await;
+    c.app
+        .post("/app/security/visual-check", &[("on", "0")])
+        .await;
+    let pin_card = c.card(insured, CardKind::Physical).await;
+    let back = c.signed("pin", pin_card, &[("pin", "1234")], false).await;
+    assert!(back.body.contains("C-04-03-W"));
+    // The way back cannot be replayed.
+    let replay = c.app.get("/app/check/callback?state=x&code=y").await;
+    assert!(replay.body.contains("Z-P-0021") || replay.body.contains("Z-P-0022"));
+
+    // Every check is kept and audited with the device and method.
+    let kept: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT method, valid FROM app_checks WHERE institution_id = $1 ORDER BY id",
+    )
+    .bind(c.a.id)
+    .fetch_all(c.srv.store.pool())
+    .await
+    .unwrap();
+    let methods: Vec<&str> = kept.iter().map(|(m, _)| m.as_str()).collect();
+    assert_eq!(
+        methods,
+        [
+            "visual", "visual", "visual", "visual", "iphone", "android", "pin"
+        ]
+    );
+    assert_eq!(kept[3].1, 0, "the ended qualification is 資格無効");
+    let outcomes = audit_outcomes(&c.srv.store, "app.check").await;
+    for o in ["ok", "not_offered", "wrong_card_kind", "not_registered"] {
+        assert!(outcomes.iter().any(|x| x == o), "{o}: {outcomes:?}");
+    }
+    let detail: String = sqlx::query_scalar(
+        "SELECT detail FROM audit_log WHERE action = 'app.check' AND outcome = 'ok' ORDER BY seq LIMIT 1",
+    )
+    .fetch_one(c.srv.store.pool())
+    .await
+    .unwrap();
+    assert!(
+        detail.contains("\"device\"")
+            && detail.contains("\"visual\"")
+            && detail.contains("visual_check")
+    );
+}
+on_both!(checks_by_each_method_keep_what_was_shown);

@@ -8,6 +8,8 @@
 //! and when. The staff app and the receipt-computer interface ask the same
 //! questions.
 
+pub mod app_check;
+
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Datelike, Months, NaiveDate, Utc};

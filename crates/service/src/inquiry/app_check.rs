@@ -1,0 +1,407 @@
+//! 資格確認 in the staff app (seed 001 §7–§10): a check started on a device
+//! for one method, the card read (a token signed over a server nonce,
+//! verified exactly as the web service verifies it; or, for 目視, the
+//! certificate alone), the eligibility resolved into the result screen
+//! C-04-01-W, and that screen kept (`app_checks`) with the check's audit in
+//! one job. Every outcome names the account, the device and the method.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use zaitaku_domain::check_result::{self, CertificateNotice, CheckResult};
+use zaitaku_identity::{CardKind, CertificateStatus, Identified, Identity, LoginError};
+use zaitaku_storage::{NewAppCheck, Store, Write, Written};
+
+use crate::device::app::AppSession;
+use crate::{ServiceError, jst_day, random_token};
+
+/// 本人認証の方法 of 認証方法選択.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Method {
+    /// マイナンバーカード（目視）: the face photo compared by staff.
+    Visual,
+    /// マイナンバーカード（暗証番号）.
+    Pin,
+    #[serde(rename = "iphone")]
+    IPhone,
+    Android,
+}
+
+impl Method {
+    pub const ALL: [Self; 4] = [Self::Visual, Self::Pin, Self::IPhone, Self::Android];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Visual => "visual",
+            Self::Pin => "pin",
+            Self::IPhone => "iphone",
+            Self::Android => "android",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|m| m.as_str() == s)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Visual => "マイナンバーカード（目視）",
+            Self::Pin => "マイナンバーカード（暗証番号）",
+            Self::IPhone => "iPhone",
+            Self::Android => "Android",
+        }
+    }
+
+    /// The kind of card the method reads.
+    pub fn card_kind(self) -> CardKind {
+        match self {
+            Self::Visual | Self::Pin => CardKind::Physical,
+            Self::IPhone => CardKind::IPhone,
+            Self::Android => CardKind::Android,
+        }
+    }
+
+    /// Whether 認証方法選択 offers it on a device with 目視確認 `visual_check`
+    /// (seed 001: the smartphones always).
+    pub fn offered(self, visual_check: bool) -> bool {
+        match self {
+            Self::Visual => visual_check,
+            Self::Pin => !visual_check,
+            Self::IPhone | Self::Android => true,
+        }
+    }
+}
+
+/// A started check, kept in the app session until the card comes back.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PendingCheck {
+    pub method: Method,
+    /// The patient agreed to show 特定疾病療養受療証.
+    pub specific_disease: bool,
+    /// The hand-off to the card (not for 目視).
+    pub state: Option<String>,
+    pub verifier: Option<String>,
+    pub nonce: Option<String>,
+}
+
+impl PendingCheck {
+    pub fn of(session: &AppSession) -> Option<Self> {
+        session
+            .check
+            .as_ref()
+            .and_then(|c| serde_json::from_value(c.clone()).ok())
+    }
+}
+
+/// Why a check gave no result. Each is audited (`app.check`).
+#[derive(Debug)]
+pub enum CheckRefusal {
+    /// The method is not offered on this device (目視確認 setting).
+    NotOffered,
+    /// No check is waiting (closed, or another one started meanwhile).
+    NoCheck,
+    /// The way back carries another `state`.
+    OtherState,
+    /// The card's one-time code was spent already.
+    CodeSpent,
+    /// The card read is not of the method's kind.
+    WrongCardKind,
+    /// The card or its token was refused (revoked, expired, locked,
+    /// 保険証未登録 …).
+    Card(LoginError),
+    /// The card's holder is not in the eligibility registry.
+    UnknownPerson,
+}
+
+impl CheckRefusal {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::NotOffered => "Z-P-0020",
+            Self::NoCheck => "Z-P-0021",
+            Self::OtherState => "Z-P-0022",
+            Self::CodeSpent => "Z-P-0023",
+            Self::WrongCardKind => "Z-P-0024",
+            Self::Card(e) => e.code(),
+            Self::UnknownPerson => "Z-P-0025",
+        }
+    }
+
+    pub fn title(&self) -> &'static str {
+        match self {
+            Self::Card(LoginError::NotRegistered) => "保険証未登録",
+            Self::Card(_) | Self::WrongCardKind => "カードを確認できませんでした",
+            Self::UnknownPerson => "資格情報がありません",
+            _ => "もう一度お試しください",
+        }
+    }
+
+    pub fn message(&self) -> String {
+        match self {
+            Self::NotOffered => "この認証方法は現在の設定では利用できません。認証方法選択からやり直してください。".into(),
+            Self::NoCheck => "資格確認の手続きが見つかりません。認証方法選択からやり直してください。".into(),
+            Self::OtherState => "別の資格確認の結果が返りました。認証方法選択からやり直してください。".into(),
+            Self::CodeSpent => "この読み取り結果は既に使われています。認証方法選択からやり直してください。".into(),
+            Self::WrongCardKind => "選択した認証方法と異なる種類のカードが読み取られました。認証方法選択からやり直してください。".into(),
+            Self::Card(e) => e.to_string(),
+            Self::UnknownPerson => "このカードの方の資格情報が見つかりません。必要な提出書類等により、資格確認を行ってください。".into(),
+        }
+    }
+
+    fn outcome(&self) -> &'static str {
+        match self {
+            Self::NotOffered => "not_offered",
+            Self::NoCheck => "no_check",
+            Self::OtherState => "other_state",
+            Self::CodeSpent => "code_spent",
+            Self::WrongCardKind => "wrong_card_kind",
+            Self::Card(LoginError::NotRegistered) => "not_registered",
+            Self::Card(_) => "card_refused",
+            Self::UnknownPerson => "unknown_person",
+        }
+    }
+}
+
+async fn refused<T>(
+    store: &Store,
+    session: &AppSession,
+    method: Option<Method>,
+    why: CheckRefusal,
+    now: DateTime<Utc>,
+) -> Result<Result<T, CheckRefusal>, ServiceError> {
+    store
+        .audit(
+            &session.event(
+                "app.check",
+                why.outcome(),
+                None,
+                json!({"method": method.map(Method::as_str), "code": why.code()}),
+            ),
+            now,
+        )
+        .await?;
+    Ok(Err(why))
+}
+
+/// The hand-off to the card for a PIN, iPhone or Android check.
+#[derive(Debug, Clone)]
+pub struct Handoff {
+    pub state: String,
+    pub verifier: String,
+    pub nonce: String,
+}
+
+/// Starts a check for `method` on the session's device. A new check
+/// replaces one still waiting, and closes the result on screen.
+pub async fn begin(
+    store: &Store,
+    identity: &Identity,
+    session: &mut AppSession,
+    method: Method,
+    specific_disease: bool,
+    now: DateTime<Utc>,
+) -> Result<Result<Option<Handoff>, CheckRefusal>, ServiceError> {
+    if !method.offered(session.device.visual_check) {
+        return refused(store, session, Some(method), CheckRefusal::NotOffered, now).await;
+    }
+    let handoff = if method == Method::Visual {
+        None
+    } else {
+        Some(Handoff {
+            state: random_token()?,
+            verifier: random_token()?,
+            nonce: identity.new_nonce(&session.sid, now).await?,
+        })
+    };
+    let pending = PendingCheck {
+        method,
+        specific_disease,
+        state: handoff.as_ref().map(|h| h.state.clone()),
+        verifier: handoff.as_ref().map(|h| h.verifier.clone()),
+        nonce: handoff.as_ref().map(|h| h.nonce.clone()),
+    };
+    session.check =
+        Some(serde_json::to_value(&pending).map_err(|e| ServiceError::Internal(e.to_string()))?);
+    session.result = None;
+    session.save(store, now).await?;
+    Ok(Ok(handoff))
+}
+
+/// The way back from the card for the waiting check: `state` as returned
+/// and the PKCE verifier to claim the token with.
+pub fn waiting(session: &AppSession, state: Option<&str>) -> Result<PendingCheck, CheckRefusal> {
+    let pending = PendingCheck::of(session).ok_or(CheckRefusal::NoCheck)?;
+    if pending.method == Method::Visual {
+        return Err(CheckRefusal::NoCheck);
+    }
+    if state.is_none() || pending.state.as_deref() != state {
+        return Err(CheckRefusal::OtherState);
+    }
+    Ok(pending)
+}
+
+/// The card's token is back: the code is spent (`redeem`), the token
+/// verified against the check's nonce and origin, and the result kept.
+/// Returns the kept result's id.
+#[allow(clippy::too_many_arguments)]
+pub async fn finish_signed(
+    store: &Store,
+    identity: &Identity,
+    session: &mut AppSession,
+    pending: &PendingCheck,
+    token: &str,
+    redeem: Write,
+    origin: &str,
+    now: DateTime<Utc>,
+) -> Result<Result<i64, CheckRefusal>, ServiceError> {
+    let method = Some(pending.method);
+    if store.write(vec![redeem]).await?.is_err() {
+        return refused(store, session, method, CheckRefusal::CodeSpent, now).await;
+    }
+    let nonce = pending.nonce.as_deref().unwrap_or_default();
+    let who = match identity
+        .verify_login(token, origin, nonce, &session.sid, now)
+        .await
+    {
+        Ok(who) => who,
+        Err(e) => return refused(store, session, method, CheckRefusal::Card(e), now).await,
+    };
+    keep(store, session, pending, &who, now).await
+}
+
+/// 目視: the certificate the reader read from the card (`certificate`,
+/// DER; `None` when no card was on it) is checked without a PIN; the staff
+/// member confirmed the face photo.
+pub async fn finish_visual(
+    store: &Store,
+    identity: &Identity,
+    session: &mut AppSession,
+    certificate: Option<&[u8]>,
+    now: DateTime<Utc>,
+) -> Result<Result<i64, CheckRefusal>, ServiceError> {
+    let Some(pending) = PendingCheck::of(session).filter(|p| p.method == Method::Visual) else {
+        return refused(
+            store,
+            session,
+            Some(Method::Visual),
+            CheckRefusal::NoCheck,
+            now,
+        )
+        .await;
+    };
+    let Some(certificate) = certificate else {
+        let why = CheckRefusal::Card(LoginError::UnknownCard);
+        return refused(store, session, Some(Method::Visual), why, now).await;
+    };
+    let who = match identity
+        .read_certificate(certificate, session.institution.id, now)
+        .await
+    {
+        Ok(who) => who,
+        Err(e) => {
+            return refused(
+                store,
+                session,
+                Some(Method::Visual),
+                CheckRefusal::Card(e),
+                now,
+            )
+            .await;
+        }
+    };
+    keep(store, session, &pending, &who, now).await
+}
+
+async fn keep(
+    store: &Store,
+    session: &mut AppSession,
+    pending: &PendingCheck,
+    who: &Identified,
+    now: DateTime<Utc>,
+) -> Result<Result<i64, CheckRefusal>, ServiceError> {
+    let method = Some(pending.method);
+    if who.card_kind != pending.method.card_kind() {
+        return refused(store, session, method, CheckRefusal::WrongCardKind, now).await;
+    }
+    let Some(eligibility) = store.eligibility(who.person_id).await? else {
+        return refused(store, session, method, CheckRefusal::UnknownPerson, now).await;
+    };
+    let notes = store
+        .patient_notes(session.institution.id, who.person_id)
+        .await?;
+    let notice = match who.status {
+        CertificateStatus::Valid => CertificateNotice::None,
+        CertificateStatus::Expiring { .. } => CertificateNotice::Expiring,
+        CertificateStatus::Grace { .. } => CertificateNotice::Grace,
+    };
+    let result = check_result::build(
+        &eligibility,
+        notice,
+        notes.reference_number.as_deref(),
+        pending.specific_disease,
+        jst_day(now),
+    );
+    let text = serde_json::to_string(&result).map_err(|e| ServiceError::Internal(e.to_string()))?;
+    let kept = NewAppCheck {
+        institution_id: session.institution.id,
+        device_id: session.device.id,
+        account_id: session.account.id,
+        person_id: who.person_id,
+        method: pending.method.as_str(),
+        checked_at: now,
+        name: &result.name,
+        valid: result.valid,
+        result: &text,
+    };
+    let audit = session.event(
+        "app.check",
+        "ok",
+        Some(who.person_id),
+        json!({
+            "method": pending.method.as_str(),
+            "card": who.card_id,
+            // 目視: identity rests on this account's visual check.
+            "identity": if pending.method == Method::Visual { "visual_check" } else { "card_signature" },
+            "specific_disease": pending.specific_disease,
+        }),
+    );
+    let written = store
+        .write(vec![
+            Write::keep_app_check(&kept),
+            Write::audit(&audit, now),
+        ])
+        .await?
+        .map_err(|r| ServiceError::Internal(format!("keeping the result refused: {r:?}")))?;
+    let Some(Written::Id(id)) = written.first() else {
+        return Err(ServiceError::Internal("the kept result has no id".into()));
+    };
+    session.check = None;
+    session.result = Some(*id);
+    session.save(store, now).await?;
+    Ok(Ok(*id))
+}
+
+/// The result on screen (C-04-01-W), until 「閉じる」.
+pub async fn on_screen(
+    store: &Store,
+    session: &AppSession,
+) -> Result<Option<CheckResult>, ServiceError> {
+    let Some(id) = session.result else {
+        return Ok(None);
+    };
+    let Some(kept) = store.app_check(session.institution.id, id).await? else {
+        return Ok(None);
+    };
+    Ok(serde_json::from_str(&kept.result).ok())
+}
+
+/// 「閉じる」: seeing the result again needs the card again (or the search).
+pub async fn close(
+    store: &Store,
+    session: &mut AppSession,
+    now: DateTime<Utc>,
+) -> Result<(), ServiceError> {
+    session.result = None;
+    session.check = None;
+    session.save(store, now).await
+}
