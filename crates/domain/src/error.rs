@@ -72,6 +72,8 @@ pub enum ValidationError {
     PartnerOriginForm(String),
     #[error("オンライン診療サービスの戻り先は{max}件まで登録できます。")]
     TooManyPartnerOrigins { max: usize },
+    #[error("資格確認日は{earliest}から本日までの範囲で指定してください。")]
+    SearchPeriod { earliest: String },
 }
 
 impl ValidationError {
@@ -102,6 +104,7 @@ impl ValidationError {
             Self::PartnerOriginScheme(_) => "Z-V-0022",
             Self::PartnerOriginForm(_) => "Z-V-0023",
             Self::TooManyPartnerOrigins { .. } => "Z-V-0024",
+            Self::SearchPeriod { .. } => "Z-V-0025",
         }
     }
 
@@ -137,6 +140,7 @@ impl ValidationError {
             "オンライン診療サービスの戻り先がオリジンの形でない",
         ),
         ("Z-V-0024", "オンライン診療サービスの戻り先が10件超"),
+        ("Z-V-0025", "資格確認結果検索の期間が前月1日〜本日の外"),
     ];
 }
 

@@ -3,7 +3,7 @@
 //! administrator issues, who may activate a device, and the login passcode
 //! with its count of wrong tries. docs/design/staff-app.md gives the reasons.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Datelike, Duration, Months, NaiveDate, Utc};
 
 use crate::account::Role;
 use crate::error::{Result, ValidationError};
@@ -178,6 +178,75 @@ pub fn passcode_attempt(wrong_so_far: u8, correct: bool) -> (PasscodeOutcome, u8
     }
 }
 
+/// 資格確認結果検索 (D-10-W): the days searched, in JST, both inclusive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SearchPeriod {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+}
+
+impl SearchPeriod {
+    /// Seed 001: the first search covers the last 30 days.
+    pub const DEFAULT_DAYS: i64 = 30;
+
+    /// The earliest day that may be searched: the 1st of the previous month
+    /// (seed 001 「前月1日から検索日当日まで」).
+    pub fn earliest(today: NaiveDate) -> NaiveDate {
+        let first = today.with_day(1).unwrap_or(today);
+        first.checked_sub_months(Months::new(1)).unwrap_or(first)
+    }
+
+    /// The last 30 days (today and the 29 before it), never before
+    /// [`Self::earliest`] (at the start of March the previous month is short).
+    pub fn default_on(today: NaiveDate) -> Self {
+        let from = (today - Duration::days(Self::DEFAULT_DAYS - 1)).max(Self::earliest(today));
+        Self { from, to: today }
+    }
+
+    /// The period typed in 詳細設定 (`YYYY-MM-DD`; an empty end is today,
+    /// an empty start the default's).
+    pub fn chosen(from: &str, to: &str, today: NaiveDate) -> Result<Self> {
+        let day = |field: &'static str, s: &str, empty: NaiveDate| -> Result<NaiveDate> {
+            let s = s.trim();
+            if s.is_empty() {
+                return Ok(empty);
+            }
+            NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| ValidationError::Date {
+                field,
+                value: s.to_owned(),
+            })
+        };
+        let default = Self::default_on(today);
+        let from = day("資格確認日（開始）", from, default.from)?;
+        let to = day("資格確認日（終了）", to, today)?;
+        let earliest = Self::earliest(today);
+        if from < earliest || to > today {
+            return Err(ValidationError::SearchPeriod {
+                earliest: crate::person::japanese_date(earliest),
+            });
+        }
+        if from > to {
+            return Err(ValidationError::Period {
+                field: "資格確認日",
+            });
+        }
+        Ok(Self { from, to })
+    }
+}
+
+/// Days a kept result stays (then it is purged): longer than the search
+/// ever reaches back (the 1st of the previous month, at most 62 days), so a
+/// result is never gone while the app may still look for it.
+pub const RESULT_RETENTION_DAYS: i64 = 100;
+
+/// Results per page of the search.
+pub const SEARCH_PAGE_SIZE: i64 = 10;
+
+/// Pages of `total` results (at least one, empty).
+pub fn search_pages(total: i64) -> i64 {
+    ((total + SEARCH_PAGE_SIZE - 1) / SEARCH_PAGE_SIZE).max(1)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -262,5 +331,66 @@ mod tests {
         assert_eq!(outcome, PasscodeOutcome::NeedsPassword);
         // Once spent, even the right passcode no longer opens the app.
         assert_eq!(passcode_attempt(n, true).0, PasscodeOutcome::NeedsPassword);
+    }
+
+    fn day(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).unwrap()
+    }
+
+    #[test]
+    fn the_search_covers_thirty_days_within_the_previous_month() {
+        let today = day(2026, 12, 6);
+        assert_eq!(SearchPeriod::earliest(today), day(2026, 11, 1));
+        assert_eq!(
+            SearchPeriod::default_on(today),
+            SearchPeriod {
+                from: day(2026, 11, 7),
+                to: today
+            }
+        );
+        // On 1 March the previous month is February: 30 days would reach
+        // back into January.
+        let march = day(2027, 3, 1);
+        assert_eq!(SearchPeriod::default_on(march).from, day(2027, 2, 1));
+        assert_eq!(SearchPeriod::earliest(day(2027, 1, 15)), day(2026, 12, 1));
+        let chosen = SearchPeriod::chosen("2026-11-01", "2026-11-30", today).unwrap();
+        assert_eq!(
+            (chosen.from, chosen.to),
+            (day(2026, 11, 1), day(2026, 11, 30))
+        );
+        assert_eq!(
+            SearchPeriod::chosen("", "", today).unwrap(),
+            SearchPeriod::default_on(today)
+        );
+        let early = SearchPeriod::chosen("2026-10-31", "", today).unwrap_err();
+        assert_eq!(early.code(), "Z-V-0025");
+        assert_eq!(
+            early.to_string(),
+            "資格確認日は2026年11月01日から本日までの範囲で指定してください。"
+        );
+        assert_eq!(
+            SearchPeriod::chosen("", "2026-12-07", today)
+                .unwrap_err()
+                .code(),
+            "Z-V-0025"
+        );
+        assert_eq!(
+            SearchPeriod::chosen("2026-12-05", "2026-12-01", today)
+                .unwrap_err()
+                .code(),
+            "Z-V-0011"
+        );
+        assert_eq!(
+            SearchPeriod::chosen("12/01", "", today).unwrap_err().code(),
+            "Z-V-0010"
+        );
+    }
+
+    #[test]
+    fn pages_round_up_and_never_fall_to_zero() {
+        assert_eq!(search_pages(0), 1);
+        assert_eq!(search_pages(10), 1);
+        assert_eq!(search_pages(11), 2);
+        assert_eq!(search_pages(1_000_000), 100_000);
     }
 }

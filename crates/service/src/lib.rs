@@ -10,13 +10,16 @@
 //!   the completion screen's reads.
 //! - [`identity_check`]: 本人確認のテスト, a card tried without consent.
 //! - [`inquiry`]: 資格確認 and medical information of a consented patient,
-//!   as staff ask for them.
+//!   as staff ask for them; the staff app's card checks, kept results and
+//!   their search.
+//! - [`upkeep`]: the periodic purge of what has outlived its use.
 //! - [`partner`]: the online-care partner's way back.
 //! - [`staff`]: staff and operator login with the lockout rule, sessions,
 //!   passwords.
 //! - [`accounts`]: アカウント管理: register, disable, enable, unlock, reset a password.
 //! - [`institution`]: 医療機関等: registration, 環境設定情報 with the terms, URL rotation.
-//! - [`device`]: 医療機関等の端末: register, revoke, note a visit's use of one.
+//! - [`device`]: 医療機関等の端末: register, revoke, note a visit's use of one;
+//!   the staff app's activation codes, activation, passcode and settings.
 //! - [`patients`]: 同意取得済み患者: the audited list, 照会番号, the photo-ID check.
 //! - [`audit_log`]: 監査ログ: the audited reads, the CSV export, the chain check.
 //!
@@ -36,6 +39,7 @@ pub mod institution;
 pub mod partner;
 pub mod patients;
 pub mod staff;
+pub mod upkeep;
 pub mod visit;
 
 use chrono::{DateTime, NaiveDate, Utc};

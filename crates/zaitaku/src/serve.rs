@@ -54,12 +54,27 @@ pub async fn run(
         );
     }
     tracing::info!(kid = state.signer.kid(), "partner returns are signed");
+    tokio::spawn(upkeep(store.clone()));
     zaitaku_web::serve(listener, state, shutdown_signal())
         .await
         .context("サーバが異常終了しました")?;
     store.close().await;
     tracing::info!("zaitaku stopped");
     Ok(())
+}
+
+/// Every hour, what has outlived its use is removed
+/// (`zaitaku_service::upkeep`); a failed round is logged and tried again
+/// the next hour.
+async fn upkeep(store: Store) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
+    loop {
+        every.tick().await;
+        match zaitaku_service::upkeep::purge(&store, chrono::Utc::now()).await {
+            Ok(removed) => tracing::info!(removed, "upkeep done"),
+            Err(e) => tracing::warn!(error = %e, "upkeep failed"),
+        }
+    }
 }
 
 async fn shutdown_signal() {

@@ -30,6 +30,9 @@ pub struct AppSession {
     pub check: Option<serde_json::Value>,
     /// The result on screen (C-04-01-W) until 「閉じる」.
     pub result: Option<i64>,
+    /// セキュリティ設定 stays open until then (microseconds): the passcode
+    /// was given again.
+    pub security_until: Option<i64>,
 }
 
 impl AppSession {
@@ -41,6 +44,13 @@ impl AppSession {
     /// else.
     pub fn needs_passcode(&self) -> bool {
         self.device.passcode_hash.is_none()
+    }
+
+    /// セキュリティ設定 is open: the passcode was given again less than
+    /// [`SECURITY_MINUTES`] ago.
+    pub fn security_open(&self, now: DateTime<Utc>) -> bool {
+        self.security_until
+            .is_some_and(|t| t > now.timestamp_micros())
     }
 
     /// An audit record of this device's account, naming the device.
@@ -68,6 +78,7 @@ impl AppSession {
             "password": password_mark(&self.account.password_hash),
             "check": self.check,
             "result": self.result,
+            "security_until": self.security_until,
         })
     }
 
@@ -105,6 +116,7 @@ pub(super) async fn open_app_session(
         institution,
         check: None,
         result: None,
+        security_until: None,
     };
     session.save(store, now).await?;
     Ok(session)
@@ -201,6 +213,7 @@ async fn resume(
         institution,
         check: data.get("check").filter(|c| !c.is_null()).cloned(),
         result: field("result"),
+        security_until: field("security_until"),
     }))
 }
 
@@ -310,12 +323,21 @@ pub async fn passcode_login(
 /// like a login's.
 pub async fn confirm_passcode(
     store: &Store,
-    session: &AppSession,
+    session: &mut AppSession,
     passcode: &str,
     now: DateTime<Utc>,
 ) -> Result<Result<(), AppLoginRefusal>, ServiceError> {
-    check_passcode(store, &session.device, passcode, "app.security", now).await
+    let checked = check_passcode(store, &session.device, passcode, "app.security", now).await?;
+    if checked.is_ok() {
+        session.security_until =
+            Some((now + Duration::minutes(SECURITY_MINUTES)).timestamp_micros());
+        session.save(store, now).await?;
+    }
+    Ok(checked)
 }
+
+/// How long セキュリティ設定 stays open after the passcode was given again.
+pub const SECURITY_MINUTES: i64 = 10;
 
 /// One passcode attempt on `device`, counted and audited as `action`.
 async fn check_passcode(

@@ -9,10 +9,12 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use zaitaku_domain::check_result::{self, CertificateNotice, CheckResult};
+use zaitaku_domain::staff_app::{SEARCH_PAGE_SIZE, SearchPeriod, search_pages};
 use zaitaku_identity::{CardKind, CertificateStatus, Identified, Identity, LoginError};
-use zaitaku_storage::{NewAppCheck, Store, Write, Written};
+use zaitaku_storage::{AppCheckLine, AppCheckScope, NewAppCheck, Store, Write, Written};
 
 use crate::device::app::AppSession;
+use crate::patients::jst_start;
 use crate::{ServiceError, jst_day, random_token};
 
 /// 本人認証の方法 of 認証方法選択.
@@ -404,4 +406,95 @@ pub async fn close(
     session.result = None;
     session.check = None;
     session.save(store, now).await
+}
+
+/// What 資格確認結果検索 (D-10-W) asks for.
+#[derive(Debug, Clone, Copy)]
+pub struct SearchQuery {
+    pub period: SearchPeriod,
+    /// 「この端末で資格確認した結果のみ対象とする」 (checked by default).
+    pub this_device_only: bool,
+    /// 1-based; beyond the last page shows the last.
+    pub page: i64,
+}
+
+/// One page of the search.
+#[derive(Debug)]
+pub struct SearchPage {
+    pub lines: Vec<AppCheckLine>,
+    pub total: i64,
+    pub page: i64,
+    pub pages: i64,
+}
+
+fn scope(session: &AppSession, q: &SearchQuery) -> AppCheckScope {
+    AppCheckScope {
+        institution_id: session.institution.id,
+        device_id: q.this_device_only.then_some(session.device.id),
+        from: jst_start(q.period.from),
+        until: jst_start(q.period.to + chrono::Duration::days(1)),
+    }
+}
+
+/// The results of the institution (or of this device) in the period,
+/// newest first, one page. The names listed are a read of personal data:
+/// audited (`app.search`).
+pub async fn search(
+    store: &Store,
+    session: &AppSession,
+    q: &SearchQuery,
+    now: DateTime<Utc>,
+) -> Result<SearchPage, ServiceError> {
+    let scope = scope(session, q);
+    let total = store.count_app_checks(&scope).await?;
+    let pages = search_pages(total);
+    let page = q.page.clamp(1, pages);
+    let lines = store
+        .app_checks(&scope, SEARCH_PAGE_SIZE, (page - 1) * SEARCH_PAGE_SIZE)
+        .await?;
+    store
+        .audit(
+            &session.event(
+                "app.search",
+                "ok",
+                None,
+                json!({
+                    "from": q.period.from.to_string(),
+                    "to": q.period.to.to_string(),
+                    "this_device_only": q.this_device_only,
+                    "page": page,
+                    "shown": lines.iter().map(|l| l.id).collect::<Vec<_>>(),
+                }),
+            ),
+            now,
+        )
+        .await?;
+    Ok(SearchPage {
+        lines,
+        total,
+        page,
+        pages,
+    })
+}
+
+/// A kept result of the institution, exactly as it was shown (no new
+/// inquiry); `None` for one of another institution or none at all. Audited.
+pub async fn kept(
+    store: &Store,
+    session: &AppSession,
+    id: i64,
+    now: DateTime<Utc>,
+) -> Result<Option<CheckResult>, ServiceError> {
+    let found = store.app_check(session.institution.id, id).await?;
+    let (outcome, person) = match &found {
+        Some(k) => ("ok", Some(k.person_id)),
+        None => ("not_found", None),
+    };
+    store
+        .audit(
+            &session.event("app.result_read", outcome, person, json!({"check": id})),
+            now,
+        )
+        .await?;
+    Ok(found.and_then(|k| serde_json::from_str(&k.result).ok()))
 }

@@ -348,7 +348,8 @@ pub(super) struct ResultPage {
     pub r: zaitaku_domain::check_result::CheckResult,
     pub text: String,
     pub csrf: String,
-    pub close_action: &'static str,
+    /// From the search: 閉じる goes back to it.
+    pub close_link: Option<String>,
 }
 
 /// 資格確認結果 (C-04-01-W) of the check just made.
@@ -360,7 +361,7 @@ pub async fn result(State(state): State<AppState>, InApp(s): InApp) -> Result<Re
         text: r.as_text(),
         r,
         csrf: s.csrf,
-        close_action: "/app/result/close",
+        close_link: None,
     };
     Ok(form_page(page.render()?, false))
 }

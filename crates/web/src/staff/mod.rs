@@ -8,6 +8,7 @@
 mod check;
 mod pages;
 mod pwa;
+mod search;
 mod session;
 
 use axum::Router;
@@ -40,6 +41,8 @@ pub fn routes() -> Router<AppState> {
         .route("/app/check/done", get(check::done))
         .route("/app/result", get(check::result))
         .route("/app/result/close", post(check::close))
+        .route("/app/search", get(search::page))
+        .route("/app/search/{id}", get(search::result))
         .route("/app/menu", get(pages::menu))
         .route(
             "/app/security",

@@ -406,8 +406,12 @@ pub async fn menu(InApp(_s): InApp) -> Result<Response, WebError> {
     Ok(form_page(MenuPage.render()?, false))
 }
 
-/// セキュリティ設定 asks for the passcode first.
+/// セキュリティ設定 asks for the passcode first (again after
+/// [`app::SECURITY_MINUTES`]).
 pub async fn security_lock(InApp(s): InApp) -> Result<Response, WebError> {
+    if s.security_open(Utc::now()) {
+        return security_page(&s, s.device.visual_check, None);
+    }
     let page = SecurityLockPage {
         csrf: s.csrf,
         notice: None,
@@ -446,8 +450,8 @@ pub async fn security_open(
     if !app_session.csrf_ok(form.csrf.as_deref()) {
         return Ok(stale_form());
     }
-    let InApp(s) = app_session;
-    match app::confirm_passcode(&state.store, &s, &form.passcode, Utc::now()).await? {
+    let InApp(mut s) = app_session;
+    match app::confirm_passcode(&state.store, &mut s, &form.passcode, Utc::now()).await? {
         Ok(()) => security_page(&s, s.device.visual_check, None),
         Err(AppLoginRefusal::PasscodeSpent) => {
             // The passcode is forgotten: this session ends with it.
@@ -484,6 +488,9 @@ pub async fn visual_check(
         return Ok(stale_form());
     }
     let InApp(s) = app_session;
+    if !s.security_open(Utc::now()) {
+        return Ok(Redirect::to("/app/security").into_response());
+    }
     let on = form.on.as_deref() == Some("1");
     app::set_visual_check(&state.store, &s, on, Utc::now()).await?;
     security_page(
@@ -513,6 +520,9 @@ pub async fn logout(
         return Ok(stale_form());
     }
     let InApp(s) = app_session;
+    if !s.security_open(Utc::now()) {
+        return Ok(Redirect::to("/app/security").into_response());
+    }
     if form.confirm.as_deref() != Some("1") {
         let page = ConfirmPage {
             title: "ログアウト",
@@ -542,6 +552,9 @@ pub async fn deregister(
         return Ok(stale_form());
     }
     let InApp(s) = app_session;
+    if !s.security_open(Utc::now()) {
+        return Ok(Redirect::to("/app/security").into_response());
+    }
     if form.confirm.as_deref() != Some("1") {
         let page = ConfirmPage {
             title: "デバイス登録解除",

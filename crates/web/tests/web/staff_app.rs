@@ -260,6 +260,11 @@ async fn a_nurse_activates_opens_and_deregisters(url: &str) {
     app.post("/app/passcode", &[("first", "2468"), ("again", "2468")])
         .await;
 
+    // Settings stay shut until the passcode is given again.
+    let shut = app.post("/app/security/deregister", &[]).await;
+    assert!(shut.body.contains("S-01-W"), "{}", shut.url);
+    app.post("/app/security", &[("passcode", "2468")]).await;
+
     // デバイス登録解除 from the app: revoked at once.
     let confirm = app.post("/app/security/deregister", &[]).await;
     assert!(confirm.body.contains("S-04-W"));
@@ -637,3 +642,159 @@ async fn checks_by_each_method_keep_what_was_shown(url: &str) {
     );
 }
 on_both!(checks_by_each_method_keep_what_was_shown);
+
+// ------------------------------------------------------------------ search
+
+async fn the_search_lists_pages_and_shows_a_past_result_as_it_was(url: &str) {
+    use zaitaku_identity::CardKind;
+    let mut c = checking(url).await;
+    let today = fixtures::today();
+    let person = c.person(|e| {
+        e.person.insurance_use_registered
+            && e.resolve(today).validity == zaitaku_domain::codes::QualificationValidity::Valid
+    });
+    let card = c.card(person, CardKind::Physical).await;
+    c.visual(card).await;
+    let shown = c.app.get("/app/result").await.body;
+    let store = &c.srv.store;
+    let device: i64 = sqlx::query_scalar("SELECT id FROM devices WHERE kind = 'app'")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    // 24 more results of this device over the last days, and 5 of another
+    // device of the institution, and one older than the 1st of last month.
+    let result: String = sqlx::query_scalar("SELECT result FROM app_checks")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    let other = store
+        .register_device(
+            c.a.id,
+            zaitaku_storage::DeviceKind::App,
+            "other-token",
+            "別のiPad",
+            1,
+            chrono::Utc::now(),
+        )
+        .await
+        .unwrap();
+    let now = chrono::Utc::now();
+    let mut rows = Vec::new();
+    for i in 1..=24 {
+        rows.push((
+            device,
+            now - chrono::Duration::hours(i * 20),
+            format!("検索 {i:02}"),
+        ));
+    }
+    for i in 1..=5 {
+        rows.push((
+            other.id,
+            now - chrono::Duration::hours(i),
+            format!("別端末 {i}"),
+        ));
+    }
+    rows.push((
+        device,
+        now - chrono::Duration::days(70),
+        "古い 結果".to_owned(),
+    ));
+    for (dev, at, name) in rows {
+        sqlx::query(
+            "INSERT INTO app_checks (institution_id, device_id, account_id, person_id, method, \
+             checked_at, name, valid, result) VALUES ($1, $2, 1, $3, 'visual', $4, $5, 1, $6)",
+        )
+        .bind(c.a.id)
+        .bind(dev)
+        .bind(person)
+        .bind(at.timestamp_micros())
+        .bind(name)
+        .bind(&result)
+        .execute(store.pool())
+        .await
+        .unwrap();
+    }
+
+    // Behind セキュリティ設定.
+    let locked = c.app.get("/app/search").await;
+    assert!(locked.body.contains("S-01-W"));
+    let settings = c.app.post("/app/security", &[("passcode", "2580")]).await;
+    assert!(settings.body.contains("資格確認結果検索"));
+    let first = c.app.get("/app/search").await;
+    assert!(first.body.contains("D-10-W"), "{}", first.body);
+    // The last 30 days of this device: the check and those of the last 20
+    // hours × 24 within the window; newest first, ten a page.
+    let in_window = 1 + (1..=24).filter(|i| i * 20 < 30 * 24).count();
+    assert!(
+        first.body.contains(&format!("{in_window}件")),
+        "{}",
+        first.body
+    );
+    assert!(first.body.contains("1 / 3 ページ"));
+    assert!(!first.body.contains("別端末") && !first.body.contains("古い"));
+    for label in ["次のページ", "最後のページ"] {
+        assert!(
+            first.body.contains(&format!("aria-label=\"{label}\"")),
+            "{label}"
+        );
+    }
+    let last = c.app.get("/app/search?this=1&page=3").await;
+    assert!(
+        last.body.contains("3 / 3 ページ") && last.body.contains("aria-label=\"最初のページ\"")
+    );
+    // Every device of the institution: the box unchecked.
+    let all = c.app.get("/app/search?set=1&page=1").await;
+    assert!(all.body.contains("別端末 1") && all.body.contains("機関内のすべての端末"));
+    // A period outside 前月1日〜本日 is refused with the rule.
+    let early = c.app.get("/app/search?set=1&this=1&from=2000-01-01").await;
+    assert!(early.body.contains("Z-V-0025"));
+    // A row opens the result as it was shown, not a new inquiry.
+    let id: i64 = sqlx::query_scalar("SELECT MIN(id) FROM app_checks")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    let again = c.app.get(&format!("/app/search/{id}?this=1&page=1")).await;
+    let table = |b: &str| {
+        between(b, "<h2 class=\"result-heading\">", "</dl>")
+            .unwrap()
+            .to_owned()
+    };
+    assert_eq!(table(&again.body), table(&shown));
+    assert!(
+        again.body.contains("href=\"/app/search?"),
+        "閉じる goes back to the list"
+    );
+    let outcomes = audit_outcomes(store, "app.result_read").await;
+    assert_eq!(outcomes, ["ok"]);
+    assert_eq!(audit_outcomes(store, "app.search").await.len(), 4);
+    // Another institution's result is not found.
+    let b = fixtures::institution(store, InstitutionKind::Medical, 45, "別の確認医院", true).await;
+    sqlx::query("UPDATE app_checks SET institution_id = $1 WHERE id = $2")
+        .bind(b.id)
+        .bind(id)
+        .execute(store.pool())
+        .await
+        .unwrap();
+    let gone = c.app.get(&format!("/app/search/{id}")).await;
+    assert!(gone.url.contains("/app/search") && gone.body.contains("D-10-W"));
+    assert!(
+        audit_outcomes(store, "app.result_read")
+            .await
+            .contains(&"not_found".to_owned())
+    );
+
+    // Kept for 100 days, then purged by the hourly upkeep.
+    let count = || async {
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM app_checks WHERE name = '古い 結果'")
+            .fetch_one(store.pool())
+            .await
+            .unwrap()
+    };
+    zaitaku_service::upkeep::purge(store, now).await.unwrap();
+    assert_eq!(count().await, 1);
+    zaitaku_service::upkeep::purge(store, now + chrono::Duration::days(31))
+        .await
+        .unwrap();
+    assert_eq!(count().await, 0);
+}
+on_both!(the_search_lists_pages_and_shows_a_past_result_as_it_was);
