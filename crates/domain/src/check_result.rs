@@ -64,6 +64,9 @@ pub struct CheckResult {
     /// For the search list: 氏名 and 資格有効 / 資格無効.
     pub name: String,
     pub valid: bool,
+    /// 居宅同意取得型: the check registered the patient's consent.
+    #[serde(default)]
+    pub consent_registered: bool,
 }
 
 fn row(label: &str, value: impl Into<String>) -> Row {
@@ -254,6 +257,7 @@ pub fn build(
         sections,
         name: p.name.clone(),
         valid,
+        consent_registered: false,
     }
 }
 

@@ -9,10 +9,16 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use zaitaku_domain::check_result::{self, CertificateNotice, CheckResult};
+use zaitaku_domain::consent::{
+    CareKind, Channel, Choice, ConsentAction, ConsentDecision, ConsentItem, ConsentRequest,
+};
 use zaitaku_domain::staff_app::{SEARCH_PAGE_SIZE, SearchPeriod, search_pages};
 use zaitaku_identity::{CardKind, CertificateStatus, Identified, Identity, LoginError};
-use zaitaku_storage::{AppCheckLine, AppCheckScope, NewAppCheck, Store, Write, Written};
+use zaitaku_storage::{
+    AppCheckLine, AppCheckScope, NewAppCheck, NewConsent, Store, Write, Written,
+};
 
+use crate::consent::ConsentRefusal;
 use crate::device::app::AppSession;
 use crate::patients::jst_start;
 use crate::{ServiceError, jst_day, random_token};
@@ -85,6 +91,10 @@ pub struct PendingCheck {
     pub state: Option<String>,
     pub verifier: Option<String>,
     pub nonce: Option<String>,
+    /// 居宅同意取得型: the consent the patient chose, registered with the
+    /// check once the card is read.
+    #[serde(default)]
+    pub consent: Option<ConsentDecision>,
 }
 
 impl PendingCheck {
@@ -114,6 +124,8 @@ pub enum CheckRefusal {
     Card(LoginError),
     /// The card's holder is not in the eligibility registry.
     UnknownPerson,
+    /// 居宅同意取得型: the choices or the registry do not allow the consent.
+    Consent(ConsentRefusal),
 }
 
 impl CheckRefusal {
@@ -126,6 +138,7 @@ impl CheckRefusal {
             Self::WrongCardKind => "Z-P-0024",
             Self::Card(e) => e.code(),
             Self::UnknownPerson => "Z-P-0025",
+            Self::Consent(why) => why.code(),
         }
     }
 
@@ -134,6 +147,7 @@ impl CheckRefusal {
             Self::Card(LoginError::NotRegistered) => "保険証未登録",
             Self::Card(_) | Self::WrongCardKind => "カードを確認できませんでした",
             Self::UnknownPerson => "資格情報がありません",
+            Self::Consent(why) => why.title(),
             _ => "もう一度お試しください",
         }
     }
@@ -147,6 +161,7 @@ impl CheckRefusal {
             Self::WrongCardKind => "選択した認証方法と異なる種類のカードが読み取られました。認証方法選択からやり直してください。".into(),
             Self::Card(e) => e.to_string(),
             Self::UnknownPerson => "このカードの方の資格情報が見つかりません。必要な提出書類等により、資格確認を行ってください。".into(),
+            Self::Consent(why) => why.message().to_owned(),
         }
     }
 
@@ -160,6 +175,7 @@ impl CheckRefusal {
             Self::Card(LoginError::NotRegistered) => "not_registered",
             Self::Card(_) => "card_refused",
             Self::UnknownPerson => "unknown_person",
+            Self::Consent(_) => "consent_refused",
         }
     }
 }
@@ -206,6 +222,68 @@ pub async fn begin(
     if !method.offered(session.device.visual_check) {
         return refused(store, session, Some(method), CheckRefusal::NotOffered, now).await;
     }
+    start(
+        store,
+        identity,
+        session,
+        method,
+        specific_disease,
+        None,
+        now,
+    )
+    .await
+}
+
+/// 居宅同意取得型 (seed 002): the patient's choices for a 訪問診療等 consent,
+/// then identity by 目視 or 暗証番号 on the physical card (the consent
+/// screen's own switch, whatever the device's setting); the consent is
+/// registered (channel アプリ) together with the check.
+pub async fn begin_with_consent(
+    store: &Store,
+    identity: &Identity,
+    session: &mut AppSession,
+    method: Method,
+    request: &ConsentRequest,
+    now: DateTime<Utc>,
+) -> Result<Result<Option<Handoff>, CheckRefusal>, ServiceError> {
+    if !matches!(method, Method::Visual | Method::Pin) {
+        return refused(store, session, Some(method), CheckRefusal::NotOffered, now).await;
+    }
+    let decision =
+        match request.validate(&session.institution.institution, CareKind::HomeVisit, now) {
+            Ok(d) => d,
+            Err(e) => {
+                let why = CheckRefusal::Consent(ConsentRefusal::Choices {
+                    code: e.code(),
+                    message: e.to_string(),
+                });
+                return refused(store, session, Some(method), why, now).await;
+            }
+        };
+    let specific_disease =
+        decision.choices.get(&ConsentItem::SpecificDisease) == Some(&Choice::Agree);
+    start(
+        store,
+        identity,
+        session,
+        method,
+        specific_disease,
+        Some(decision),
+        now,
+    )
+    .await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn start(
+    store: &Store,
+    identity: &Identity,
+    session: &mut AppSession,
+    method: Method,
+    specific_disease: bool,
+    consent: Option<ConsentDecision>,
+    now: DateTime<Utc>,
+) -> Result<Result<Option<Handoff>, CheckRefusal>, ServiceError> {
     let handoff = if method == Method::Visual {
         None
     } else {
@@ -221,6 +299,7 @@ pub async fn begin(
         state: handoff.as_ref().map(|h| h.state.clone()),
         verifier: handoff.as_ref().map(|h| h.verifier.clone()),
         nonce: handoff.as_ref().map(|h| h.nonce.clone()),
+        consent,
     };
     session.check =
         Some(serde_json::to_value(&pending).map_err(|e| ServiceError::Internal(e.to_string()))?);
@@ -328,6 +407,11 @@ async fn keep(
     let Some(eligibility) = store.eligibility(who.person_id).await? else {
         return refused(store, session, method, CheckRefusal::UnknownPerson, now).await;
     };
+    if pending.consent.is_some()
+        && let Some(why) = ConsentRefusal::of_eligibility(&eligibility, jst_day(now))
+    {
+        return refused(store, session, method, CheckRefusal::Consent(why), now).await;
+    }
     let notes = store
         .patient_notes(session.institution.id, who.person_id)
         .await?;
@@ -336,13 +420,14 @@ async fn keep(
         CertificateStatus::Expiring { .. } => CertificateNotice::Expiring,
         CertificateStatus::Grace { .. } => CertificateNotice::Grace,
     };
-    let result = check_result::build(
+    let mut result = check_result::build(
         &eligibility,
         notice,
         notes.reference_number.as_deref(),
         pending.specific_disease,
         jst_day(now),
     );
+    result.consent_registered = pending.consent.is_some();
     let text = serde_json::to_string(&result).map_err(|e| ServiceError::Internal(e.to_string()))?;
     let kept = NewAppCheck {
         institution_id: session.institution.id,
@@ -367,11 +452,34 @@ async fn keep(
             "specific_disease": pending.specific_disease,
         }),
     );
+    let mut job = vec![Write::keep_app_check(&kept), Write::audit(&audit, now)];
+    if let Some(decision) = &pending.consent {
+        job.push(Write::record_consent(&NewConsent {
+            institution_id: session.institution.id,
+            person_id: who.person_id,
+            action: ConsentAction::Register,
+            channel: Channel::App,
+            decision,
+            recorded_at: now,
+            recorded_by: "patient",
+            // Registered on the institution's own device in front of staff.
+            photo_id_reason: None,
+            idempotency_key: None,
+        }));
+        job.push(Write::audit_naming_consent(
+            session.event(
+                "consent.write",
+                "ok",
+                Some(who.person_id),
+                json!({"consent": 0, "action": ConsentAction::Register, "channel": Channel::App,
+                    "method": pending.method.as_str()}),
+            ),
+            "/consent",
+            now,
+        ));
+    }
     let written = store
-        .write(vec![
-            Write::keep_app_check(&kept),
-            Write::audit(&audit, now),
-        ])
+        .write(job)
         .await?
         .map_err(|r| ServiceError::Internal(format!("keeping the result refused: {r:?}")))?;
     let Some(Written::Id(id)) = written.first() else {

@@ -6,6 +6,7 @@
 //! app}`; the screens and their 画面番号 are listed in docs/screens/README.md.
 
 mod check;
+mod consent;
 mod pages;
 mod pwa;
 mod search;
@@ -41,6 +42,8 @@ pub fn routes() -> Router<AppState> {
         .route("/app/check/done", get(check::done))
         .route("/app/result", get(check::result))
         .route("/app/result/close", post(check::close))
+        .route("/app/consent", get(consent::choose).post(consent::review))
+        .route("/app/consent/confirm", post(consent::confirm))
         .route("/app/search", get(search::page))
         .route("/app/search/{id}", get(search::result))
         .route("/app/menu", get(pages::menu))

@@ -798,3 +798,116 @@ async fn the_search_lists_pages_and_shows_a_past_result_as_it_was(url: &str) {
     assert_eq!(count().await, 0);
 }
 on_both!(the_search_lists_pages_and_shows_a_past_result_as_it_was);
+
+// ------------------------------------------------------------------ consent at home
+
+async fn consent_taken_at_home_is_registered_with_the_check(url: &str) {
+    use zaitaku_domain::codes::QualificationValidity as V;
+    use zaitaku_identity::CardKind;
+    let mut c = checking(url).await;
+    let today = fixtures::today();
+    let person = c.person(|e| {
+        e.person.insurance_use_registered
+            && e.resolve(today).validity == V::Valid
+            && !e
+                .resolve(today)
+                .qualification
+                .unwrap()
+                .is_medical_assistance()
+    });
+    let invalid =
+        c.person(|e| e.person.insurance_use_registered && e.resolve(today).validity == V::Invalid);
+    let card = c.card(person, CardKind::Physical).await;
+
+    let home = c.app.get("/app/home").await;
+    assert!(home.body.contains("同意登録を始める"));
+    let h01 = c.app.get("/app/consent").await;
+    assert!(
+        h01.body.contains("H-01-W") && h01.body.contains("目視"),
+        "{}",
+        h01.body
+    );
+    let items: Vec<String> =
+        c.a.institution
+            .consent_items
+            .iter()
+            .map(|i| format!("item_{}", i.as_str()))
+            .collect();
+    assert!(
+        items
+            .iter()
+            .all(|f| h01.body.contains(&format!("name=\"{f}\"")))
+    );
+    // Nothing chosen: the page again with the rule.
+    let missing = c.app.post("/app/consent", &[("method", "visual")]).await;
+    assert_eq!(missing.status, 422);
+    assert!(missing.body.contains("Z-V-0017"));
+    let mut form: Vec<(&str, &str)> = items.iter().map(|f| (f.as_str(), "agree")).collect();
+    form.push(("method", "visual"));
+    if c.a.institution.asks_prescription_form() {
+        form.push(("prescription_form", "2"));
+    }
+    let h02 = c.app.post("/app/consent", &form).await;
+    assert!(
+        h02.body.contains("H-02-W") && h02.body.contains("同意する"),
+        "{}",
+        h02.body
+    );
+    let read = c.app.post("/app/consent/confirm", &form).await;
+    assert!(read.body.contains("C-04-02-W") && read.body.contains("仮想カードリーダー"));
+    let done = c
+        .app
+        .post("/app/check/read", &[("card", &card.to_string())])
+        .await;
+    assert!(done.body.contains("C-04-03-W"));
+    let result = c.app.get("/app/result").await;
+    assert!(result.body.contains("同意登録が完了しました。") && result.body.contains("C-04-01-W"));
+
+    let store = &c.srv.store;
+    let (channel, by): (String, String) = sqlx::query_as(
+        "SELECT channel, recorded_by FROM consents WHERE institution_id = $1 AND person_id = $2",
+    )
+    .bind(c.a.id)
+    .bind(person)
+    .fetch_one(store.pool())
+    .await
+    .unwrap();
+    assert_eq!((channel.as_str(), by.as_str()), ("app", "patient"));
+    // In the administration's list like a web-service consent.
+    let admin = Browser::login(&c.srv.base, &c.a, "aadmin").await;
+    let list = admin.get("/admin/patients").await;
+    let name = store
+        .eligibility(person)
+        .await
+        .unwrap()
+        .unwrap()
+        .person
+        .name;
+    assert!(list.body.contains(&name), "{}", list.body);
+
+    // An ended qualification: no consent, the reason shown and audited.
+    let gone = c.card(invalid, CardKind::Physical).await;
+    c.app.post("/app/consent/confirm", &form).await;
+    let refused = c
+        .app
+        .post("/app/check/read", &[("card", &gone.to_string())])
+        .await;
+    assert!(refused.body.contains("Z-W-0451"), "{}", refused.body);
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM consents WHERE person_id = $1")
+        .bind(invalid)
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(n, 0);
+    assert!(
+        audit_outcomes(store, "app.check")
+            .await
+            .contains(&"consent_refused".to_owned())
+    );
+    assert!(
+        audit_outcomes(store, "consent.write")
+            .await
+            .contains(&"ok".to_owned())
+    );
+}
+on_both!(consent_taken_at_home_is_registered_with_the_check);
