@@ -150,7 +150,7 @@ async fn site(database_url: &str) -> Site {
 
 /// Every screen shot is also checked: each link and button a target of at
 /// least 44×44 px, and no two landmarks of the same kind and name.
-async fn shot(c: &Client, name: &str) {
+pub(super) async fn shot(c: &Client, name: &str) {
     let small = c
         .execute(
             r#"const out = [];
@@ -199,14 +199,14 @@ return seen.filter((r, i) => seen.indexOf(r) !== i);"#,
     zaitaku_testkit::shot(c, name).await;
 }
 
-async fn text(c: &Client) -> String {
+pub(super) async fn text(c: &Client) -> String {
     match c.find(Locator::Css("body")).await {
         Ok(body) => body.text().await.unwrap_or_default(),
         Err(_) => String::new(),
     }
 }
 
-async fn wait_for(c: &Client, needle: &str) -> String {
+pub(super) async fn wait_for(c: &Client, needle: &str) -> String {
     for _ in 0..60 {
         let t = text(c).await;
         if t.contains(needle) {
@@ -219,7 +219,7 @@ async fn wait_for(c: &Client, needle: &str) -> String {
 
 /// Clicks the element, retrying while the previous page is still being
 /// replaced (a stale or not-yet-present element).
-async fn click(c: &Client, css: &str) {
+pub(super) async fn click(c: &Client, css: &str) {
     let mut last = String::new();
     for _ in 0..30 {
         match c.find(Locator::Css(css)).await {
@@ -235,7 +235,7 @@ async fn click(c: &Client, css: &str) {
 }
 
 /// Waits until the address holds `part` (a submitted form's new page).
-async fn wait_url(c: &Client, part: &str) {
+pub(super) async fn wait_url(c: &Client, part: &str) {
     for _ in 0..60 {
         if c.current_url()
             .await
@@ -248,7 +248,7 @@ async fn wait_url(c: &Client, part: &str) {
     panic!("never reached an address with {part:?}");
 }
 
-async fn fill(c: &Client, css: &str, value: &str) {
+pub(super) async fn fill(c: &Client, css: &str, value: &str) {
     let field = c
         .find(Locator::Css(css))
         .await
@@ -267,7 +267,7 @@ async fn value_of(c: &Client, css: &str) -> String {
         .unwrap_or_default()
 }
 
-async fn login(c: &Client, base: &str, code: &str, user: &str, password: &str) {
+pub(super) async fn login(c: &Client, base: &str, code: &str, user: &str, password: &str) {
     c.goto(&format!("{base}/admin/login")).await.unwrap();
     wait_for(c, "ログイン").await;
     fill(c, "#institution_code", code).await;

@@ -23,3 +23,4 @@ mod handoff;
 mod identity_e2e;
 mod pages;
 mod staff_app;
+mod staff_app_e2e;
