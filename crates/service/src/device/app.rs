@@ -11,8 +11,8 @@ use zaitaku_domain::staff_app::{Passcode, PasscodeOutcome, passcode_attempt};
 use zaitaku_storage::{AppDevice, AuditEvent, Store, StoredAccount, StoredInstitution};
 
 use crate::staff::{
-    IDLE_MINUTES, LoginRefusal, Realm, check_password, hash_password_off_thread, password_mark,
-    password_matches_off_thread,
+    IDLE_MINUTES, LoginRefusal, PasswordRefusal, Realm, check_new_password, check_password,
+    hash_password_off_thread, password_mark, password_matches_off_thread,
 };
 use crate::{Actor, ServiceError, random_token};
 
@@ -478,6 +478,70 @@ pub async fn register_passcode(
         .audit(&session.event("app.passcode", "ok", None, json!({})), now)
         .await?;
     Ok(Ok(()))
+}
+
+/// アカウントパスワード設定: the current password (a wrong one counts
+/// toward the account's lock, as at login), the new one twice under the
+/// rules of seed 001. Every other session of the account ends; this one
+/// goes on.
+pub async fn change_account_password(
+    store: &Store,
+    session: &mut AppSession,
+    current: &str,
+    new: &str,
+    confirm: &str,
+    now: DateTime<Utc>,
+) -> Result<Result<(), PasswordRefusal>, ServiceError> {
+    let checked = check_password(
+        store,
+        Realm::Institution,
+        "app.password_change",
+        session.institution.institution.code.as_str(),
+        &session.account.user_id,
+        current,
+        now,
+    )
+    .await?;
+    match checked {
+        Ok(_) => {}
+        Err(LoginRefusal::Locked | LoginRefusal::LockedNow) => {
+            return Ok(Err(PasswordRefusal::Locked));
+        }
+        Err(_) => return Ok(Err(PasswordRefusal::WrongCurrent)),
+    }
+    store.clear_login_failures(session.account.id).await?;
+    if let Err(why) = check_new_password(current, new, confirm) {
+        return Ok(Err(why));
+    }
+    let hash = hash_password_off_thread(new).await?;
+    store.set_password(session.account.id, &hash, false).await?;
+    session.account.password_hash = hash;
+    session.save(store, now).await?;
+    store
+        .audit(
+            &session.event("account.password_change", "ok", None, json!({})),
+            now,
+        )
+        .await?;
+    Ok(Ok(()))
+}
+
+/// ログインパスコード設定: the current passcode (counted like a login's),
+/// then the new one twice.
+pub async fn change_passcode(
+    store: &Store,
+    session: &mut AppSession,
+    current: &str,
+    new: &str,
+    again: &str,
+    now: DateTime<Utc>,
+) -> Result<Result<(), AppLoginRefusal>, ServiceError> {
+    if let Err(why) =
+        check_passcode(store, &session.device, current, "app.passcode_change", now).await?
+    {
+        return Ok(Err(why));
+    }
+    register_passcode(store, session, new, again, now).await
 }
 
 /// ログアウト: the session ends and the passcode is forgotten, so the next

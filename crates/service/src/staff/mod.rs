@@ -12,11 +12,11 @@ mod session;
 
 pub(crate) use login::check_password;
 pub use login::{LoginRefusal, SignedIn, login, refuse_cross_site};
-pub(crate) use password::password_matches_off_thread;
 pub use password::{
     PasswordRefusal, change_password, hash_password, hash_password_off_thread, password_matches,
     temporary_password,
 };
+pub(crate) use password::{check_new_password, password_matches_off_thread};
 pub(crate) use session::password_mark;
 pub use session::{IDLE_MINUTES, Session, access_denied, end_session, resume_session};
 

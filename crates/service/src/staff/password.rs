@@ -103,6 +103,9 @@ pub enum PasswordRefusal {
     },
     ConfirmationDiffers,
     Unchanged,
+    /// Five wrong passwords: the account is locked for 30 minutes (the
+    /// staff app counts a wrong current password like a login).
+    Locked,
 }
 
 impl PasswordRefusal {
@@ -114,8 +117,31 @@ impl PasswordRefusal {
                 "新しいパスワードと確認用のパスワードが一致しません。".into()
             }
             Self::Unchanged => "現在と異なるパスワードを設定してください。".into(),
+            Self::Locked => "パスワードを5回間違えたため、アカウントがロックされています。30分経ってから、もう一度お試しください。".into(),
         }
     }
+}
+
+/// The rules a new password of one's own must meet, after the current one
+/// was proven.
+pub(crate) fn check_new_password(
+    current: &str,
+    new: &str,
+    confirm: &str,
+) -> Result<(), PasswordRefusal> {
+    if let Err(e) = validate_password(new) {
+        return Err(PasswordRefusal::Rule {
+            message: e.to_string(),
+            code: e.code(),
+        });
+    }
+    if new != confirm {
+        return Err(PasswordRefusal::ConfirmationDiffers);
+    }
+    if new == current {
+        return Err(PasswordRefusal::Unchanged);
+    }
+    Ok(())
 }
 
 /// The change of one's own password. This session goes on with the new
@@ -139,17 +165,8 @@ pub async fn change_password(
             .await?;
         return Ok(Err(PasswordRefusal::WrongCurrent));
     }
-    if let Err(e) = validate_password(new) {
-        return Ok(Err(PasswordRefusal::Rule {
-            message: e.to_string(),
-            code: e.code(),
-        }));
-    }
-    if new != confirm {
-        return Ok(Err(PasswordRefusal::ConfirmationDiffers));
-    }
-    if new == current {
-        return Ok(Err(PasswordRefusal::Unchanged));
+    if let Err(why) = check_new_password(current, new, confirm) {
+        return Ok(Err(why));
     }
     let hash = hash_password_off_thread(new).await?;
     store.set_password(session.account.id, &hash, false).await?;

@@ -52,6 +52,14 @@ pub fn routes() -> Router<AppState> {
             get(pages::security_lock).post(pages::security_open),
         )
         .route("/app/security/visual-check", post(pages::visual_check))
+        .route(
+            "/app/security/password",
+            get(pages::password_page).post(pages::password_change),
+        )
+        .route(
+            "/app/security/passcode",
+            get(pages::passcode_change_page).post(pages::passcode_change),
+        )
         .route("/app/security/logout", post(pages::logout))
         .route("/app/security/deregister", post(pages::deregister))
         .route("/app/offline", get(pwa::offline))

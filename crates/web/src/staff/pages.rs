@@ -9,6 +9,7 @@ use chrono::Utc;
 use serde::Deserialize;
 use zaitaku_service::device::activation::{self, ActivationForm};
 use zaitaku_service::device::app::{self, AppLoginRefusal, AppStart};
+use zaitaku_service::staff::PasswordRefusal;
 use zaitaku_storage::AppDevice;
 
 use super::session::{self, InApp, set_device, set_session};
@@ -577,4 +578,158 @@ pub async fn deregister(
     h.append(header::SET_COOKIE, set_device(&state, None)?);
     h.append(header::SET_COOKIE, set_session(&state, None)?);
     Ok(res)
+}
+
+#[derive(Template)]
+#[template(path = "app/security_password.html")]
+struct PasswordPage {
+    csrf: String,
+    notice: Option<&'static str>,
+    error: Shown,
+}
+
+#[derive(Template)]
+#[template(path = "app/security_passcode.html")]
+struct PasscodeChangePage {
+    csrf: String,
+    notice: Option<&'static str>,
+    error: Shown,
+}
+
+/// アカウントパスワード設定 (セキュリティ設定 open).
+pub async fn password_page(InApp(s): InApp) -> Result<Response, WebError> {
+    if !s.security_open(Utc::now()) {
+        return Ok(Redirect::to("/app/security").into_response());
+    }
+    let page = PasswordPage {
+        csrf: s.csrf,
+        notice: None,
+        error: None,
+    };
+    Ok(form_page(page.render()?, false))
+}
+
+#[derive(Deserialize)]
+pub struct PasswordForm {
+    csrf: Option<String>,
+    #[serde(default)]
+    current: String,
+    #[serde(default)]
+    new: String,
+    #[serde(default)]
+    confirm: String,
+}
+
+pub async fn password_change(
+    State(state): State<AppState>,
+    app_session: InApp,
+    Form(form): Form<PasswordForm>,
+) -> Result<Response, WebError> {
+    if !app_session.csrf_ok(form.csrf.as_deref()) {
+        return Ok(stale_form());
+    }
+    let InApp(mut s) = app_session;
+    let now = Utc::now();
+    if !s.security_open(now) {
+        return Ok(Redirect::to("/app/security").into_response());
+    }
+    match app::change_account_password(
+        &state.store,
+        &mut s,
+        &form.current,
+        &form.new,
+        &form.confirm,
+        now,
+    )
+    .await?
+    {
+        Ok(()) => security_page(
+            &s,
+            s.device.visual_check,
+            Some("パスワードを変更しました。"),
+        ),
+        Err(why) => {
+            let code = match why {
+                PasswordRefusal::Rule { code, .. } => code,
+                PasswordRefusal::Locked => "Z-P-0002",
+                _ => "Z-P-0014",
+            };
+            let page = PasswordPage {
+                csrf: s.csrf.clone(),
+                notice: None,
+                error: Some((why.message(), code)),
+            };
+            Ok(form_page(page.render()?, true))
+        }
+    }
+}
+
+/// ログインパスコード設定 (セキュリティ設定 open).
+pub async fn passcode_change_page(InApp(s): InApp) -> Result<Response, WebError> {
+    if !s.security_open(Utc::now()) {
+        return Ok(Redirect::to("/app/security").into_response());
+    }
+    let page = PasscodeChangePage {
+        csrf: s.csrf,
+        notice: None,
+        error: None,
+    };
+    Ok(form_page(page.render()?, false))
+}
+
+#[derive(Deserialize)]
+pub struct PasscodeChangeForm {
+    csrf: Option<String>,
+    #[serde(default)]
+    current: String,
+    #[serde(default)]
+    first: String,
+    #[serde(default)]
+    again: String,
+}
+
+pub async fn passcode_change(
+    State(state): State<AppState>,
+    app_session: InApp,
+    Form(form): Form<PasscodeChangeForm>,
+) -> Result<Response, WebError> {
+    if !app_session.csrf_ok(form.csrf.as_deref()) {
+        return Ok(stale_form());
+    }
+    let InApp(mut s) = app_session;
+    let now = Utc::now();
+    if !s.security_open(now) {
+        return Ok(Redirect::to("/app/security").into_response());
+    }
+    match app::change_passcode(
+        &state.store,
+        &mut s,
+        &form.current,
+        &form.first,
+        &form.again,
+        now,
+    )
+    .await?
+    {
+        Ok(()) => security_page(
+            &s,
+            s.device.visual_check,
+            Some("パスコードを変更しました。"),
+        ),
+        Err(AppLoginRefusal::PasscodeSpent) => {
+            app::logout(&state.store, &s, now).await?;
+            let mut res = Redirect::to("/app").into_response();
+            res.headers_mut()
+                .append(header::SET_COOKIE, set_session(&state, None)?);
+            Ok(res)
+        }
+        Err(why) => {
+            let page = PasscodeChangePage {
+                csrf: s.csrf.clone(),
+                notice: None,
+                error: shown(why),
+            };
+            Ok(form_page(page.render()?, true))
+        }
+    }
 }

@@ -235,6 +235,60 @@ async fn a_nurse_activates_opens_and_deregisters(url: &str) {
             .body
             .contains("マイナンバーカード（暗証番号）")
     );
+    // アカウントパスワード設定: the rules of seed 001, and the new password
+    // is the account's everywhere.
+    let page = app.get("/app/security/password").await;
+    assert!(page.body.contains("S-06-W"));
+    let new_password = "Houmon#2027";
+    for (current, new, confirm, code) in [
+        (WRONG, new_password, new_password, "Z-P-0014"),
+        (PASSWORD, "short", "short", "Z-V-0020"),
+        (PASSWORD, new_password, "Houmon#2028", "Z-P-0014"),
+    ] {
+        let refused = app
+            .post(
+                "/app/security/password",
+                &[("current", current), ("new", new), ("confirm", confirm)],
+            )
+            .await;
+        assert!(refused.body.contains(code), "{code}: {}", refused.body);
+    }
+    let changed = app
+        .post(
+            "/app/security/password",
+            &[
+                ("current", PASSWORD),
+                ("new", new_password),
+                ("confirm", new_password),
+            ],
+        )
+        .await;
+    assert!(changed.body.contains("パスワードを変更しました。"));
+    assert!(
+        Browser::try_login(&srv.base, inst, "nurse1", new_password)
+            .await
+            .is_ok()
+    );
+    assert!(
+        app.get("/app/home").await.body.contains("C-01-W"),
+        "this session goes on"
+    );
+    // ログインパスコード設定.
+    let wrong = app
+        .post(
+            "/app/security/passcode",
+            &[("current", "0000"), ("first", "1470"), ("again", "1470")],
+        )
+        .await;
+    assert!(wrong.body.contains("Z-P-0010"));
+    let changed = app
+        .post(
+            "/app/security/passcode",
+            &[("current", "1357"), ("first", "1470"), ("again", "1470")],
+        )
+        .await;
+    assert!(changed.body.contains("パスコードを変更しました。"));
+
     // A form without this session's token changes nothing.
     let forged = app
         .post_raw("/app/security/visual-check", &[("on", "1")])
@@ -254,7 +308,7 @@ async fn a_nurse_activates_opens_and_deregisters(url: &str) {
     assert!(out.body.contains("A-06-W"), "{}", out.url);
     app.post(
         "/app/signin",
-        &[("user_id", "nurse1"), ("password", PASSWORD)],
+        &[("user_id", "nurse1"), ("password", new_password)],
     )
     .await;
     app.post("/app/passcode", &[("first", "2468"), ("again", "2468")])
