@@ -95,7 +95,10 @@ impl Role {
     pub fn may(self, p: Permission) -> bool {
         use Permission as P;
         match self {
-            Self::Admin => !matches!(p, P::ManageInstitutions | P::ViewPlatformAudit),
+            Self::Admin => !matches!(
+                p,
+                P::ManageInstitutions | P::ViewPlatformAudit | P::PostNotices
+            ),
             Self::General => matches!(
                 p,
                 P::ViewUrl | P::ViewPatients | P::RecordPatientNotes | P::ChangeOwnPassword
@@ -110,7 +113,10 @@ impl Role {
             ),
             Self::Operator => matches!(
                 p,
-                P::ManageInstitutions | P::ViewPlatformAudit | P::ChangeOwnPassword
+                P::ManageInstitutions
+                    | P::ViewPlatformAudit
+                    | P::PostNotices
+                    | P::ChangeOwnPassword
             ),
         }
     }
@@ -153,10 +159,12 @@ pub enum Permission {
     ManageInstitutions,
     /// プラットフォーム全体の監査ログ（表示・CSV出力）と改ざん検証（運用者）
     ViewPlatformAudit,
+    /// マイナ資格確認アプリに表示するお知らせの掲載（運用者）
+    PostNotices,
 }
 
 impl Permission {
-    pub const ALL: [Self; 12] = [
+    pub const ALL: [Self; 13] = [
         Self::ViewUrl,
         Self::RotateUrl,
         Self::ManageSettings,
@@ -169,6 +177,7 @@ impl Permission {
         Self::ChangeOwnPassword,
         Self::ManageInstitutions,
         Self::ViewPlatformAudit,
+        Self::PostNotices,
     ];
 
     /// The stable name used in docs/permissions.md and the audit log.
@@ -186,6 +195,7 @@ impl Permission {
             Self::ChangeOwnPassword => "change_own_password",
             Self::ManageInstitutions => "manage_institutions",
             Self::ViewPlatformAudit => "view_platform_audit",
+            Self::PostNotices => "post_notices",
         }
     }
 }

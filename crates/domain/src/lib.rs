@@ -25,6 +25,7 @@ pub mod error;
 pub mod institution;
 pub mod insurer;
 pub mod medical;
+pub mod notice;
 pub mod partner_origin;
 pub mod person;
 pub mod photo_id;

@@ -12,6 +12,7 @@
 //! - [`inquiry`]: 資格確認 and medical information of a consented patient,
 //!   as staff ask for them; the staff app's card checks, kept results and
 //!   their search.
+//! - [`notices`]: お知らせ for the staff app, posted by the operator.
 //! - [`upkeep`]: the periodic purge of what has outlived its use.
 //! - [`partner`]: the online-care partner's way back.
 //! - [`staff`]: staff and operator login with the lockout rule, sessions,
@@ -36,6 +37,7 @@ mod error;
 pub mod identity_check;
 pub mod inquiry;
 pub mod institution;
+pub mod notices;
 pub mod partner;
 pub mod patients;
 pub mod staff;

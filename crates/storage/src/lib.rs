@@ -37,6 +37,7 @@ mod error;
 mod institutions;
 mod lite;
 mod medical;
+mod notices;
 mod patients;
 mod sessions;
 mod sql;
@@ -60,6 +61,7 @@ pub use devices::{DeviceKind, DeviceSighting, StoredDevice};
 pub use eligibility::PersonRecords;
 pub use error::StorageError;
 pub use institutions::{StoredInstitution, new_url_token};
+pub use notices::{NewNotice, StoredNotice};
 pub use patients::{ConsentedPatient, PatientFilter, PatientNotes};
 pub use writer::{Refusal, Refused, Write, Written};
 

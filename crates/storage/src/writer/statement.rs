@@ -9,6 +9,7 @@ use crate::sql::Arg;
 /// An argument a [`Statement`] owns (it outlives the caller's borrow).
 pub(crate) enum Value {
     Int(i64),
+    OptInt(Option<i64>),
     Text(String),
     OptText(Option<String>),
 }
@@ -17,6 +18,7 @@ impl Value {
     fn arg(&self) -> Arg<'_> {
         match self {
             Self::Int(v) => Arg::Int(*v),
+            Self::OptInt(v) => Arg::OptInt(*v),
             Self::Text(v) => Arg::Text(v),
             Self::OptText(v) => Arg::OptText(v.as_deref()),
         }

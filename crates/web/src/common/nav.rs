@@ -111,6 +111,14 @@ const OPERATOR_MENU: &[MenuGroup] = &[
         )],
     },
     MenuGroup {
+        label: "お知らせ管理",
+        items: &[(
+            "/operator/notices",
+            "お知らせ（マイナ資格確認アプリ）",
+            Permission::PostNotices,
+        )],
+    },
+    MenuGroup {
         label: "監査ログ管理",
         items: &[(
             "/operator/audit",

@@ -80,6 +80,7 @@ pub mod gate {
         OperatorOwnPassword: Operator, ChangeOwnPassword;
         ManageInstitutions: Operator, ManageInstitutions;
         ViewPlatformAudit: Operator, ViewPlatformAudit;
+        PostNotices: Operator, PostNotices;
     }
 }
 

@@ -21,6 +21,8 @@ use crate::common::nav::Nav;
 use crate::common::staff::{CsrfForm, Staff, gate, no_such_record};
 use zaitaku_service::staff::Realm;
 
+mod notices;
+
 /// Every route of the operator's pages (the route tests walk this table and
 /// the administration's).
 pub fn routes() -> Router<AppState> {
@@ -47,6 +49,7 @@ pub fn routes() -> Router<AppState> {
             get(audit::csv::<gate::ViewPlatformAudit>),
         )
         .route("/operator/audit/verify", post(audit::verify))
+        .route("/operator/notices", get(notices::page).post(notices::post))
 }
 
 pub struct AdminLine {

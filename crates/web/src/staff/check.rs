@@ -32,17 +32,8 @@ struct HomePage {
     error: Option<(String, &'static str)>,
 }
 
-#[derive(Deserialize)]
-pub struct HomeQuery {
-    done: Option<String>,
-}
-
 /// 認証方法選択: the 特定疾病 checkbox and the methods this device offers.
-pub async fn home(InApp(s): InApp, Query(q): Query<HomeQuery>) -> Result<Response, WebError> {
-    let notice = match q.done.as_deref() {
-        Some("passcode") => Some("パスコードを登録しました。"),
-        _ => None,
-    };
+pub async fn home(InApp(s): InApp) -> Result<Response, WebError> {
     let visual_check = s.device.visual_check;
     let page = HomePage {
         institution: s.institution.institution.name.clone(),
@@ -54,7 +45,7 @@ pub async fn home(InApp(s): InApp, Query(q): Query<HomeQuery>) -> Result<Respons
             .filter(|m| m.offered(visual_check))
             .map(|m| (m.as_str(), m.label()))
             .collect(),
-        notice,
+        notice: None,
         error: None,
     };
     Ok(form_page(page.render()?, false))

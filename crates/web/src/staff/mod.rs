@@ -7,6 +7,7 @@
 
 mod check;
 mod consent;
+mod notices;
 mod pages;
 mod pwa;
 mod search;
@@ -47,6 +48,7 @@ pub fn routes() -> Router<AppState> {
         .route("/app/search", get(search::page))
         .route("/app/search/{id}", get(search::result))
         .route("/app/menu", get(pages::menu))
+        .route("/app/notices", get(notices::page).post(notices::close))
         .route(
             "/app/security",
             get(pages::security_lock).post(pages::security_open),

@@ -323,7 +323,8 @@ pub async fn passcode_register(
         return Ok(stale_form());
     }
     match app::register_passcode(&state.store, &s, &form.first, &form.again, Utc::now()).await? {
-        Ok(()) => Ok(Redirect::to("/app/home?done=passcode").into_response()),
+        // 初期登録 ends on お知らせ (seed 001 「アプリの初期登録」 05).
+        Ok(()) => Ok(Redirect::to("/app/notices?done=passcode").into_response()),
         Err(why) => {
             let page = PasscodePage {
                 csrf: s.csrf.clone(),
@@ -353,7 +354,8 @@ pub async fn passcode_login(
     };
     match app::passcode_login(&state.store, &device, &form.passcode, Utc::now()).await? {
         Ok(s) => {
-            let mut res = Redirect::to("/app/home").into_response();
+            let next = super::notices::after_login(&state, &s).await?;
+            let mut res = Redirect::to(next).into_response();
             res.headers_mut()
                 .append(header::SET_COOKIE, set_session(&state, Some(&s.sid))?);
             Ok(res)

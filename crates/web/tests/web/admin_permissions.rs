@@ -137,6 +137,8 @@ const ROUTES: &[Route] = &[
     r(Get, "/operator/login", Public, 200),
     r(Post, "/operator/login", Public, 401),
     r(Post, "/operator/logout", Public, 303),
+    r(Get, "/operator/notices", Needs(P::PostNotices), 200),
+    r(Post, "/operator/notices", Needs(P::PostNotices), 303),
     r(Get, "/operator/password", Needs(P::ChangeOwnPassword), 200),
     r(Post, "/operator/password", Needs(P::ChangeOwnPassword), 422),
     r(
@@ -483,6 +485,11 @@ fn fields(path: &str, a: &StoredInstitution, effective: bool) -> Vec<(&'static s
         p if p.ends_with("/reference") => vec![("reference", s(REFERENCE))],
         "/admin/devices" => vec![("memo", s("試験 新しい端末"))],
         "/admin/app" => vec![("memo", s("試験 訪問用タブレット"))],
+        "/operator/notices" => vec![
+            ("title", s("試験のお知らせ")),
+            ("body", s("本文")),
+            ("from", fixtures::today().format("%Y-%m-%d").to_string()),
+        ],
         "/operator/institutions/new" => vec![
             ("code", new_institution_code().as_str().to_owned()),
             ("name", s("新規登録クリニック")),
@@ -1019,8 +1026,8 @@ async fn a_forged_csrf_token_changes_nothing(url: &str) {
         }
     }
     assert_eq!(
-        walked, 18,
-        "fourteen institution actions, four operator actions"
+        walked, 19,
+        "fourteen institution actions, five operator actions"
     );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 

@@ -165,15 +165,18 @@ async fn a_nurse_activates_opens_and_deregisters(url: &str) {
         assert_eq!(page.status, 422);
         assert!(page.body.contains(expected), "{expected}");
     }
-    let home = app
+    let notices = app
         .post("/app/passcode", &[("first", "2580"), ("again", "2580")])
         .await;
     assert!(
-        home.url.ends_with("/app/home?done=passcode"),
+        notices.url.ends_with("/app/notices?done=passcode"),
         "{}",
-        home.url
+        notices.url
     );
-    assert!(home.body.contains("C-01-W") && home.body.contains("パスコードを登録しました。"));
+    assert!(notices.body.contains("B-01-W") && notices.body.contains("パスコードを登録しました。"));
+    assert!(notices.body.contains("お知らせはありません。"));
+    let home = app.post("/app/notices", &[]).await;
+    assert!(home.body.contains("C-01-W"));
     assert!(
         home.body.contains("マイナンバーカード（目視）"),
         "目視 after activation"
@@ -965,3 +968,83 @@ async fn consent_taken_at_home_is_registered_with_the_check(url: &str) {
     );
 }
 on_both!(consent_taken_at_home_is_registered_with_the_check);
+
+// ------------------------------------------------------------------ notices
+
+async fn the_operators_notices_show_once_unread_and_always_from_the_menu(url: &str) {
+    let mut c = checking(url).await;
+    let store = &c.srv.store;
+    fixtures::account(store, None, "op01", Role::Operator, "運用 担当").await;
+    let operator = Browser::operator_login(&c.srv.base, "op01").await;
+    let page = operator.get("/operator/notices").await;
+    assert_eq!(page.status, 200, "{}", page.summary());
+    let today = fixtures::today();
+    let day = |d: chrono::NaiveDate| d.format("%Y-%m-%d").to_string();
+    let refused = operator
+        .post(
+            "/operator/notices",
+            &[
+                ("title", "保守"),
+                ("body", "本文"),
+                ("link", "http://example.jp"),
+                ("from", &day(today)),
+            ],
+        )
+        .await;
+    assert!(refused.body.contains("Z-V-0008"));
+    for (title, from, until) in [
+        ("保守のお知らせ", day(today), String::new()),
+        (
+            "来週のお知らせ",
+            day(today + chrono::Duration::days(7)),
+            String::new(),
+        ),
+        (
+            "終わったお知らせ",
+            day(today - chrono::Duration::days(9)),
+            day(today - chrono::Duration::days(2)),
+        ),
+    ] {
+        let res = operator
+            .post(
+                "/operator/notices",
+                &[
+                    ("title", title),
+                    ("body", "12月20日は利用できません。\n再開後に通知します。"),
+                    ("link", "https://example.jp/n"),
+                    ("from", &from),
+                    ("until", &until),
+                ],
+            )
+            .await;
+        assert_eq!(
+            res.location,
+            "/operator/notices?done=posted",
+            "{}",
+            res.summary()
+        );
+    }
+    let list = operator.get("/operator/notices").await;
+    for state in ["掲載中", "掲載前", "掲載終了"] {
+        assert!(list.body.contains(state), "{state}");
+    }
+    // An administrator may not post.
+    let admin = Browser::login(&c.srv.base, &c.a, "aadmin").await;
+    assert_eq!(admin.get("/operator/notices").await.status, 303);
+
+    // The next start lists the unread one; closing marks it read.
+    c.app.jar.remove("zt_app_session");
+    let login = c.app.post("/app/login", &[("passcode", "2580")]).await;
+    assert!(login.url.ends_with("/app/notices"), "{}", login.url);
+    assert!(login.body.contains("保守のお知らせ") && !login.body.contains("来週のお知らせ"));
+    assert!(!login.body.contains("終わったお知らせ"));
+    assert!(login.body.contains("href=\"https://example.jp/n\""));
+    c.app.post("/app/notices", &[]).await;
+    c.app.jar.remove("zt_app_session");
+    let again = c.app.post("/app/login", &[("passcode", "2580")]).await;
+    assert!(again.url.ends_with("/app/home"), "read: {}", again.url);
+    // From the menu, every notice in force.
+    let menu = c.app.get("/app/notices?all=1").await;
+    assert!(menu.body.contains("保守のお知らせ"));
+}
+on_both!(the_operators_notices_show_once_unread_and_always_from_the_menu);

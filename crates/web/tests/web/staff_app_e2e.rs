@@ -149,6 +149,9 @@ async fn walk(c: &Client, d: &Day, size: &str) {
     fill(c, "#again", "2580").await;
     click(c, "form[action='/app/passcode'] button").await;
     wait_for(c, "パスコードを登録しました。").await;
+    shot(c, &name("b01-notices")).await;
+    click(c, "form[action='/app/notices'] button").await;
+    wait_for(c, "本人認証の方法を選択").await;
     shot(c, &name("c01-home")).await;
 
     // Consent at home: the choices, the confirmation, the visual check.
