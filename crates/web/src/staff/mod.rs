@@ -48,6 +48,9 @@ pub fn routes() -> Router<AppState> {
         .route("/app/search", get(search::page))
         .route("/app/search/{id}", get(search::result))
         .route("/app/menu", get(pages::menu))
+        .route("/app/reader", get(pages::reader))
+        .route("/app/privacy", get(pwa::privacy_page))
+        .route("/app/licenses", get(pwa::licenses_page))
         .route("/app/notices", get(notices::page).post(notices::close))
         .route(
             "/app/security",

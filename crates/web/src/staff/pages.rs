@@ -409,6 +409,21 @@ pub async fn menu(InApp(_s): InApp) -> Result<Response, WebError> {
     Ok(form_page(MenuPage.render()?, false))
 }
 
+#[derive(Template)]
+#[template(path = "app/reader.html")]
+struct ReaderPage {
+    virtual_reader: bool,
+}
+
+/// カードリーダー選択 (M-03-W): the readers this server offers; the demo's
+/// virtual reader is the only one.
+pub async fn reader(State(state): State<AppState>, InApp(_s): InApp) -> Result<Response, WebError> {
+    let page = ReaderPage {
+        virtual_reader: state.stand_in_authenticator,
+    };
+    Ok(form_page(page.render()?, false))
+}
+
 /// セキュリティ設定 asks for the passcode first (again after
 /// [`app::SECURITY_MINUTES`]).
 pub async fn security_lock(InApp(s): InApp) -> Result<Response, WebError> {

@@ -80,3 +80,77 @@ struct OfflinePage;
 pub async fn offline() -> Result<Response, WebError> {
     Ok(form_page(OfflinePage.render()?, false))
 }
+
+/// Every third-party crate of Cargo.lock, its version and licence
+/// (`scripts/licenses` writes the file).
+const LICENSES: &str = include_str!("../../static/licenses.tsv");
+
+fn licenses() -> Vec<(&'static str, &'static str, &'static str)> {
+    LICENSES
+        .lines()
+        .filter_map(|l| {
+            let mut f = l.split('\t');
+            Some((f.next()?, f.next()?, f.next()?))
+        })
+        .collect()
+}
+
+#[derive(Template)]
+#[template(path = "app/licenses.html")]
+struct LicensesPage {
+    crates: Vec<(&'static str, &'static str, &'static str)>,
+}
+
+/// ライセンス (M-04-W): the open-source software the server ships.
+pub async fn licenses_page() -> Result<Response, WebError> {
+    Ok(form_page(
+        LicensesPage { crates: licenses() }.render()?,
+        false,
+    ))
+}
+
+#[derive(Template)]
+#[template(path = "app/privacy.html")]
+struct PrivacyPage;
+
+/// 個人情報の取扱い (M-02-W).
+pub async fn privacy_page() -> Result<Response, WebError> {
+    Ok(form_page(PrivacyPage.render()?, false))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    /// The licence list names exactly the third-party crates of Cargo.lock,
+    /// at their versions (run `scripts/licenses` after changing them).
+    #[test]
+    fn the_licence_list_is_in_step_with_cargo_lock() {
+        let lock = include_str!("../../../../Cargo.lock");
+        let mut locked = BTreeSet::new();
+        let mut name = None;
+        let mut from_registry = false;
+        for line in lock.lines().chain(["[[package]]"]) {
+            if line == "[[package]]" {
+                if let (Some(n), true) = (name.take(), from_registry) {
+                    locked.insert(n);
+                }
+                from_registry = false;
+            } else if let Some(n) = line.strip_prefix("name = ") {
+                name = Some((n.trim_matches('"').to_owned(), String::new()));
+            } else if let Some(v) = line.strip_prefix("version = ") {
+                if let Some((_, version)) = name.as_mut() {
+                    *version = v.trim_matches('"').to_owned();
+                }
+            } else if line.starts_with("source = ") {
+                from_registry = true;
+            }
+        }
+        let listed: BTreeSet<(String, String)> = super::licenses()
+            .into_iter()
+            .map(|(n, v, _)| (n.to_owned(), v.to_owned()))
+            .collect();
+        assert_eq!(listed, locked, "run scripts/licenses");
+        assert!(super::licenses().iter().all(|(_, _, l)| !l.is_empty()));
+    }
+}

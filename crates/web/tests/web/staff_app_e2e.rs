@@ -196,6 +196,24 @@ async fn walk(c: &Client, d: &Day, size: &str) {
     click(c, "a[href='/app/menu']").await;
     wait_for(c, "セキュリティ設定").await;
     shot(c, &name("m01-menu")).await;
+    for (href, needle, screen) in [
+        ("/app/reader", "仮想カードリーダー（デモ）", "m03-reader"),
+        ("/app/privacy", "監査ログに記録します", "m02-privacy"),
+        ("/app/licenses", "axum", "m04-licenses"),
+        (
+            "/app/notices?all=1",
+            "お知らせはありません。",
+            "b01-notices-menu",
+        ),
+    ] {
+        click(c, &format!("a[href='{href}']")).await;
+        wait_for(c, needle).await;
+        if screen != "m04-licenses" || size == "phone" {
+            shot(c, &name(screen)).await;
+        }
+        click(c, "a[href='/app/menu']").await;
+        wait_for(c, "カードリーダー選択").await;
+    }
     click(c, "a[href='/app/security']").await;
     wait_for(c, "パスコードを入力してください").await;
     shot(c, &name("s01-security-lock")).await;
