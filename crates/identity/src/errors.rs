@@ -61,6 +61,9 @@ pub enum LoginError {
         "マイナンバーカードを保険証として利用するための登録が必要です。患者ご自身のスマートフォンでマイナポータルへアクセスし、手続きをお願いします。"
     )]
     NotRegistered,
+    /// 健康保険証利用登録 was made and is still being processed.
+    #[error("健康保険証利用登録の処理中です。少し時間を置いてから再度資格確認を行ってください。")]
+    RegistrationPending,
     #[error("ただいま認証できません。しばらくしてからもう一度お試しください。")]
     Internal(#[from] IdentityError),
 }
@@ -91,6 +94,7 @@ impl LoginError {
             Self::UnknownCard => "Z-C-0105",
             Self::CardRevoked => "Z-C-0106",
             Self::NotRegistered => "E-C-04-02-A-6002",
+            Self::RegistrationPending => "Z-C-0107",
             Self::Internal(_) => "Z-C-0199",
         }
     }
@@ -99,6 +103,7 @@ impl LoginError {
     pub fn title(&self) -> &'static str {
         match self {
             Self::NotRegistered => "保険証未登録",
+            Self::RegistrationPending => "健康保険証利用登録の処理中",
             Self::Nonce(NonceRejection::Expired) => "有効期限切れ",
             Self::Token(VerifyError::Expired { .. }) => "電子証明書の有効期限切れ",
             Self::Token(VerifyError::Revoked) | Self::CardRevoked => "電子証明書の失効",

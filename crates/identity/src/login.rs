@@ -69,6 +69,34 @@ impl Identity {
             .map(|(who, _)| who)
     }
 
+    /// 健康保険証利用登録's card read (the staff app, seed 001 §12): the
+    /// token is verified, the nonce spent and the attempt audited exactly as
+    /// for a login, but the card's holder need not be registered yet.
+    pub async fn verify_for_registration(
+        &self,
+        token: &str,
+        origin: &str,
+        nonce_b64: &str,
+        session_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Identified, LoginError> {
+        let checked = async {
+            let nonce = decode_nonce(nonce_b64).ok_or(VerifyError::InvalidNonce)?;
+            let verified = self.verifier().verify(token, origin, &nonce, now)?;
+            self.card_of(&verified).await.map(|(who, _)| who)
+        }
+        .await;
+        let pending = PendingLogin {
+            nonce: nonce_b64.to_owned(),
+            session_id: session_id.to_owned(),
+            now,
+            checked,
+        };
+        self.finish_login(pending, Vec::new())
+            .await
+            .map(|(who, _)| who)
+    }
+
     /// The first half of [`Identity::verify_login`]: every check that only
     /// reads. Nothing is written and the nonce is not spent yet; the caller
     /// must pass the result to [`Identity::finish_login`], which spends the
@@ -172,7 +200,7 @@ impl Identity {
     ) -> Result<Identified, LoginError> {
         let nonce = decode_nonce(nonce_b64).ok_or(VerifyError::InvalidNonce)?;
         let verified = self.verifier().verify(token, origin, &nonce, now)?;
-        self.holder_of(&verified).await
+        self.holder_of(&verified, now).await
     }
 
     /// The registry's side of a verified certificate: its card, not
@@ -180,7 +208,45 @@ impl Identity {
     pub(crate) async fn holder_of(
         &self,
         verified: &zaitaku_card::Verified,
+        now: DateTime<Utc>,
     ) -> Result<Identified, LoginError> {
+        let (who, registered) = self.card_of(verified).await?;
+        if registered {
+            return Ok(who);
+        }
+        // A registration requested in the staff app: still being processed,
+        // or in force from now on (applied to the person's record here).
+        let pending = self
+            .store()
+            .pending_insurance_registration(who.person_id)
+            .await
+            .map_err(IdentityError::from)?;
+        match pending {
+            None => Err(LoginError::NotRegistered),
+            Some(at) if at > now => Err(LoginError::RegistrationPending),
+            Some(_) => {
+                let applied = self
+                    .store()
+                    .write(vec![zaitaku_storage::Write::apply_insurance_registration(
+                        who.person_id,
+                        now,
+                    )])
+                    .await
+                    .map_err(IdentityError::from)?;
+                if applied.is_err() {
+                    return Err(LoginError::RegistrationPending);
+                }
+                Ok(who)
+            }
+        }
+    }
+
+    /// The card and its holder for a verified certificate, and whether the
+    /// holder is registered for insurance use.
+    pub(crate) async fn card_of(
+        &self,
+        verified: &zaitaku_card::Verified,
+    ) -> Result<(Identified, bool), LoginError> {
         let card = self
             .store()
             .card_holder(&verified.serial)
@@ -190,21 +256,22 @@ impl Identity {
         if card.revoked {
             return Err(LoginError::CardRevoked);
         }
-        match card.insurance_use_registered {
-            None => return Err(LoginError::UnknownCard),
-            Some(false) => return Err(LoginError::NotRegistered),
-            Some(true) => {}
-        }
+        let Some(registered) = card.insurance_use_registered else {
+            return Err(LoginError::UnknownCard);
+        };
         let card_kind = card
             .kind
             .parse::<CardKind>()
             .map_err(|_| LoginError::UnknownCard)?;
-        Ok(Identified {
-            person_id: card.person_id,
-            card_id: card.card_id,
-            card_kind,
-            status: verified.status,
-        })
+        Ok((
+            Identified {
+                person_id: card.person_id,
+                card_id: card.card_id,
+                card_kind,
+                status: verified.status,
+            },
+            registered,
+        ))
     }
 }
 

@@ -35,7 +35,7 @@ impl Identity {
     ) -> Result<Identified, LoginError> {
         let checked = async {
             let verified = self.verifier().verify_certificate(certificate_der, now)?;
-            self.holder_of(&verified).await
+            self.holder_of(&verified, now).await
         }
         .await;
         let (outcome, person, detail) = match &checked {

@@ -127,6 +127,10 @@ pub struct ServeArgs {
     /// (seed 002: about ten).
     #[arg(long, env = "ZAITAKU_ACTIVATION_WAIT_MINUTES", default_value_t = 10, value_parser = clap::value_parser!(u32).range(0..=1440))]
     pub activation_wait_minutes: u32,
+    /// Seconds before a 健康保険証利用登録 made in the staff app comes into
+    /// force (a check before then says it is being processed).
+    #[arg(long, env = "ZAITAKU_INSURANCE_REGISTRATION_DELAY_SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u32).range(0..=86400))]
+    pub insurance_registration_delay_seconds: u32,
 }
 
 #[derive(Args, Debug)]

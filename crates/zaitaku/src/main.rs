@@ -112,7 +112,9 @@ async fn run(command: Command) -> Result<()> {
                 usable_after: chrono::Duration::zero(),
                 ..CodeTerms::standard()
             };
-            serve::run(listener, store, base_url, signer, true, terms).await
+            // A registration in the app comes into force after ten seconds.
+            let delay = chrono::Duration::seconds(10);
+            serve::run(listener, store, base_url, signer, true, terms, delay).await
         }
         Command::Serve(args) => {
             let options = ConnectOptions {
@@ -138,6 +140,7 @@ async fn run(command: Command) -> Result<()> {
                     )),
                     ..CodeTerms::standard()
                 },
+                chrono::Duration::seconds(i64::from(args.insurance_registration_delay_seconds)),
             )
             .await
         }

@@ -36,6 +36,7 @@ pub async fn run(
     signer: ReturnSigner,
     stand_in_authenticator: bool,
     code_terms: CodeTerms,
+    registration_delay: chrono::Duration,
 ) -> Result<()> {
     let addr = listener.local_addr().ok();
     tracing::info!(
@@ -47,7 +48,8 @@ pub async fn run(
         .await?
         .with_signer(signer)
         .with_stand_in_authenticator(stand_in_authenticator)
-        .with_code_terms(code_terms);
+        .with_code_terms(code_terms)
+        .with_registration_delay(registration_delay);
     if stand_in_authenticator {
         tracing::warn!(
             "the stand-in authenticator and its virtual cards are served: for demonstrations and tests only"

@@ -15,7 +15,8 @@ use zaitaku_domain::consent::{
 use zaitaku_domain::staff_app::{SEARCH_PAGE_SIZE, SearchPeriod, search_pages};
 use zaitaku_identity::{CardKind, CertificateStatus, Identified, Identity, LoginError};
 use zaitaku_storage::{
-    AppCheckLine, AppCheckScope, NewAppCheck, NewConsent, Store, Write, Written,
+    AppCheckLine, AppCheckScope, NewAppCheck, NewConsent, NewInsuranceRegistration, Store, Write,
+    Written,
 };
 
 use crate::consent::ConsentRefusal;
@@ -95,6 +96,10 @@ pub struct PendingCheck {
     /// check once the card is read.
     #[serde(default)]
     pub consent: Option<ConsentDecision>,
+    /// 健康保険証利用登録 (seed 001 §12): the card is read to register it,
+    /// not to check eligibility.
+    #[serde(default)]
+    pub registration: bool,
 }
 
 impl PendingCheck {
@@ -300,6 +305,7 @@ async fn start(
         verifier: handoff.as_ref().map(|h| h.verifier.clone()),
         nonce: handoff.as_ref().map(|h| h.nonce.clone()),
         consent,
+        registration: false,
     };
     session.check =
         Some(serde_json::to_value(&pending).map_err(|e| ServiceError::Internal(e.to_string()))?);
@@ -605,4 +611,119 @@ pub async fn kept(
         )
         .await?;
     Ok(found.and_then(|k| serde_json::from_str(&k.result).ok()))
+}
+
+/// 健康保険証利用登録する → 利用規約 → 同意する: the physical card is to be
+/// read with its PIN to register it for insurance use.
+pub async fn begin_registration(
+    store: &Store,
+    identity: &Identity,
+    session: &mut AppSession,
+    now: DateTime<Utc>,
+) -> Result<Handoff, ServiceError> {
+    let handoff = Handoff {
+        state: random_token()?,
+        verifier: random_token()?,
+        nonce: identity.new_nonce(&session.sid, now).await?,
+    };
+    let pending = PendingCheck {
+        method: Method::Pin,
+        specific_disease: false,
+        state: Some(handoff.state.clone()),
+        verifier: Some(handoff.verifier.clone()),
+        nonce: Some(handoff.nonce.clone()),
+        consent: None,
+        registration: true,
+    };
+    session.check =
+        Some(serde_json::to_value(&pending).map_err(|e| ServiceError::Internal(e.to_string()))?);
+    session.result = None;
+    session.save(store, now).await?;
+    Ok(handoff)
+}
+
+/// What the registration's card read did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Registered {
+    /// Requested; in force from `effective_at` (until then a check says it
+    /// is being processed).
+    Requested { effective_at: DateTime<Utc> },
+    /// The card's holder was registered already.
+    Already,
+}
+
+/// The registration's card is back: verified like a login's (the holder
+/// need not be registered), then the registration is kept with its audit
+/// in one job. `delay` is how long it takes to come into force.
+#[allow(clippy::too_many_arguments)]
+pub async fn finish_registration(
+    store: &Store,
+    identity: &Identity,
+    session: &mut AppSession,
+    pending: &PendingCheck,
+    token: &str,
+    redeem: Write,
+    origin: &str,
+    delay: chrono::Duration,
+    now: DateTime<Utc>,
+) -> Result<Result<Registered, CheckRefusal>, ServiceError> {
+    let failed = |why: CheckRefusal| {
+        let event = session.event(
+            "insurance.register",
+            "failed",
+            None,
+            json!({"code": why.code()}),
+        );
+        async move {
+            store.audit(&event, now).await?;
+            Ok::<_, ServiceError>(Err(why))
+        }
+    };
+    if store.write(vec![redeem]).await?.is_err() {
+        return failed(CheckRefusal::CodeSpent).await;
+    }
+    let nonce = pending.nonce.as_deref().unwrap_or_default();
+    let who = match identity
+        .verify_for_registration(token, origin, nonce, &session.sid, now)
+        .await
+    {
+        Ok(who) => who,
+        Err(e) => return failed(CheckRefusal::Card(e)).await,
+    };
+    if who.card_kind != CardKind::Physical {
+        return failed(CheckRefusal::WrongCardKind).await;
+    }
+    let registered = store
+        .eligibility(who.person_id)
+        .await?
+        .is_some_and(|e| e.person.insurance_use_registered);
+    let outcome = if registered {
+        Registered::Already
+    } else {
+        let effective_at = now + delay;
+        let audit = session.event(
+            "insurance.register",
+            "ok",
+            Some(who.person_id),
+            json!({"card": who.card_id, "effective_at": effective_at.to_rfc3339()}),
+        );
+        store
+            .write(vec![
+                Write::keep_insurance_registration(NewInsuranceRegistration {
+                    person_id: who.person_id,
+                    card_id: who.card_id,
+                    institution_id: session.institution.id,
+                    device_id: session.device.id,
+                    requested_at: now,
+                    effective_at,
+                }),
+                Write::audit(&audit, now),
+            ])
+            .await?
+            .map_err(|r| ServiceError::Internal(format!("registration refused: {r:?}")))?;
+        Registered::Requested { effective_at }
+    };
+    session.check = None;
+    session.save(store, now).await?;
+    Ok(Ok(outcome))
 }

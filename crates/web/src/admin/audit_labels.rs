@@ -64,6 +64,10 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ("app.result_read", "資格確認結果の表示（検索）"),
     ("card.read_certificate", "電子証明書の読み取り（目視確認）"),
     ("notice.post", "お知らせの掲載"),
+    (
+        "insurance.register",
+        "健康保険証利用登録（マイナ資格確認アプリ）",
+    ),
     ("audit.view", "監査ログの表示"),
     ("audit.export", "監査ログのCSV出力"),
     ("audit.verify", "監査ログの改ざん検証"),
@@ -84,6 +88,7 @@ pub const CATEGORIES: &[(&str, &str)] = &[
     ("app.", "マイナ資格確認アプリ"),
     ("card.", "マイナンバーカード"),
     ("notice.", "お知らせ"),
+    ("insurance.", "健康保険証利用登録"),
     ("audit.", "監査ログ"),
 ];
 
@@ -143,6 +148,7 @@ pub const OUTCOMES: &[(&str, &str)] = &[
     ("card_refused", "拒否（カードを確認できない）"),
     ("unknown_person", "拒否（資格情報なし）"),
     ("consent_refused", "拒否（同意を登録できない）"),
+    ("failed", "失敗"),
 ];
 
 pub fn outcome_label(outcome: &str) -> String {

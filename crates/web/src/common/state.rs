@@ -28,6 +28,9 @@ pub struct AppState {
     /// When an activation code of the staff app opens (the demo waits no
     /// time; docs/design/staff-app.md).
     pub code_terms: CodeTerms,
+    /// How long a 健康保険証利用登録 made in the staff app takes to come into
+    /// force (the national system's processing; the demo's is short).
+    pub registration_delay: chrono::Duration,
 }
 
 /// Why the server's state could not be built.
@@ -54,6 +57,7 @@ impl AppState {
             signer: Arc::new(partner_key::generate()?),
             stand_in_authenticator: true,
             code_terms: CodeTerms::standard(),
+            registration_delay: chrono::Duration::seconds(60),
         })
     }
 
@@ -64,6 +68,11 @@ impl AppState {
 
     pub fn with_code_terms(mut self, terms: CodeTerms) -> Self {
         self.code_terms = terms;
+        self
+    }
+
+    pub fn with_registration_delay(mut self, delay: chrono::Duration) -> Self {
+        self.registration_delay = delay;
         self
     }
 

@@ -252,6 +252,7 @@ pub async fn read_visual(
         return Ok(Redirect::to("/app/home").into_response());
     }
     let InApp(mut s) = app;
+    let pending = PendingCheck::of(&s);
     let certificate = match form.card {
         Some(card) if state.stand_in_authenticator => state
             .identity
@@ -270,6 +271,9 @@ pub async fn read_visual(
     .await?;
     match kept {
         Ok(_) => Ok(Redirect::to("/app/check/done").into_response()),
+        Err(why) if pending.is_some_and(|p| super::insurance::offers_registration(&p, &why)) => {
+            super::insurance::choice()
+        }
         Err(why) => refused(&why),
     }
 }
@@ -304,6 +308,9 @@ pub async fn callback(
         Ok(r) => r,
         Err(why) => return Ok(why.into_response()),
     };
+    if pending.registration {
+        return super::insurance::finish(&state, &mut s, &pending, &token, redeem).await;
+    }
     let kept = app_check::finish_signed(
         &state.store,
         &state.identity,
@@ -317,6 +324,9 @@ pub async fn callback(
     .await?;
     match kept {
         Ok(_) => Ok(Redirect::to("/app/check/done").into_response()),
+        Err(why) if super::insurance::offers_registration(&pending, &why) => {
+            super::insurance::choice()
+        }
         Err(why) => refused(&why),
     }
 }

@@ -7,6 +7,7 @@
 
 mod check;
 mod consent;
+mod insurance;
 mod notices;
 mod pages;
 mod pwa;
@@ -43,6 +44,8 @@ pub fn routes() -> Router<AppState> {
         .route("/app/check/done", get(check::done))
         .route("/app/result", get(check::result))
         .route("/app/result/close", post(check::close))
+        .route("/app/insurance/terms", get(insurance::terms))
+        .route("/app/insurance", post(insurance::agree))
         .route("/app/consent", get(consent::choose).post(consent::review))
         .route("/app/consent/confirm", post(consent::confirm))
         .route("/app/search", get(search::page))

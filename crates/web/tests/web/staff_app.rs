@@ -1048,3 +1048,109 @@ async fn the_operators_notices_show_once_unread_and_always_from_the_menu(url: &s
     assert!(menu.body.contains("保守のお知らせ"));
 }
 on_both!(the_operators_notices_show_once_unread_and_always_from_the_menu);
+
+// ------------------------------------------------------------------ 健康保険証利用登録
+
+async fn an_unregistered_card_is_registered_in_the_app(url: &str) {
+    use zaitaku_identity::CardKind;
+    let mut c = checking(url).await;
+    let today = fixtures::today();
+    let person = c.person(|e| {
+        !e.person.insurance_use_registered
+            && e.resolve(today).validity == zaitaku_domain::codes::QualificationValidity::Valid
+    });
+    let card = c.card(person, CardKind::Physical).await;
+    let store = &c.srv.store.clone();
+
+    // 目視: the card is found unregistered; the app offers registration.
+    let found = c.visual(card).await;
+    assert!(
+        found.body.contains("R-01-W") && found.body.contains("健康保険証利用登録する"),
+        "{}",
+        found.body
+    );
+    let terms = c.app.get("/app/insurance/terms").await;
+    assert!(terms.body.contains("R-02-W") && terms.body.contains("同意する"));
+    let read = c.app.post("/app/insurance", &[]).await;
+    assert!(read.body.contains("C-04-02-W") && read.body.contains("暗証番号"));
+    let query = zaitaku_testkit::client::unescape(&Checking::request_of(&read));
+    let at = c.app.get(&format!("/auth/authorize?{query}")).await;
+    let request = at
+        .url
+        .split("/auth/r/")
+        .nth(1)
+        .unwrap()
+        .split(['/', '?'])
+        .next()
+        .unwrap()
+        .to_owned();
+    let done = c
+        .app
+        .card_back_to(&request, card, &[("pin", "1234")], "/app/")
+        .await;
+    assert!(
+        done.body.contains("R-03-W") && done.body.contains("保険証利用登録が完了しました"),
+        "{}",
+        done.body
+    );
+    assert!(done.body.contains("資格確認する"));
+
+    // Before it comes into force (a minute): being processed.
+    let early = c.visual(card).await;
+    assert!(
+        early.body.contains("Z-C-0107") && early.body.contains("処理中"),
+        "{}",
+        early.body
+    );
+    // Then the check goes through and the registry says so.
+    fixtures::tamper(store, "UPDATE insurance_registrations SET effective_at = 0").await;
+    let later = c.visual(card).await;
+    assert!(later.body.contains("C-04-03-W"), "{}", later.body);
+    assert!(
+        store
+            .eligibility(person)
+            .await
+            .unwrap()
+            .unwrap()
+            .person
+            .insurance_use_registered
+    );
+    let outcomes = audit_outcomes(store, "insurance.register").await;
+    assert_eq!(outcomes, ["ok"]);
+
+    // A registration read that fails (a smartphone on the physical card's
+    // path) says so with the seed's advice.
+    let phone = c.card(person, CardKind::IPhone).await;
+    let read = c.app.post("/app/insurance", &[]).await;
+    let query = zaitaku_testkit::client::unescape(&Checking::request_of(&read));
+    let at = c.app.get(&format!("/auth/authorize?{query}")).await;
+    let request = at
+        .url
+        .split("/auth/r/")
+        .nth(1)
+        .unwrap()
+        .split(['/', '?'])
+        .next()
+        .unwrap()
+        .to_owned();
+    let failed = c
+        .app
+        .card_back_to(&request, phone, &[("biometric", "1")], "/app/")
+        .await;
+    assert!(
+        failed.body.contains("健康保険証利用登録に失敗しました"),
+        "{}",
+        failed.body
+    );
+    assert!(
+        failed
+            .body
+            .contains("同じマイナンバーカードを使用して、再度健康保険証利用登録を行ってください。")
+    );
+    assert!(
+        audit_outcomes(store, "insurance.register")
+            .await
+            .contains(&"failed".to_owned())
+    );
+}
+on_both!(an_unregistered_card_is_registered_in_the_app);
