@@ -119,6 +119,8 @@ pub(super) async fn open_app_session(
         security_until: None,
     };
     session.save(store, now).await?;
+    // 最終利用 in the administration's list: the last login.
+    store.touch_device(session.device.id, now).await?;
     Ok(session)
 }
 

@@ -103,8 +103,18 @@ async fn a_nurse_activates_opens_and_deregisters(url: &str) {
     assert!(!listed.body.contains(&code), "the code is shown only once");
     assert_eq!(audit_outcomes(store, "app.code_issue").await, ["ok"]);
 
-    // 利用規約 → 初期登録.
+    // Installable, with an offline screen the service worker keeps.
     let mut app = Visitor::new(&srv.base);
+    let manifest = app.get("/app/manifest.webmanifest").await;
+    assert!(
+        manifest.body.contains("\"start_url\": \"/app\"") && manifest.body.contains("standalone")
+    );
+    let worker = app.get("/app/sw.js").await;
+    assert!(worker.body.contains("/app/offline"));
+    let offline = app.get("/app/offline").await;
+    assert!(offline.body.contains("通信できません") && offline.body.contains("Z-P-0090"));
+
+    // 利用規約 → 初期登録.
     let terms = app.get("/app").await;
     assert!(terms.body.contains("A-01-W") && terms.body.contains("同意して利用開始"));
     let form = app.get("/app/register").await;
@@ -149,6 +159,12 @@ async fn a_nurse_activates_opens_and_deregisters(url: &str) {
     assert_eq!(devices[0].registered_by.as_deref(), Some("訪問 看子"));
     let used = admin.get("/admin/app").await;
     assert!(used.body.contains("使用済み") && used.body.contains("利用中"));
+    assert!(
+        store.devices_of(a.id).await.unwrap()[0]
+            .last_seen_at
+            .is_some(),
+        "最終利用"
+    );
 
     // The code opens no second device.
     let mut second = Visitor::new(&srv.base);
