@@ -26,6 +26,7 @@
 mod accounts;
 mod app_checks;
 mod app_devices;
+mod app_passkeys;
 mod audit;
 mod audit_view;
 mod auth;

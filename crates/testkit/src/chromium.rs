@@ -138,6 +138,45 @@ impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
     }
 }
 
+/// WebDriver's virtual authenticator extension (`POST
+/// /session/{id}/webauthn/authenticator`), which chromedriver implements.
+#[derive(Debug)]
+struct AddVirtualAuthenticator;
+
+impl fantoccini::wd::WebDriverCompatibleCommand for AddVirtualAuthenticator {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!(
+            "session/{}/webauthn/authenticator",
+            session_id.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        let body = serde_json::json!({
+            "protocol": "ctap2",
+            "transport": "internal",
+            "hasResidentKey": true,
+            "hasUserVerification": true,
+            "isUserConsenting": true,
+            "isUserVerified": true,
+        });
+        (http::Method::POST, Some(body.to_string()))
+    }
+}
+
+/// Gives the browser a platform authenticator that verifies its user (a
+/// stand-in for Face ID, Touch ID or Windows Hello) for passkey tests.
+pub async fn add_virtual_authenticator(client: &fantoccini::Client) {
+    client
+        .issue_cmd(AddVirtualAuthenticator)
+        .await
+        .unwrap_or_else(|e| panic!("virtual authenticator: {e}"));
+}
+
 /// The whole page as a PNG at the emulated width, not only the part in the
 /// viewport (WebDriver's screenshots stop at the viewport's edge).
 pub async fn full_page_png(client: &fantoccini::Client) -> Result<Vec<u8>, String> {

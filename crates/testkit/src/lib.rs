@@ -27,7 +27,9 @@ pub mod database;
 pub mod fixtures;
 pub mod server;
 
-pub use chromium::{Browser, PHONE_UA, assert_accessible, browser, full_page_png, shot};
+pub use chromium::{
+    Browser, PHONE_UA, add_virtual_authenticator, assert_accessible, browser, full_page_png, shot,
+};
 pub use database::{TempSqlite, free_port, postgres, postgres_bin_dir, sqlite};
 /// A synthetic person with no qualifications or certificates
 /// ([`fixtures::eligibility`]).

@@ -33,6 +33,9 @@ pub struct AppSession {
     /// セキュリティ設定 stays open until then (microseconds): the passcode
     /// was given again.
     pub security_until: Option<i64>,
+    /// A passkey enrolment waiting for the authenticator
+    /// ([`super::passkey`]).
+    pub passkey: Option<serde_json::Value>,
 }
 
 impl AppSession {
@@ -79,6 +82,7 @@ impl AppSession {
             "check": self.check,
             "result": self.result,
             "security_until": self.security_until,
+            "passkey": self.passkey,
         })
     }
 
@@ -117,6 +121,7 @@ pub(super) async fn open_app_session(
         check: None,
         result: None,
         security_until: None,
+        passkey: None,
     };
     session.save(store, now).await?;
     // 最終利用 in the administration's list: the last login.
@@ -216,6 +221,7 @@ async fn resume(
         check: data.get("check").filter(|c| !c.is_null()).cloned(),
         result: field("result"),
         security_until: field("security_until"),
+        passkey: data.get("passkey").filter(|c| !c.is_null()).cloned(),
     }))
 }
 

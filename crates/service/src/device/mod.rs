@@ -8,6 +8,7 @@
 
 pub mod activation;
 pub mod app;
+pub mod passkey;
 
 use chrono::{DateTime, Duration, Utc};
 use serde_json::json;

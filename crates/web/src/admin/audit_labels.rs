@@ -59,6 +59,7 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ("app.security", "セキュリティ設定の表示"),
     ("app.visual_check", "目視確認で本人認証の切替"),
     ("app.logout", "マイナ資格確認アプリのログアウト"),
+    ("app.passkey_enrol", "生体認証の登録"),
     ("app.check", "マイナ資格確認アプリによる資格確認"),
     ("app.search", "資格確認結果検索"),
     ("app.result_read", "資格確認結果の表示（検索）"),
@@ -149,6 +150,10 @@ pub const OUTCOMES: &[(&str, &str)] = &[
     ("unknown_person", "拒否（資格情報なし）"),
     ("consent_refused", "拒否（同意を登録できない）"),
     ("failed", "失敗"),
+    ("no_ceremony", "拒否（生体認証の手続きなし）"),
+    ("not_verified", "失敗（生体認証を確認できない）"),
+    ("taken", "拒否（別の端末の生体認証）"),
+    ("not_enrolled", "拒否（生体認証の登録なし）"),
 ];
 
 pub fn outcome_label(outcome: &str) -> String {

@@ -31,6 +31,8 @@ pub struct AppState {
     /// How long a 健康保険証利用登録 made in the staff app takes to come into
     /// force (the national system's processing; the demo's is short).
     pub registration_delay: chrono::Duration,
+    /// The staff app's passkeys: the relying party of the public URL.
+    pub passkeys: Arc<webauthn_rs::Webauthn>,
 }
 
 /// Why the server's state could not be built.
@@ -40,6 +42,8 @@ pub enum StateError {
     Identity(#[from] zaitaku_identity::IdentityError),
     #[error(transparent)]
     SigningKey(#[from] partner_key::SigningKeyError),
+    #[error(transparent)]
+    Service(#[from] zaitaku_service::ServiceError),
 }
 
 impl AppState {
@@ -53,11 +57,14 @@ impl AppState {
         Ok(Self {
             store,
             identity,
-            public_url,
             signer: Arc::new(partner_key::generate()?),
             stand_in_authenticator: true,
             code_terms: CodeTerms::standard(),
             registration_delay: chrono::Duration::seconds(60),
+            passkeys: Arc::new(zaitaku_service::device::passkey::relying_party(
+                &public_url,
+            )?),
+            public_url,
         })
     }
 

@@ -10,6 +10,7 @@ mod consent;
 mod insurance;
 mod notices;
 mod pages;
+mod passkey;
 mod pwa;
 mod search;
 mod session;
@@ -76,4 +77,11 @@ pub fn routes() -> Router<AppState> {
         .route("/app/icon.svg", get(pwa::icon))
         .route("/app/static/app.css", get(pwa::stylesheet))
         .route("/app/static/app.js", get(pwa::script))
+        .route("/app/static/passkey.js", get(pwa::passkey_script))
+        .route("/app/passkey/enrol/start", post(passkey::enrol_start))
+        .route("/app/passkey/enrol/finish", post(passkey::enrol_finish))
+        .route("/app/passkey/login/start", post(passkey::login_start))
+        .route("/app/passkey/login/finish", post(passkey::login_finish))
+        .route("/app/passkey/unlock/start", post(passkey::unlock_start))
+        .route("/app/passkey/unlock/finish", post(passkey::unlock_finish))
 }

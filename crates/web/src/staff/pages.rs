@@ -56,6 +56,8 @@ struct PasscodePage {
 struct LoginPage {
     institution: String,
     memo: String,
+    /// A passkey is enrolled: 生体認証でログイン is offered.
+    passkey: bool,
     notice: Option<&'static str>,
     error: Shown,
 }
@@ -77,6 +79,7 @@ struct MenuPage;
 #[template(path = "app/security_lock.html")]
 struct SecurityLockPage {
     csrf: String,
+    passkey: bool,
     notice: Option<&'static str>,
     error: Shown,
 }
@@ -86,6 +89,7 @@ struct SecurityLockPage {
 struct SecurityPage {
     csrf: String,
     visual_check: bool,
+    passkey: bool,
     notice: Option<&'static str>,
     error: Shown,
 }
@@ -137,6 +141,7 @@ async fn login_page(
     let page = LoginPage {
         institution: institution_name(state, device).await?,
         memo: device.memo.clone(),
+        passkey: zaitaku_service::device::passkey::enrolled(&state.store, device).await?,
         notice,
         error,
     };
@@ -424,13 +429,24 @@ pub async fn reader(State(state): State<AppState>, InApp(_s): InApp) -> Result<R
     Ok(form_page(page.render()?, false))
 }
 
+#[derive(Deserialize)]
+pub struct SecurityQuery {
+    done: Option<String>,
+}
+
 /// セキュリティ設定 asks for the passcode first (again after
 /// [`app::SECURITY_MINUTES`]).
-pub async fn security_lock(InApp(s): InApp) -> Result<Response, WebError> {
+pub async fn security_lock(
+    State(state): State<AppState>,
+    InApp(s): InApp,
+    Query(q): Query<SecurityQuery>,
+) -> Result<Response, WebError> {
     if s.security_open(Utc::now()) {
-        return security_page(&s, s.device.visual_check, None);
+        let notice = (q.done.as_deref() == Some("passkey")).then_some("生体認証を登録しました。");
+        return security_page(&state, &s, s.device.visual_check, notice).await;
     }
     let page = SecurityLockPage {
+        passkey: zaitaku_service::device::passkey::enrolled(&state.store, &s.device).await?,
         csrf: s.csrf,
         notice: None,
         error: None,
@@ -445,7 +461,8 @@ pub struct SecurityForm {
     passcode: String,
 }
 
-fn security_page(
+async fn security_page(
+    state: &AppState,
     s: &app::AppSession,
     visual_check: bool,
     notice: Option<&'static str>,
@@ -453,6 +470,7 @@ fn security_page(
     let page = SecurityPage {
         csrf: s.csrf.clone(),
         visual_check,
+        passkey: zaitaku_service::device::passkey::enrolled(&state.store, &s.device).await?,
         notice,
         error: None,
     };
@@ -470,7 +488,7 @@ pub async fn security_open(
     }
     let InApp(mut s) = app_session;
     match app::confirm_passcode(&state.store, &mut s, &form.passcode, Utc::now()).await? {
-        Ok(()) => security_page(&s, s.device.visual_check, None),
+        Ok(()) => security_page(&state, &s, s.device.visual_check, None).await,
         Err(AppLoginRefusal::PasscodeSpent) => {
             // The passcode is forgotten: this session ends with it.
             app::logout(&state.store, &s, Utc::now()).await?;
@@ -481,6 +499,8 @@ pub async fn security_open(
         }
         Err(why) => {
             let page = SecurityLockPage {
+                passkey: zaitaku_service::device::passkey::enrolled(&state.store, &s.device)
+                    .await?,
                 csrf: s.csrf.clone(),
                 notice: None,
                 error: shown(why),
@@ -512,6 +532,7 @@ pub async fn visual_check(
     let on = form.on.as_deref() == Some("1");
     app::set_visual_check(&state.store, &s, on, Utc::now()).await?;
     security_page(
+        &state,
         &s,
         on,
         Some(if on {
@@ -520,6 +541,7 @@ pub async fn visual_check(
             "目視確認で本人認証をオフにしました。"
         }),
     )
+    .await
 }
 
 #[derive(Deserialize)]
@@ -660,11 +682,15 @@ pub async fn password_change(
     )
     .await?
     {
-        Ok(()) => security_page(
-            &s,
-            s.device.visual_check,
-            Some("パスワードを変更しました。"),
-        ),
+        Ok(()) => {
+            security_page(
+                &state,
+                &s,
+                s.device.visual_check,
+                Some("パスワードを変更しました。"),
+            )
+            .await
+        }
         Err(why) => {
             let code = match why {
                 PasswordRefusal::Rule { code, .. } => code,
@@ -728,11 +754,15 @@ pub async fn passcode_change(
     )
     .await?
     {
-        Ok(()) => security_page(
-            &s,
-            s.device.visual_check,
-            Some("パスコードを変更しました。"),
-        ),
+        Ok(()) => {
+            security_page(
+                &state,
+                &s,
+                s.device.visual_check,
+                Some("パスコードを変更しました。"),
+            )
+            .await
+        }
         Err(AppLoginRefusal::PasscodeSpent) => {
             app::logout(&state.store, &s, now).await?;
             let mut res = Redirect::to("/app").into_response();

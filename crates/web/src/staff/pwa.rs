@@ -16,6 +16,7 @@ const STYLESHEET: &str = concat!(
     include_str!("../../static/staff_app.css")
 );
 const SCRIPT: &str = include_str!("../../static/staff_app.js");
+const PASSKEY_SCRIPT: &str = include_str!("../../static/staff_app_passkey.js");
 const SERVICE_WORKER: &str = include_str!("../../static/staff_app_sw.js");
 const ICON: &str = include_str!("../../static/staff_app_icon.svg");
 const MANIFEST: &str = r##"{
@@ -56,6 +57,10 @@ pub async fn stylesheet() -> Response {
 
 pub async fn script() -> Response {
     asset("text/javascript; charset=utf-8", SCRIPT)
+}
+
+pub async fn passkey_script() -> Response {
+    asset("text/javascript; charset=utf-8", PASSKEY_SCRIPT)
 }
 
 /// Served from `/app` so that its scope is the app; not cached, so a new
@@ -150,7 +155,12 @@ mod tests {
             .into_iter()
             .map(|(n, v, _)| (n.to_owned(), v.to_owned()))
             .collect();
-        assert_eq!(listed, locked, "run scripts/licenses");
+        let missing: Vec<_> = locked.difference(&listed).collect();
+        let extra: Vec<_> = listed.difference(&locked).collect();
+        assert!(
+            missing.is_empty() && extra.is_empty(),
+            "run scripts/licenses: not listed {missing:?}, not in Cargo.lock {extra:?}"
+        );
         assert!(super::licenses().iter().all(|(_, _, l)| !l.is_empty()));
     }
 }

@@ -1170,3 +1170,57 @@ async fn an_unregistered_card_is_registered_in_the_app(url: &str) {
     );
 }
 on_both!(an_unregistered_card_is_registered_in_the_app);
+
+// ------------------------------------------------------------------ passkeys (refusals; the ceremony is in staff_app_e2e)
+
+async fn passkey_requests_are_refused_without_the_app_or_a_passkey(url: &str) {
+    let mut c = checking(url).await;
+    let base = c.srv.base.clone();
+    let http = reqwest::Client::new();
+    let cookie: String = c
+        .app
+        .jar
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("; ");
+    // Without the app's header: refused before anything.
+    let res = http
+        .post(format!("{base}/app/passkey/login/start"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 403);
+    assert!(res.text().await.unwrap().contains("Z-P-0034"));
+    // Enrolment needs the CSRF token and セキュリティ設定 open.
+    let res = http
+        .post(format!("{base}/app/passkey/enrol/start"))
+        .header("cookie", &cookie)
+        .header("x-requested-with", "zaitaku")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 403);
+    // A device without a passkey cannot log in with one.
+    c.app.jar.remove("zt_app_session");
+    let cookie: String = c
+        .app
+        .jar
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("; ");
+    let res = http
+        .post(format!("{base}/app/passkey/login/start"))
+        .header("cookie", &cookie)
+        .header("x-requested-with", "zaitaku")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 422);
+    assert!(res.text().await.unwrap().contains("Z-P-0033"));
+    let login = c.app.get("/app").await;
+    assert!(login.body.contains("A-05-W") && !login.body.contains("生体認証でログイン"));
+}
+on_both!(passkey_requests_are_refused_without_the_app_or_a_passkey);

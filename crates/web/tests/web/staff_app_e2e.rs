@@ -22,6 +22,7 @@ use super::admin_e2e::{click, fill, login, shot, text, wait_for, wait_url};
 struct Day {
     base: String,
     store: zaitaku_storage::Store,
+    inst: zaitaku_storage::StoredInstitution,
     code: String,
     visual_card: i64,
     pin_card: i64,
@@ -80,6 +81,7 @@ async fn day(url: &str) -> Day {
     Day {
         base: srv.base.clone(),
         store: srv.store.clone(),
+        inst: a.clone(),
         code: a.institution.code.as_str().to_owned(),
         visual_card,
         pin_card,
@@ -215,7 +217,7 @@ async fn walk(c: &Client, d: &Day, size: &str) {
         wait_for(c, "カードリーダー選択").await;
     }
     click(c, "a[href='/app/security']").await;
-    wait_for(c, "パスコードを入力してください").await;
+    wait_for(c, "パスコードの入力が必要です").await;
     shot(c, &name("s01-security-lock")).await;
     fill(c, "#passcode", "2580").await;
     click(c, "form[action='/app/security'] button").await;
@@ -292,4 +294,75 @@ async fn a_nurses_day_on_an_ipad() {
 #[tokio::test]
 async fn a_nurses_day_on_a_desktop() {
     a_nurses_day_at(1366, 768, false, "desktop").await;
+}
+
+/// 生体認証: a passkey enrolled in セキュリティ設定 on a browser with a
+/// platform authenticator (WebDriver's virtual one), then the next start
+/// logs in with it instead of the passcode. Passkeys need a domain, so the
+/// app is opened at `localhost`.
+#[tokio::test]
+async fn a_passkey_is_enrolled_and_opens_the_app() {
+    let db = zaitaku_testkit::sqlite();
+    let d = day(&db.url).await;
+    let base = d.base.replace("127.0.0.1", "localhost");
+    let b = zaitaku_testkit::chromium::browser(820, 1180, true).await;
+    let c = &b.client;
+    zaitaku_testkit::add_virtual_authenticator(c).await;
+    let admin = Browser::login(&d.base, &d.inst, "aadmin").await;
+    let page = admin
+        .post("/admin/app", &[("memo", "訪問用iPad 2号機")])
+        .await;
+    let code = zaitaku_testkit::client::between(
+        &page.body,
+        "<p class=\"activation-code\" aria-label=\"アクティベーションコード ",
+        "\"",
+    )
+    .unwrap()
+    .to_owned();
+    fixtures::tamper(&d.store, "UPDATE activation_codes SET usable_from = 0").await;
+
+    c.goto(&format!("{base}/app/register")).await.unwrap();
+    wait_for(c, "アクティベーションコード").await;
+    fill(c, "#institution_code", &d.code).await;
+    fill(c, "#user_id", "nurse1").await;
+    fill(c, "#password", PASSWORD).await;
+    fill(c, "#code", &code).await;
+    click(c, "form[action='/app/register'] button[type=submit]").await;
+    wait_for(c, "初期登録が完了しました").await;
+    click(c, "a[href='/app/passcode']").await;
+    wait_for(c, "パスコードの登録").await;
+    fill(c, "#first", "2580").await;
+    fill(c, "#again", "2580").await;
+    click(c, "form[action='/app/passcode'] button").await;
+    wait_for(c, "パスコードを登録しました。").await;
+
+    c.goto(&format!("{base}/app/security")).await.unwrap();
+    fill(c, "#passcode", "2580").await;
+    click(c, "form[action='/app/security'] button").await;
+    wait_for(c, "生体認証を登録する").await;
+    shot(c, "app-s02-security-passkey-ipad").await;
+    click(c, "[data-passkey=enrol]").await;
+    wait_for(c, "生体認証を登録しました。").await;
+    assert!(text(c).await.contains("生体認証を登録し直す"));
+
+    // The next start: 生体認証でログイン instead of the passcode.
+    c.delete_cookie("zt_app_session").await.unwrap();
+    c.goto(&format!("{base}/app")).await.unwrap();
+    wait_for(c, "生体認証でログイン").await;
+    shot(c, "app-a05-login-passkey-ipad").await;
+    click(c, "[data-passkey=login]").await;
+    wait_for(c, "本人認証の方法を選択").await;
+    // セキュリティ設定 opens with it too.
+    c.goto(&format!("{base}/app/security")).await.unwrap();
+    wait_for(c, "生体認証で表示する").await;
+    shot(c, "app-s01-security-lock-passkey-ipad").await;
+    click(c, "[data-passkey=unlock]").await;
+    wait_for(c, "目視確認で本人認証").await;
+    let logins: Vec<String> = sqlx::query_scalar(
+        "SELECT outcome FROM audit_log WHERE action = 'app.login' AND detail LIKE '%passkey%'",
+    )
+    .fetch_all(d.store.pool())
+    .await
+    .unwrap();
+    assert_eq!(logins, ["ok"]);
 }
