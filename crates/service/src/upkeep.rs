@@ -12,8 +12,9 @@ use crate::ServiceError;
 /// One round of upkeep at `now`; returns the nonces and hand-offs removed.
 pub async fn purge(store: &Store, now: DateTime<Utc>) -> Result<u64, ServiceError> {
     let auth = store.purge_expired_auth(now).await?;
+    let before = now - Duration::days(RESULT_RETENTION_DAYS);
     store
-        .purge_app_checks(now - Duration::days(RESULT_RETENTION_DAYS))
+        .purge_app_checks(before, crate::jst_day(before))
         .await?;
     Ok(auth)
 }

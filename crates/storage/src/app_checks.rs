@@ -1,9 +1,11 @@
 //! 資格確認結果 of the staff app, as shown at the check (`app_checks`): written
 //! with the check's audit in one job, listed for the result search (D-10-W)
-//! by institution or device and period, read back as they were, purged after
-//! the retention period.
+//! by institution or device and period a page at a time from a position
+//! (keyset: no page costs more than its ten rows), counted from the daily
+//! counts of `app_check_days`, read back as they were, purged after the
+//! retention period.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::sql::{Arg, Columns, from_micros, micros};
 use crate::writer::{
@@ -20,6 +22,8 @@ pub struct NewAppCheck<'a> {
     /// `visual`, `pin`, `iphone` or `android`.
     pub method: &'a str,
     pub checked_at: DateTime<Utc>,
+    /// The day in Japan it was checked on (the daily count's key).
+    pub day: NaiveDate,
     pub name: &'a str,
     pub valid: bool,
     /// The screen as JSON.
@@ -46,14 +50,29 @@ pub struct StoredAppCheck {
     pub result: String,
 }
 
-/// Which results a search covers: the institution's, or one device's, in
-/// `[from, until)`.
+/// Which results a search covers: the institution's, or one device's, on
+/// the days `first_day..=last_day` (JST), which are `[from, until)`.
 #[derive(Debug, Clone, Copy)]
 pub struct AppCheckScope {
     pub institution_id: i64,
     pub device_id: Option<i64>,
+    pub first_day: NaiveDate,
+    pub last_day: NaiveDate,
     pub from: DateTime<Utc>,
     pub until: DateTime<Utc>,
+}
+
+/// Where a page of the search starts, newest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AppCheckPage {
+    /// The newest results.
+    First,
+    /// The results older than this one (checked at, id).
+    After(i64, i64),
+    /// The results newer than this one.
+    Before(i64, i64),
+    /// The oldest `n` results.
+    Last(i64),
 }
 
 const INSERT: Insert = insert_returning_id!(
@@ -64,6 +83,7 @@ const INSERT: Insert = insert_returning_id!(
 struct Keep {
     institution_id: i64,
     device_id: i64,
+    day: String,
     account_id: i64,
     person_id: i64,
     method: String,
@@ -89,6 +109,15 @@ impl Step for Keep {
                 Arg::Text(&self.result),
             ],
         )?;
+        db.changed(
+            "INSERT INTO app_check_days (institution_id, device_id, day, n) VALUES ($1, $2, $3, 1) \
+             ON CONFLICT (institution_id, device_id, day) DO UPDATE SET n = app_check_days.n + 1",
+            &[
+                Arg::Int(self.institution_id),
+                Arg::Int(self.device_id),
+                Arg::Text(&self.day),
+            ],
+        )?;
         Ok(Ok(id.map_or(Written::Done, Written::Id)))
     }
 }
@@ -99,6 +128,7 @@ impl Write {
         Self::step(Keep {
             institution_id: c.institution_id,
             device_id: c.device_id,
+            day: c.day.to_string(),
             account_id: c.account_id,
             person_id: c.person_id,
             method: c.method.to_owned(),
@@ -123,53 +153,80 @@ fn line(r: &dyn Columns) -> Result<AppCheckLine> {
     })
 }
 
-/// The `WHERE` of a scope and its arguments (the device's only when set).
-fn scope_filter(scope: &AppCheckScope) -> (&'static str, Vec<Arg<'static>>) {
-    let mut args = vec![
-        Arg::Int(scope.institution_id),
-        Arg::Int(micros(scope.from)),
-        Arg::Int(micros(scope.until)),
-    ];
-    match scope.device_id {
-        Some(d) => {
-            args.push(Arg::Int(d));
-            (
-                "institution_id = $1 AND checked_at >= $2 AND checked_at < $3 AND device_id = $4",
-                args,
-            )
-        }
-        None => (
-            "institution_id = $1 AND checked_at >= $2 AND checked_at < $3",
-            args,
-        ),
-    }
-}
-
 impl Store {
-    /// The results in `scope`, newest first: `limit` from `offset`.
+    /// One page of the results in `scope`, newest first: at most `limit`
+    /// from `page`. Each page reads only its own rows (by the index on
+    /// institution or device, checked at, id).
     pub async fn app_checks(
         &self,
         scope: &AppCheckScope,
+        page: AppCheckPage,
         limit: i64,
-        offset: i64,
     ) -> Result<Vec<AppCheckLine>> {
-        let (filter, mut args) = scope_filter(scope);
-        let n = args.len();
-        let sql = format!(
-            "SELECT id, checked_at, name, valid FROM app_checks WHERE {filter} \
-             ORDER BY checked_at DESC, id DESC LIMIT ${} OFFSET ${}",
-            n + 1,
-            n + 2
-        );
+        let (owner, owner_id) = match scope.device_id {
+            Some(d) => ("device_id", d),
+            None => ("institution_id", scope.institution_id),
+        };
+        let mut args = vec![
+            Arg::Int(owner_id),
+            Arg::Int(micros(scope.from)),
+            Arg::Int(micros(scope.until)),
+        ];
+        let (position, order, limit) = match page {
+            AppCheckPage::First => ("", "DESC", limit),
+            AppCheckPage::After(at, id) => {
+                args.push(Arg::Int(at));
+                args.push(Arg::Int(id));
+                (
+                    " AND checked_at <= $4 AND (checked_at < $4 OR id < $5)",
+                    "DESC",
+                    limit,
+                )
+            }
+            AppCheckPage::Before(at, id) => {
+                args.push(Arg::Int(at));
+                args.push(Arg::Int(id));
+                (
+                    " AND checked_at >= $4 AND (checked_at > $4 OR id > $5)",
+                    "ASC",
+                    limit,
+                )
+            }
+            AppCheckPage::Last(n) => ("", "ASC", n.clamp(1, limit)),
+        };
         args.push(Arg::Int(limit));
-        args.push(Arg::Int(offset));
-        self.fetch(&sql, &args, line).await
+        let sql = format!(
+            "SELECT id, checked_at, name, valid FROM app_checks WHERE {owner} = $1 \
+             AND checked_at >= $2 AND checked_at < $3{position} \
+             ORDER BY checked_at {order}, id {order} LIMIT ${}",
+            args.len()
+        );
+        let mut lines = self.fetch(&sql, &args, line).await?;
+        if order == "ASC" {
+            lines.reverse();
+        }
+        Ok(lines)
     }
 
-    /// How many results `scope` holds.
+    /// How many results `scope` holds, from the daily counts.
     pub async fn count_app_checks(&self, scope: &AppCheckScope) -> Result<i64> {
-        let (filter, args) = scope_filter(scope);
-        let sql = format!("SELECT COUNT(*) AS n FROM app_checks WHERE {filter}");
+        let (first, last) = (scope.first_day.to_string(), scope.last_day.to_string());
+        let mut args = vec![
+            Arg::Int(scope.institution_id),
+            Arg::Text(&first),
+            Arg::Text(&last),
+        ];
+        let device = match scope.device_id {
+            Some(d) => {
+                args.push(Arg::Int(d));
+                " AND device_id = $4"
+            }
+            None => "",
+        };
+        let sql = format!(
+            "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) AS n FROM app_check_days \
+             WHERE institution_id = $1 AND day >= $2 AND day <= $3{device}"
+        );
         Ok(self
             .fetch_optional(&sql, &args, |r| r.col::<i64>("n"))
             .await?
@@ -196,13 +253,25 @@ impl Store {
         .await
     }
 
-    /// Removes the results checked before `before`.
-    pub async fn purge_app_checks(&self, before: DateTime<Utc>) -> Result<()> {
-        self.write_step(Statement::new(
-            "DELETE FROM app_checks WHERE checked_at < $1",
-            vec![Value::Int(micros(before))],
-        ))
-        .await?;
+    /// Removes the results checked before `before`, and the daily counts
+    /// of the days before `first_kept_day`.
+    pub async fn purge_app_checks(
+        &self,
+        before: DateTime<Utc>,
+        first_kept_day: NaiveDate,
+    ) -> Result<()> {
+        self.write(vec![
+            Write::step(Statement::new(
+                "DELETE FROM app_checks WHERE checked_at < $1",
+                vec![Value::Int(micros(before))],
+            )),
+            Write::step(Statement::new(
+                "DELETE FROM app_check_days WHERE day < $1",
+                vec![Value::Text(first_kept_day.to_string())],
+            )),
+        ])
+        .await?
+        .map_err(|r| crate::StorageError::Writer(format!("{r:?}")))?;
         Ok(())
     }
 }

@@ -15,8 +15,8 @@ use zaitaku_domain::consent::{
 use zaitaku_domain::staff_app::{SEARCH_PAGE_SIZE, SearchPeriod, search_pages};
 use zaitaku_identity::{CardKind, CertificateStatus, Identified, Identity, LoginError};
 use zaitaku_storage::{
-    AppCheckLine, AppCheckScope, NewAppCheck, NewConsent, NewInsuranceRegistration, Store, Write,
-    Written,
+    AppCheckLine, AppCheckPage, AppCheckScope, NewAppCheck, NewConsent, NewInsuranceRegistration,
+    Store, Write, Written,
 };
 
 use crate::consent::ConsentRefusal;
@@ -442,6 +442,7 @@ async fn keep(
         person_id: who.person_id,
         method: pending.method.as_str(),
         checked_at: now,
+        day: jst_day(now),
         name: &result.name,
         valid: result.valid,
         result: &text,
@@ -522,14 +523,33 @@ pub async fn close(
     session.save(store, now).await
 }
 
+/// Which page of the search: the first, the last, or the one next to a
+/// result of the page shown (its time and id), with that page's number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SearchAt {
+    First,
+    /// The page after the one whose oldest result is this.
+    Next {
+        at: i64,
+        id: i64,
+        page: i64,
+    },
+    /// The page before the one whose newest result is this.
+    Previous {
+        at: i64,
+        id: i64,
+        page: i64,
+    },
+    Last,
+}
+
 /// What 資格確認結果検索 (D-10-W) asks for.
 #[derive(Debug, Clone, Copy)]
 pub struct SearchQuery {
     pub period: SearchPeriod,
     /// 「この端末で資格確認した結果のみ対象とする」 (checked by default).
     pub this_device_only: bool,
-    /// 1-based; beyond the last page shows the last.
-    pub page: i64,
+    pub at: SearchAt,
 }
 
 /// One page of the search.
@@ -545,6 +565,8 @@ fn scope(session: &AppSession, q: &SearchQuery) -> AppCheckScope {
     AppCheckScope {
         institution_id: session.institution.id,
         device_id: q.this_device_only.then_some(session.device.id),
+        first_day: q.period.from,
+        last_day: q.period.to,
         from: jst_start(q.period.from),
         until: jst_start(q.period.to + chrono::Duration::days(1)),
     }
@@ -562,10 +584,22 @@ pub async fn search(
     let scope = scope(session, q);
     let total = store.count_app_checks(&scope).await?;
     let pages = search_pages(total);
-    let page = q.page.clamp(1, pages);
-    let lines = store
-        .app_checks(&scope, SEARCH_PAGE_SIZE, (page - 1) * SEARCH_PAGE_SIZE)
-        .await?;
+    let (position, page) = match q.at {
+        SearchAt::First => (AppCheckPage::First, 1),
+        SearchAt::Next { at, id, page } => (AppCheckPage::After(at, id), page.clamp(1, pages)),
+        SearchAt::Previous { at, id, page } => (AppCheckPage::Before(at, id), page.clamp(1, pages)),
+        SearchAt::Last => {
+            let rest = total - (pages - 1) * SEARCH_PAGE_SIZE;
+            (AppCheckPage::Last(rest), pages)
+        }
+    };
+    let mut lines = store.app_checks(&scope, position, SEARCH_PAGE_SIZE).await?;
+    if lines.is_empty() && q.at != SearchAt::First {
+        // Off the end (results purged or the period changed): the first page.
+        lines = store
+            .app_checks(&scope, AppCheckPage::First, SEARCH_PAGE_SIZE)
+            .await?;
+    }
     store
         .audit(
             &session.event(

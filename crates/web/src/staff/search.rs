@@ -10,7 +10,7 @@ use serde::Deserialize;
 use zaitaku_domain::consent::jst;
 use zaitaku_domain::person::japanese_date;
 use zaitaku_domain::staff_app::SearchPeriod;
-use zaitaku_service::inquiry::app_check::{self, SearchQuery};
+use zaitaku_service::inquiry::app_check::{self, SearchAt, SearchQuery};
 
 use super::check::ResultPage;
 use super::session::InApp;
@@ -42,10 +42,13 @@ struct SearchPage {
     period_label: String,
     this_device_only: bool,
     settings_open: bool,
-    /// The search's own query, without the page (for the pager).
+    /// The search's own query, without the position (for the pager).
     base_query: String,
-    /// With the page (for a row's way back).
+    /// With this page's position (for a row's way back).
     query: String,
+    /// `AT.ID` of the page's newest and oldest results (the pager's ‹ and ›).
+    newest: String,
+    oldest: String,
     notice: Option<&'static str>,
     error: Option<(String, &'static str)>,
 }
@@ -57,12 +60,45 @@ pub struct SearchForm {
     this: Option<String>,
     from: Option<String>,
     to: Option<String>,
+    /// `AT.ID` of the result the page follows or precedes, and its number.
+    after: Option<String>,
+    before: Option<String>,
     page: Option<i64>,
+    last: Option<String>,
+}
+
+fn cursor(s: Option<&str>) -> Option<(i64, i64)> {
+    let (at, id) = s?.split_once('.')?;
+    Some((at.parse().ok()?, id.parse().ok()?))
 }
 
 impl SearchForm {
     fn this_device_only(&self) -> bool {
         self.set.is_none() || self.this.as_deref() == Some("1")
+    }
+
+    fn at(&self) -> SearchAt {
+        let page = self.page.unwrap_or(1);
+        if self.last.is_some() {
+            SearchAt::Last
+        } else if let Some((at, id)) = cursor(self.after.as_deref()) {
+            SearchAt::Next { at, id, page }
+        } else if let Some((at, id)) = cursor(self.before.as_deref()) {
+            SearchAt::Previous { at, id, page }
+        } else {
+            SearchAt::First
+        }
+    }
+
+    /// The position of this page, for a row's way back to it.
+    fn position(&self) -> String {
+        let page = self.page.unwrap_or(1);
+        match (&self.after, &self.before, &self.last) {
+            (_, _, Some(_)) => "last=1".to_owned(),
+            (Some(a), _, _) => format!("after={}&page={page}", urlencode(a)),
+            (_, Some(b), _) => format!("before={}&page={page}", urlencode(b)),
+            _ => "page=1".to_owned(),
+        }
     }
 
     fn query(&self) -> String {
@@ -112,11 +148,19 @@ pub async fn page(
     let q = SearchQuery {
         period,
         this_device_only: form.this_device_only(),
-        page: form.page.unwrap_or(1),
+        at: if error.is_some() {
+            SearchAt::First
+        } else {
+            form.at()
+        },
     };
     let found = app_check::search(&state.store, &s, &q, now).await?;
     let earliest = SearchPeriod::earliest(today);
     let base_query = form.query();
+    let key =
+        |l: &zaitaku_storage::AppCheckLine| format!("{}.{}", l.checked_at.timestamp_micros(), l.id);
+    let newest = found.lines.first().map(key).unwrap_or_default();
+    let oldest = found.lines.last().map(key).unwrap_or_default();
     let page = SearchPage {
         lines: found
             .lines
@@ -147,8 +191,10 @@ pub async fn page(
         ),
         this_device_only: q.this_device_only,
         settings_open: form.set.is_some() || error.is_some(),
-        query: format!("{base_query}&page={}", found.page),
+        query: format!("{base_query}&{}", form.position()),
         base_query,
+        newest,
+        oldest,
         notice: None,
         error,
     };
@@ -173,11 +219,7 @@ pub async fn result(
         text: r.as_text(),
         r,
         csrf: s.csrf,
-        close_link: Some(format!(
-            "/app/search?{}&page={}",
-            form.query(),
-            form.page.unwrap_or(1)
-        )),
+        close_link: Some(format!("/app/search?{}&{}", form.query(), form.position())),
     };
     Ok(form_page(page.render()?, false))
 }

@@ -718,6 +718,15 @@ on_both!(checks_by_each_method_keep_what_was_shown);
 
 // ------------------------------------------------------------------ search
 
+/// The query of the pager link with this accessible name.
+fn link_labelled<'a>(body: &'a str, label: &str) -> &'a str {
+    let end = body
+        .find(&format!("\" aria-label=\"{label}\""))
+        .unwrap_or_else(|| panic!("no {label}"));
+    let start = body[..end].rfind("href=\"/app/search?").unwrap() + "href=\"/app/search?".len();
+    &body[start..end]
+}
+
 async fn the_search_lists_pages_and_shows_a_past_result_as_it_was(url: &str) {
     use zaitaku_identity::CardKind;
     let mut c = checking(url).await;
@@ -773,19 +782,23 @@ async fn the_search_lists_pages_and_shows_a_past_result_as_it_was(url: &str) {
         "古い 結果".to_owned(),
     ));
     for (dev, at, name) in rows {
-        sqlx::query(
-            "INSERT INTO app_checks (institution_id, device_id, account_id, person_id, method, \
-             checked_at, name, valid, result) VALUES ($1, $2, 1, $3, 'visual', $4, $5, 1, $6)",
-        )
-        .bind(c.a.id)
-        .bind(dev)
-        .bind(person)
-        .bind(at.timestamp_micros())
-        .bind(name)
-        .bind(&result)
-        .execute(store.pool())
-        .await
-        .unwrap();
+        let kept = zaitaku_storage::NewAppCheck {
+            institution_id: c.a.id,
+            device_id: dev,
+            account_id: 1,
+            person_id: person,
+            method: "visual",
+            checked_at: at,
+            day: zaitaku_service::jst_day(at),
+            name: &name,
+            valid: true,
+            result: &result,
+        };
+        store
+            .write(vec![zaitaku_storage::Write::keep_app_check(&kept)])
+            .await
+            .unwrap()
+            .unwrap();
     }
 
     // Behind セキュリティ設定.
@@ -811,10 +824,42 @@ async fn the_search_lists_pages_and_shows_a_past_result_as_it_was(url: &str) {
             "{label}"
         );
     }
-    let last = c.app.get("/app/search?this=1&page=3").await;
+    let last = c.app.get("/app/search?this=1&last=1").await;
     assert!(
-        last.body.contains("3 / 3 ページ") && last.body.contains("aria-label=\"最初のページ\"")
+        last.body.contains("3 / 3 ページ") && last.body.contains("aria-label=\"最初のページ\""),
+        "{}",
+        last.body
     );
+    // The last page holds what is left after whole pages: the oldest.
+    let rows_on = |b: &str| b.matches("<td><a href=\"/app/search/").count();
+    assert_eq!(rows_on(&last.body), in_window - 20);
+    // 次のページ from the first page, then 前のページ back to it.
+    let next = link_labelled(&first.body, "次のページ");
+    let second = c
+        .app
+        .get(&format!(
+            "/app/search?{}",
+            zaitaku_testkit::client::unescape(next)
+        ))
+        .await;
+    assert!(second.body.contains("2 / 3 ページ"), "{}", second.body);
+    assert_eq!(rows_on(&second.body), 10);
+    let prev = link_labelled(&second.body, "前のページ");
+    let back = c
+        .app
+        .get(&format!(
+            "/app/search?{}",
+            zaitaku_testkit::client::unescape(prev)
+        ))
+        .await;
+    assert!(back.body.contains("1 / 3 ページ"));
+    let names = |b: &str| -> Vec<String> {
+        b.split("<td>")
+            .skip(1)
+            .map(|x| x.chars().take(40).collect())
+            .collect()
+    };
+    assert_eq!(names(&back.body), names(&first.body), "the same page again");
     // Every device of the institution: the box unchecked.
     let all = c.app.get("/app/search?set=1&page=1").await;
     assert!(all.body.contains("別端末 1") && all.body.contains("機関内のすべての端末"));
@@ -839,7 +884,7 @@ async fn the_search_lists_pages_and_shows_a_past_result_as_it_was(url: &str) {
     );
     let outcomes = audit_outcomes(store, "app.result_read").await;
     assert_eq!(outcomes, ["ok"]);
-    assert_eq!(audit_outcomes(store, "app.search").await.len(), 4);
+    assert_eq!(audit_outcomes(store, "app.search").await.len(), 6);
     // Another institution's result is not found.
     let b = fixtures::institution(store, InstitutionKind::Medical, 45, "別の確認医院", true).await;
     sqlx::query("UPDATE app_checks SET institution_id = $1 WHERE id = $2")

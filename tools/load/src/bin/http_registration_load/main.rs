@@ -33,15 +33,15 @@
 
 mod wire;
 
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Result, anyhow, bail};
 use chrono::Utc;
 use sqlx::Row;
 use zaitaku_card::{CardKeys, CertificateAuthority};
 use zaitaku_identity::Identity;
+use zaitaku_load::{Server, free_port, wait_healthy};
 use zaitaku_storage::{NewCard, Store};
 
 const PHONE: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) Mobile/15E148";
@@ -125,9 +125,9 @@ async fn run(n: usize, concurrency: usize, url: &str) -> Result<()> {
     for _ in 0..concurrency {
         conns.push(wire::Connection::open(port).await?);
     }
-    let cpu_before = (cpu_seconds(server.0.id()), cpu_seconds(std::process::id()));
+    let cpu_before = (cpu_seconds(server.id()), cpu_seconds(std::process::id()));
     let machine_before = machine_ticks();
-    let threads_before = thread_times(server.0.id());
+    let threads_before = thread_times(server.id());
     let started = Instant::now();
     let queue = Arc::new(std::sync::Mutex::new(prepared.into_iter()));
     let mut tasks = Vec::new();
@@ -151,9 +151,9 @@ async fn run(n: usize, concurrency: usize, url: &str) -> Result<()> {
     }
     let elapsed = started.elapsed();
     let wal_after = wal_megabytes(url);
-    let cpu_after = (cpu_seconds(server.0.id()), cpu_seconds(std::process::id()));
+    let cpu_after = (cpu_seconds(server.id()), cpu_seconds(std::process::id()));
     let machine_after = machine_ticks();
-    let threads_after = thread_times(server.0.id());
+    let threads_after = thread_times(server.id());
     server.stop()?;
 
     lat.sort();
@@ -348,77 +348,6 @@ async fn set_up(url: &str, n: usize) -> Result<(String, i64, Vec<i64>)> {
     }
     store.close().await;
     Ok((inst.url_token, inst.id, cards))
-}
-
-/// A free TCP port on 127.0.0.1 for the server (racy by nature, fine here).
-fn free_port() -> Result<u16> {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").context("no free port")?;
-    Ok(listener.local_addr()?.port())
-}
-
-struct Server(Child);
-
-impl Server {
-    fn start(url: &str, port: u16) -> Result<Self> {
-        let bin = match std::env::var_os("ZAITAKU_BIN") {
-            Some(p) => p.into(),
-            None => std::env::current_exe()?
-                .parent()
-                .map(|release| release.join("zaitaku"))
-                .ok_or_else(|| anyhow!("cannot find the zaitaku binary; set ZAITAKU_BIN"))?,
-        };
-        let child = Command::new(&bin)
-            .args(["serve", "--database-url", url, "--listen"])
-            .arg(format!("127.0.0.1:{port}"))
-            // The registrations sign in with the stand-in's virtual cards. An
-            // environment variable rather than the flag, so that older builds
-            // given as ZAITAKU_BIN still start.
-            .env("ZAITAKU_STAND_IN_AUTHENTICATOR", "true")
-            .stdin(Stdio::null())
-            .spawn()
-            .with_context(|| format!("starting {}", bin.display()))?;
-        Ok(Self(child))
-    }
-
-    /// SIGTERM, so the server finishes requests in flight and closes the
-    /// database, then waits for it.
-    fn stop(&mut self) -> Result<()> {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.0.id().to_string()])
-            .status()?;
-        if !status.success() {
-            bail!("kill -TERM failed");
-        }
-        let exit = self.0.wait()?;
-        if !exit.success() {
-            bail!("the server exited with {exit}");
-        }
-        Ok(())
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if matches!(self.0.try_wait(), Ok(None)) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-}
-
-async fn wait_healthy(http: &reqwest::Client, base: &str) -> Result<()> {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Ok(r) = http.get(format!("{base}/healthz")).send().await
-            && r.status().is_success()
-        {
-            return Ok(());
-        }
-        if Instant::now() > deadline {
-            bail!("the server did not become healthy");
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 fn set_cookie(res: &reqwest::Response, cookie: &mut String) -> Result<()> {
