@@ -123,6 +123,20 @@ fn stale_form() -> Response {
     Redirect::to("/app").into_response()
 }
 
+/// The session behind a セキュリティ設定 form: this session's token and the
+/// settings open (the passcode given again); otherwise where the browser
+/// goes instead.
+fn settings_session(app: InApp, csrf: Option<&str>) -> Result<app::AppSession, Box<Response>> {
+    if !app.csrf_ok(csrf) {
+        return Err(Box::new(stale_form()));
+    }
+    let InApp(s) = app;
+    if !s.security_open(Utc::now()) {
+        return Err(Box::new(Redirect::to("/app/security").into_response()));
+    }
+    Ok(s)
+}
+
 async fn institution_name(state: &AppState, device: &AppDevice) -> Result<String, WebError> {
     Ok(state
         .store
@@ -522,13 +536,10 @@ pub async fn visual_check(
     app_session: InApp,
     Form(form): Form<VisualForm>,
 ) -> Result<Response, WebError> {
-    if !app_session.csrf_ok(form.csrf.as_deref()) {
-        return Ok(stale_form());
-    }
-    let InApp(s) = app_session;
-    if !s.security_open(Utc::now()) {
-        return Ok(Redirect::to("/app/security").into_response());
-    }
+    let s = match settings_session(app_session, form.csrf.as_deref()) {
+        Ok(s) => s,
+        Err(away) => return Ok(*away),
+    };
     let on = form.on.as_deref() == Some("1");
     app::set_visual_check(&state.store, &s, on, Utc::now()).await?;
     security_page(
@@ -556,13 +567,10 @@ pub async fn logout(
     app_session: InApp,
     Form(form): Form<ConfirmForm>,
 ) -> Result<Response, WebError> {
-    if !app_session.csrf_ok(form.csrf.as_deref()) {
-        return Ok(stale_form());
-    }
-    let InApp(s) = app_session;
-    if !s.security_open(Utc::now()) {
-        return Ok(Redirect::to("/app/security").into_response());
-    }
+    let s = match settings_session(app_session, form.csrf.as_deref()) {
+        Ok(s) => s,
+        Err(away) => return Ok(*away),
+    };
     if form.confirm.as_deref() != Some("1") {
         let page = ConfirmPage {
             title: "ログアウト",
@@ -588,13 +596,10 @@ pub async fn deregister(
     app_session: InApp,
     Form(form): Form<ConfirmForm>,
 ) -> Result<Response, WebError> {
-    if !app_session.csrf_ok(form.csrf.as_deref()) {
-        return Ok(stale_form());
-    }
-    let InApp(s) = app_session;
-    if !s.security_open(Utc::now()) {
-        return Ok(Redirect::to("/app/security").into_response());
-    }
+    let s = match settings_session(app_session, form.csrf.as_deref()) {
+        Ok(s) => s,
+        Err(away) => return Ok(*away),
+    };
     if form.confirm.as_deref() != Some("1") {
         let page = ConfirmPage {
             title: "デバイス登録解除",
@@ -664,14 +669,11 @@ pub async fn password_change(
     app_session: InApp,
     Form(form): Form<PasswordForm>,
 ) -> Result<Response, WebError> {
-    if !app_session.csrf_ok(form.csrf.as_deref()) {
-        return Ok(stale_form());
-    }
-    let InApp(mut s) = app_session;
+    let mut s = match settings_session(app_session, form.csrf.as_deref()) {
+        Ok(s) => s,
+        Err(away) => return Ok(*away),
+    };
     let now = Utc::now();
-    if !s.security_open(now) {
-        return Ok(Redirect::to("/app/security").into_response());
-    }
     match app::change_account_password(
         &state.store,
         &mut s,
@@ -736,14 +738,11 @@ pub async fn passcode_change(
     app_session: InApp,
     Form(form): Form<PasscodeChangeForm>,
 ) -> Result<Response, WebError> {
-    if !app_session.csrf_ok(form.csrf.as_deref()) {
-        return Ok(stale_form());
-    }
-    let InApp(mut s) = app_session;
+    let mut s = match settings_session(app_session, form.csrf.as_deref()) {
+        Ok(s) => s,
+        Err(away) => return Ok(*away),
+    };
     let now = Utc::now();
-    if !s.security_open(now) {
-        return Ok(Redirect::to("/app/security").into_response());
-    }
     match app::change_passcode(
         &state.store,
         &mut s,

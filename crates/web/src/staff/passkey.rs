@@ -33,6 +33,19 @@ fn forbidden() -> Response {
         .into_response()
 }
 
+/// The signed-in app behind a JSON request: the app's header and this
+/// session's CSRF token (`X-CSRF-Token`); otherwise the refusal.
+fn signed_in(
+    headers: &HeaderMap,
+    app: InApp,
+) -> Result<zaitaku_service::device::app::AppSession, Box<Response>> {
+    let csrf = headers.get("x-csrf-token").and_then(|v| v.to_str().ok());
+    if !same_app(headers) || !app.csrf_ok(csrf) {
+        return Err(Box::new(forbidden()));
+    }
+    Ok(app.0)
+}
+
 fn refused(why: PasskeyRefusal) -> Response {
     (
         StatusCode::UNPROCESSABLE_ENTITY,
@@ -48,11 +61,10 @@ pub async fn enrol_start(
     headers: HeaderMap,
     app: InApp,
 ) -> Result<Response, WebError> {
-    let csrf = headers.get("x-csrf-token").and_then(|v| v.to_str().ok());
-    if !same_app(&headers) || !app.csrf_ok(csrf) {
-        return Ok(forbidden());
-    }
-    let InApp(mut s) = app;
+    let mut s = match signed_in(&headers, app) {
+        Ok(s) => s,
+        Err(refused) => return Ok(*refused),
+    };
     let now = Utc::now();
     if !s.security_open(now) {
         return Ok(forbidden());
@@ -67,11 +79,10 @@ pub async fn enrol_finish(
     app: InApp,
     Json(answer): Json<RegisterPublicKeyCredential>,
 ) -> Result<Response, WebError> {
-    let csrf = headers.get("x-csrf-token").and_then(|v| v.to_str().ok());
-    if !same_app(&headers) || !app.csrf_ok(csrf) {
-        return Ok(forbidden());
-    }
-    let InApp(mut s) = app;
+    let mut s = match signed_in(&headers, app) {
+        Ok(s) => s,
+        Err(refused) => return Ok(*refused),
+    };
     let now = Utc::now();
     if !s.security_open(now) {
         return Ok(forbidden());
@@ -129,11 +140,10 @@ pub async fn unlock_start(
     headers: HeaderMap,
     app: InApp,
 ) -> Result<Response, WebError> {
-    let csrf = headers.get("x-csrf-token").and_then(|v| v.to_str().ok());
-    if !same_app(&headers) || !app.csrf_ok(csrf) {
-        return Ok(forbidden());
-    }
-    let InApp(s) = app;
+    let s = match signed_in(&headers, app) {
+        Ok(s) => s,
+        Err(refused) => return Ok(*refused),
+    };
     match passkey::login_start(&state.store, &state.passkeys, &s.device, Utc::now()).await? {
         Ok(options) => Ok(Json(options).into_response()),
         Err(why) => Ok(refused(why)),
@@ -146,11 +156,10 @@ pub async fn unlock_finish(
     app: InApp,
     Json(answer): Json<PublicKeyCredential>,
 ) -> Result<Response, WebError> {
-    let csrf = headers.get("x-csrf-token").and_then(|v| v.to_str().ok());
-    if !same_app(&headers) || !app.csrf_ok(csrf) {
-        return Ok(forbidden());
-    }
-    let InApp(mut s) = app;
+    let mut s = match signed_in(&headers, app) {
+        Ok(s) => s,
+        Err(refused) => return Ok(*refused),
+    };
     match passkey::unlock_finish(&state.store, &state.passkeys, &mut s, &answer, Utc::now()).await?
     {
         Ok(()) => Ok(Json(json!({"next": "/app/security"})).into_response()),

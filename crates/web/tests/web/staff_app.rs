@@ -529,7 +529,18 @@ impl Checking {
         disease: bool,
     ) -> zaitaku_testkit::client::Landed {
         let read = self.start(method, disease).await;
-        let query = zaitaku_testkit::client::unescape(&Self::request_of(&read));
+        self.read_on_the_card(&read, card, secret).await
+    }
+
+    /// 読み取り開始 on the reader page `read`: the card and its secret in the
+    /// card component, then back to the app.
+    async fn read_on_the_card(
+        &mut self,
+        read: &zaitaku_testkit::client::Landed,
+        card: i64,
+        secret: &[(&str, &str)],
+    ) -> zaitaku_testkit::client::Landed {
+        let query = zaitaku_testkit::client::unescape(&Self::request_of(read));
         let at = self.app.get(&format!("/auth/authorize?{query}")).await;
         let request = at
             .url
@@ -1134,21 +1145,7 @@ async fn an_unregistered_card_is_registered_in_the_app(url: &str) {
     assert!(terms.body.contains("R-02-W") && terms.body.contains("同意する"));
     let read = c.app.post("/app/insurance", &[]).await;
     assert!(read.body.contains("C-04-02-W") && read.body.contains("暗証番号"));
-    let query = zaitaku_testkit::client::unescape(&Checking::request_of(&read));
-    let at = c.app.get(&format!("/auth/authorize?{query}")).await;
-    let request = at
-        .url
-        .split("/auth/r/")
-        .nth(1)
-        .unwrap()
-        .split(['/', '?'])
-        .next()
-        .unwrap()
-        .to_owned();
-    let done = c
-        .app
-        .card_back_to(&request, card, &[("pin", "1234")], "/app/")
-        .await;
+    let done = c.read_on_the_card(&read, card, &[("pin", "1234")]).await;
     assert!(
         done.body.contains("R-03-W") && done.body.contains("保険証利用登録が完了しました"),
         "{}",
@@ -1183,20 +1180,8 @@ async fn an_unregistered_card_is_registered_in_the_app(url: &str) {
     // path) says so with the seed's advice.
     let phone = c.card(person, CardKind::IPhone).await;
     let read = c.app.post("/app/insurance", &[]).await;
-    let query = zaitaku_testkit::client::unescape(&Checking::request_of(&read));
-    let at = c.app.get(&format!("/auth/authorize?{query}")).await;
-    let request = at
-        .url
-        .split("/auth/r/")
-        .nth(1)
-        .unwrap()
-        .split(['/', '?'])
-        .next()
-        .unwrap()
-        .to_owned();
     let failed = c
-        .app
-        .card_back_to(&request, phone, &[("biometric", "1")], "/app/")
+        .read_on_the_card(&read, phone, &[("biometric", "1")])
         .await;
     assert!(
         failed.body.contains("健康保険証利用登録に失敗しました"),
