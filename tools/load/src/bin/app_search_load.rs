@@ -223,7 +223,7 @@ async fn timed(
                 seed ^= seed << 13;
                 seed ^= seed >> 7;
                 seed ^= seed << 17;
-                let this = n % 2 == 0;
+                let this = n.is_multiple_of(2);
                 let scope = if this { "this=1" } else { "set=1" };
                 let pages = if this { mine_pages } else { all_pages };
                 // First, last, or a page reached by 次のページ from a random
@@ -259,7 +259,9 @@ async fn timed(
                 };
                 latencies.push(t0.elapsed());
                 // Half the time, follow 次のページ (a keyset page).
-                if let Some(next) = next.filter(|_| seed % 2 == 0 && Instant::now() < deadline) {
+                if let Some(next) =
+                    next.filter(|_| seed.is_multiple_of(2) && Instant::now() < deadline)
+                {
                     let t1 = Instant::now();
                     let res = http
                         .get(format!("{base}{next}"))
