@@ -409,6 +409,14 @@ fn help_explains_every_option() {
                     "--stand-in-authenticator",
                     "Also serve the stand-in authenticator",
                 ),
+                (
+                    "--activation-wait-minutes <ACTIVATION_WAIT_MINUTES>",
+                    "Minutes after issue before a staff app's activation code opens",
+                ),
+                (
+                    "--insurance-registration-delay-seconds <INSURANCE_REGISTRATION_DELAY_SECONDS>",
+                    "Seconds before a 健康保険証利用登録 made in the staff app comes into force",
+                ),
             ],
         ),
         (
