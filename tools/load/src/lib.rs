@@ -1,16 +1,21 @@
-//! What both load generators set up before the timed phase: registered
-//! synthetic persons whose cards can be issued ten days ago, and an
-//! institution with the function switched on.
+//! What the load generators set up before the timed phase: registered
+//! synthetic persons with cards issued ten days ago, an institution with
+//! the function switched on, and the server process they drive.
+
+pub mod app;
+pub mod wire;
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
 use chrono::{NaiveDate, Utc};
+use zaitaku_card::{CardKeys, CertificateAuthority};
 use zaitaku_domain::codes::QualificationValidity;
 use zaitaku_domain::institution::{Institution, InstitutionCode, InstitutionKind};
 use zaitaku_domain::prefecture::Prefecture;
-use zaitaku_storage::{PersonRecords, Store, StoredInstitution};
+use zaitaku_identity::Identity;
+use zaitaku_storage::{NewCard, PersonRecords, Store, StoredInstitution};
 use zaitaku_synth::{Population, SyntheticRecord};
 
 /// Cards of the load are issued this many days before today.
@@ -76,6 +81,62 @@ pub async fn institution(store: &Store, number: u16, name: &str) -> Result<Store
         .await?)
 }
 
+/// Distinct RSA keys shared by the cards (key generation is not what is
+/// measured; each card still has its own certificate and serial).
+const KEYS: usize = 16;
+
+/// One card of `kind` (`iphone`, `physical`, …) for each person, issued
+/// [`CARD_AGE_DAYS`] ago by the newest authority, in the demo wallet (the
+/// stand-in authenticator lists only those); `pin_hash` is shared by all.
+pub async fn cards(
+    store: &Store,
+    people: &[SyntheticRecord],
+    kind: &str,
+    pin_hash: Option<&str>,
+) -> Result<Vec<i64>> {
+    let issued_on = Utc::now().date_naive() - chrono::Duration::days(CARD_AGE_DAYS);
+    let identity = Identity::new(store.clone()).await?;
+    identity.ensure_authorities(Utc::now()).await?;
+    let authority = store
+        .authorities()
+        .await?
+        .into_iter()
+        .rev()
+        .find(|a| a.key_pkcs8.is_some())
+        .ok_or_else(|| anyhow!("no authority with a key"))?;
+    let ca = CertificateAuthority::load(
+        authority.key_pkcs8.clone().unwrap_or_default(),
+        authority.cert_der.clone(),
+    )?;
+    let keys: Vec<Vec<u8>> = (0..KEYS)
+        .map(|_| zaitaku_card::generate_rsa2048_pkcs8())
+        .collect::<Result<_, _>>()?;
+    let mut cards = Vec::with_capacity(people.len());
+    for (i, p) in people.iter().enumerate() {
+        let birth = p.eligibility.person.birth_date;
+        let serial = 0x5a00_0000_0000 + i as u64;
+        let k = CardKeys::certify(&ca, keys[i % KEYS].clone(), serial, issued_on, birth)?;
+        let last_day = zaitaku_card::fifth_birthday_after(issued_on, birth)
+            .ok_or_else(|| anyhow!("no fifth birthday"))?;
+        let card = store
+            .insert_card(&NewCard {
+                person_id: p.eligibility.person.id,
+                kind,
+                authority_id: authority.id,
+                serial_hex: &zaitaku_card::serial_hex(serial),
+                cert_der: &k.cert_der,
+                key_pkcs8: &k.pkcs8,
+                pin_hash,
+                in_demo_wallet: true,
+                issued_at: Utc::now(),
+                not_after: zaitaku_card::validity::end_of_day_jst(last_day),
+            })
+            .await?;
+        cards.push(card.id);
+    }
+    Ok(cards)
+}
+
 /// A free TCP port on 127.0.0.1 for the server (racy by nature, fine here).
 pub fn free_port() -> Result<u16> {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").context("no free port")?;
@@ -136,6 +197,70 @@ impl Drop for Server {
             let _ = self.0.kill();
             let _ = self.0.wait();
         }
+    }
+}
+
+/// User + system CPU seconds of a process, from `/proc` (Linux; `None`
+/// elsewhere). Clock ticks are 100 per second on Linux.
+pub fn cpu_seconds(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    Some((utime + stime) / 100.0)
+}
+
+/// Per thread name of a process: how many threads, nanoseconds on a CPU and
+/// nanoseconds runnable but waiting for one, from `/proc/PID/task/*/schedstat`
+/// (Linux with schedstats; empty elsewhere).
+pub type ThreadTimes = std::collections::BTreeMap<String, (usize, u64, u64)>;
+
+pub fn thread_times(pid: u32) -> ThreadTimes {
+    let mut out = ThreadTimes::new();
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return out;
+    };
+    for task in tasks.flatten() {
+        let path = task.path();
+        let (Ok(comm), Ok(stat)) = (
+            std::fs::read_to_string(path.join("comm")),
+            std::fs::read_to_string(path.join("schedstat")),
+        ) else {
+            continue;
+        };
+        let mut fields = stat
+            .split_whitespace()
+            .map(|f| f.parse::<u64>().unwrap_or(0));
+        let (on_cpu, waiting) = (fields.next().unwrap_or(0), fields.next().unwrap_or(0));
+        let e = out.entry(comm.trim().to_owned()).or_default();
+        *e = (e.0 + 1, e.1 + on_cpu, e.2 + waiting);
+    }
+    out
+}
+
+/// The server's threads that ran during the timed phase: the share of the
+/// phase each group spent on a CPU and waiting for one. The writer is the one
+/// thread every registration passes through; time it spends waiting for a
+/// CPU delays every caller in its batch.
+pub fn print_threads(before: &ThreadTimes, after: &ThreadTimes, secs: f64) {
+    let mut parts = Vec::new();
+    for (name, (n, on_cpu, waiting)) in after {
+        let (_, on0, wait0) = before.get(name).copied().unwrap_or_default();
+        let share = |a: u64, b: u64| 100.0 * b.saturating_sub(a) as f64 / 1e9 / secs / *n as f64;
+        let (run, wait) = (share(on0, *on_cpu), share(wait0, *waiting));
+        if run >= 1.0 {
+            parts.push(format!(
+                "{name} ×{n} on a CPU {run:.0}%, waiting for one {wait:.0}%"
+            ));
+        }
+    }
+    if !parts.is_empty() {
+        println!(
+            "server threads during the timed phase (each): {}",
+            parts.join("; ")
+        );
     }
 }
 

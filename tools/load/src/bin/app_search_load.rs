@@ -25,11 +25,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Result, anyhow, bail};
 use chrono::Utc;
-use zaitaku_domain::account::Role;
 use zaitaku_load::{Server, free_port, wait_healthy};
-use zaitaku_storage::{DeviceKind, NewAccount, Store};
+use zaitaku_storage::{DeviceKind, Store};
 
-const PASSWORD: &str = "Zaitaku#2026";
 const DEVICES: i64 = 10;
 const RETENTION_DAYS: i64 = 100;
 
@@ -54,23 +52,7 @@ async fn run(rows: i64, concurrency: usize, seconds: u64, url: &str) -> Result<(
     let started = Instant::now();
     let store = Store::open(url).await?;
     let inst = zaitaku_load::institution(&store, 98, "検索負荷試験クリニック").await?;
-    let hash = zaitaku_service::staff::hash_password(PASSWORD)?;
-    let nurse = store
-        .insert_account(
-            &NewAccount {
-                institution_id: Some(inst.id),
-                user_id: "nurse1",
-                role: Role::General,
-                name: "負荷 看子",
-                name_kana: "フカ　カンコ",
-                start_date: chrono::NaiveDate::from_ymd_opt(2026, 4, 1)
-                    .ok_or_else(|| anyhow!("date"))?,
-                password_hash: &hash,
-                must_change_password: false,
-            },
-            Utc::now(),
-        )
-        .await?;
+    let nurse = zaitaku_load::app::nurse(&store, &inst).await?;
     let now = Utc::now();
     // Ten app devices of the nurse's account; the browser keeps the last
     // one's token (as if it had been activated with a code).
@@ -146,7 +128,9 @@ async fn run(rows: i64, concurrency: usize, seconds: u64, url: &str) -> Result<(
         .redirect(reqwest::redirect::Policy::none())
         .build()?;
     wait_healthy(&http, &base).await?;
-    let cookies = sign_in(&http, &base).await?;
+    let (jar, _) =
+        zaitaku_load::app::sign_in(&http, &base, &format!("load-device-{DEVICES}")).await?;
+    let cookies = jar.header();
 
     let pages_of = |body: &str| -> Result<i64> {
         let at = body
@@ -297,76 +281,4 @@ async fn timed(
         pct(0.99),
         pct(1.0),
     ))
-}
-
-/// システムログイン on the tenth device, パスコードの登録, セキュリティ設定
-/// opened: the browser's cookies.
-async fn sign_in(http: &reqwest::Client, base: &str) -> Result<String> {
-    let mut jar: Vec<(String, String)> =
-        vec![("zt_app_device".into(), format!("load-device-{DEVICES}"))];
-    let keep = |res: &reqwest::Response, jar: &mut Vec<(String, String)>| {
-        for v in res.headers().get_all("set-cookie") {
-            if let Some((k, v)) = v
-                .to_str()
-                .ok()
-                .and_then(|s| s.split(';').next())
-                .and_then(|kv| kv.split_once('='))
-            {
-                jar.retain(|(name, _)| name != k);
-                jar.push((k.to_owned(), v.to_owned()));
-            }
-        }
-    };
-    let header = |jar: &Vec<(String, String)>| {
-        jar.iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join("; ")
-    };
-    let res = http
-        .post(format!("{base}/app/signin"))
-        .header("cookie", header(&jar))
-        .form(&[("user_id", "nurse1"), ("password", PASSWORD)])
-        .send()
-        .await?;
-    if res.status().as_u16() != 303 {
-        bail!("システムログイン refused: {}", res.text().await?);
-    }
-    keep(&res, &mut jar);
-    let csrf = |body: &str| -> Result<String> {
-        body.split("name=\"csrf\" value=\"")
-            .nth(1)
-            .and_then(|r| r.split('"').next())
-            .map(str::to_owned)
-            .ok_or_else(|| anyhow!("no csrf"))
-    };
-    let page = http
-        .get(format!("{base}/app/passcode"))
-        .header("cookie", header(&jar))
-        .send()
-        .await?
-        .text()
-        .await?;
-    let token = csrf(&page)?;
-    let res = http
-        .post(format!("{base}/app/passcode"))
-        .header("cookie", header(&jar))
-        .form(&[
-            ("csrf", token.as_str()),
-            ("first", "2580"),
-            ("again", "2580"),
-        ])
-        .send()
-        .await?;
-    keep(&res, &mut jar);
-    let res = http
-        .post(format!("{base}/app/security"))
-        .header("cookie", header(&jar))
-        .form(&[("csrf", token.as_str()), ("passcode", "2580")])
-        .send()
-        .await?;
-    if !res.text().await?.contains("S-02-W") {
-        bail!("セキュリティ設定 did not open");
-    }
-    Ok(header(&jar))
 }

@@ -31,23 +31,18 @@
 //! 5. Verification after the server stopped: exactly N consents, the audit
 //!    chain intact, one `consent.write ok` per registration.
 
-mod wire;
-
 use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Result, anyhow, bail};
 use chrono::Utc;
 use sqlx::Row;
-use zaitaku_card::{CardKeys, CertificateAuthority};
-use zaitaku_identity::Identity;
-use zaitaku_load::{Server, free_port, wait_healthy};
-use zaitaku_storage::{NewCard, Store};
+use zaitaku_load::{
+    Server, cpu_seconds, free_port, print_threads, thread_times, wait_healthy, wire,
+};
+use zaitaku_storage::Store;
 
 const PHONE: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) Mobile/15E148";
-/// Distinct RSA keys shared by the cards (each card still has its own
-/// certificate and serial).
-const KEYS: usize = 16;
 
 // The load generator shares the two cores with the server: the less CPU it
 // takes per request, the less it disturbs what is measured.
@@ -220,58 +215,6 @@ fn machine_ticks() -> Option<[u64; 8]> {
     Some(out)
 }
 
-/// Per thread name of a process: how many threads, nanoseconds on a CPU and
-/// nanoseconds runnable but waiting for one, from `/proc/PID/task/*/schedstat`
-/// (Linux with schedstats; empty elsewhere).
-type ThreadTimes = std::collections::BTreeMap<String, (usize, u64, u64)>;
-
-fn thread_times(pid: u32) -> ThreadTimes {
-    let mut out = ThreadTimes::new();
-    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
-        return out;
-    };
-    for task in tasks.flatten() {
-        let path = task.path();
-        let (Ok(comm), Ok(stat)) = (
-            std::fs::read_to_string(path.join("comm")),
-            std::fs::read_to_string(path.join("schedstat")),
-        ) else {
-            continue;
-        };
-        let mut fields = stat
-            .split_whitespace()
-            .map(|f| f.parse::<u64>().unwrap_or(0));
-        let (on_cpu, waiting) = (fields.next().unwrap_or(0), fields.next().unwrap_or(0));
-        let e = out.entry(comm.trim().to_owned()).or_default();
-        *e = (e.0 + 1, e.1 + on_cpu, e.2 + waiting);
-    }
-    out
-}
-
-/// The server's threads that ran during the timed phase: the share of the
-/// phase each group spent on a CPU and waiting for one. The writer is the one
-/// thread every registration passes through; time it spends waiting for a
-/// CPU delays every caller in its batch.
-fn print_threads(before: &ThreadTimes, after: &ThreadTimes, secs: f64) {
-    let mut parts = Vec::new();
-    for (name, (n, on_cpu, waiting)) in after {
-        let (_, on0, wait0) = before.get(name).copied().unwrap_or_default();
-        let share = |a: u64, b: u64| 100.0 * b.saturating_sub(a) as f64 / 1e9 / secs / *n as f64;
-        let (run, wait) = (share(on0, *on_cpu), share(wait0, *waiting));
-        if run >= 1.0 {
-            parts.push(format!(
-                "{name} ×{n} on a CPU {run:.0}%, waiting for one {wait:.0}%"
-            ));
-        }
-    }
-    if !parts.is_empty() {
-        println!(
-            "server threads during the timed phase (each): {}",
-            parts.join("; ")
-        );
-    }
-}
-
 /// Size of the SQLite WAL file beside the database, when there is one.
 fn wal_megabytes(url: &str) -> Option<u64> {
     let path = url
@@ -286,66 +229,14 @@ fn with_page() -> bool {
     std::env::var_os("LOAD_WITH_PAGE").is_some_and(|v| v == "1")
 }
 
-/// User + system CPU seconds of a process, from `/proc` (Linux; `None`
-/// elsewhere). Clock ticks are 100 per second on Linux.
-fn cpu_seconds(pid: u32) -> Option<f64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // Fields after the command name, which is in parentheses and may hold spaces.
-    let rest = &stat[stat.rfind(')')? + 2..];
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let utime: f64 = fields.get(11)?.parse().ok()?;
-    let stime: f64 = fields.get(12)?.parse().ok()?;
-    Some((utime + stime) / 100.0)
-}
-
 /// Persons, an institution, authorities and cards, straight into the database.
 async fn set_up(url: &str, n: usize) -> Result<(String, i64, Vec<i64>)> {
     let store = Store::open(url).await?;
     let today = Utc::now().date_naive();
-    let issued_on = today - chrono::Duration::days(zaitaku_load::CARD_AGE_DAYS);
     eprintln!("loading {n} synthetic persons and issuing {n} cards (untimed)…");
     let people = zaitaku_load::load_persons(&store, 5, today, n).await?;
     let inst = zaitaku_load::institution(&store, 98, "負荷試験在宅クリニック").await?;
-    let identity = Identity::new(store.clone()).await?;
-    identity.ensure_authorities(Utc::now()).await?;
-    let authority = store
-        .authorities()
-        .await?
-        .into_iter()
-        .rev()
-        .find(|a| a.key_pkcs8.is_some())
-        .ok_or_else(|| anyhow!("no authority with a key"))?;
-    let ca = CertificateAuthority::load(
-        authority.key_pkcs8.clone().unwrap_or_default(),
-        authority.cert_der.clone(),
-    )?;
-    let keys: Vec<Vec<u8>> = (0..KEYS)
-        .map(|_| zaitaku_card::generate_rsa2048_pkcs8())
-        .collect::<Result<_, _>>()?;
-    let mut cards = Vec::with_capacity(n);
-    for (i, p) in people.iter().enumerate() {
-        let birth = p.eligibility.person.birth_date;
-        let serial = 0x5a00_0000_0000 + i as u64;
-        let k = CardKeys::certify(&ca, keys[i % KEYS].clone(), serial, issued_on, birth)?;
-        let last_day = zaitaku_card::fifth_birthday_after(issued_on, birth)
-            .ok_or_else(|| anyhow!("no fifth birthday"))?;
-        let card = store
-            .insert_card(&NewCard {
-                person_id: p.eligibility.person.id,
-                kind: "iphone",
-                authority_id: authority.id,
-                serial_hex: &zaitaku_card::serial_hex(serial),
-                cert_der: &k.cert_der,
-                key_pkcs8: &k.pkcs8,
-                pin_hash: None,
-                // The authenticator only lets a tester pick demo-wallet cards.
-                in_demo_wallet: true,
-                issued_at: Utc::now(),
-                not_after: zaitaku_card::validity::end_of_day_jst(last_day),
-            })
-            .await?;
-        cards.push(card.id);
-    }
+    let cards = zaitaku_load::cards(&store, &people, "iphone", None).await?;
     store.close().await;
     Ok((inst.url_token, inst.id, cards))
 }
