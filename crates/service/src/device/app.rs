@@ -8,7 +8,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
 use zaitaku_domain::account::Role;
 use zaitaku_domain::staff_app::{Passcode, PasscodeOutcome, passcode_attempt};
-use zaitaku_storage::{AppDevice, AuditEvent, Store, StoredAccount, StoredInstitution};
+use zaitaku_storage::{AppDevice, AuditEvent, Store, StoredAccount, StoredInstitution, Write};
 
 use crate::staff::{
     IDLE_MINUTES, LoginRefusal, PasswordRefusal, Realm, check_new_password, check_password,
@@ -101,6 +101,24 @@ impl AppSession {
     }
 }
 
+impl AppSession {
+    /// The session's save once a check is kept: no check waiting, and the
+    /// result on screen is the one the same job keeps (its id is known only
+    /// inside the job).
+    pub(crate) fn showing_kept_result(&self, now: DateTime<Utc>) -> Write {
+        let mut data = self.data();
+        data["check"] = serde_json::Value::Null;
+        data["result"] = json!(0);
+        Write::put_session_naming_row(
+            &self.sid,
+            data,
+            "/result",
+            now,
+            now + Duration::minutes(IDLE_MINUTES),
+        )
+    }
+}
+
 /// Opens a session for a device whose account has just proven itself.
 pub(super) async fn open_app_session(
     store: &Store,
@@ -184,7 +202,7 @@ async fn resume(
     device: &AppDevice,
     now: DateTime<Utc>,
 ) -> Result<Option<AppSession>, ServiceError> {
-    let Some(data) = store.session(sid, now).await? else {
+    let Some((data, until)) = store.session_until(sid, now).await? else {
         return Ok(None);
     };
     let field = |k: &str| data.get(k).and_then(serde_json::Value::as_i64);
@@ -209,9 +227,13 @@ async fn resume(
     let Some(institution) = store.institution(device.institution_id).await? else {
         return Ok(None);
     };
-    store
-        .put_session(sid, &data, now, now + Duration::minutes(IDLE_MINUTES))
-        .await?;
+    // Kept alive for another IDLE_MINUTES, written at most once a minute: a
+    // check's requests follow each other within seconds, and each write is
+    // a commit the request waits for.
+    let idle = now + Duration::minutes(IDLE_MINUTES);
+    if idle - until >= Duration::minutes(1) {
+        store.put_session(sid, &data, now, idle).await?;
+    }
     Ok(Some(AppSession {
         sid: sid.to_owned(),
         csrf: csrf.to_owned(),

@@ -327,9 +327,10 @@ pub fn waiting(session: &AppSession, state: Option<&str>) -> Result<PendingCheck
     Ok(pending)
 }
 
-/// The card's token is back: the code is spent (`redeem`), the token
-/// verified against the check's nonce and origin, and the result kept.
-/// Returns the kept result's id.
+/// The card's token is back: the token is verified against the check's
+/// nonce and origin, and the code (`redeem`) and the nonce are spent, the
+/// login audited and the result kept with its audit and the session in one
+/// job. Returns the kept result's id.
 #[allow(clippy::too_many_arguments)]
 pub async fn finish_signed(
     store: &Store,
@@ -342,18 +343,29 @@ pub async fn finish_signed(
     now: DateTime<Utc>,
 ) -> Result<Result<i64, CheckRefusal>, ServiceError> {
     let method = Some(pending.method);
-    if store.write(vec![redeem]).await?.is_err() {
-        return refused(store, session, method, CheckRefusal::CodeSpent, now).await;
-    }
     let nonce = pending.nonce.as_deref().unwrap_or_default();
-    let who = match identity
-        .verify_login(token, origin, nonce, &session.sid, now)
-        .await
-    {
-        Ok(who) => who,
+    let login = identity
+        .check_login(token, origin, nonce, &session.sid, now)
+        .await;
+    let decided = match login.identified() {
+        Some(who) => Some(decide(store, session, pending, who, now).await?),
+        None => None,
+    };
+    let mut writes = vec![redeem];
+    if let Some(Ok(keep)) = decided.as_ref() {
+        writes.extend(keep.writes(session, now)?);
+    }
+    let written = match identity.finish_login(login, writes).await {
+        Ok((_, written)) => written,
         Err(e) => return refused(store, session, method, CheckRefusal::Card(e), now).await,
     };
-    keep(store, session, pending, &who, now).await
+    match decided {
+        Some(Ok(_)) => showing(session, written.get(1)),
+        Some(Err(why)) => refused(store, session, method, why, now).await,
+        None => Err(ServiceError::Internal(
+            "a login that was not identified succeeded".into(),
+        )),
+    }
 }
 
 /// 目視: the certificate the reader read from the card (`certificate`,
@@ -366,61 +378,117 @@ pub async fn finish_visual(
     certificate: Option<&[u8]>,
     now: DateTime<Utc>,
 ) -> Result<Result<i64, CheckRefusal>, ServiceError> {
+    let method = Some(Method::Visual);
     let Some(pending) = PendingCheck::of(session).filter(|p| p.method == Method::Visual) else {
-        return refused(
-            store,
-            session,
-            Some(Method::Visual),
-            CheckRefusal::NoCheck,
-            now,
-        )
-        .await;
+        return refused(store, session, method, CheckRefusal::NoCheck, now).await;
     };
     let Some(certificate) = certificate else {
         let why = CheckRefusal::Card(LoginError::UnknownCard);
-        return refused(store, session, Some(Method::Visual), why, now).await;
+        return refused(store, session, method, why, now).await;
     };
     let who = match identity
         .read_certificate(certificate, session.institution.id, now)
         .await
     {
         Ok(who) => who,
-        Err(e) => {
-            return refused(
-                store,
-                session,
-                Some(Method::Visual),
-                CheckRefusal::Card(e),
-                now,
-            )
-            .await;
-        }
+        Err(e) => return refused(store, session, method, CheckRefusal::Card(e), now).await,
     };
-    keep(store, session, &pending, &who, now).await
+    let keep = match decide(store, session, &pending, &who, now).await? {
+        Ok(keep) => keep,
+        Err(why) => return refused(store, session, method, why, now).await,
+    };
+    let written = store
+        .write(keep.writes(session, now)?)
+        .await?
+        .map_err(|r| ServiceError::Internal(format!("keeping the result refused: {r:?}")))?;
+    showing(session, written.first())
 }
 
-async fn keep(
+/// The result of an identified card, to be kept: what the job writes.
+struct Keep {
+    /// The patient's name and whether the qualification is valid, as the
+    /// search lists them, and the screen as JSON.
+    name: String,
+    valid: bool,
+    result: String,
+    audit: serde_json::Value,
+    person_id: i64,
+    consent: Option<ConsentDecision>,
+    method: Method,
+}
+
+impl Keep {
+    /// The result, its audit record, the consent taken with it, and the
+    /// session showing the result (named by the id the job gives it).
+    fn writes(&self, session: &AppSession, now: DateTime<Utc>) -> Result<Vec<Write>, ServiceError> {
+        let audit = session.event("app.check", "ok", Some(self.person_id), self.audit.clone());
+        let check = NewAppCheck {
+            institution_id: session.institution.id,
+            device_id: session.device.id,
+            account_id: session.account.id,
+            person_id: self.person_id,
+            method: self.method.as_str(),
+            checked_at: now,
+            day: jst_day(now),
+            name: &self.name,
+            valid: self.valid,
+            result: &self.result,
+        };
+        let mut job = vec![Write::keep_app_check(&check), Write::audit(&audit, now)];
+        if let Some(decision) = &self.consent {
+            job.push(Write::record_consent(&NewConsent {
+                institution_id: session.institution.id,
+                person_id: self.person_id,
+                action: ConsentAction::Register,
+                channel: Channel::App,
+                decision,
+                recorded_at: now,
+                recorded_by: "patient",
+                // Registered on the institution's own device in front of staff.
+                photo_id_reason: None,
+                idempotency_key: None,
+            }));
+            job.push(Write::audit_naming_consent(
+                session.event(
+                    "consent.write",
+                    "ok",
+                    Some(self.person_id),
+                    json!({"consent": 0, "action": ConsentAction::Register, "channel": Channel::App,
+                        "method": self.method.as_str()}),
+                ),
+                "/consent",
+                now,
+            ));
+        }
+        job.push(session.showing_kept_result(now));
+        Ok(job)
+    }
+}
+
+/// The reads and decisions for an identified card: the result to keep, or
+/// why not.
+async fn decide(
     store: &Store,
-    session: &mut AppSession,
+    session: &AppSession,
     pending: &PendingCheck,
     who: &Identified,
     now: DateTime<Utc>,
-) -> Result<Result<i64, CheckRefusal>, ServiceError> {
-    let method = Some(pending.method);
+) -> Result<Result<Keep, CheckRefusal>, ServiceError> {
     if who.card_kind != pending.method.card_kind() {
-        return refused(store, session, method, CheckRefusal::WrongCardKind, now).await;
+        return Ok(Err(CheckRefusal::WrongCardKind));
     }
-    let Some(eligibility) = store.eligibility(who.person_id).await? else {
-        return refused(store, session, method, CheckRefusal::UnknownPerson, now).await;
+    let (eligibility, notes) = tokio::try_join!(
+        store.eligibility(who.person_id),
+        store.patient_notes(session.institution.id, who.person_id)
+    )?;
+    let Some(eligibility) = eligibility else {
+        return Ok(Err(CheckRefusal::UnknownPerson));
     };
     if pending.consent.is_some()
         && let Some(why) = ConsentRefusal::of_eligibility(&eligibility, jst_day(now))
     {
-        return refused(store, session, method, CheckRefusal::Consent(why), now).await;
+        return Ok(Err(CheckRefusal::Consent(why)));
     }
-    let notes = store
-        .patient_notes(session.institution.id, who.person_id)
-        .await?;
     let notice = match who.status {
         CertificateStatus::Valid => CertificateNotice::None,
         CertificateStatus::Expiring { .. } => CertificateNotice::Expiring,
@@ -435,66 +503,34 @@ async fn keep(
     );
     result.consent_registered = pending.consent.is_some();
     let text = serde_json::to_string(&result).map_err(|e| ServiceError::Internal(e.to_string()))?;
-    let kept = NewAppCheck {
-        institution_id: session.institution.id,
-        device_id: session.device.id,
-        account_id: session.account.id,
-        person_id: who.person_id,
-        method: pending.method.as_str(),
-        checked_at: now,
-        day: jst_day(now),
-        name: &result.name,
+    Ok(Ok(Keep {
+        name: result.name,
         valid: result.valid,
-        result: &text,
-    };
-    let audit = session.event(
-        "app.check",
-        "ok",
-        Some(who.person_id),
-        json!({
+        result: text,
+        audit: json!({
             "method": pending.method.as_str(),
             "card": who.card_id,
             // 目視: identity rests on this account's visual check.
             "identity": if pending.method == Method::Visual { "visual_check" } else { "card_signature" },
             "specific_disease": pending.specific_disease,
         }),
-    );
-    let mut job = vec![Write::keep_app_check(&kept), Write::audit(&audit, now)];
-    if let Some(decision) = &pending.consent {
-        job.push(Write::record_consent(&NewConsent {
-            institution_id: session.institution.id,
-            person_id: who.person_id,
-            action: ConsentAction::Register,
-            channel: Channel::App,
-            decision,
-            recorded_at: now,
-            recorded_by: "patient",
-            // Registered on the institution's own device in front of staff.
-            photo_id_reason: None,
-            idempotency_key: None,
-        }));
-        job.push(Write::audit_naming_consent(
-            session.event(
-                "consent.write",
-                "ok",
-                Some(who.person_id),
-                json!({"consent": 0, "action": ConsentAction::Register, "channel": Channel::App,
-                    "method": pending.method.as_str()}),
-            ),
-            "/consent",
-            now,
-        ));
-    }
-    let written = store
-        .write(job)
-        .await?
-        .map_err(|r| ServiceError::Internal(format!("keeping the result refused: {r:?}")))?;
-    let Some(Written::Id(id)) = written.first() else {
+        person_id: who.person_id,
+        consent: pending.consent.clone(),
+        method: pending.method,
+    }))
+}
+
+/// The kept result's id from what its write produced; the session shows it
+/// (as the job already stored).
+fn showing(
+    session: &mut AppSession,
+    written: Option<&Written>,
+) -> Result<Result<i64, CheckRefusal>, ServiceError> {
+    let Some(Written::Id(id)) = written else {
         return Err(ServiceError::Internal("the kept result has no id".into()));
     };
     session.check = None;
     session.result = Some(*id);
-    session.save(store, now).await?;
     Ok(Ok(*id))
 }
 

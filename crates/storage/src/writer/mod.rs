@@ -111,40 +111,60 @@ pub struct Refused {
 }
 
 /// Text a write stores: as given, or JSON in which the engine places the id
-/// of the consent an earlier write of the same job recorded (that id exists
-/// only once the consent is inserted, inside the batch).
+/// of a row an earlier write of the same job inserted (that id exists only
+/// once the row is inserted, inside the batch).
 enum Text {
     Given(String),
-    NamingConsent {
+    Naming {
         json: serde_json::Value,
         /// JSON pointer to the placeholder the id replaces.
         at: &'static str,
+        named: Named,
     },
 }
 
+/// Which earlier write's row a [`Text::Naming`] names: the latest of the
+/// job's writes that produced it.
+#[derive(Clone, Copy, Debug)]
+enum Named {
+    Consent,
+    /// A new row whose write answers [`Written::Id`].
+    Row,
+}
+
 impl Text {
-    /// The text to store, given what the job's earlier writes produced: the
-    /// latest consent among them is the one named.
+    /// The text to store, given what the job's earlier writes produced.
     fn resolve(&mut self, written: &[Written]) -> Result<String> {
         match self {
             Text::Given(text) => Ok(text.clone()),
-            Text::NamingConsent { json, at } => {
+            Text::Naming { json, at, named } => {
                 let id = written
                     .iter()
                     .rev()
-                    .find_map(|w| match w {
-                        Written::Consent(r) => Some(r.id),
+                    .find_map(|w| match (w, *named) {
+                        (Written::Consent(r), Named::Consent) => Some(r.id),
+                        (Written::Id(id), Named::Row) => Some(*id),
                         _ => None,
                     })
                     .ok_or_else(|| {
-                        StorageError::Writer("no consent written before the write naming it".into())
+                        StorageError::Writer(format!(
+                            "no {named:?} written before the write naming it"
+                        ))
                     })?;
                 let slot = json.pointer_mut(at).ok_or_else(|| {
-                    StorageError::Writer(format!("no place for the consent's id at {at}"))
+                    StorageError::Writer(format!("no place for the {named:?}'s id at {at}"))
                 })?;
                 *slot = id.into();
                 Ok(json.to_string())
             }
+        }
+    }
+
+    fn naming_consent(json: serde_json::Value, at: &'static str) -> Self {
+        Text::Naming {
+            json,
+            at,
+            named: Named::Consent,
         }
     }
 }
@@ -166,7 +186,7 @@ impl Write {
     pub fn audit_naming_consent(e: AuditEvent<'_>, at: &'static str, now: DateTime<Utc>) -> Self {
         let mut e = e;
         let json = std::mem::take(&mut e.detail);
-        Self::audit_with(&e, Text::NamingConsent { json, at }, now)
+        Self::audit_with(&e, Text::naming_consent(json, at), now)
     }
 
     fn audit_with(e: &AuditEvent<'_>, detail: Text, now: DateTime<Utc>) -> Self {
@@ -211,7 +231,25 @@ impl Write {
         now: DateTime<Utc>,
         expires_at: DateTime<Utc>,
     ) -> Self {
-        Self::session(id, Text::NamingConsent { json: data, at }, now, expires_at)
+        Self::session(id, Text::naming_consent(data, at), now, expires_at)
+    }
+
+    /// [`Write::put_session`] whose data names the row an earlier write of
+    /// the same job inserted (the latest that answers [`Written::Id`], such
+    /// as a kept result): its id replaces the value at `at`.
+    pub fn put_session_naming_row(
+        id: &str,
+        data: serde_json::Value,
+        at: &'static str,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Self {
+        let data = Text::Naming {
+            json: data,
+            at,
+            named: Named::Row,
+        };
+        Self::session(id, data, now, expires_at)
     }
 
     fn session(id: &str, data: Text, now: DateTime<Utc>, expires_at: DateTime<Utc>) -> Self {
