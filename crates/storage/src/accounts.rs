@@ -1,11 +1,9 @@
 //! Institution accounts and the login counters behind the lockout rule.
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use sqlx::Row;
-use sqlx::any::AnyRow;
 use zaitaku_domain::account::{LOCK_AFTER_FAILURES, LOCK_MINUTES, Role};
 
-use crate::sql::{Arg, date_text, flag, from_micros, micros, parse_date};
+use crate::sql::{Arg, Columns, date_text, flag, from_micros, micros, parse_date};
 use crate::writer::{
     Db, Insert, Refusal, Statement, Step, Value, Write, Written, insert_returning_id,
 };
@@ -52,29 +50,28 @@ pub struct NewAccount<'a> {
 const COLUMNS: &str = "a.id, a.institution_id, a.user_id, a.role, a.name, a.name_kana, a.start_date, a.password_hash, \
      a.failed_attempts, a.locked_until, a.disabled, a.must_change_password, a.last_login_at";
 
-fn from_row(row: &AnyRow) -> Result<StoredAccount> {
+fn from_row(row: &dyn Columns) -> Result<StoredAccount> {
     let t = "accounts";
-    let role: String = row.try_get("role")?;
-    let start: String = row.try_get("start_date")?;
+    let role: String = row.col("role")?;
+    let start: String = row.col("start_date")?;
     Ok(StoredAccount {
-        id: row.try_get("id")?,
-        institution_id: row.try_get("institution_id")?,
-        user_id: row.try_get("user_id")?,
+        id: row.col("id")?,
+        institution_id: row.col("institution_id")?,
+        user_id: row.col("user_id")?,
         role: Role::parse(&role).map_err(|e| StorageError::corrupt(t, "role", e))?,
-        name: row.try_get("name")?,
-        name_kana: row.try_get("name_kana")?,
+        name: row.col("name")?,
+        name_kana: row.col("name_kana")?,
         start_date: parse_date(t, "start_date", &start)?,
-        password_hash: row.try_get("password_hash")?,
-        failed_attempts: u32::try_from(row.try_get::<i64, _>("failed_attempts")?)
-            .unwrap_or(u32::MAX),
+        password_hash: row.col("password_hash")?,
+        failed_attempts: u32::try_from(row.col::<i64>("failed_attempts")?).unwrap_or(u32::MAX),
         locked_until: row
-            .try_get::<Option<i64>, _>("locked_until")?
+            .col::<Option<i64>>("locked_until")?
             .map(|v| from_micros(t, "locked_until", v))
             .transpose()?,
-        disabled: row.try_get::<i64, _>("disabled")? != 0,
-        must_change_password: row.try_get::<i64, _>("must_change_password")? != 0,
+        disabled: row.col::<i64>("disabled")? != 0,
+        must_change_password: row.col::<i64>("must_change_password")? != 0,
         last_login_at: row
-            .try_get::<Option<i64>, _>("last_login_at")?
+            .col::<Option<i64>>("last_login_at")?
             .map(|v| from_micros(t, "last_login_at", v))
             .transpose()?,
     })
@@ -209,11 +206,8 @@ impl Store {
 
     pub async fn account(&self, id: i64) -> Result<Option<StoredAccount>> {
         let sql = format!("SELECT {COLUMNS} FROM accounts a WHERE a.id = $1");
-        let row = sqlx::query(&sql)
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref().map(from_row).transpose()
+        // Inline on SQLite: the staff app reads it on every request.
+        self.fetch_optional(&sql, &[Arg::Int(id)], from_row).await
     }
 
     /// The account for a login form: institution code plus user ID.
@@ -230,7 +224,7 @@ impl Store {
             .bind(user_id)
             .fetch_optional(&self.pool)
             .await?;
-        row.as_ref().map(from_row).transpose()
+        row.as_ref().map(|r| from_row(r)).transpose()
     }
 
     /// A platform operator's account for the operator login form.
@@ -242,7 +236,7 @@ impl Store {
             .bind(user_id)
             .fetch_optional(&self.pool)
             .await?;
-        row.as_ref().map(from_row).transpose()
+        row.as_ref().map(|r| from_row(r)).transpose()
     }
 
     /// One account, only if it belongs to this institution: every change an
@@ -256,7 +250,7 @@ impl Store {
             .bind(institution_id)
             .fetch_optional(&self.pool)
             .await?;
-        row.as_ref().map(from_row).transpose()
+        row.as_ref().map(|r| from_row(r)).transpose()
     }
 
     /// A successful login: the counter restarts and the time is kept.
@@ -310,7 +304,7 @@ impl Store {
             .fetch_all(&self.pool)
             .await?
             .iter()
-            .map(from_row)
+            .map(|r| from_row(r))
             .collect()
     }
 
@@ -323,7 +317,7 @@ impl Store {
             .fetch_all(&self.pool)
             .await?
             .iter()
-            .map(from_row)
+            .map(|r| from_row(r))
             .collect()
     }
 

@@ -276,11 +276,7 @@ impl Store {
 
     pub async fn institution(&self, id: i64) -> Result<Option<StoredInstitution>> {
         let sql = format!("SELECT {COLUMNS} FROM institutions WHERE id = $1");
-        let row = sqlx::query(&sql)
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref().map(|r| from_row(r)).transpose()
+        self.fetch_optional(&sql, &[Arg::Int(id)], from_row).await
     }
 
     /// The administrator acknowledged the オンライン資格確認等システム利用規約

@@ -10,7 +10,7 @@ use zaitaku_domain::consent::{CareKind, ConsentAction};
 use zaitaku_domain::person::PersonId;
 use zaitaku_domain::photo_id::PhotoIdReason;
 
-use crate::sql::{date_text, from_micros, micros, parse_date};
+use crate::sql::{Arg, date_text, from_micros, micros, parse_date};
 use crate::writer::{Statement, Value};
 use crate::{Result, StorageError, Store};
 
@@ -206,26 +206,25 @@ impl Store {
         institution_id: i64,
         person_id: PersonId,
     ) -> Result<PatientNotes> {
-        let row = sqlx::query(
-            "SELECT ip.reference_number, ip.photo_id_checked_at, a.name AS checked_by FROM institution_patients ip \
-             LEFT JOIN accounts a ON a.id = ip.photo_id_checked_by \
-             WHERE ip.institution_id = $1 AND ip.person_id = $2",
-        )
-        .bind(institution_id)
-        .bind(person_id)
-        .fetch_optional(&self.pool)
-        .await?;
-        let Some(row) = row else {
-            return Ok(PatientNotes::default());
-        };
-        Ok(PatientNotes {
-            reference_number: row.try_get("reference_number")?,
-            photo_id_checked_at: row
-                .try_get::<Option<i64>, _>("photo_id_checked_at")?
-                .map(|v| from_micros("institution_patients", "photo_id_checked_at", v))
-                .transpose()?,
-            photo_id_checked_by: row.try_get("checked_by")?,
-        })
+        let notes = self
+            .fetch_optional(
+                "SELECT ip.reference_number, ip.photo_id_checked_at, a.name AS checked_by FROM institution_patients ip \
+                 LEFT JOIN accounts a ON a.id = ip.photo_id_checked_by \
+                 WHERE ip.institution_id = $1 AND ip.person_id = $2",
+                &[Arg::Int(institution_id), Arg::Int(person_id)],
+                |row| {
+                    Ok(PatientNotes {
+                        reference_number: row.col("reference_number")?,
+                        photo_id_checked_at: row
+                            .col::<Option<i64>>("photo_id_checked_at")?
+                            .map(|v| from_micros("institution_patients", "photo_id_checked_at", v))
+                            .transpose()?,
+                        photo_id_checked_by: row.col("checked_by")?,
+                    })
+                },
+            )
+            .await?;
+        Ok(notes.unwrap_or_default())
     }
 
     /// Registers (or clears, with `None`) the 照会番号. A number another
