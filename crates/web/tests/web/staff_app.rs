@@ -1254,3 +1254,73 @@ async fn passkey_requests_are_refused_without_the_app_or_a_passkey(url: &str) {
     assert!(login.body.contains("A-05-W") && !login.body.contains("生体認証でログイン"));
 }
 on_both!(passkey_requests_are_refused_without_the_app_or_a_passkey);
+
+/// A session opens only on the device that opened it: presented with
+/// another device's token (even of the same nurse), the app asks for that
+/// device's own passcode, starts no check and shows no result; the first
+/// device is not disturbed.
+async fn a_session_does_not_open_on_another_device(url: &str) {
+    let mut c = checking(url).await;
+    let admin = Browser::login(&c.srv.base, &c.a, "aadmin").await;
+    let code = issue(&admin, "訪問用iPad 2号機").await;
+    open_codes(&c.srv.store, &c.a).await;
+    let mut other = Visitor::new(&c.srv.base);
+    activate(&mut other, code_of(&c.a), "nurse1", PASSWORD, &code).await;
+    other.get("/app/passcode").await;
+    other
+        .post("/app/passcode", &[("first", "1357"), ("again", "1357")])
+        .await;
+
+    // A result on the first device's screen.
+    let today = fixtures::today();
+    let person = c.person(|e| {
+        e.person.insurance_use_registered
+            && e.resolve(today).validity == zaitaku_domain::codes::QualificationValidity::Valid
+    });
+    let card = c.card(person, zaitaku_identity::CardKind::Physical).await;
+    c.visual(card).await;
+    let shown = c.app.get("/app/result").await;
+    assert!(shown.body.contains("C-04-01-W"));
+    let confirm = c.app.get("/app/check?method=visual").await;
+    let csrf = between(&confirm.body, "name=\"csrf\" value=\"", "\"")
+        .unwrap()
+        .to_owned();
+
+    // The first device's session with the second device's token.
+    let mut mixed = Visitor::new(&c.srv.base);
+    mixed
+        .jar
+        .insert("zt_app_device".into(), other.jar["zt_app_device"].clone());
+    mixed
+        .jar
+        .insert("zt_app_session".into(), c.app.jar["zt_app_session"].clone());
+    for path in ["/app/home", "/app/result", "/app/search"] {
+        let page = mixed.get(path).await;
+        assert!(
+            page.body.contains("パスコード") && !page.body.contains("本人認証の方法を選択"),
+            "{path}: {}",
+            page.body
+        );
+        assert!(!page.body.contains("C-04-01-W") && !page.body.contains("D-10-W"));
+    }
+    let begun = mixed
+        .post_raw("/app/check", &[("csrf", &csrf), ("method", "visual")])
+        .await;
+    assert!(!begun.body.contains("C-04-02-W"), "{}", begun.body);
+    let closed = mixed
+        .post_raw("/app/result/close", &[("csrf", &csrf)])
+        .await;
+    assert!(!closed.body.contains("本人認証の方法を選択"));
+
+    // The first device still shows its result; the second device's own
+    // passcode opens the second device only.
+    assert!(c.app.get("/app/result").await.body.contains("C-04-01-W"));
+    let opened = mixed.post("/app/login", &[("passcode", "1357")]).await;
+    assert!(
+        opened.body.contains("本人認証の方法を選択"),
+        "{}",
+        opened.body
+    );
+    assert!(mixed.get("/app/result").await.url.ends_with("/app/home"));
+}
+on_both!(a_session_does_not_open_on_another_device);
