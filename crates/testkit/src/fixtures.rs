@@ -291,6 +291,23 @@ pub fn grace_card_dates() -> (NaiveDate, NaiveDate) {
     (birth, issued_on)
 }
 
+/// A birth date and an issue day such that the certificate ends in about
+/// six weeks: within its last three months, so a check warns of it.
+pub fn expiring_card_dates() -> (NaiveDate, NaiveDate) {
+    let mut end = today() + Duration::days(45);
+    if (end.month(), end.day()) == (2, 29) {
+        end += Duration::days(1);
+    }
+    let birth = end.with_year(1960).unwrap();
+    let issued_on = end.with_year(end.year() - 5).unwrap() + Duration::days(10);
+    assert_eq!(
+        zaitaku_card::fifth_birthday_after(issued_on, birth),
+        Some(end),
+        "the certificate must end on {end}"
+    );
+    (birth, issued_on)
+}
+
 /// Runs one SQL statement behind the application's back.
 pub async fn tamper(store: &zaitaku_storage::Store, sql: &str) {
     sqlx::query(sql)

@@ -150,6 +150,8 @@ impl CheckRefusal {
     pub fn title(&self) -> &'static str {
         match self {
             Self::Card(LoginError::NotRegistered) => "保険証未登録",
+            // The card was read; its registration is not in force yet.
+            Self::Card(e @ LoginError::RegistrationPending) => e.title(),
             Self::Card(_) | Self::WrongCardKind => "カードを確認できませんでした",
             Self::UnknownPerson => "資格情報がありません",
             Self::Consent(why) => why.title(),

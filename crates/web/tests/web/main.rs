@@ -23,4 +23,5 @@ mod handoff;
 mod identity_e2e;
 mod pages;
 mod staff_app;
+mod staff_app_cards_e2e;
 mod staff_app_e2e;

@@ -1160,6 +1160,14 @@ async fn an_unregistered_card_is_registered_in_the_app(url: &str) {
         "{}",
         early.body
     );
+    // The card was read well: not 「カードを確認できませんでした」.
+    assert!(
+        early
+            .body
+            .contains("<h1 id=\"refused-title\">健康保険証利用登録の処理中</h1>"),
+        "{}",
+        early.body
+    );
     // Then the check goes through and the registry says so.
     fixtures::tamper(store, "UPDATE insurance_registrations SET effective_at = 0").await;
     let later = c.visual(card).await;
