@@ -361,6 +361,8 @@ struct Choose<'a> {
     pc: bool,
     /// A PC's OS: the IC card reader too, listing the physical cards.
     reader: bool,
+    /// マイナ資格確認アプリ: the staff's device is the reader.
+    staff_device: bool,
     cards: Vec<WalletCard>,
     subject: Subject,
 }
@@ -374,7 +376,9 @@ pub struct ChooseQuery {
 /// only a physical card, through its IC card reader; a tablet has no reader
 /// (seed 000 参考, seed 002 「iPadは未対応」) and offers the QR code alone; a
 /// smartphone's certificate is used on the phone itself, reached directly or
-/// through the QR code.
+/// through the QR code. マイナ資格確認アプリ's check reads every kind of card
+/// on the staff's own device, whatever it is (seed 001: the card, the iPhone
+/// or the Android is held to the device's reader).
 pub async fn choose(
     State(st): State<AuthenticatorState>,
     Path(id): Path<String>,
@@ -394,8 +398,9 @@ pub async fn choose(
         Err(e) => return internal(e),
     };
     let form = display_form(&headers);
-    let pc = !form.is_phone() && !via_qr;
-    let reader = form.card_reader() && !via_qr;
+    let staff_device = purpose_of(&req) == Some(Purpose::Check);
+    let pc = !form.is_phone() && !via_qr && !staff_device;
+    let reader = form.card_reader() && !via_qr && !staff_device;
     if pc {
         cards.retain(|c| reader && c.kind == CardKind::Physical);
     }
@@ -403,6 +408,7 @@ pub async fn choose(
         request_id: &req.id,
         pc,
         reader,
+        staff_device,
         cards,
         subject: Subject::of(&req),
     })

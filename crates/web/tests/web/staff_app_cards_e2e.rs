@@ -8,10 +8,9 @@
 //! checked while the registration is processed and after.
 //!
 //! The app is activated over HTTP and its cookies handed to the browser (the
-//! activation screens are `staff_app_e2e`'s). On the desktop the card
-//! component reads only physical cards (the PC's IC card reader); a
-//! smartphone reads the QR code, so there a second, phone-sized browser is
-//! the patient's phone.
+//! activation screens are `staff_app_e2e`'s). The card component is the
+//! device's reader at every size: it lists every kind of card and offers no
+//! QR code.
 //!
 //! Set ZAITAKU_SCREENSHOTS=DIR to save a PNG of every screen
 //! (`app-<screen>-<size>.png`).
@@ -297,69 +296,37 @@ enum Unlock<'a> {
     Pins(&'a [&'a str]),
 }
 
-/// In the card component after 読み取り開始: the card, then the biometric
-/// stand-in or the PIN. `phone` is the patient's phone, which reads the
-/// desktop's QR code; `None` where the card is chosen on this device.
-async fn on_the_card(
-    c: &Client,
-    phone: Option<&Client>,
-    base: &str,
-    card: i64,
-    unlock: Unlock<'_>,
-    name: &dyn Fn(&str) -> String,
-) {
-    let device = match phone {
-        Some(p) => {
-            // A PC lists only the physical cards of its IC card reader; a
-            // smartphone's certificate is used through the QR code.
-            wait_for(c, "パソコン・タブレットをお使いの場合").await;
-            let listed = c
-                .find_all(Locator::Css(&format!("a[href$='/card/{card}']")))
-                .await
-                .unwrap();
-            assert!(listed.is_empty(), "a PC lists no smartphone");
-            click(c, "a[href$='/qr']").await;
-            wait_for(c, "スマートフォンで二次元コードを読み取ってください").await;
-            shot(c, &name("auth-qr")).await;
-            let at = c.current_url().await.unwrap();
-            let request = between(at.as_str(), "/auth/r/", "/qr").unwrap().to_owned();
-            p.goto(&format!("{base}/auth/r/{request}?via=qr"))
-                .await
-                .unwrap();
-            p
-        }
-        None => c,
-    };
-    click(device, &format!("a[href$='/card/{card}']")).await;
+/// In the card component after 読み取り開始: the device's reader lists
+/// every kind of card (no QR code, whatever the device), then the card's
+/// biometric stand-in or PIN.
+async fn on_the_card(c: &Client, card: i64, unlock: Unlock<'_>, name: &dyn Fn(&str) -> String) {
+    let reader = wait_for(c, "デモ用の仮想カードリーダーです").await;
+    assert!(
+        !reader.contains("二次元コード") && reader.contains("マイナ資格確認アプリに戻る"),
+        "{reader}"
+    );
+    shot(c, &name("auth-reader")).await;
+    click(c, &format!("a[href$='/card/{card}']")).await;
     match unlock {
         Unlock::Biometric => {
-            wait_for(device, "生体認証で本人確認をします").await;
-            if phone.is_none() {
-                shot(device, &name("auth-biometric")).await;
-            }
-            click(device, "form input[name=biometric] + button").await;
+            wait_for(c, "生体認証で本人確認をします").await;
+            shot(c, &name("auth-biometric")).await;
+            click(c, "form input[name=biometric] + button").await;
         }
         Unlock::Pins(pins) => {
             let (right, wrong) = pins.split_last().unwrap();
-            let first = wait_for(device, "暗証番号（数字4桁）を入力してください").await;
+            let first = wait_for(c, "暗証番号（数字4桁）を入力してください").await;
             assert!(first.contains("残り3回"), "{first}");
             for pin in wrong {
-                fill(device, "input[name=pin]", pin).await;
-                click(device, "form.pin-form button[type=submit]").await;
-                let again =
-                    wait_for(device, "暗証番号が違います。もう一度入力してください。").await;
+                fill(c, "input[name=pin]", pin).await;
+                click(c, "form.pin-form button[type=submit]").await;
+                let again = wait_for(c, "暗証番号が違います。もう一度入力してください。").await;
                 assert!(again.contains("残り2回"), "{again}");
-                if phone.is_none() {
-                    shot(device, &name("auth-pin-wrong")).await;
-                }
+                shot(c, &name("auth-pin-wrong")).await;
             }
-            fill(device, "input[name=pin]", right).await;
-            click(device, "form.pin-form button[type=submit]").await;
+            fill(c, "input[name=pin]", right).await;
+            click(c, "form.pin-form button[type=submit]").await;
         }
-    }
-    if let Some(p) = phone {
-        // The phone says to go back to the PC, which goes on by itself.
-        wait_for(p, "パソコン・タブレットの画面に戻ってください").await;
     }
 }
 
@@ -424,8 +391,7 @@ struct Visual<'a> {
     screen: &'a str,
 }
 
-async fn every_card(c: &Client, phone: Option<&Client>, s: &Setup, size: &str) {
-    let base = &s.base;
+async fn every_card(c: &Client, s: &Setup, size: &str) {
     let name = |screen: &str| format!("app-{screen}-{size}");
     let k = &s.cards;
     hand_over(c, s).await;
@@ -492,15 +458,7 @@ async fn every_card(c: &Client, phone: Option<&Client>, s: &Setup, size: &str) {
     // 2. iPhone, 特定疾病療養受療証 with the patient's consent: a closed
     // section until opened.
     start_smartphone(c, "iphone", true, true, &name).await;
-    on_the_card(
-        c,
-        phone,
-        base,
-        k.iphone_disease.id,
-        Unlock::Biometric,
-        &name,
-    )
-    .await;
+    on_the_card(c, k.iphone_disease.id, Unlock::Biometric, &name).await;
     let t = result(c, "特定疾病療養受療証").await;
     assert!(t.contains(&k.iphone_disease.holder), "{t}");
     // The body's text also holds the hidden copy text, so the section is
@@ -529,15 +487,7 @@ async fn every_card(c: &Client, phone: Option<&Client>, s: &Setup, size: &str) {
 
     // 3. Android by its PIN, mistyped once.
     start_smartphone(c, "android", false, true, &name).await;
-    on_the_card(
-        c,
-        phone,
-        base,
-        k.android.id,
-        Unlock::Pins(&["9999", "1234"]),
-        &name,
-    )
-    .await;
+    on_the_card(c, k.android.id, Unlock::Pins(&["9999", "1234"]), &name).await;
     let t = result(c, &k.android.holder).await;
     assert!(t.contains("医療保険") && t.contains("保険者番号"), "{t}");
     assert!(!t.contains("特定疾病療養受療証"), "not asked for: {t}");
@@ -547,15 +497,7 @@ async fn every_card(c: &Client, phone: Option<&Client>, s: &Setup, size: &str) {
     // 4. A smartphone whose holder is not registered for insurance use: the
     // seed's dialog, which sends the patient to マイナポータル.
     start_smartphone(c, "android", false, false, &name).await;
-    on_the_card(
-        c,
-        phone,
-        base,
-        k.unregistered_android.id,
-        Unlock::Pins(&["1234"]),
-        &name,
-    )
-    .await;
+    on_the_card(c, k.unregistered_android.id, Unlock::Pins(&["1234"]), &name).await;
     let t = wait_for(c, "E-C-04-02-A-6002").await;
     assert!(t.contains("保険証未登録"), "{t}");
     assert!(
@@ -586,15 +528,7 @@ async fn every_card(c: &Client, phone: Option<&Client>, s: &Setup, size: &str) {
     shot(c, &name("c0402-read-registration")).await;
     click(c, "a[href^='/auth/authorize']").await;
     // A physical card: the PC's IC card reader lists it, no QR code.
-    on_the_card(
-        c,
-        None,
-        base,
-        k.unregistered.id,
-        Unlock::Pins(&["1234"]),
-        &name,
-    )
-    .await;
+    on_the_card(c, k.unregistered.id, Unlock::Pins(&["1234"]), &name).await;
     let t = wait_for(c, "保険証利用登録が完了しました").await;
     assert!(t.contains("R-03-W") && t.contains("資格確認する"), "{t}");
     shot(c, &name("r03-registered")).await;
@@ -630,13 +564,7 @@ async fn every_card_at(width: u32, height: u32, mobile: bool, size: &str) {
     let db = zaitaku_testkit::sqlite();
     let s = setup(&db.url).await;
     let b = zaitaku_testkit::chromium::browser(width, height, mobile).await;
-    // The desktop's smartphone reads go through the patient's own phone.
-    let phone = if mobile {
-        None
-    } else {
-        Some(zaitaku_testkit::chromium::browser(390, 844, true).await)
-    };
-    every_card(&b.client, phone.as_ref().map(|p| &p.client), &s, size).await;
+    every_card(&b.client, &s, size).await;
 }
 
 #[tokio::test]
