@@ -47,10 +47,10 @@ pub struct NewAccount<'a> {
     pub must_change_password: bool,
 }
 
-const COLUMNS: &str = "a.id, a.institution_id, a.user_id, a.role, a.name, a.name_kana, a.start_date, a.password_hash, \
+pub(crate) const COLUMNS: &str = "a.id, a.institution_id, a.user_id, a.role, a.name, a.name_kana, a.start_date, a.password_hash, \
      a.failed_attempts, a.locked_until, a.disabled, a.must_change_password, a.last_login_at";
 
-fn from_row(row: &dyn Columns) -> Result<StoredAccount> {
+pub(crate) fn from_row(row: &dyn Columns) -> Result<StoredAccount> {
     let t = "accounts";
     let role: String = row.col("role")?;
     let start: String = row.col("start_date")?;

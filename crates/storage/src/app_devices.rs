@@ -13,6 +13,16 @@ use crate::writer::{
 };
 use crate::{Result, StorageError, Store};
 
+/// What opening the app reads ([`Store::app_session_parts`]).
+#[derive(Debug, Clone)]
+pub struct AppSessionParts {
+    pub device: AppDevice,
+    /// The session's data and when it expires.
+    pub session: Option<(serde_json::Value, DateTime<Utc>)>,
+    pub account: Option<crate::StoredAccount>,
+    pub institution: Option<crate::StoredInstitution>,
+}
+
 /// An issued アクティベーションコード (the code itself is not kept).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredActivationCode {
@@ -247,6 +257,80 @@ impl Store {
             format!("SELECT {DEVICE_COLUMNS} FROM devices WHERE token_hash = $1 AND kind = 'app'");
         self.fetch_optional(&sql, &[Arg::Text(&token_hash(token))], device_from)
             .await
+    }
+
+    /// What opening the app reads, in one read transaction: the app device
+    /// keeping `token`, whatever its state, and — when it is active and
+    /// `sid` names a live session — that session's data and expiry, the
+    /// device's account and its institution.
+    pub async fn app_session_parts(
+        &self,
+        token: &str,
+        sid: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<AppSessionParts>> {
+        let mut snap = self.snapshot()?;
+        let sql =
+            format!("SELECT {DEVICE_COLUMNS} FROM devices WHERE token_hash = $1 AND kind = 'app'");
+        let Some(device) = snap
+            .fetch(&sql, &[Arg::Text(&token_hash(token))], device_from)
+            .await?
+            .pop()
+        else {
+            return Ok(None);
+        };
+        let mut parts = AppSessionParts {
+            device,
+            session: None,
+            account: None,
+            institution: None,
+        };
+        let Some(sid) = sid.filter(|s| !s.is_empty() && parts.device.active) else {
+            return Ok(Some(parts));
+        };
+        parts.session = snap
+            .fetch(
+                "SELECT data, expires_at FROM web_sessions WHERE id = $1 AND expires_at > $2",
+                &[Arg::Text(sid), Arg::Int(micros(now))],
+                |r| {
+                    let data = serde_json::from_str(&r.col::<String>("data")?)
+                        .map_err(|e| StorageError::corrupt("web_sessions", "data", e))?;
+                    Ok((
+                        data,
+                        from_micros("web_sessions", "expires_at", r.col("expires_at")?)?,
+                    ))
+                },
+            )
+            .await?
+            .pop();
+        if parts.session.is_none() {
+            return Ok(Some(parts));
+        }
+        let sql = format!(
+            "SELECT {} FROM accounts a WHERE a.id = $1",
+            crate::accounts::COLUMNS
+        );
+        parts.account = snap
+            .fetch(
+                &sql,
+                &[Arg::Int(parts.device.account_id)],
+                crate::accounts::from_row,
+            )
+            .await?
+            .pop();
+        let sql = format!(
+            "SELECT {} FROM institutions WHERE id = $1",
+            crate::institutions::COLUMNS
+        );
+        parts.institution = snap
+            .fetch(
+                &sql,
+                &[Arg::Int(parts.device.institution_id)],
+                crate::institutions::from_row,
+            )
+            .await?
+            .pop();
+        Ok(Some(parts))
     }
 
     /// The app device `id`, whatever its state.

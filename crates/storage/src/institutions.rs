@@ -70,7 +70,7 @@ macro_rules! columns {
          created_at, updated_at"
     };
 }
-const COLUMNS: &str = columns!();
+pub(crate) const COLUMNS: &str = columns!();
 
 /// 32 random bytes, URL-safe: the token cannot be guessed or enumerated.
 pub fn new_url_token() -> Result<String> {
@@ -97,7 +97,7 @@ fn origins_text(origins: &[PartnerOrigin]) -> String {
         .join(" ")
 }
 
-fn from_row(row: &dyn Columns) -> Result<StoredInstitution> {
+pub(crate) fn from_row(row: &dyn Columns) -> Result<StoredInstitution> {
     let t = "institutions";
     let code: String = row.col("code")?;
     let kind: String = row.col("kind")?;

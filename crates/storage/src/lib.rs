@@ -53,7 +53,7 @@ use sqlx::{AnyConnection, AnyPool, Connection, Executor};
 
 pub use accounts::{NewAccount, StoredAccount};
 pub use app_checks::{AppCheckLine, AppCheckPage, AppCheckScope, NewAppCheck, StoredAppCheck};
-pub use app_devices::{AppDevice, NewActivationCode, StoredActivationCode};
+pub use app_devices::{AppDevice, AppSessionParts, NewActivationCode, StoredActivationCode};
 pub use audit::{AuditEvent, AuditRecord};
 pub use audit_view::AuditQuery;
 pub use auth::{AuthRequest, NonceRejection};

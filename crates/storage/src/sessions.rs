@@ -31,30 +31,6 @@ impl Store {
             .map_err(|e| crate::StorageError::corrupt("web_sessions", "data", e))
     }
 
-    /// The session's data and when it expires, while it has not expired.
-    pub async fn session_until(
-        &self,
-        id: &str,
-        now: DateTime<Utc>,
-    ) -> Result<Option<(serde_json::Value, DateTime<Utc>)>> {
-        let Some((text, until)) = self
-            .fetch_optional(
-                "SELECT data, expires_at FROM web_sessions WHERE id = $1 AND expires_at > $2",
-                &[Arg::Text(id), Arg::Int(micros(now))],
-                |r| Ok((r.col::<String>("data")?, r.col::<i64>("expires_at")?)),
-            )
-            .await?
-        else {
-            return Ok(None);
-        };
-        let data = serde_json::from_str(&text)
-            .map_err(|e| crate::StorageError::corrupt("web_sessions", "data", e))?;
-        Ok(Some((
-            data,
-            crate::sql::from_micros("web_sessions", "expires_at", until)?,
-        )))
-    }
-
     /// The session's data as stored (JSON text), for a caller that parses it
     /// into its own type: one parse instead of text → `Value` → type, on
     /// every request of a visit.

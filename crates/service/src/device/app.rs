@@ -8,7 +8,9 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
 use zaitaku_domain::account::Role;
 use zaitaku_domain::staff_app::{Passcode, PasscodeOutcome, passcode_attempt};
-use zaitaku_storage::{AppDevice, AuditEvent, Store, StoredAccount, StoredInstitution, Write};
+use zaitaku_storage::{
+    AppDevice, AppSessionParts, AuditEvent, Store, StoredAccount, StoredInstitution, Write,
+};
 
 use crate::staff::{
     IDLE_MINUTES, LoginRefusal, PasswordRefusal, Realm, check_new_password, check_password,
@@ -178,14 +180,17 @@ pub async fn start(
     let Some(token) = token.filter(|t| !t.is_empty()) else {
         return Ok(AppStart::NotActivated);
     };
-    let Some(device) = store.app_device_by_token(token).await? else {
+    let sid = sid.filter(|s| !s.is_empty());
+    // The device, and the session's parts when there is one, in one read.
+    let Some(parts) = store.app_session_parts(token, sid, now).await? else {
         return Ok(AppStart::NotActivated);
     };
-    if !device.active {
+    if !parts.device.active {
         return Ok(AppStart::Revoked);
     }
-    if let Some(sid) = sid.filter(|s| !s.is_empty())
-        && let Some(session) = resume(store, sid, &device, now).await?
+    let device = parts.device.clone();
+    if let Some(sid) = sid
+        && let Some(session) = resume(store, sid, parts, now).await?
     {
         return Ok(AppStart::SignedIn(Box::new(session)));
     }
@@ -199,10 +204,16 @@ pub async fn start(
 async fn resume(
     store: &Store,
     sid: &str,
-    device: &AppDevice,
+    parts: AppSessionParts,
     now: DateTime<Utc>,
 ) -> Result<Option<AppSession>, ServiceError> {
-    let Some((data, until)) = store.session_until(sid, now).await? else {
+    let AppSessionParts {
+        device,
+        session,
+        account,
+        institution,
+    } = parts;
+    let Some((data, until)) = session else {
         return Ok(None);
     };
     let field = |k: &str| data.get(k).and_then(serde_json::Value::as_i64);
@@ -215,7 +226,7 @@ async fn resume(
     let Some(csrf) = data.get("csrf").and_then(serde_json::Value::as_str) else {
         return Ok(None);
     };
-    let Some(account) = store.account(device.account_id).await? else {
+    let Some(account) = account else {
         return Ok(None);
     };
     let same_password = data.get("password").and_then(serde_json::Value::as_str)
@@ -224,7 +235,7 @@ async fn resume(
         store.delete_session(sid).await?;
         return Ok(None);
     }
-    let Some(institution) = store.institution(device.institution_id).await? else {
+    let Some(institution) = institution else {
         return Ok(None);
     };
     // Kept alive for another IDLE_MINUTES, written at most once a minute: a
@@ -237,7 +248,7 @@ async fn resume(
     Ok(Some(AppSession {
         sid: sid.to_owned(),
         csrf: csrf.to_owned(),
-        device: device.clone(),
+        device,
         account,
         institution,
         check: data.get("check").filter(|c| !c.is_null()).cloned(),
