@@ -264,6 +264,55 @@ pub fn print_threads(before: &ThreadTimes, after: &ThreadTimes, secs: f64) {
     }
 }
 
+/// After the run, with the server stopped: `n` rows of `table` for the
+/// institution, `n` audit records `action ok`, and the audit chain intact.
+pub async fn verify_written(
+    url: &str,
+    table: &str,
+    institution_id: i64,
+    action: &str,
+    n: usize,
+) -> Result<()> {
+    use sqlx::Row;
+    let store = Store::connect(url, &zaitaku_storage::ConnectOptions::default()).await?;
+    let rows: i64 = sqlx::query(&format!(
+        "SELECT COUNT(*) AS n FROM {table} WHERE institution_id = $1"
+    ))
+    .bind(institution_id)
+    .fetch_one(store.pool())
+    .await?
+    .try_get("n")?;
+    let audited: i64 =
+        sqlx::query("SELECT COUNT(*) AS n FROM audit_log WHERE action = $1 AND outcome = 'ok'")
+            .bind(action)
+            .fetch_one(store.pool())
+            .await?
+            .try_get("n")?;
+    let chain = store.verify_audit_chain().await?;
+    store.close().await;
+    println!(
+        "verified: {rows} rows in {table} (expected {n}), {audited} {action} audit records, audit chain {}",
+        if chain.is_none() { "intact" } else { "BROKEN" }
+    );
+    if rows != n as i64 || audited != n as i64 {
+        bail!("expected {n} rows in {table} and {n} {action} audit records");
+    }
+    if let Some(seq) = chain {
+        bail!("the audit chain breaks at {seq}");
+    }
+    Ok(())
+}
+
+/// The `Location` of a redirect.
+pub fn location(res: &reqwest::Response) -> Result<String> {
+    Ok(res
+        .headers()
+        .get("location")
+        .ok_or_else(|| anyhow!("expected a redirect, got {}", res.status()))?
+        .to_str()?
+        .to_owned())
+}
+
 /// Waits until the server answers `/healthz`.
 pub async fn wait_healthy(http: &reqwest::Client, base: &str) -> Result<()> {
     let deadline = Instant::now() + Duration::from_secs(30);

@@ -95,7 +95,9 @@ async fn walk(c: &Client, d: &Day, size: &str) {
 
     // アクティベーションコード管理.
     login(c, base, &d.code, "aadmin", PASSWORD).await;
-    wait_url(c, "/admin").await;
+    // The menu, not the login page's own address, which contains "/admin"
+    // too: going on before the login lands races with it.
+    wait_for(c, "ログアウト").await;
     c.goto(&format!("{base}/admin/app")).await.unwrap();
     wait_for(c, "アクティベーションコードの発行").await;
     fill(c, "#memo", "訪問用iPad 1号機").await;

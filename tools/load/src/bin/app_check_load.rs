@@ -32,10 +32,9 @@ use std::time::Instant;
 
 use anyhow::{Result, anyhow, bail};
 use chrono::Utc;
-use sqlx::Row;
 use zaitaku_load::app::Jar;
 use zaitaku_load::{
-    Server, cpu_seconds, free_port, print_threads, thread_times, wait_healthy, wire,
+    Server, cpu_seconds, free_port, location, print_threads, thread_times, wait_healthy, wire,
 };
 use zaitaku_storage::Store;
 
@@ -186,7 +185,7 @@ async fn run(n: usize, concurrency: usize, url: &str) -> Result<()> {
         );
     }
     print_threads(&threads_before, &threads_after, secs);
-    verify(url, inst_id, n).await
+    zaitaku_load::verify_written(url, "app_checks", inst_id, "app.check", n).await
 }
 
 /// Persons, a clinic, its nurse and app device, cards, straight into the
@@ -257,15 +256,6 @@ async fn copy_session(url: &str, jar: &Jar, n: usize) -> Result<Vec<String>> {
     Ok(out)
 }
 
-fn location(res: &reqwest::Response) -> Result<String> {
-    Ok(res
-        .headers()
-        .get("location")
-        .ok_or_else(|| anyhow!("expected a redirect, got {}", res.status()))?
-        .to_str()?
-        .to_owned())
-}
-
 /// The link in `body` that starts with `prefix`, unescaped.
 fn link(body: &str, prefix: &str) -> Result<String> {
     let start = body
@@ -319,32 +309,4 @@ async fn prepare(
         .await?;
     let callback = link(&body, "/app/check/callback?")?;
     Ok(Prepared { cookie, callback })
-}
-
-async fn verify(url: &str, inst_id: i64, n: usize) -> Result<()> {
-    let store = Store::connect(url, &zaitaku_storage::ConnectOptions::default()).await?;
-    let kept: i64 = sqlx::query("SELECT COUNT(*) AS n FROM app_checks WHERE institution_id = $1")
-        .bind(inst_id)
-        .fetch_one(store.pool())
-        .await?
-        .try_get("n")?;
-    let audited: i64 = sqlx::query(
-        "SELECT COUNT(*) AS n FROM audit_log WHERE action = 'app.check' AND outcome = 'ok'",
-    )
-    .fetch_one(store.pool())
-    .await?
-    .try_get("n")?;
-    let chain = store.verify_audit_chain().await?;
-    store.close().await;
-    println!(
-        "verified: {kept} kept results (expected {n}), {audited} app.check audit records, audit chain {}",
-        if chain.is_none() { "intact" } else { "BROKEN" }
-    );
-    if kept != n as i64 || audited != n as i64 {
-        bail!("expected {n} kept results and audit records");
-    }
-    if let Some(seq) = chain {
-        bail!("the audit chain breaks at {seq}");
-    }
-    Ok(())
 }

@@ -36,9 +36,9 @@ use std::time::Instant;
 
 use anyhow::{Result, anyhow, bail};
 use chrono::Utc;
-use sqlx::Row;
+use zaitaku_load::app::csrf_of;
 use zaitaku_load::{
-    Server, cpu_seconds, free_port, print_threads, thread_times, wait_healthy, wire,
+    Server, cpu_seconds, free_port, location, print_threads, thread_times, wait_healthy, wire,
 };
 use zaitaku_storage::Store;
 
@@ -200,7 +200,7 @@ async fn run(n: usize, concurrency: usize, url: &str) -> Result<()> {
     if let (Some(before), Some(after)) = (wal_before, wal_after) {
         println!("SQLite WAL file: {before} MB before the timed phase, {after} MB after");
     }
-    verify(url, inst_id, n).await
+    zaitaku_load::verify_written(url, "consents", inst_id, "consent.write", n).await
 }
 
 /// The machine's CPU time so far, from the first line of `/proc/stat` (user,
@@ -247,22 +247,6 @@ fn set_cookie(res: &reqwest::Response, cookie: &mut String) -> Result<()> {
         *cookie = v.split(';').next().unwrap_or_default().to_owned();
     }
     Ok(())
-}
-
-fn location(res: &reqwest::Response) -> Result<String> {
-    Ok(res
-        .headers()
-        .get("location")
-        .ok_or_else(|| anyhow!("expected a redirect, got {}", res.status()))?
-        .to_str()?
-        .to_owned())
-}
-
-fn csrf_of(body: &str) -> Result<String> {
-    let marker = "name=\"csrf\" value=\"";
-    let i = body.find(marker).ok_or_else(|| anyhow!("no csrf field"))?;
-    let rest = &body[i + marker.len()..];
-    Ok(rest[..rest.find('"').ok_or_else(|| anyhow!("csrf"))?].to_owned())
 }
 
 /// A-01 → B-01 → B-02 → authenticator → unlock: returns the cookie and the
@@ -347,35 +331,6 @@ async fn complete(conn: &mut wire::Connection, token: &str, p: &Prepared) -> Res
     let body = String::from_utf8_lossy(&res.body);
     if res.status != 200 || !body.contains("同意登録が正常に完了いたしました。") {
         bail!("no completion page ({})", res.status);
-    }
-    Ok(())
-}
-
-async fn verify(url: &str, inst_id: i64, n: usize) -> Result<()> {
-    let store = Store::connect(url, &zaitaku_storage::ConnectOptions::default()).await?;
-    let consents: i64 = sqlx::query("SELECT COUNT(*) AS n FROM consents WHERE institution_id = $1")
-        .bind(inst_id)
-        .fetch_one(store.pool())
-        .await?
-        .try_get("n")?;
-    let written: i64 = sqlx::query(
-        "SELECT COUNT(*) AS n FROM audit_log WHERE action = 'consent.write' AND outcome = 'ok'",
-    )
-    .fetch_one(store.pool())
-    .await?
-    .try_get("n")?;
-    let chain = store.verify_audit_chain().await?;
-    store.close().await;
-    println!(
-        "verified: {consents} consents in the database (expected {n}), {written} consent.write audit records, \
-         audit chain {}",
-        if chain.is_none() { "intact" } else { "BROKEN" }
-    );
-    if consents != n as i64 || written != n as i64 {
-        bail!("expected {n} consents and audit records");
-    }
-    if let Some(seq) = chain {
-        bail!("the audit chain breaks at {seq}");
     }
     Ok(())
 }
