@@ -11,9 +11,10 @@
 //!   authenticator in the hand-off;
 //! * [`base64url`] — base64url without padding, as PKCE, JWKs, signatures in
 //!   URLs and random tokens use it.
-//!
-//! The receipt-computer interface's XML layouts (`proto::oqs`) come here next.
+//! * [`oqs`] — the receipt-computer interface's XML files (the reader so
+//!   far; the messages come next).
 
 pub mod base64url;
+pub mod oqs;
 pub mod partner;
 pub mod pkce;
