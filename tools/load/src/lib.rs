@@ -313,6 +313,46 @@ pub fn location(res: &reqwest::Response) -> Result<String> {
         .to_owned())
 }
 
+/// The link in `body` that starts with `prefix`, unescaped.
+pub fn link(body: &str, prefix: &str) -> Result<String> {
+    let start = body
+        .find(prefix)
+        .ok_or_else(|| anyhow!("no link {prefix} in: {body}"))?;
+    let rest = &body[start..];
+    Ok(rest[..rest.find('"').ok_or_else(|| anyhow!("link"))?]
+        .replace("&#38;", "&")
+        .replace("&amp;", "&"))
+}
+
+/// The card component's round trip from the service's `authorize` address:
+/// the hand-off, the card unlocked with `secret` (its PIN, or the
+/// biometric stand-in), and the success page's return link, which starts
+/// with `back`.
+pub async fn through_the_card(
+    http: &reqwest::Client,
+    base: &str,
+    authorize: &str,
+    card: i64,
+    secret: &[(&str, &str)],
+    back: &str,
+) -> Result<String> {
+    let res = http.get(format!("{base}{authorize}")).send().await?;
+    let hand_off = location(&res)?;
+    let res = http
+        .post(format!("{base}{hand_off}/card/{card}"))
+        .form(secret)
+        .send()
+        .await?;
+    let done = location(&res)?;
+    let body = http
+        .get(format!("{base}{done}"))
+        .send()
+        .await?
+        .text()
+        .await?;
+    link(&body, back)
+}
+
 /// Waits until the server answers `/healthz`.
 pub async fn wait_healthy(http: &reqwest::Client, base: &str) -> Result<()> {
     let deadline = Instant::now() + Duration::from_secs(30);

@@ -256,17 +256,6 @@ async fn copy_session(url: &str, jar: &Jar, n: usize) -> Result<Vec<String>> {
     Ok(out)
 }
 
-/// The link in `body` that starts with `prefix`, unescaped.
-fn link(body: &str, prefix: &str) -> Result<String> {
-    let start = body
-        .find(prefix)
-        .ok_or_else(|| anyhow!("no link {prefix} in: {body}"))?;
-    let rest = &body[start..];
-    Ok(rest[..rest.find('"').ok_or_else(|| anyhow!("link"))?]
-        .replace("&#38;", "&")
-        .replace("&amp;", "&"))
-}
-
 /// 暗証番号 → OK → 読み取り開始 → the card unlocked with its PIN: the
 /// return link with the one-time code.
 async fn prepare(
@@ -292,21 +281,15 @@ async fn prepare(
         .await?
         .text()
         .await?;
-    let authorize = link(&read, "/auth/authorize?")?;
-    let res = http.get(format!("{base}{authorize}")).send().await?;
-    let hand_off = location(&res)?;
-    let res = http
-        .post(format!("{base}{hand_off}/card/{card}"))
-        .form(&[("pin", "1234")])
-        .send()
-        .await?;
-    let done = location(&res)?;
-    let body = http
-        .get(format!("{base}{done}"))
-        .send()
-        .await?
-        .text()
-        .await?;
-    let callback = link(&body, "/app/check/callback?")?;
+    let authorize = zaitaku_load::link(&read, "/auth/authorize?")?;
+    let callback = zaitaku_load::through_the_card(
+        http,
+        base,
+        &authorize,
+        card,
+        &[("pin", "1234")],
+        "/app/check/callback?",
+    )
+    .await?;
     Ok(Prepared { cookie, callback })
 }

@@ -290,27 +290,10 @@ async fn prepare(http: &reqwest::Client, base: &str, token: &str, card: i64) -> 
         .send()
         .await?;
     let authorize = location(&res)?;
-    let res = http.get(format!("{base}{authorize}")).send().await?;
-    let hand_off = location(&res)?;
-    let res = http
-        .post(format!("{base}{hand_off}/card/{card}"))
-        .form(&[("biometric", "1")])
-        .send()
-        .await?;
-    let done = location(&res)?;
-    let body = http
-        .get(format!("{base}{done}"))
-        .send()
-        .await?
-        .text()
-        .await?;
-    let start = body
-        .find(&format!("/w/{token}/callback?"))
-        .ok_or_else(|| anyhow!("no return link from the authenticator: {body}"))?;
-    let rest = &body[start..];
-    let callback = rest[..rest.find('"').ok_or_else(|| anyhow!("return link"))?]
-        .replace("&#38;", "&")
-        .replace("&amp;", "&");
+    let back = format!("/w/{token}/callback?");
+    let callback =
+        zaitaku_load::through_the_card(http, base, &authorize, card, &[("biometric", "1")], &back)
+            .await?;
     Ok(Prepared { cookie, callback })
 }
 
