@@ -226,6 +226,96 @@ code_list! {
     }
 }
 
+code_list! {
+    /// 照会区分 (ReferenceClassification): how the person was identified.
+    ReferenceClassification, field = "照会区分" {
+        Card = "1" => "マイナンバーカード",
+        InsuranceData = "2" => "被保険者証情報",
+    }
+}
+
+code_list! {
+    /// 処理結果区分 (SegmentOfResult) of a result file.
+    SegmentOfResult, field = "処理結果区分" {
+        Done = "1" => "正常終了",
+        Processing = "2" => "処理中",
+        Failed = "9" => "異常終了",
+    }
+}
+
+code_list! {
+    /// 処理結果状況 (ProcessingResultStatus, OQSCD004) of one person.
+    ProcessingResultStatus, field = "処理結果状況" {
+        Done = "1" => "正常終了",
+        Error = "2" => "異常終了",
+    }
+}
+
+code_list! {
+    /// 被保険者証区分 (InsuredCardClassification).
+    InsuredCardClassification, field = "被保険者証区分" {
+        General = "01" => "被保険者証（一般）",
+        Retired = "02" => "被保険者証（退職）",
+        ShortTermGeneral = "03" => "短期被保険者証（一般）",
+        ShortTermRetired = "04" => "短期被保険者証（退職）",
+        QualificationCertificate = "05" => "被保険者資格証明書",
+        SpecialRetiree = "06" => "特例退職被保険者証",
+        SelfDefenseForces = "07" => "自衛官診療証",
+        MedicalAssistance = "A1" => "医療扶助",
+    }
+}
+
+code_list! {
+    /// 資格喪失事由 (ReasonOfLoss) as the national files write it.
+    ReasonOfLoss, field = "資格喪失事由" {
+        Death = "01" => "死亡",
+        PublicAssistance = "02" => "生活保護受給開始",
+        OtherInsurance = "03" => "医療保険等の資格取得",
+        Other = "99" => "その他",
+    }
+}
+
+impl From<LossReason> for ReasonOfLoss {
+    fn from(r: LossReason) -> Self {
+        match r {
+            LossReason::Death => Self::Death,
+            LossReason::PublicAssistanceStarted => Self::PublicAssistance,
+            LossReason::Transfer | LossReason::Age75 => Self::OtherInsurance,
+            LossReason::Retirement
+            | LossReason::Moved
+            | LossReason::DependentRemoved
+            | LossReason::Other => Self::Other,
+        }
+    }
+}
+
+code_list! {
+    /// 限度額適用認定証区分 as the national files write it (adds 03).
+    LimitApplicationClassification, field = "限度額適用認定証区分" {
+        Limit = "01" => "限度額適用認定証",
+        LimitAndMealReduction = "02" => "限度額適用・標準負担額減額認定証",
+        MealReduction = "03" => "標準負担額減額認定証",
+    }
+}
+
+impl From<LimitCertificateKind> for LimitApplicationClassification {
+    fn from(k: LimitCertificateKind) -> Self {
+        match k {
+            LimitCertificateKind::Limit => Self::Limit,
+            LimitCertificateKind::LimitAndMealReduction => Self::LimitAndMealReduction,
+        }
+    }
+}
+
+code_list! {
+    /// 診療区分 (MedicalTreatmentFlag) of bulk and drug requests.
+    MedicalTreatmentFlag, field = "診療区分" {
+        Outpatient = "1" => "外来",
+        HomeVisit = "2" => "訪問診療",
+        Online = "3" => "オンライン診療",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -283,6 +373,37 @@ mod tests {
             PrescriptionForm::parse,
         );
         check(ConsentFlag::ALL, ConsentFlag::code, ConsentFlag::parse);
+        check(
+            ReferenceClassification::ALL,
+            ReferenceClassification::code,
+            ReferenceClassification::parse,
+        );
+        check(
+            SegmentOfResult::ALL,
+            SegmentOfResult::code,
+            SegmentOfResult::parse,
+        );
+        check(
+            ProcessingResultStatus::ALL,
+            ProcessingResultStatus::code,
+            ProcessingResultStatus::parse,
+        );
+        check(
+            InsuredCardClassification::ALL,
+            InsuredCardClassification::code,
+            InsuredCardClassification::parse,
+        );
+        check(ReasonOfLoss::ALL, ReasonOfLoss::code, ReasonOfLoss::parse);
+        check(
+            LimitApplicationClassification::ALL,
+            LimitApplicationClassification::code,
+            LimitApplicationClassification::parse,
+        );
+        check(
+            MedicalTreatmentFlag::ALL,
+            MedicalTreatmentFlag::code,
+            MedicalTreatmentFlag::parse,
+        );
     }
 
     #[test]

@@ -5,7 +5,25 @@
 //!
 //! * [`reader`] — a file's bytes decoded by its declared encoding (UTF-8 or
 //!   Shift_JIS) and parsed strictly into elements, order-independent.
+//! * [`fields`] — values read by the layout's rules, refusals by path.
+//! * [`writer`] — a result written in the institution's encoding.
+//! * [`rejection`] — why a file or a person was refused: code, message.
+//! * [`file_name`] — request and result names, `.err`.
+//! * [`qualification`] — the header, search information and one person's
+//!   qualification that every qualification message shares.
+//! * [`individual`] — the individual inquiry (`OQSsiquc01`).
 
+pub mod fields;
+pub mod file_name;
+pub mod individual;
+pub mod qualification;
 pub mod reader;
+pub mod rejection;
+pub mod writer;
 
+pub use file_name::{RequestKind, RequestName};
 pub use reader::{CharacterCode, Document, Duplicated, Element, ReadError, read};
+pub use rejection::{Rejection, RejectionKind};
+
+#[cfg(test)]
+mod tests;

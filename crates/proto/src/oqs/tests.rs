@@ -1,0 +1,539 @@
+//! Round trips of every message in both encodings (parse(write(x)) = x),
+//! order independence, and the refusals a receipt computer acts on.
+
+use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
+use proptest::prelude::*;
+use zaitaku_domain::codes::{
+    BurdenRatio, ConsentFlag, InsuredCardClassification, LimitApplicationClassification,
+    LimitClass, PersonalFamily, PrescriptionForm, ProcessingResultStatus, QualificationValidity,
+    ReasonOfLoss, ReferenceClassification, SegmentOfResult, Sex, SpecificDisease,
+};
+use zaitaku_domain::institution::{InstitutionCode, InstitutionKind};
+use zaitaku_domain::insurer::{BranchNumber, InsurerNumber};
+use zaitaku_domain::prefecture::Prefecture;
+
+use super::individual::{IndividualRequest, IndividualResult, RequestHeader};
+use super::qualification::{
+    ConsentTriple, Counts, ElderlyInfo, LimitInfo, PersonAnswer, QualificationResult, ResultHeader,
+    SearchInfo, SpecificDiseaseInfo, halfwidth_kana,
+};
+use super::*;
+
+// ---- strategies ----------------------------------------------------------
+
+/// Characters that test escaping and both encodings: ASCII, kana (full and
+/// half width), kanji incl. CP932's extensions, and what CP932 lacks.
+fn text(max: usize) -> impl Strategy<Value = String> {
+    const CHARS: &[char] = &[
+        'a', 'Z', '0', '9', ' ', '-', '&', '<', '>', '"', '\'', 'ア', 'ガ', 'ｱ', 'ﾞ', '山', '田',
+        '髙', '﨑', '①', 'Ⅲ', '〜', '～', '−', '😀', '鷗', '𠮷', '\u{3000}',
+    ];
+    proptest::collection::vec(proptest::sample::select(CHARS), 1..=max).prop_map(|v| {
+        let s: String = v.into_iter().collect();
+        // The reader keeps text as written; a value never starts or ends
+        // with a space in these layouts (InsurerNumber is the exception
+        // and is trimmed by its own rule).
+        let t = s.trim_matches(|c: char| c == ' ' || c == '\u{3000}');
+        if t.is_empty() {
+            "x".to_owned()
+        } else {
+            t.to_owned()
+        }
+    })
+}
+
+fn digits(min: usize, max: usize) -> impl Strategy<Value = String> {
+    proptest::collection::vec(
+        proptest::sample::select(&['0', '1', '5', '9'][..]),
+        min..=max,
+    )
+    .prop_map(|v| v.into_iter().collect())
+}
+
+fn prefecture() -> impl Strategy<Value = Prefecture> {
+    (1u8..=47).prop_map(|n| Prefecture::from_digits(&format!("{n:02}")).unwrap())
+}
+
+fn insurer() -> impl Strategy<Value = InsurerNumber> {
+    (
+        proptest::sample::select(&[None, Some(1u8), Some(6), Some(31), Some(39)][..]),
+        prefecture(),
+        0u16..1000,
+    )
+        .prop_map(|(law, p, n)| InsurerNumber::build(law, p, n).unwrap())
+}
+
+fn institution() -> impl Strategy<Value = InstitutionCode> {
+    (
+        prefecture(),
+        proptest::sample::select(&InstitutionKind::ALL[..]),
+        0u8..100,
+        0u16..10_000,
+    )
+        .prop_map(|(p, k, d, n)| InstitutionCode::build(p, k, d, n).unwrap())
+}
+
+fn date() -> impl Strategy<Value = NaiveDate> {
+    (1900i32..2100, 1u32..=12, 1u32..=28)
+        .prop_map(|(y, m, d)| NaiveDate::from_ymd_opt(y, m, d).unwrap())
+}
+
+fn date_time() -> impl Strategy<Value = NaiveDateTime> {
+    (date(), 0u32..24, 0u32..60, 0u32..60)
+        .prop_map(|(d, h, m, s)| d.and_time(NaiveTime::from_hms_opt(h, m, s).unwrap()))
+}
+
+fn pick<T: Copy + std::fmt::Debug + 'static>(all: &'static [T]) -> impl Strategy<Value = T> {
+    proptest::sample::select(all)
+}
+
+fn search() -> impl Strategy<Value = SearchInfo> {
+    (
+        insurer(),
+        proptest::option::of(text(20)),
+        digits(1, 20),
+        proptest::option::of((0u8..100).prop_map(|b| BranchNumber::new(b).unwrap())),
+        date(),
+        any::<bool>(),
+        proptest::option::of(text(40)),
+    )
+        .prop_map(
+            |(insurer_number, symbol, number, branch, birthdate, limit_consent, id)| SearchInfo {
+                insurer_number,
+                symbol: symbol.unwrap_or_default(),
+                number,
+                branch,
+                birthdate,
+                limit_consent,
+                arbitrary_identifier: id,
+            },
+        )
+}
+
+fn consent() -> impl Strategy<Value = ConsentTriple> {
+    (
+        pick(ConsentFlag::ALL),
+        proptest::option::of(date_time()),
+        proptest::option::of(date_time()),
+    )
+        .prop_map(|(flag, cons_time, available_time)| ConsentTriple {
+            flag,
+            cons_time,
+            available_time,
+        })
+}
+
+fn qualification() -> impl Strategy<Value = QualificationResult> {
+    let who = (
+        pick(InsuredCardClassification::ALL),
+        proptest::option::of(insurer()),
+        proptest::option::of(text(20)),
+        proptest::option::of(digits(1, 20)),
+        proptest::option::of((0u8..100).prop_map(|b| BranchNumber::new(b).unwrap())),
+        proptest::option::of(pick(PersonalFamily::ALL)),
+        proptest::option::of(text(30)),
+        text(30),
+        text(30).prop_map(|s| halfwidth_kana(&s)),
+        pick(Sex::ALL),
+        date(),
+        proptest::option::of(text(60)),
+    );
+    let dates = (
+        proptest::option::of(date()),
+        proptest::option::of(date()),
+        proptest::option::of(date()),
+        proptest::option::of(date()),
+        proptest::option::of(date()),
+        proptest::option::of(pick(BurdenRatio::ALL)),
+        any::<bool>(),
+        proptest::option::of(pick(ReasonOfLoss::ALL)),
+        proptest::option::of(text(40)),
+        proptest::option::of(text(40)),
+    );
+    let certificates = (
+        proptest::option::of((
+            proptest::option::of(date()),
+            date(),
+            proptest::option::of(date()),
+            pick(BurdenRatio::ALL),
+        )),
+        consent(),
+        proptest::option::of((
+            pick(LimitApplicationClassification::ALL),
+            pick(LimitClass::ALL),
+            proptest::option::of(date()),
+            date(),
+            proptest::option::of(date()),
+            proptest::option::of(date()),
+        )),
+        consent(),
+        proptest::collection::vec(
+            (
+                pick(SpecificDisease::ALL),
+                proptest::option::of(date()),
+                date(),
+                proptest::option::of(date()),
+                0u32..100_000,
+            ),
+            0..=3,
+        ),
+        (consent(), consent(), consent(), consent()),
+        proptest::option::of(text(50)),
+    );
+    (who, dates, certificates).prop_map(|(who, dates, certs)| {
+        let (elderly, limit_consent, limit, sd_consent, sds, views, reference) = certs;
+        QualificationResult {
+            card_classification: who.0,
+            insurer_number: who.1,
+            symbol: who.2,
+            number: who.3,
+            branch: who.4,
+            personal_family: who.5,
+            insured_name: who.6,
+            name: who.7,
+            name_kana: who.8,
+            sex: who.9,
+            birthdate: who.10,
+            address: who.11,
+            post_number: Some("123-4567".into()),
+            qualification_date: dates.0,
+            disqualification_date: dates.1,
+            issuance_date: dates.2,
+            valid_date: dates.3,
+            expiration_date: dates.4,
+            ratio: dates.5,
+            preschool: dates.6,
+            reason_of_loss: dates.7,
+            insurer_name: dates.8,
+            welfare_office_name: dates.9,
+            elderly: elderly.map(|e| ElderlyInfo {
+                certificate_date: e.0,
+                valid_start: e.1,
+                valid_end: e.2,
+                ratio: e.3,
+            }),
+            limit_consent,
+            limit: limit.map(|l| LimitInfo {
+                classification: l.0,
+                class: l.1,
+                certificate_date: l.2,
+                valid_start: l.3,
+                valid_end: l.4,
+                long_term: l.5,
+            }),
+            specific_disease_consent: sd_consent,
+            specific_diseases: sds
+                .into_iter()
+                .map(|s| SpecificDiseaseInfo {
+                    category: s.0,
+                    certificate_date: s.1,
+                    valid_start: s.2,
+                    valid_end: s.3,
+                    self_pay: s.4,
+                })
+                .collect(),
+            checkups_consent: views.0,
+            pharmacists_consent: views.1,
+            diagnosis_consent: views.2,
+            operation_consent: views.3,
+            reference_number: reference,
+        }
+    })
+}
+
+fn encoding() -> impl Strategy<Value = CharacterCode> {
+    pick(&[CharacterCode::Utf8, CharacterCode::ShiftJis])
+}
+
+fn result_header() -> impl Strategy<Value = ResultHeader> {
+    (
+        date_time(),
+        proptest::option::of(date()),
+        institution(),
+        proptest::option::of(text(30)),
+        proptest::option::of(pick(ReferenceClassification::ALL)),
+        proptest::option::of(digits(1, 20)),
+        pick(SegmentOfResult::ALL),
+        proptest::option::of((text(10), text(40))),
+        proptest::option::of((0u32..200_000, 0u32..200_000, 0u32..200_000)),
+        encoding(),
+    )
+        .prop_map(|h| ResultHeader {
+            process_execution_time: h.0,
+            qualification_confirmation_date: h.1,
+            medical_institution_code: h.2,
+            arbitrary_file_identifier: h.3,
+            reference_classification: h.4,
+            reception_number: h.5,
+            segment_of_result: h.6,
+            error: h.7,
+            counts: h.8.map(|c| Counts {
+                total: c.0,
+                normal: c.1,
+                error: c.2,
+            }),
+            character_code: h.9,
+        })
+}
+
+fn answer() -> impl Strategy<Value = PersonAnswer> {
+    (
+        proptest::option::of(pick(PrescriptionForm::ALL)),
+        pick(ProcessingResultStatus::ALL),
+        proptest::option::of((text(10), text(40))),
+        proptest::option::of(pick(QualificationValidity::ALL)),
+        proptest::collection::vec(qualification(), 0..=2),
+        proptest::option::of(search().prop_map(|s| s.echo())),
+    )
+        .prop_map(|a| PersonAnswer {
+            prescription: a.0,
+            status: a.1,
+            note: a.2,
+            validity: a.3,
+            results: a.4,
+            search: a.5,
+        })
+}
+
+// ---- round trips ---------------------------------------------------------
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    #[test]
+    fn an_individual_request_reads_back_as_written(
+        institution in institution(),
+        day in proptest::option::of(date()),
+        id in proptest::option::of(text(30)),
+        search in search(),
+        encoding in encoding(),
+    ) {
+        let request = IndividualRequest {
+            header: RequestHeader {
+                medical_institution_code: institution,
+                qualification_confirmation_date: day,
+                arbitrary_file_identifier: id,
+            },
+            search,
+        };
+        let bytes = request.write(encoding);
+        let doc = read(&bytes).unwrap();
+        prop_assert_eq!(doc.encoding, encoding);
+        let back = IndividualRequest::read(&doc).unwrap();
+        prop_assert_eq!(&back.header, &request.header);
+        prop_assert_eq!(back.search.as_ref(), Ok(&request.search));
+        prop_assert_eq!(back.echo, request.search.echo());
+    }
+
+    #[test]
+    fn an_individual_result_reads_back_as_written(header in result_header(), answer in answer()) {
+        let result = IndividualResult { header, answer };
+        let bytes = result.write();
+        let back = IndividualResult::read(&read(&bytes).unwrap()).unwrap();
+        prop_assert_eq!(back, result);
+    }
+}
+
+// ---- examples --------------------------------------------------------------
+
+fn code() -> InstitutionCode {
+    InstitutionCode::build(
+        Prefecture::from_digits("13").unwrap(),
+        InstitutionKind::Medical,
+        1,
+        2345,
+    )
+    .unwrap()
+}
+
+fn request_text(body: &str) -> String {
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"no\"?>\
+         <XmlMsg><MessageHeader><QualificationConfirmationDate>20261207</QualificationConfirmationDate>\
+         <MedicalInstitutionCode>{}</MedicalInstitutionCode>\
+         <ArbitraryFileIdentifier>clinic_0001</ArbitraryFileIdentifier></MessageHeader>\
+         <MessageBody><QualificationConfirmSearchInfo>{body}</QualificationConfirmSearchInfo>\
+         </MessageBody></XmlMsg>",
+        code().as_str()
+    )
+}
+
+fn person_refusal(body: &str) -> Rejection {
+    let doc = read(request_text(body).as_bytes()).unwrap();
+    IndividualRequest::read(&doc).unwrap().search.unwrap_err()
+}
+
+const GOOD: &str = "<Birthdate>19500101</Birthdate><InsuredIdentificationNumber>00012</InsuredIdentificationNumber>\
+    <LimitApplicationCertificateRelatedConsFlg>1</LimitApplicationCertificateRelatedConsFlg>\
+    <InsurerNumber>  138057</InsurerNumber><InsuredCardSymbol>０１</InsuredCardSymbol>\
+    <InsuredBranchNumber>01</InsuredBranchNumber>";
+
+#[test]
+fn a_request_in_any_order_with_a_six_digit_insurer_is_read() {
+    let doc = read(request_text(GOOD).as_bytes()).unwrap();
+    let r = IndividualRequest::read(&doc).unwrap();
+    let s = r.search.unwrap();
+    assert_eq!(s.insurer_number.as_str(), "138057");
+    assert_eq!(s.number, "00012", "leading zeros are kept");
+    assert_eq!(s.symbol, "０１");
+    assert_eq!(s.branch.map(|b| b.value()), Some(1));
+    assert!(s.limit_consent);
+    assert_eq!(r.echo.insurer_number.as_deref(), Some("  138057"));
+    assert_eq!(
+        r.header.arbitrary_file_identifier.as_deref(),
+        Some("clinic_0001")
+    );
+    // Written back, the 国保 number is right-aligned with spaces.
+    let mut w = writer::XmlWriter::new(256);
+    s.write(&mut w);
+    let text = String::from_utf8(w.finish(CharacterCode::Utf8)).unwrap();
+    assert!(
+        text.contains("<InsurerNumber>  138057</InsurerNumber>"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_person_s_bad_values_are_refused_by_element_with_their_codes() {
+    let cases = [
+        (
+            GOOD.replace("<Birthdate>19500101</Birthdate>", ""),
+            "Z-Q-0010",
+            "Birthdate",
+        ),
+        (
+            GOOD.replace("  138057", "  138058"),
+            "Z-Q-0013",
+            "InsurerNumber",
+        ),
+        (
+            GOOD.replace("19500101", "1950-01-01"),
+            "Z-Q-0011",
+            "Birthdate",
+        ),
+        (
+            GOOD.replace("19500101", "19500230"),
+            "Z-Q-0011",
+            "Birthdate",
+        ),
+        (
+            GOOD.replace(
+                "<LimitApplicationCertificateRelatedConsFlg>1",
+                "<LimitApplicationCertificateRelatedConsFlg>7",
+            ),
+            "Z-Q-0012",
+            "LimitApplicationCertificateRelatedConsFlg",
+        ),
+        (
+            GOOD.replace("<InsuredBranchNumber>01", "<InsuredBranchNumber>1"),
+            "Z-Q-0011",
+            "InsuredBranchNumber",
+        ),
+        (
+            format!("{GOOD}<Birthdate>19500101</Birthdate>"),
+            "Z-Q-0014",
+            "Birthdate",
+        ),
+    ];
+    for (body, code, element) in cases {
+        let e = person_refusal(&body);
+        assert_eq!(e.code(), code, "{body}: {e}");
+        assert!(e.detail.contains(element), "{e}");
+        assert!(!e.message().is_empty());
+    }
+}
+
+#[test]
+fn a_file_that_is_not_the_message_is_refused_whole() {
+    let file = |s: &str| IndividualRequest::read(&read(s.as_bytes()).unwrap()).unwrap_err();
+    assert_eq!(file("<Other/>").code(), "Z-Q-0007");
+    assert_eq!(file("<XmlMsg><MessageHeader/></XmlMsg>").code(), "Z-Q-0007");
+    let no_code = request_text(GOOD).replace(code().as_str(), "");
+    assert_eq!(file(&no_code).code(), "Z-Q-0010");
+    let good = code();
+    let last = good.as_str().as_bytes()[9] - b'0';
+    let wrong = format!("{}{}", &good.as_str()[..9], (last + 1) % 10);
+    let bad_digit = request_text(GOOD).replace(good.as_str(), &wrong);
+    assert_eq!(file(&bad_digit).code(), "Z-Q-0013");
+    let no_person = request_text(GOOD).replace(GOOD, "").replace(
+        "<QualificationConfirmSearchInfo></QualificationConfirmSearchInfo>",
+        "",
+    );
+    assert_eq!(file(&no_person).code(), "Z-Q-0010");
+    let mismatch = request_text(GOOD).replace(
+        "</MessageHeader>",
+        "<CharacterCodeIdentifier>1</CharacterCodeIdentifier></MessageHeader>",
+    );
+    assert_eq!(file(&mismatch).code(), "Z-Q-0005");
+    let unknown = mismatch.replace(">1</CharacterCode", ">7</CharacterCode");
+    assert_eq!(file(&unknown).code(), "Z-Q-0012");
+}
+
+#[test]
+fn a_result_s_declaration_and_identifier_must_agree() {
+    let result = IndividualResult {
+        header: ResultHeader {
+            process_execution_time: NaiveDate::from_ymd_opt(2026, 12, 7)
+                .unwrap()
+                .and_hms_opt(9, 0, 0)
+                .unwrap(),
+            qualification_confirmation_date: None,
+            medical_institution_code: code(),
+            arbitrary_file_identifier: None,
+            reference_classification: Some(ReferenceClassification::InsuranceData),
+            reception_number: None,
+            segment_of_result: SegmentOfResult::Done,
+            error: None,
+            counts: None,
+            character_code: CharacterCode::Utf8,
+        },
+        answer: PersonAnswer {
+            prescription: None,
+            status: ProcessingResultStatus::Done,
+            note: None,
+            validity: Some(QualificationValidity::NotFound),
+            results: vec![],
+            search: None,
+        },
+    };
+    let text = String::from_utf8(result.write()).unwrap();
+    assert!(text.contains("<ResultList></ResultList>"), "{text}");
+    let lying = text.replace("encoding=\"UTF-8\"", "encoding=\"Shift_JIS\"");
+    let e = IndividualResult::read(&read(lying.as_bytes()).unwrap()).unwrap_err();
+    assert_eq!(e.code(), "Z-Q-0005");
+}
+
+#[test]
+fn kana_is_written_half_width() {
+    assert_eq!(halfwidth_kana("シンリョウ\u{3000}タロウ"), "ｼﾝﾘｮｳ ﾀﾛｳ");
+    assert_eq!(halfwidth_kana("ガッコウ・ヴィーナス"), "ｶﾞｯｺｳ･ｳﾞｨｰﾅｽ");
+    assert_eq!(halfwidth_kana("パピプペポ"), "ﾊﾟﾋﾟﾌﾟﾍﾟﾎﾟ");
+}
+
+#[test]
+fn every_rejection_has_a_code_and_a_japanese_message() {
+    use rejection::RejectionKind::*;
+    let kinds = [
+        EncodingMismatch,
+        FileName,
+        Layout,
+        Missing,
+        Format,
+        UnknownCode,
+        CheckDigit,
+        Duplicated,
+        OtherInstitution,
+        UnknownReception,
+        TooMany,
+        ReferenceNumberTaken,
+    ];
+    let mut seen = std::collections::BTreeSet::new();
+    for k in kinds {
+        let r = Rejection::new(k, "x");
+        assert!(r.code().starts_with("Z-Q-"));
+        assert!(seen.insert(r.code()), "{}", r.code());
+        assert!(r.message().ends_with('。'), "{}", r.message());
+        let lines: Vec<_> = r.err_text().lines().map(str::to_owned).collect();
+        assert_eq!(lines, [r.code(), r.message(), "x"]);
+    }
+}

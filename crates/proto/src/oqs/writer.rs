@@ -1,0 +1,173 @@
+//! Writing a result file in the encoding the institution chose: elements in
+//! the layout's order, text escaped, and characters that Shift_JIS (code
+//! page 932) cannot hold written as XML character references (`&#12316;`
+//! for 〜), so every XML reader gets the character back and nothing is lost
+//! or replaced by a question mark.
+
+use chrono::{NaiveDate, NaiveDateTime};
+
+use super::fields::{DATE, DATE_TIME};
+use super::reader::CharacterCode;
+
+/// A file being written: the text before encoding.
+pub struct XmlWriter {
+    text: String,
+}
+
+impl XmlWriter {
+    /// Starts a file with the root `XmlMsg`.
+    pub fn new(capacity: usize) -> Self {
+        let mut w = Self {
+            text: String::with_capacity(capacity),
+        };
+        w.open("XmlMsg");
+        w
+    }
+
+    pub fn open(&mut self, name: &str) {
+        self.text.push('<');
+        self.text.push_str(name);
+        self.text.push('>');
+    }
+
+    pub fn close(&mut self, name: &str) {
+        self.text.push_str("</");
+        self.text.push_str(name);
+        self.text.push('>');
+    }
+
+    /// `<name>value</name>`, written even when `value` is empty.
+    pub fn leaf(&mut self, name: &str, value: &str) {
+        self.open(name);
+        escape_into(&mut self.text, value);
+        self.close(name);
+    }
+
+    /// A leaf only when there is a value: the layout's optional elements
+    /// are left out rather than written empty.
+    pub fn optional(&mut self, name: &str, value: Option<&str>) {
+        if let Some(v) = value {
+            self.leaf(name, v);
+        }
+    }
+
+    pub fn date(&mut self, name: &str, value: NaiveDate) {
+        self.leaf(name, &value.format(DATE).to_string());
+    }
+
+    pub fn optional_date(&mut self, name: &str, value: Option<NaiveDate>) {
+        if let Some(v) = value {
+            self.date(name, v);
+        }
+    }
+
+    pub fn date_time(&mut self, name: &str, value: NaiveDateTime) {
+        self.leaf(name, &value.format(DATE_TIME).to_string());
+    }
+
+    pub fn optional_date_time(&mut self, name: &str, value: Option<NaiveDateTime>) {
+        if let Some(v) = value {
+            self.date_time(name, v);
+        }
+    }
+
+    /// Closes `XmlMsg` and encodes the file with its declaration.
+    pub fn finish(mut self, encoding: CharacterCode) -> Vec<u8> {
+        self.close("XmlMsg");
+        let declaration = format!(
+            "<?xml version=\"1.0\" encoding=\"{}\" standalone=\"no\"?>\n",
+            encoding.declared_name()
+        );
+        match encoding {
+            CharacterCode::Utf8 => {
+                let mut out = declaration.into_bytes();
+                out.extend_from_slice(self.text.as_bytes());
+                out
+            }
+            CharacterCode::ShiftJis => {
+                let mut out = declaration.into_bytes();
+                out.extend_from_slice(&shift_jis(&self.text));
+                out
+            }
+        }
+    }
+}
+
+/// The text in CP932 such that decoding gives it back exactly. encoding_rs
+/// writes what CP932 lacks as a decimal character reference (the text is
+/// already escaped, so the reference stands in the file as XML); a few
+/// characters it does encode come back as another (U+2212 − is written as
+/// the byte pair that reads as U+FF0D －, ¥ as the byte of \\), and those
+/// are written as references too.
+fn shift_jis(text: &str) -> Vec<u8> {
+    let encoding = encoding_rs::SHIFT_JIS;
+    let (bytes, _, _) = encoding.encode(text);
+    if encoding.decode_without_bom_handling(&bytes).0 == text {
+        return bytes.into_owned();
+    }
+    let mut safe = String::with_capacity(text.len() + 64);
+    let mut one = [0u8; 4];
+    for c in text.chars() {
+        if c.is_ascii() {
+            safe.push(c);
+            continue;
+        }
+        let alone: &str = c.encode_utf8(&mut one);
+        let (b, _, unmappable) = encoding.encode(alone);
+        if unmappable || encoding.decode_without_bom_handling(&b).0 != alone {
+            safe.push_str(&format!("&#{};", c as u32));
+        } else {
+            safe.push(c);
+        }
+    }
+    encoding.encode(&safe).0.into_owned()
+}
+
+/// XML-escapes `value`. Characters XML 1.0 cannot carry at all (control
+/// characters other than tab, line feed and carriage return) are left out:
+/// no value the interface carries holds one, and a file with one would be
+/// refused by every reader.
+fn escape_into(out: &mut String, value: &str) {
+    for c in value.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '\r' => out.push_str("&#13;"),
+            '\t' | '\n' => out.push(c),
+            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => {}
+            c => out.push(c),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::oqs::reader::read;
+
+    fn written(value: &str, encoding: CharacterCode) -> Vec<u8> {
+        let mut w = XmlWriter::new(64);
+        w.leaf("Name", value);
+        w.finish(encoding)
+    }
+
+    #[test]
+    fn shift_jis_writes_cp932_bytes_and_references_for_the_rest() {
+        let bytes = written("髙橋①〜😀 <&>−¥", CharacterCode::ShiftJis);
+        assert!(bytes.starts_with(b"<?xml version=\"1.0\" encoding=\"Shift_JIS\""));
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(text.contains("&#12316;"), "{text}");
+        assert!(text.contains("&#128512;"), "{text}");
+        let doc = read(&bytes).unwrap();
+        assert_eq!(doc.encoding, CharacterCode::ShiftJis);
+        assert_eq!(doc.root.text_of("Name").unwrap(), Some("髙橋①〜😀 <&>−¥"));
+    }
+
+    #[test]
+    fn utf8_is_written_as_is_and_controls_are_left_out() {
+        let bytes = written("ｼﾝﾘｮｳ ﾀﾛｳ\u{1}", CharacterCode::Utf8);
+        let doc = read(&bytes).unwrap();
+        assert_eq!(doc.root.text_of("Name").unwrap(), Some("ｼﾝﾘｮｳ ﾀﾛｳ"));
+    }
+}
