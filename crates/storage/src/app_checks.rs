@@ -233,6 +233,31 @@ impl Store {
             .unwrap_or(0))
     }
 
+    /// The institution's first kept result after `after` (by id): the
+    /// next check-in result its receipt computer has not taken.
+    pub async fn app_check_after(
+        &self,
+        institution_id: i64,
+        after: i64,
+    ) -> Result<Option<StoredAppCheck>> {
+        self.fetch_optional(
+            "SELECT id, device_id, person_id, method, checked_at, result FROM app_checks \
+             WHERE institution_id = $1 AND id > $2 ORDER BY id LIMIT 1",
+            &[Arg::Int(institution_id), Arg::Int(after)],
+            |r| {
+                Ok(StoredAppCheck {
+                    id: r.col("id")?,
+                    device_id: r.col("device_id")?,
+                    person_id: r.col("person_id")?,
+                    method: r.col("method")?,
+                    checked_at: instant(r.col("checked_at")?)?,
+                    result: r.col("result")?,
+                })
+            },
+        )
+        .await
+    }
+
     /// One kept result, only if it is the institution's.
     pub async fn app_check(&self, institution_id: i64, id: i64) -> Result<Option<StoredAppCheck>> {
         self.fetch_optional(

@@ -393,6 +393,29 @@ impl Store {
         Ok(row.try_get::<Option<i64>, _>("m")?.unwrap_or(0))
     }
 
+    /// The persons with a qualification under this 保険者番号 and 番号 who
+    /// were born on `birth_date` (a family shares the number; the birth
+    /// date tells them apart).
+    pub async fn persons_by_card(
+        &self,
+        insurer_number: &str,
+        number: &str,
+        birth_date: chrono::NaiveDate,
+    ) -> Result<Vec<PersonId>> {
+        let birth = date_text(birth_date);
+        self.fetch(
+            "SELECT DISTINCT q.person_id FROM qualifications q JOIN persons p ON p.id = q.person_id \
+             WHERE q.insurer_number = $1 AND q.number = $2 AND p.birth_date = $3 ORDER BY q.person_id",
+            &[
+                Arg::Text(insurer_number),
+                Arg::Text(number),
+                Arg::Text(&birth),
+            ],
+            |r| r.col::<i64>("person_id"),
+        )
+        .await
+    }
+
     /// Everything the registry holds on one person, or `None`.
     pub async fn eligibility(&self, person_id: PersonId) -> Result<Option<Eligibility>> {
         let [

@@ -6,7 +6,7 @@
 
 use zaitaku_domain::error::ValidationError;
 
-use super::reader::{Duplicated, ReadError};
+use super::reader::{CharacterCode, Duplicated, ReadError};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rejection {
@@ -43,6 +43,8 @@ pub enum RejectionKind {
     TooMany,
     /// A 照会番号 already registered to another patient of the institution.
     ReferenceNumberTaken,
+    /// A message of the interface that this server does not answer.
+    NotOffered,
 }
 
 impl Rejection {
@@ -68,6 +70,7 @@ impl Rejection {
             RejectionKind::UnknownReception => "Z-Q-0021",
             RejectionKind::TooMany => "Z-Q-0022",
             RejectionKind::ReferenceNumberTaken => "Z-Q-0023",
+            RejectionKind::NotOffered => "Z-Q-0008",
         }
     }
 
@@ -98,12 +101,22 @@ impl Rejection {
             RejectionKind::ReferenceNumberTaken => {
                 "この照会番号は、この医療機関等の別の患者に登録されています。"
             }
+            RejectionKind::NotOffered => "この要求ファイルの種類は受け付けていません。",
         }
     }
 
     /// The `.err` file's text: code, message and detail on three lines.
     pub fn err_text(&self) -> String {
         format!("{}\n{}\n{}\n", self.code(), self.message(), self.detail)
+    }
+
+    /// The `.err` file in the link's encoding.
+    pub fn err_file(&self, encoding: CharacterCode) -> Vec<u8> {
+        let text = self.err_text();
+        match encoding {
+            CharacterCode::Utf8 => text.into_bytes(),
+            CharacterCode::ShiftJis => super::writer::shift_jis(&text),
+        }
     }
 
     /// A field's value refused by the domain's rule, named by its path.

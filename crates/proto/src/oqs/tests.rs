@@ -526,6 +526,7 @@ fn every_rejection_has_a_code_and_a_japanese_message() {
         UnknownReception,
         TooMany,
         ReferenceNumberTaken,
+        NotOffered,
     ];
     let mut seen = std::collections::BTreeSet::new();
     for k in kinds {
@@ -535,5 +536,13 @@ fn every_rejection_has_a_code_and_a_japanese_message() {
         assert!(r.message().ends_with('。'), "{}", r.message());
         let lines: Vec<_> = r.err_text().lines().map(str::to_owned).collect();
         assert_eq!(lines, [r.code(), r.message(), "x"]);
+        let doc = include_str!("../../../../docs/error-codes.md");
+        let row = format!("| {} |", r.code());
+        let line = doc.lines().find(|l| l.starts_with(&row));
+        assert!(
+            line.is_some_and(|l| l.ends_with(&format!("| {} |", r.message()))),
+            "{} and its message are not in docs/error-codes.md",
+            r.code()
+        );
     }
 }

@@ -99,7 +99,7 @@ impl XmlWriter {
 /// characters it does encode come back as another (U+2212 − is written as
 /// the byte pair that reads as U+FF0D －, ¥ as the byte of \\), and those
 /// are written as references too.
-fn shift_jis(text: &str) -> Vec<u8> {
+pub(crate) fn shift_jis(text: &str) -> Vec<u8> {
     let encoding = encoding_rs::SHIFT_JIS;
     let (bytes, _, _) = encoding.encode(text);
     if encoding.decode_without_bom_handling(&bytes).0 == text {

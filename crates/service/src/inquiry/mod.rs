@@ -9,6 +9,7 @@
 //! questions.
 
 pub mod app_check;
+pub mod oqs;
 
 use std::collections::BTreeMap;
 

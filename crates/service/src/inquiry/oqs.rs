@@ -1,0 +1,629 @@
+//! The receipt-computer interface's exchange: one request file in, one
+//! result file (or `.err`) out, for the institution of the link that sent
+//! it. The HTTP endpoint and the `oqs-link` folder agent both end here, so
+//! a file gives the same bytes whichever way it came. Every exchange is
+//! audited with the link, the message and the outcome; every person read
+//! is named in the audit.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde_json::json;
+use zaitaku_domain::codes::{
+    ConsentFlag, InsuredCardClassification, ProcessingResultStatus, QualificationValidity,
+    ReasonOfLoss, ReferenceClassification, SegmentOfResult,
+};
+use zaitaku_domain::consent::{ConsentItem, ConsentRecord, ConsentState, consent_flag, jst};
+use zaitaku_domain::eligibility::{Coverage, Eligibility, Qualification};
+use zaitaku_domain::institution::InstitutionCode;
+use zaitaku_proto::oqs::individual::{IndividualRequest, IndividualResult};
+use zaitaku_proto::oqs::qualification::{
+    ConsentTriple, ElderlyInfo, LimitInfo, PersonAnswer, QualificationResult, ResultHeader,
+    SearchInfo, SpecificDiseaseInfo, halfwidth_kana,
+};
+use zaitaku_proto::oqs::{CharacterCode, Rejection, RejectionKind, RequestKind, RequestName, read};
+use zaitaku_storage::{AuditEvent, Store};
+
+use crate::{ServiceError, jst_day};
+
+/// The link a request came through, as its credential named it.
+#[derive(Debug, Clone)]
+pub struct Link {
+    pub id: i64,
+    pub institution_id: i64,
+    pub institution_code: InstitutionCode,
+    /// The encoding results are written in (the 連携アプリ's setting).
+    pub character_code: CharacterCode,
+}
+
+/// What goes back: a result file, or the `.err` of a rejected request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Exchange {
+    Result {
+        name: String,
+        bytes: Vec<u8>,
+    },
+    Rejected {
+        name: String,
+        bytes: Vec<u8>,
+        code: &'static str,
+    },
+}
+
+/// Answers one request file.
+pub async fn exchange(
+    store: &Store,
+    link: &Link,
+    file_name: &str,
+    bytes: &[u8],
+    now: DateTime<Utc>,
+) -> Result<Exchange, ServiceError> {
+    let name = match RequestName::parse(file_name) {
+        Ok(n) => n,
+        Err(r) => {
+            let err_name = zaitaku_proto::oqs::file_name::err_name_for(file_name);
+            return rejected(store, link, None, err_name, &r, now).await;
+        }
+    };
+    let answered = match name.kind {
+        RequestKind::IndividualInquiry => individual(store, link, &name, bytes, now).await?,
+        _ => Err(Rejection::new(
+            RejectionKind::NotOffered,
+            name.kind.prefix().to_owned(),
+        )),
+    };
+    match answered {
+        Ok(exchange) => Ok(exchange),
+        Err(r) => rejected(store, link, Some(name.kind), name.err(), &r, now).await,
+    }
+}
+
+/// Refuses a request the surface could not even take (a body over the
+/// size limit), audited like every other refusal.
+pub async fn refuse(
+    store: &Store,
+    link: &Link,
+    err_name: &str,
+    rejection: &Rejection,
+    now: DateTime<Utc>,
+) -> Result<Exchange, ServiceError> {
+    rejected(store, link, None, err_name.to_owned(), rejection, now).await
+}
+
+async fn rejected(
+    store: &Store,
+    link: &Link,
+    kind: Option<RequestKind>,
+    name: String,
+    r: &Rejection,
+    now: DateTime<Utc>,
+) -> Result<Exchange, ServiceError> {
+    store
+        .audit(
+            &link_event(
+                link,
+                "oqs.exchange",
+                "refused",
+                None,
+                json!({"message": kind.map(RequestKind::as_str), "file": name, "code": r.code(), "detail": r.detail}),
+            ),
+            now,
+        )
+        .await?;
+    Ok(Exchange::Rejected {
+        name,
+        bytes: r.err_file(link.character_code),
+        code: r.code(),
+    })
+}
+
+/// An audit record of what a receipt computer asked through its link.
+pub(crate) fn link_event<'e>(
+    link: &Link,
+    action: &'e str,
+    outcome: &'e str,
+    person_id: Option<i64>,
+    detail: serde_json::Value,
+) -> AuditEvent<'e> {
+    let mut detail = detail;
+    if let Some(map) = detail.as_object_mut() {
+        map.insert("link".into(), json!(link.id));
+    }
+    AuditEvent {
+        actor: "link",
+        action,
+        outcome,
+        institution_id: Some(link.institution_id),
+        person_id,
+        detail,
+    }
+}
+
+/// A file that claims another institution is refused before anything is
+/// read: a link reads only its own institution's patients.
+pub(crate) fn own_institution(link: &Link, code: &InstitutionCode) -> Result<(), Rejection> {
+    if code == &link.institution_code {
+        Ok(())
+    } else {
+        Err(Rejection::new(
+            RejectionKind::OtherInstitution,
+            format!("MedicalInstitutionCode {}", code.as_str()),
+        ))
+    }
+}
+
+/// `OQSsiquc01req_` → `OQSsiquc01res_`.
+async fn individual(
+    store: &Store,
+    link: &Link,
+    name: &RequestName,
+    bytes: &[u8],
+    now: DateTime<Utc>,
+) -> Result<Result<Exchange, Rejection>, ServiceError> {
+    let request = match read(bytes)
+        .map_err(Rejection::from)
+        .and_then(|doc| IndividualRequest::read(&doc))
+    {
+        Ok(r) => r,
+        Err(r) => return Ok(Err(r)),
+    };
+    if let Err(r) = own_institution(link, &request.header.medical_institution_code) {
+        return Ok(Err(r));
+    }
+    let on = request
+        .header
+        .qualification_confirmation_date
+        .unwrap_or_else(|| jst_day(now));
+    let (answer, person_id, outcome) = match &request.search {
+        Err(r) => (
+            PersonAnswer::refused(r, Some(request.echo.clone())),
+            None,
+            "refused",
+        ),
+        Ok(search) => {
+            let (mut answer, person_id) = answer_by_card(store, link, search, on, now).await?;
+            answer.search = Some(request.echo.clone());
+            let outcome = if person_id.is_some() {
+                "ok"
+            } else {
+                "not_found"
+            };
+            (answer, person_id, outcome)
+        }
+    };
+    let failed = answer.status == ProcessingResultStatus::Error;
+    let result = IndividualResult {
+        header: ResultHeader {
+            process_execution_time: now.with_timezone(&jst()).naive_local(),
+            qualification_confirmation_date: Some(on),
+            medical_institution_code: link.institution_code.clone(),
+            arbitrary_file_identifier: request.header.arbitrary_file_identifier.clone(),
+            reference_classification: Some(ReferenceClassification::InsuranceData),
+            reception_number: None,
+            segment_of_result: if failed {
+                SegmentOfResult::Failed
+            } else {
+                SegmentOfResult::Done
+            },
+            error: answer.note.clone().filter(|_| failed),
+            counts: None,
+            character_code: link.character_code,
+        },
+        answer,
+    };
+    store
+        .audit(
+            &link_event(
+                link,
+                "oqs.inquiry",
+                outcome,
+                person_id,
+                json!({"message": name.kind.as_str(), "file": name.request(), "on": on}),
+            ),
+            now,
+        )
+        .await?;
+    Ok(Ok(Exchange::Result {
+        name: name.result("xml"),
+        bytes: result.write(),
+    }))
+}
+
+/// One person found by insurance-card data: 該当資格なし when nobody with
+/// this number was born on that day, 複数該当 when several were.
+pub(crate) async fn answer_by_card(
+    store: &Store,
+    link: &Link,
+    search: &SearchInfo,
+    on: NaiveDate,
+    now: DateTime<Utc>,
+) -> Result<(PersonAnswer, Option<i64>), ServiceError> {
+    let mut found = Vec::new();
+    for id in store
+        .persons_by_card(
+            search.insurer_number.as_str(),
+            &search.number,
+            search.birthdate,
+        )
+        .await?
+    {
+        if let Some(e) = store.eligibility(id).await? {
+            found.push(e);
+        }
+    }
+    // Within a family the 枝番 tells the members apart, when it is given.
+    let matches: Vec<&Eligibility> = found
+        .iter()
+        .filter(|e| {
+            e.qualifications.iter().any(|q| match &q.coverage {
+                Coverage::Insurance {
+                    insurer_number,
+                    symbol,
+                    number,
+                    branch,
+                    ..
+                } => {
+                    insurer_number == &search.insurer_number
+                        && symbol == &search.symbol
+                        && number == &search.number
+                        && search.branch.is_none_or(|b| b == *branch)
+                }
+                Coverage::MedicalAssistance { .. } => false,
+            })
+        })
+        .collect();
+    let empty = |validity| PersonAnswer {
+        prescription: None,
+        status: ProcessingResultStatus::Done,
+        note: None,
+        validity: Some(validity),
+        results: Vec::new(),
+        search: None,
+    };
+    let e = match matches.as_slice() {
+        [] => return Ok((empty(QualificationValidity::NotFound), None)),
+        [e] => *e,
+        _ => return Ok((empty(QualificationValidity::Multiple), None)),
+    };
+    let resolved = e.resolve_by_card(&search.insurer_number, &search.symbol, &search.number, on);
+    let Some(q) = resolved.qualification else {
+        return Ok((empty(QualificationValidity::NotFound), None));
+    };
+    let person_id = e.person.id;
+    let latest = store.latest_consent(link.institution_id, person_id).await?;
+    let reference = store
+        .patient_notes(link.institution_id, person_id)
+        .await?
+        .reference_number;
+    let mut result = qualification_result(
+        e,
+        q,
+        on,
+        Flags::counter(latest.as_ref(), search.limit_consent, now),
+    );
+    result.reference_number = reference;
+    Ok((
+        PersonAnswer {
+            prescription: latest
+                .as_ref()
+                .filter(|r| ConsentState::of(Some(r), now) == ConsentState::InForce)
+                .and_then(|r| r.prescription_form),
+            status: ProcessingResultStatus::Done,
+            note: None,
+            validity: Some(resolved.validity),
+            results: vec![result],
+            search: None,
+        },
+        Some(person_id),
+    ))
+}
+
+/// The consent flags a result carries, and whether the 限度額 and 特定疾病
+/// certificates may be given.
+pub(crate) struct Flags {
+    pub limit: ConsentTriple,
+    pub specific_disease: ConsentTriple,
+    pub checkups: ConsentTriple,
+    pub pharmacists: ConsentTriple,
+    pub diagnosis: ConsentTriple,
+    pub operation: ConsentTriple,
+}
+
+impl Flags {
+    /// From the patient's consent to this institution. `expired_as_2`:
+    /// flag 2 (同意有効期限切れ) is written only by the 訪問診療等 and
+    /// オンライン診療等 interfaces; elsewhere an expired consent is 0.
+    pub fn of_consent(
+        latest: Option<&ConsentRecord>,
+        now: DateTime<Utc>,
+        expired_as_2: bool,
+    ) -> Self {
+        let triple = |item: ConsentItem| {
+            let flag = match consent_flag(latest, item, now) {
+                ConsentFlag::Expired if !expired_as_2 => ConsentFlag::None,
+                f => f,
+            };
+            match (flag, latest) {
+                (ConsentFlag::None, _) | (_, None) => ConsentTriple::NONE,
+                (flag, Some(r)) => ConsentTriple {
+                    flag,
+                    cons_time: Some(r.recorded_at.with_timezone(&jst()).naive_local()),
+                    available_time: r.valid_until.map(|u| u.with_timezone(&jst()).naive_local()),
+                },
+            }
+        };
+        Self {
+            limit: triple(ConsentItem::LimitAmount),
+            specific_disease: triple(ConsentItem::SpecificDisease),
+            checkups: triple(ConsentItem::Checkups),
+            pharmacists: triple(ConsentItem::ClinicalAndDrug),
+            diagnosis: triple(ConsentItem::ClinicalAndDrug),
+            operation: triple(ConsentItem::Surgery),
+        }
+    }
+
+    /// An inquiry by insurance-card data at the counter: the request's own
+    /// flag stands for the patient's spoken consent to the 限度額
+    /// information, given now; the rest follows the consent to this
+    /// institution.
+    fn counter(latest: Option<&ConsentRecord>, limit_consent: bool, now: DateTime<Utc>) -> Self {
+        let mut flags = Self::of_consent(latest, now, false);
+        if limit_consent {
+            flags.limit = ConsentTriple {
+                flag: ConsentFlag::Given,
+                cons_time: Some(now.with_timezone(&jst()).naive_local()),
+                available_time: None,
+            };
+        }
+        flags
+    }
+}
+
+/// One person's qualification in the layout, as of `on`: certificates only
+/// where their consent flag is 1.
+pub(crate) fn qualification_result(
+    e: &Eligibility,
+    q: &Qualification,
+    on: NaiveDate,
+    flags: Flags,
+) -> QualificationResult {
+    let p = &e.person;
+    let (
+        card_classification,
+        insurer_number,
+        symbol,
+        number,
+        branch,
+        personal_family,
+        insured_name,
+        insurer_name,
+        welfare,
+    ) = match &q.coverage {
+        Coverage::Insurance {
+            insurer_number,
+            insurer_name,
+            symbol,
+            number,
+            branch,
+            personal_family,
+            insured_name,
+            ..
+        } => (
+            InsuredCardClassification::General,
+            Some(insurer_number.clone()),
+            (!symbol.is_empty()).then(|| symbol.clone()),
+            Some(number.clone()),
+            Some(*branch),
+            Some(*personal_family),
+            Some(insured_name.clone()),
+            Some(insurer_name.clone()),
+            None,
+        ),
+        Coverage::MedicalAssistance {
+            welfare_office_name,
+            ..
+        } => (
+            InsuredCardClassification::MedicalAssistance,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            Some(welfare_office_name.clone()),
+        ),
+    };
+    let given = |t: &ConsentTriple| t.flag == ConsentFlag::Given;
+    let limit = e
+        .limit_on(on)
+        .filter(|_| given(&flags.limit))
+        .map(|l| LimitInfo {
+            classification: l.kind.into(),
+            class: l.class,
+            certificate_date: None,
+            valid_start: l.valid.from,
+            valid_end: l.valid.to,
+            long_term: l.long_term_from,
+        });
+    let specific_diseases = if given(&flags.specific_disease) {
+        e.specific_diseases_on(on)
+            .map(|s| SpecificDiseaseInfo {
+                category: s.disease,
+                certificate_date: None,
+                valid_start: s.valid.from,
+                valid_end: s.valid.to,
+                self_pay: s.self_pay_limit_yen,
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    QualificationResult {
+        card_classification,
+        insurer_number,
+        symbol,
+        number,
+        branch,
+        personal_family,
+        insured_name,
+        name: p.name.clone(),
+        name_kana: halfwidth_kana(&p.name_kana),
+        sex: p.sex,
+        birthdate: p.birth_date,
+        address: Some(p.address.clone()),
+        post_number: post_number(&p.postal_code),
+        qualification_date: Some(q.acquired_on),
+        disqualification_date: q.loss.map(|l| l.on),
+        issuance_date: q.issued_on,
+        valid_date: Some(q.valid.from),
+        expiration_date: q.valid.to,
+        ratio: e.burden_ratio(on),
+        preschool: e.is_preschool(on),
+        reason_of_loss: q.loss.map(|l| ReasonOfLoss::from(l.reason)),
+        insurer_name,
+        welfare_office_name: welfare,
+        elderly: e.elderly_on(on).map(|c| ElderlyInfo {
+            certificate_date: None,
+            valid_start: c.valid.from,
+            valid_end: c.valid.to,
+            ratio: c.burden_ratio,
+        }),
+        limit_consent: flags.limit,
+        limit,
+        specific_disease_consent: flags.specific_disease,
+        specific_diseases,
+        checkups_consent: flags.checkups,
+        pharmacists_consent: flags.pharmacists,
+        diagnosis_consent: flags.diagnosis,
+        operation_consent: flags.operation,
+        reference_number: None,
+    }
+}
+
+/// `1000001` as the layout writes it, `100-0001`.
+fn post_number(postal: &str) -> Option<String> {
+    let digits: String = postal.chars().filter(char::is_ascii_digit).collect();
+    (digits.len() == 7).then(|| format!("{}-{}", &digits[..3], &digits[3..]))
+}
+
+/// A check-in result (face file) and its place in the institution's
+/// sequence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Face {
+    pub name: String,
+    pub bytes: Vec<u8>,
+    pub cursor: i64,
+}
+
+/// The institution's next check-in result after `after`: every check made
+/// at this institution in the staff app, as the card reader's result
+/// (ReferenceClassification 1) with the consent flags as the patient gave
+/// them, and the qualification as of the day of the check.
+pub async fn next_face(
+    store: &Store,
+    link: &Link,
+    after: i64,
+    now: DateTime<Utc>,
+) -> Result<Option<Face>, ServiceError> {
+    let Some(check) = store
+        .app_check_after(link.institution_id, after.max(0))
+        .await?
+    else {
+        return Ok(None);
+    };
+    let checked = check.checked_at.with_timezone(&jst()).naive_local();
+    let day = checked.date();
+    let latest = store
+        .latest_consent(link.institution_id, check.person_id)
+        .await?;
+    let reference = store
+        .patient_notes(link.institution_id, check.person_id)
+        .await?
+        .reference_number;
+    let answer = match store.eligibility(check.person_id).await? {
+        None => PersonAnswer {
+            prescription: None,
+            status: ProcessingResultStatus::Done,
+            note: None,
+            validity: Some(QualificationValidity::NotFound),
+            results: Vec::new(),
+            search: None,
+        },
+        Some(e) => {
+            let resolved = e.resolve(day);
+            let results = resolved
+                .qualification
+                .map(|q| {
+                    let mut r = qualification_result(
+                        &e,
+                        q,
+                        day,
+                        Flags::of_consent(latest.as_ref(), check.checked_at, false),
+                    );
+                    r.reference_number = reference.clone();
+                    r
+                })
+                .into_iter()
+                .collect();
+            PersonAnswer {
+                prescription: latest
+                    .as_ref()
+                    .filter(|r| {
+                        ConsentState::of(Some(r), check.checked_at) == ConsentState::InForce
+                    })
+                    .and_then(|r| r.prescription_form),
+                status: ProcessingResultStatus::Done,
+                note: None,
+                validity: Some(resolved.validity),
+                results,
+                search: None,
+            }
+        }
+    };
+    let result = IndividualResult {
+        header: ResultHeader {
+            process_execution_time: checked,
+            qualification_confirmation_date: Some(day),
+            medical_institution_code: link.institution_code.clone(),
+            arbitrary_file_identifier: Some(face_identifier(check.id)),
+            reference_classification: Some(ReferenceClassification::Card),
+            reception_number: None,
+            segment_of_result: SegmentOfResult::Done,
+            error: None,
+            counts: None,
+            character_code: link.character_code,
+        },
+        answer,
+    };
+    store
+        .audit(
+            &link_event(
+                link,
+                "oqs.face",
+                "ok",
+                Some(check.person_id),
+                json!({"check": check.id}),
+            ),
+            now,
+        )
+        .await?;
+    Ok(Some(Face {
+        name: format!(
+            "OQSsiquc01res_face_{}{:020x}_{}.xml",
+            link.institution_code.as_str(),
+            check.id,
+            checked.format("%Y%m%d%H%M%S")
+        ),
+        bytes: result.write(),
+        cursor: check.id,
+    }))
+}
+
+/// A face file's ArbitraryFileIdentifier: 16 characters, as the card
+/// reader's are, unique per check.
+fn face_identifier(check_id: i64) -> String {
+    zaitaku_proto::base64url::encode(&check_id.to_be_bytes())
+        .chars()
+        .chain(std::iter::repeat('A'))
+        .take(16)
+        .collect()
+}
