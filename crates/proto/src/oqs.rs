@@ -12,7 +12,10 @@
 //! * [`qualification`] — the header, search information and one person's
 //!   qualification that every qualification message shares.
 //! * [`individual`] — the individual inquiry (`OQSsiquc01`).
+//! * [`batch`] — uploads answered with a 受付番号 and results downloaded by
+//!   it: 一括照会 (`OQSmuquc`), 同意済資格情報 (`OQSmuhvq`, `OQSmuonq`).
 
+pub mod batch;
 pub mod fields;
 pub mod file_name;
 pub mod individual;

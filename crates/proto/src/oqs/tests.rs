@@ -5,13 +5,17 @@ use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 use proptest::prelude::*;
 use zaitaku_domain::codes::{
     BurdenRatio, ConsentFlag, InsuredCardClassification, LimitApplicationClassification,
-    LimitClass, PersonalFamily, PrescriptionForm, ProcessingResultStatus, QualificationValidity,
-    ReasonOfLoss, ReferenceClassification, SegmentOfResult, Sex, SpecificDisease,
+    LimitClass, MedicalTreatmentFlag, PersonalFamily, PrescriptionForm, ProcessingResultStatus,
+    QualificationValidity, ReasonOfLoss, ReferenceClassification, SegmentOfResult, Sex,
+    SpecificDisease,
 };
 use zaitaku_domain::institution::{InstitutionCode, InstitutionKind};
 use zaitaku_domain::insurer::{BranchNumber, InsurerNumber};
 use zaitaku_domain::prefecture::Prefecture;
 
+use super::batch::{
+    BatchResult, BatchUpload, ConsentedUpload, DownloadRequest, UploadReceipt, Window,
+};
 use super::individual::{IndividualRequest, IndividualResult, RequestHeader};
 use super::qualification::{
     ConsentTriple, Counts, ElderlyInfo, LimitInfo, PersonAnswer, QualificationResult, ResultHeader,
@@ -331,6 +335,82 @@ proptest! {
         let bytes = result.write();
         let back = IndividualResult::read(&read(&bytes).unwrap()).unwrap();
         prop_assert_eq!(back, result);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn a_batch_upload_reads_back_as_written(
+        institution in institution(),
+        id in proptest::option::of(text(30)),
+        persons in proptest::collection::vec(search(), 1..20),
+        encoding in encoding(),
+    ) {
+        let upload = BatchUpload {
+            header: RequestHeader {
+                medical_institution_code: institution,
+                qualification_confirmation_date: None,
+                arbitrary_file_identifier: id,
+            },
+            persons,
+        };
+        let back = BatchUpload::read(&read(&upload.write(encoding)).unwrap()).unwrap();
+        prop_assert_eq!(&back.header, &upload.header);
+        let persons: Vec<_> = back.persons.into_iter().map(|(_, p)| p.unwrap()).collect();
+        prop_assert_eq!(persons, upload.persons);
+    }
+
+    #[test]
+    fn a_receipt_and_a_download_request_read_back_as_written(
+        institution in institution(),
+        at in date_time(),
+        id in proptest::option::of(text(30)),
+        number in digits(1, 20),
+        encoding in encoding(),
+    ) {
+        let receipt = UploadReceipt {
+            process_execution_time: at,
+            medical_institution_code: institution.clone(),
+            arbitrary_file_identifier: id,
+            reception_number: number.clone(),
+            reception_date_time: at,
+            character_code: encoding,
+        };
+        prop_assert_eq!(UploadReceipt::read(&read(&receipt.write()).unwrap()).unwrap(), receipt);
+        let download = DownloadRequest { medical_institution_code: institution, reception_number: number };
+        prop_assert_eq!(DownloadRequest::read(&read(&download.write(encoding)).unwrap()).unwrap(), download);
+    }
+
+    #[test]
+    fn a_batch_result_reads_back_as_written(
+        header in result_header(),
+        units in proptest::collection::vec(answer(), 0..4),
+    ) {
+        let result = BatchResult { header, units: units.into_iter().map(|mut u| { u.prescription = None; u }).collect() };
+        let back = BatchResult::read(&read(&result.write()).unwrap()).unwrap();
+        prop_assert_eq!(back, result);
+    }
+
+    #[test]
+    fn a_consented_patients_request_reads_back_as_written(
+        institution in institution(),
+        id in proptest::option::of(text(30)),
+        a in date(),
+        b in date(),
+        examination in any::<bool>(),
+        treatment in pick(MedicalTreatmentFlag::ALL),
+        encoding in encoding(),
+    ) {
+        let (from, to) = if a <= b { (a, b) } else { (b, a) };
+        let upload = ConsentedUpload {
+            medical_institution_code: institution,
+            arbitrary_file_identifier: id,
+            window: if examination { Window::Examination { from, to } } else { Window::Consent { from, to } },
+            treatment,
+        };
+        prop_assert_eq!(ConsentedUpload::read(&read(&upload.write(encoding)).unwrap()).unwrap(), upload);
     }
 }
 

@@ -24,6 +24,29 @@ impl XmlWriter {
         w
     }
 
+    /// A part of a file written in parts (no root, no declaration).
+    pub fn fragment(capacity: usize) -> Self {
+        Self {
+            text: String::with_capacity(capacity),
+        }
+    }
+
+    /// The part's bytes in `encoding`.
+    pub fn encode(self, encoding: CharacterCode) -> Vec<u8> {
+        match encoding {
+            CharacterCode::Utf8 => self.text.into_bytes(),
+            CharacterCode::ShiftJis => shift_jis(&self.text),
+        }
+    }
+
+    /// The declaration and what is written so far, `XmlMsg` left open for
+    /// the parts that follow.
+    pub fn finish_open(self, encoding: CharacterCode) -> Vec<u8> {
+        let mut out = declaration(encoding).into_bytes();
+        out.extend_from_slice(&self.encode(encoding));
+        out
+    }
+
     pub fn open(&mut self, name: &str) {
         self.text.push('<');
         self.text.push_str(name);
@@ -74,23 +97,15 @@ impl XmlWriter {
     /// Closes `XmlMsg` and encodes the file with its declaration.
     pub fn finish(mut self, encoding: CharacterCode) -> Vec<u8> {
         self.close("XmlMsg");
-        let declaration = format!(
-            "<?xml version=\"1.0\" encoding=\"{}\" standalone=\"no\"?>\n",
-            encoding.declared_name()
-        );
-        match encoding {
-            CharacterCode::Utf8 => {
-                let mut out = declaration.into_bytes();
-                out.extend_from_slice(self.text.as_bytes());
-                out
-            }
-            CharacterCode::ShiftJis => {
-                let mut out = declaration.into_bytes();
-                out.extend_from_slice(&shift_jis(&self.text));
-                out
-            }
-        }
+        self.finish_open(encoding)
     }
+}
+
+fn declaration(encoding: CharacterCode) -> String {
+    format!(
+        "<?xml version=\"1.0\" encoding=\"{}\" standalone=\"no\"?>\n",
+        encoding.declared_name()
+    )
 }
 
 /// The text in CP932 such that decoding gives it back exactly. encoding_rs
