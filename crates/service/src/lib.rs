@@ -37,6 +37,7 @@ mod error;
 pub mod identity_check;
 pub mod inquiry;
 pub mod institution;
+pub mod jobs;
 pub mod notices;
 pub mod partner;
 pub mod patients;

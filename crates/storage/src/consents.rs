@@ -281,6 +281,41 @@ impl Store {
         .await
     }
 
+    /// The consents given to the institution (registered or updated, not
+    /// revoked) for `care_kind` whose `recorded_at` — or, with
+    /// `by_valid_until`, whose `valid_until` — falls in `[from, until)`;
+    /// oldest first.
+    pub async fn consents_in_window(
+        &self,
+        institution_id: i64,
+        care_kind: &str,
+        by_valid_until: bool,
+        from: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<ConsentRecord>> {
+        let column = if by_valid_until {
+            "c.valid_until"
+        } else {
+            "c.recorded_at"
+        };
+        let sql = format!(
+            "SELECT {COLUMNS} FROM consents c JOIN institutions i ON i.id = c.institution_id \
+             WHERE c.institution_id = $1 AND c.care_kind = $2 AND c.action <> 'revoke' \
+             AND {column} >= $3 AND {column} < $4 ORDER BY c.id"
+        );
+        self.fetch(
+            &sql,
+            &[
+                Arg::Int(institution_id),
+                Arg::Text(care_kind),
+                Arg::Int(micros(from)),
+                Arg::Int(micros(until)),
+            ],
+            from_row,
+        )
+        .await
+    }
+
     /// The whole history, oldest first.
     pub async fn consent_history(
         &self,

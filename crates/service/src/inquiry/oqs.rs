@@ -46,6 +46,14 @@ pub enum Exchange {
         bytes: Vec<u8>,
         code: &'static str,
     },
+    /// A large result kept in parts: the opening, then parts `0..parts`
+    /// read one at a time ([`crate::jobs::result_part`]).
+    Parts {
+        name: String,
+        opening: Vec<u8>,
+        job_id: i64,
+        parts: i64,
+    },
 }
 
 /// Answers one request file.
@@ -65,6 +73,14 @@ pub async fn exchange(
     };
     let answered = match name.kind {
         RequestKind::IndividualInquiry => individual(store, link, &name, bytes, now).await?,
+        RequestKind::BatchUpload | RequestKind::HomeVisitUpload | RequestKind::OnlineUpload => {
+            crate::jobs::upload(store, link, &name, bytes, now).await?
+        }
+        RequestKind::BatchDownload
+        | RequestKind::HomeVisitDownload
+        | RequestKind::OnlineDownload => {
+            crate::jobs::download(store, link, &name, bytes, now).await?
+        }
         _ => Err(Rejection::new(
             RejectionKind::NotOffered,
             name.kind.prefix().to_owned(),
