@@ -40,6 +40,7 @@ mod insurance_registrations;
 mod lite;
 mod medical;
 mod notices;
+mod oqs_links;
 mod patients;
 mod sessions;
 mod sql;
@@ -65,6 +66,7 @@ pub use error::StorageError;
 pub use institutions::{StoredInstitution, new_url_token};
 pub use insurance_registrations::NewInsuranceRegistration;
 pub use notices::{NewNotice, StoredNotice};
+pub use oqs_links::{NewOqsLink, OqsLinkKey, StoredOqsLink};
 pub use patients::{ConsentedPatient, PatientFilter, PatientNotes};
 pub use writer::{Refusal, Refused, Write, Written};
 
