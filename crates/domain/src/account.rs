@@ -149,7 +149,7 @@ pub enum Permission {
     RecordPatientNotes,
     /// 薬剤情報・診療情報・特定健診等情報の閲覧
     ViewMedical,
-    /// 医療機関等の端末の登録・登録解除
+    /// 医療機関等の端末の登録・登録解除、レセコン連携の認証情報の発行・再発行・無効化
     ManageDevices,
     /// 自機関の監査ログ（表示・CSV出力）
     ViewInstitutionAudit,

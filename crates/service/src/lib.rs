@@ -12,6 +12,9 @@
 //! - [`inquiry`]: 資格確認 and medical information of a consented patient,
 //!   as staff ask for them; the staff app's card checks, kept results and
 //!   their search.
+//! - [`oqs_link`]: レセコン連携: the link credentials of receipt computers
+//!   (issue, rotate, revoke) and the authentication of the interface's
+//!   requests.
 //! - [`notices`]: お知らせ for the staff app, posted by the operator.
 //! - [`upkeep`]: the periodic purge of what has outlived its use.
 //! - [`partner`]: the online-care partner's way back.
@@ -25,8 +28,8 @@
 //! - [`audit_log`]: 監査ログ: the audited reads, the CSV export, the chain check.
 //!
 //! Refusals a person caused are values (enums with a stable `code()` and a
-//! Japanese message); [`ServiceError`] is only for a system that could not
-//! answer.
+//! Japanese message); [`ServiceError`] is for a system that could not
+//! answer, and for a receipt computer's refused link credential.
 
 pub mod accounts;
 mod actor;
@@ -39,6 +42,7 @@ pub mod inquiry;
 pub mod institution;
 pub mod jobs;
 pub mod notices;
+pub mod oqs_link;
 pub mod partner;
 pub mod patients;
 pub mod staff;

@@ -41,6 +41,7 @@ mod lite;
 mod medical;
 mod notices;
 mod oqs_jobs;
+mod oqs_links;
 mod patients;
 mod sessions;
 mod sql;
@@ -67,6 +68,7 @@ pub use institutions::{StoredInstitution, new_url_token};
 pub use insurance_registrations::NewInsuranceRegistration;
 pub use notices::{NewNotice, StoredNotice};
 pub use oqs_jobs::{NewOqsJob, OqsJob, OqsJobState};
+pub use oqs_links::{NewOqsLink, OqsLinkKey, StoredOqsLink};
 pub use patients::{ConsentedPatient, PatientFilter, PatientNotes};
 pub use writer::{Refusal, Refused, Write, Written};
 

@@ -16,6 +16,7 @@
 pub mod admin;
 mod common;
 mod demo;
+pub mod oqs;
 mod operator;
 mod pages;
 pub mod partner_key;
@@ -88,6 +89,7 @@ pub fn router(state: AppState) -> Router {
         .merge(admin::routes())
         .merge(operator::routes())
         .merge(staff::routes())
+        .merge(oqs::routes())
         .fallback(pages::not_found)
         .with_state(state);
     let app = match stand_in {
@@ -123,6 +125,7 @@ pub async fn serve(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    tokio::spawn(oqs::work_jobs(state.store.clone()));
     let app = router(state);
     axum::serve(
         listener,

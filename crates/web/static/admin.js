@@ -8,10 +8,10 @@ document.querySelectorAll("[data-copy]").forEach((button) => {
   button.addEventListener("click", async () => {
     try {
       await navigator.clipboard.writeText(field.value);
-      if (status) status.textContent = "URLをコピーしました。";
+      if (status) status.textContent = button.dataset.copied || "URLをコピーしました。";
     } catch (e) {
       field.select();
-      if (status) status.textContent = "コピーできませんでした。URLを選択しましたので、手動でコピーしてください。";
+      if (status) status.textContent = "コピーできませんでした。選択しましたので、手動でコピーしてください。";
     }
   });
 });

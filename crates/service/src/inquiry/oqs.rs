@@ -144,7 +144,7 @@ pub(crate) fn link_event<'e>(
         map.insert("link".into(), json!(link.id));
     }
     AuditEvent {
-        actor: "link",
+        actor: "receipt_computer",
         action,
         outcome,
         institution_id: Some(link.institution_id),

@@ -189,6 +189,21 @@ impl Write {
         Self::audit_with(&e, Text::naming_consent(json, at), now)
     }
 
+    /// An audit record whose detail names the row an earlier write of the
+    /// same job inserted (the latest that answers [`Written::Id`], such as
+    /// a new link): its id replaces the value at `at` (a JSON pointer into
+    /// `e.detail`).
+    pub fn audit_naming_row(e: AuditEvent<'_>, at: &'static str, now: DateTime<Utc>) -> Self {
+        let mut e = e;
+        let json = std::mem::take(&mut e.detail);
+        let detail = Text::Naming {
+            json,
+            at,
+            named: Named::Row,
+        };
+        Self::audit_with(&e, detail, now)
+    }
+
     fn audit_with(e: &AuditEvent<'_>, detail: Text, now: DateTime<Utc>) -> Self {
         Self(Kind::Audit(Box::new(chain::AuditRow {
             at: micros(now),

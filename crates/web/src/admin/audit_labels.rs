@@ -41,6 +41,16 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ("institution.create", "医療機関等の登録"),
     ("device.register", "医療機関等の端末の登録"),
     ("device.revoke", "医療機関等の端末の登録解除"),
+    ("oqs_link.issue", "レセコン連携の認証情報の発行"),
+    ("oqs_link.rotate", "レセコン連携の認証情報の再発行"),
+    ("oqs_link.revoke", "レセコン連携の無効化"),
+    ("oqs_link.authenticate", "レセコン連携の認証"),
+    ("oqs.inquiry", "レセコンからの資格確認"),
+    ("oqs.exchange", "レセコンの要求ファイル"),
+    ("oqs.face", "資格確認結果ファイル（face）の提供"),
+    ("oqs.upload", "レセコンからの一括要求の受付"),
+    ("oqs.download", "レセコンへの一括結果の提供"),
+    ("oqs.consented", "同意済資格情報の提供"),
     ("login.verify", "マイナンバーカードによる本人認証"),
     ("token.check", "本人認証結果の検証"),
     ("card.issue", "カードの発行"),
@@ -84,6 +94,8 @@ pub const CATEGORIES: &[(&str, &str)] = &[
     ("consent.", "同意の登録・照会"),
     ("institution.", "環境設定・URL"),
     ("device.", "医療機関等の端末"),
+    ("oqs_link.", "レセコン連携"),
+    ("oqs.", "レセコン連携（ファイル）"),
     ("login.", "マイナンバーカードによる本人認証"),
     ("partner.", "オンライン診療サービスとの連携"),
     ("app.", "マイナ資格確認アプリ"),
@@ -150,10 +162,16 @@ pub const OUTCOMES: &[(&str, &str)] = &[
     ("unknown_person", "拒否（資格情報なし）"),
     ("consent_refused", "拒否（同意を登録できない）"),
     ("failed", "失敗"),
+    ("processing", "処理中"),
     ("no_ceremony", "拒否（生体認証の手続きなし）"),
     ("not_verified", "失敗（生体認証を確認できない）"),
     ("taken", "拒否（別の端末の生体認証）"),
     ("not_enrolled", "拒否（生体認証の登録なし）"),
+    ("no_credential", "拒否（認証情報なし）"),
+    ("malformed", "拒否（認証情報の形式誤り）"),
+    ("unknown_link", "拒否（未登録の認証情報）"),
+    ("wrong_secret", "拒否（認証情報の誤り・再発行前のもの）"),
+    ("link_revoked", "拒否（無効化された連携）"),
 ];
 
 pub fn outcome_label(outcome: &str) -> String {
@@ -174,6 +192,7 @@ pub fn actor_label(actor: &str) -> &str {
         "operator" => "運用者",
         "municipality" => "自治体",
         "api" => "システム",
+        "receipt_computer" => "レセコン",
         other => other,
     }
 }
@@ -187,7 +206,7 @@ fn permission_label(p: &str) -> &str {
         "view_patients" => "患者情報の表示",
         "record_patient_notes" => "照会番号・本人確認の記録",
         "view_medical" => "薬剤情報等の閲覧",
-        "manage_devices" => "医療機関等の端末登録",
+        "manage_devices" => "医療機関等の端末登録・レセコン連携",
         "view_institution_audit" => "監査ログ",
         "change_own_password" => "パスワード変更",
         "manage_institutions" => "医療機関等の管理",
@@ -285,6 +304,17 @@ pub fn detail_summary(action: &str, detail: &str) -> String {
             "本人確認が必要な理由",
             PhotoIdReason::parse(r).map_or(r.to_owned(), |r| r.label().to_owned()),
         );
+    }
+    if let Some(l) = get("link_label") {
+        push("名称", text(l));
+    }
+    if let Some(c) = get("character_code").and_then(Value::as_str) {
+        let label = match c {
+            "0" => "UTF-8",
+            "1" => "Shift_JIS",
+            other => other,
+        };
+        push("文字コード", label.to_owned());
     }
     if let Some(m) = get("memo") {
         push("端末識別メモ", text(m));
@@ -424,6 +454,11 @@ mod tests {
             "wrong_pin",
             "signed",
             "revoked",
+            "no_credential",
+            "malformed",
+            "unknown_link",
+            "wrong_secret",
+            "link_revoked",
         ] {
             assert_ne!(outcome_label(o), o, "{o}");
         }

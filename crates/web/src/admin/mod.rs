@@ -12,6 +12,7 @@ pub mod auth;
 mod devices;
 mod home;
 mod medical;
+mod oqs_links;
 mod patients;
 mod settings;
 mod url;
@@ -70,6 +71,18 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/app", get(app::page).post(app::issue))
         .route("/admin/devices", get(devices::list).post(devices::register))
         .route("/admin/devices/{id}/revoke", post(devices::revoke))
+        .route(
+            "/admin/oqs-links",
+            get(oqs_links::list).post(oqs_links::issue),
+        )
+        .route(
+            "/admin/oqs-links/{id}/rotate",
+            get(oqs_links::rotate_page).post(oqs_links::rotate),
+        )
+        .route(
+            "/admin/oqs-links/{id}/revoke",
+            get(oqs_links::revoke_page).post(oqs_links::revoke),
+        )
         .route(
             "/admin/audit",
             get(audit::page::<gate::ViewInstitutionAudit>),

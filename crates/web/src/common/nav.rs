@@ -46,11 +46,18 @@ struct MenuGroup {
 const INSTITUTION_MENU: &[MenuGroup] = &[
     MenuGroup {
         label: "環境設定情報管理",
-        items: &[(
-            "/admin/settings",
-            "環境設定情報更新",
-            Permission::ManageSettings,
-        )],
+        items: &[
+            (
+                "/admin/settings",
+                "環境設定情報更新",
+                Permission::ManageSettings,
+            ),
+            (
+                "/admin/oqs-links",
+                "レセコン連携",
+                Permission::ManageDevices,
+            ),
+        ],
     },
     MenuGroup {
         label: "マイナ在宅受付web管理",

@@ -1773,6 +1773,7 @@ async fn the_menu_is_grouped_as_in_seed_002(url: &str) {
         rest[..rest.find("</ul>").unwrap()].to_owned()
     };
     assert!(group("環境設定情報管理").contains("href=\"/admin/settings\""));
+    assert!(group("環境設定情報管理").contains("href=\"/admin/oqs-links\""));
     assert!(group("マイナ資格確認アプリ管理").contains("href=\"/admin/app\""));
     for href in ["/admin/patients", "/admin/url", "/admin/devices"] {
         assert!(group("マイナ在宅受付web管理").contains(&format!("href=\"{href}\"")));

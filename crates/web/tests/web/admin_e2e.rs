@@ -372,6 +372,32 @@ async fn an_administrators_day_on_a_desktop(database_url: &str) {
     assert!(t.contains("受付のパソコン") && t.contains("利用中"), "{t}");
     shot(c, "admin-devices-desktop").await;
 
+    // The receipt computer gets its link credential, shown once with the
+    // command that starts the folder agent; 再発行 asks first.
+    c.goto(&format!("{}/admin/oqs-links", s.base))
+        .await
+        .unwrap();
+    wait_for(c, "認証情報の発行").await;
+    shot(c, "admin-oqs-links-empty-desktop").await;
+    fill(c, "#label", "受付レセコン").await;
+    click(c, "input[name=character_code][value='1']").await;
+    click(c, "form[action='/admin/oqs-links'] button[type=submit]").await;
+    wait_for(c, "この認証情報はこの画面でのみ表示されます。").await;
+    let credential = value_of(c, "#credential").await;
+    assert!(credential.starts_with("zoqs_"), "{credential}");
+    assert!(value_of(c, "#command").await.ends_with(&credential));
+    shot(c, "admin-oqs-link-issued-desktop").await;
+    c.goto(&format!("{}/admin/oqs-links", s.base))
+        .await
+        .unwrap();
+    let t = wait_for(c, "発行した認証情報").await;
+    assert!(t.contains("受付レセコン") && t.contains("Shift_JIS") && t.contains("有効"));
+    assert!(!t.contains(&credential));
+    shot(c, "admin-oqs-links-desktop").await;
+    click(c, "a[aria-label='受付レセコンの認証情報を再発行']").await;
+    wait_for(c, "認証情報を再発行しますか").await;
+    shot(c, "admin-oqs-link-rotate-desktop").await;
+
     // A patient consents on their own phone; the administrator finds them
     // by name, flagged for a photo-ID check.
     patient_registers(&old_url, s.card).await;

@@ -131,6 +131,33 @@ const ROUTES: &[Route] = &[
         Needs(P::ManageDevices),
         303,
     ),
+    r(Get, "/admin/oqs-links", Needs(P::ManageDevices), 200),
+    // Issued: the page that shows the credential once.
+    r(Post, "/admin/oqs-links", Needs(P::ManageDevices), 200),
+    r(
+        Get,
+        "/admin/oqs-links/{id}/rotate",
+        Needs(P::ManageDevices),
+        200,
+    ),
+    r(
+        Post,
+        "/admin/oqs-links/{id}/rotate",
+        Needs(P::ManageDevices),
+        200,
+    ),
+    r(
+        Get,
+        "/admin/oqs-links/{id}/revoke",
+        Needs(P::ManageDevices),
+        200,
+    ),
+    r(
+        Post,
+        "/admin/oqs-links/{id}/revoke",
+        Needs(P::ManageDevices),
+        303,
+    ),
     r(Get, "/admin/audit", Needs(P::ViewInstitutionAudit), 200),
     r(Get, "/admin/audit.csv", Needs(P::ViewInstitutionAudit), 200),
     r(Get, "/operator", Needs(P::ManageInstitutions), 200),
@@ -176,6 +203,7 @@ const MENU: &[(&str, Permission)] = &[
     ("/admin/settings", P::ManageSettings),
     ("/admin/devices", P::ManageDevices),
     ("/admin/app", P::ManageDevices),
+    ("/admin/oqs-links", P::ManageDevices),
     ("/admin/accounts", P::ManageAccounts),
     ("/admin/audit", P::ViewInstitutionAudit),
     ("/admin/password", P::ChangeOwnPassword),
@@ -287,6 +315,9 @@ struct World {
     /// A browser registered as one of A's devices; revoked by the walk.
     a_device: i64,
     b_device: i64,
+    /// A receipt-computer link of A's; rotated, then revoked by the walk.
+    a_link: i64,
+    b_link: i64,
 }
 
 async fn world(url: &str) -> World {
@@ -353,6 +384,8 @@ async fn world(url: &str) -> World {
     card(&srv.state, B_PATIENT, today() - Duration::days(20)).await;
     let a_device = device(store, &a, &a_admin, "試験 訪問用タブレット").await;
     let b_device = device(store, &b, &b_admin, "別院 タブレット").await;
+    let a_link = link(store, &a, &a_admin, "試験 受付レセコン").await;
+    let b_link = link(store, &b, &b_admin, "別院 レセコン").await;
     World {
         srv,
         a,
@@ -367,6 +400,35 @@ async fn world(url: &str) -> World {
         operator,
         a_device,
         b_device,
+        a_link,
+        b_link,
+    }
+}
+
+/// A receipt-computer link (its credential is not needed here).
+async fn link(
+    store: &zaitaku_storage::Store,
+    inst: &StoredInstitution,
+    by: &StoredAccount,
+    label: &str,
+) -> i64 {
+    let written = store
+        .write(vec![zaitaku_storage::Write::issue_oqs_link(
+            &zaitaku_storage::NewOqsLink {
+                institution_id: inst.id,
+                label,
+                secret_sha256: &"0".repeat(64),
+                character_code: "1",
+                created_by: by.id,
+                created_at: Utc::now(),
+            },
+        )])
+        .await
+        .unwrap()
+        .unwrap();
+    match written.first() {
+        Some(zaitaku_storage::Written::Id(id)) => *id,
+        other => panic!("no link id: {other:?}"),
     }
 }
 
@@ -407,6 +469,7 @@ struct Ids {
     patient: i64,
     admin_for_operator: i64,
     device: i64,
+    link: i64,
 }
 
 fn concrete(route: &Route, ids: &Ids) -> String {
@@ -420,6 +483,8 @@ fn concrete(route: &Route, ids: &Ids) -> String {
         ids.patient
     } else if route.path.starts_with("/admin/devices/") {
         ids.device
+    } else if route.path.starts_with("/admin/oqs-links/") {
+        ids.link
     } else {
         ids.admin_for_operator
     };
@@ -485,6 +550,7 @@ fn fields(path: &str, a: &StoredInstitution, effective: bool) -> Vec<(&'static s
         p if p.ends_with("/reference") => vec![("reference", s(REFERENCE))],
         "/admin/devices" => vec![("memo", s("試験 新しい端末"))],
         "/admin/app" => vec![("memo", s("試験 訪問用タブレット"))],
+        "/admin/oqs-links" => vec![("label", s("試験 2階レセコン")), ("character_code", s("0"))],
         "/operator/notices" => vec![
             ("title", s("試験のお知らせ")),
             ("body", s("本文")),
@@ -573,6 +639,8 @@ struct Snapshot {
     institutions: usize,
     /// Devices of A, and whether each is still in use.
     devices: Vec<(i64, bool)>,
+    /// Receipt-computer links of A: whether each is in use and was rotated.
+    links: Vec<(i64, bool, bool)>,
 }
 
 async fn snapshot(w: &World) -> Snapshot {
@@ -604,6 +672,13 @@ async fn snapshot(w: &World) -> Snapshot {
             .unwrap()
             .iter()
             .map(|d| (d.id, d.is_active()))
+            .collect(),
+        links: store
+            .oqs_links_of(w.a.id)
+            .await
+            .unwrap()
+            .iter()
+            .map(|l| (l.id, l.is_active(), l.rotated_at.is_some()))
             .collect(),
     }
 }
@@ -639,6 +714,7 @@ async fn every_route_answers_each_role_as_the_table_says(url: &str) {
         patient: A_PATIENT,
         admin_for_operator: w.a_admin2.id,
         device: w.a_device,
+        link: w.a_link,
     };
     let mut failures = Vec::new();
     let before = snapshot(&w).await;
@@ -684,6 +760,11 @@ async fn every_route_answers_each_role_as_the_table_says(url: &str) {
     assert!(
         after.devices.contains(&(w.a_device, false)),
         "A's device was revoked"
+    );
+    assert_eq!(after.links.len(), before.links.len() + 1, "issued");
+    assert!(
+        after.links.contains(&(w.a_link, false, true)),
+        "A's link was rotated, then revoked"
     );
     let store = &w.srv.store;
     assert_eq!(
@@ -798,6 +879,7 @@ async fn signed_out_every_route_leads_to_the_login_page(url: &str) {
         patient: A_PATIENT,
         admin_for_operator: w.a_admin2.id,
         device: w.a_device,
+        link: w.a_link,
     };
     let anonymous = Browser::anonymous(base);
     let stale = anonymous.with_cookie("zt_admin=not-a-session");
@@ -859,6 +941,7 @@ async fn another_institutions_ids_are_not_found(url: &str) {
         patient: B_PATIENT,
         admin_for_operator: w.b_admin.id,
         device: w.b_device,
+        link: w.b_link,
     };
     let none = Ids {
         account: 999_999,
@@ -866,6 +949,7 @@ async fn another_institutions_ids_are_not_found(url: &str) {
         patient: 999_999,
         admin_for_operator: 999_999,
         device: 999_999,
+        link: 999_999,
     };
     let mut failures = Vec::new();
     let id_routes = ROUTES
@@ -900,8 +984,8 @@ async fn another_institutions_ids_are_not_found(url: &str) {
         }
     }
     assert_eq!(
-        walked, 10,
-        "four account routes, five patient routes, one device route"
+        walked, 14,
+        "four account routes, five patient routes, one device route, four link routes"
     );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 
@@ -919,6 +1003,11 @@ async fn another_institutions_ids_are_not_found(url: &str) {
             .unwrap()
             .is_active(),
         "B's device is still in use"
+    );
+    let b_link = store.oqs_link_of(w.b.id, w.b_link).await.unwrap().unwrap();
+    assert!(
+        b_link.is_active() && b_link.rotated_at.is_none(),
+        "B's link is untouched"
     );
     for inst in [&w.a, &w.b] {
         let notes = store.patient_notes(inst.id, B_PATIENT).await.unwrap();
@@ -999,6 +1088,7 @@ async fn a_forged_csrf_token_changes_nothing(url: &str) {
         patient: A_PATIENT,
         admin_for_operator: w.a_admin2.id,
         device: w.a_device,
+        link: w.a_link,
     };
     let before = snapshot(&w).await;
     let accounts_before: Vec<StoredAccount> = store.accounts_of(w.a.id).await.unwrap();
@@ -1026,8 +1116,8 @@ async fn a_forged_csrf_token_changes_nothing(url: &str) {
         }
     }
     assert_eq!(
-        walked, 19,
-        "fourteen institution actions, five operator actions"
+        walked, 22,
+        "seventeen institution actions, five operator actions"
     );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 
@@ -1073,6 +1163,9 @@ async fn a_forged_csrf_token_changes_nothing(url: &str) {
                     | "patient.photo_id_checked"
                     | "device.register"
                     | "device.revoke"
+                    | "oqs_link.issue"
+                    | "oqs_link.rotate"
+                    | "oqs_link.revoke"
             ),
             "{} was recorded",
             r.action
