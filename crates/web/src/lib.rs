@@ -16,8 +16,8 @@
 pub mod admin;
 mod common;
 mod demo;
-pub mod oqs;
 mod operator;
+pub mod oqs;
 mod pages;
 pub mod partner_key;
 mod patient;

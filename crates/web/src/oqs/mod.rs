@@ -125,7 +125,10 @@ fn answer(state: &AppState, exchange: Exchange, status_of_rejection: StatusCode)
             let body = axum::body::Body::from_stream(futures_util::StreamExt::chain(first, rest));
             let mut r = body.into_response();
             let h = r.headers_mut();
-            h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/xml"));
+            h.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/xml"),
+            );
             if let Ok(v) = HeaderValue::from_str(&name) {
                 h.insert(header::HeaderName::from_static(FILE_NAME), v);
             }
@@ -167,8 +170,8 @@ async fn file(
             RejectionKind::Read(zaitaku_proto::oqs::ReadError::TooLarge),
             format!("{MAX_FILE_BYTES} bytes"),
         );
-        let err_name = RequestName::parse(&name)
-            .map_or_else(|_| file_name::err_name_for(&name), |n| n.err());
+        let err_name =
+            RequestName::parse(&name).map_or_else(|_| file_name::err_name_for(&name), |n| n.err());
         return match oqs::refuse(&state.store, &link, &err_name, &too_large, now).await {
             Ok(exchange) => answer(&state, exchange, StatusCode::PAYLOAD_TOO_LARGE),
             Err(e) => failure(&e),

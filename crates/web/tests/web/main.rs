@@ -21,6 +21,7 @@ mod flows;
 mod flows_e2e;
 mod handoff;
 mod identity_e2e;
+mod oqs;
 mod oqs_links;
 mod pages;
 mod staff_app;

@@ -1,0 +1,535 @@
+//! The receipt-computer interface over HTTP on SQLite and PostgreSQL,
+//! against a synthetic population: the individual inquiry and the batch in
+//! both encodings read back with `proto::oqs`, the consented-patient
+//! retrieval, and every refusal a receipt computer must be able to act on
+//! (the `.err`, its code, the audit).
+
+use chrono::{Duration, Utc};
+use zaitaku_domain::account::Role;
+use zaitaku_domain::codes::{
+    ConsentFlag, MedicalTreatmentFlag, ProcessingResultStatus, QualificationValidity,
+    ReferenceClassification, SegmentOfResult,
+};
+use zaitaku_domain::consent::{CareKind, Choice, ConsentItem};
+use zaitaku_domain::eligibility::{Coverage, Eligibility};
+use zaitaku_domain::institution::{InstitutionCode, InstitutionKind};
+use zaitaku_proto::oqs::batch::{
+    BatchResult, BatchUpload, ConsentedUpload, DownloadRequest, UploadReceipt, Window,
+};
+use zaitaku_proto::oqs::individual::{IndividualRequest, IndividualResult, RequestHeader};
+use zaitaku_proto::oqs::qualification::SearchInfo;
+use zaitaku_proto::oqs::{CharacterCode, read};
+use zaitaku_storage::StoredInstitution;
+use zaitaku_synth::SyntheticRecord;
+use zaitaku_testkit::client::{Browser, between, unescape};
+use zaitaku_testkit::fixtures;
+use zaitaku_testkit::on_both;
+use zaitaku_testkit::server::{self, Server};
+
+struct World {
+    srv: Server,
+    a: StoredInstitution,
+    b: StoredInstitution,
+    people: Vec<SyntheticRecord>,
+    utf8: String,
+    sjis: String,
+    b_link: String,
+}
+
+async fn issue(admin: &Browser, label: &str, character_code: &str) -> String {
+    let page = admin
+        .post(
+            "/admin/oqs-links",
+            &[("label", label), ("character_code", character_code)],
+        )
+        .await;
+    assert_eq!(page.status, 200, "{}", page.summary());
+    unescape(between(&page.body, "id=\"credential\" value=\"", "\"").unwrap())
+}
+
+async fn world(url: &str) -> World {
+    let srv = server::start(url).await;
+    let store = &srv.store;
+    let a = fixtures::institution(
+        store,
+        InstitutionKind::Medical,
+        51,
+        "試験在宅クリニック",
+        true,
+    )
+    .await;
+    let b =
+        fixtures::institution(store, InstitutionKind::Medical, 52, "別院クリニック", true).await;
+    fixtures::account(store, Some(&a), "aadmin", Role::Admin, "試験 管理者").await;
+    fixtures::account(store, Some(&b), "badmin", Role::Admin, "別院 管理者").await;
+    let people = fixtures::population(store, 23, fixtures::today(), 400).await;
+    let admin = Browser::login(&srv.base, &a, "aadmin").await;
+    let utf8 = issue(&admin, "受付レセコン", "0").await;
+    let sjis = issue(&admin, "旧レセコン", "1").await;
+    let b_admin = Browser::login(&srv.base, &b, "badmin").await;
+    let b_link = issue(&b_admin, "別院レセコン", "0").await;
+    World {
+        srv,
+        a,
+        b,
+        people,
+        utf8,
+        sjis,
+        b_link,
+    }
+}
+
+struct Answer {
+    status: u16,
+    name: String,
+    code: String,
+    body: Vec<u8>,
+}
+
+async fn send(w: &World, credential: Option<&str>, name: &str, body: Vec<u8>) -> Answer {
+    let mut req = reqwest::Client::new()
+        .post(format!("{}/oqs/v1/files/{name}", w.srv.base))
+        .body(body);
+    if let Some(c) = credential {
+        req = req.bearer_auth(c);
+    }
+    let r = req.send().await.unwrap();
+    let header = |h: &str| {
+        r.headers()
+            .get(h)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    Answer {
+        status: r.status().as_u16(),
+        name: header("x-oqs-file-name"),
+        code: header("x-oqs-error-code"),
+        body: r.bytes().await.unwrap().to_vec(),
+    }
+}
+
+fn code_of(i: &StoredInstitution) -> InstitutionCode {
+    i.institution.code.clone()
+}
+
+/// A person of the population with an insurance qualification in force,
+/// and their search information.
+fn insured(people: &[SyntheticRecord], skip: usize) -> (&Eligibility, SearchInfo) {
+    let today = fixtures::today();
+    people
+        .iter()
+        .map(|p| &p.eligibility)
+        .filter_map(|e| {
+            let q = e.resolve(today).qualification.filter(|q| q.covers(today))?;
+            match &q.coverage {
+                Coverage::Insurance {
+                    insurer_number,
+                    symbol,
+                    number,
+                    branch,
+                    ..
+                } => Some((
+                    e,
+                    SearchInfo {
+                        insurer_number: insurer_number.clone(),
+                        symbol: symbol.clone(),
+                        number: number.clone(),
+                        branch: Some(*branch),
+                        birthdate: e.person.birth_date,
+                        limit_consent: true,
+                        arbitrary_identifier: Some(format!("chart-{}", e.person.id)),
+                    },
+                )),
+                Coverage::MedicalAssistance { .. } => None,
+            }
+        })
+        .nth(skip)
+        .unwrap()
+}
+
+fn individual(w: &World, search: SearchInfo) -> IndividualRequest {
+    IndividualRequest {
+        header: RequestHeader {
+            medical_institution_code: code_of(&w.a),
+            qualification_confirmation_date: Some(fixtures::today()),
+            arbitrary_file_identifier: Some("clinic_0001".into()),
+        },
+        search,
+    }
+}
+
+async fn an_individual_inquiry_is_answered_in_the_link_s_encoding(url: &str) {
+    let w = world(url).await;
+    let (e, search) = insured(&w.people, 0);
+    fixtures::consent(
+        &w.srv.store,
+        &w.a,
+        e.person.id,
+        fixtures::Consent::register(CareKind::HomeVisit, Utc::now() - Duration::hours(1))
+            .with(ConsentItem::Checkups, Choice::Agree)
+            .with(ConsentItem::ClinicalAndDrug, Choice::Disagree),
+    )
+    .await;
+    w.srv
+        .store
+        .set_reference_number(w.a.id, e.person.id, Some("K-0042"), Utc::now())
+        .await
+        .unwrap();
+    for (credential, encoding) in [
+        (&w.utf8, CharacterCode::Utf8),
+        (&w.sjis, CharacterCode::ShiftJis),
+    ] {
+        // The request in the other encoding: the result follows the link.
+        let other = if encoding == CharacterCode::Utf8 {
+            CharacterCode::ShiftJis
+        } else {
+            CharacterCode::Utf8
+        };
+        let a = send(
+            &w,
+            Some(credential),
+            "OQSsiquc01req_202612070001.xml",
+            individual(&w, search.clone()).write(other),
+        )
+        .await;
+        assert_eq!(a.status, 200, "{}", String::from_utf8_lossy(&a.body));
+        assert_eq!(a.name, "OQSsiquc01res_202612070001.xml");
+        let doc = read(&a.body).unwrap();
+        assert_eq!(doc.encoding, encoding);
+        let r = IndividualResult::read(&doc).unwrap();
+        assert_eq!(r.header.character_code, encoding);
+        assert_eq!(r.header.segment_of_result, SegmentOfResult::Done);
+        assert_eq!(
+            r.header.reference_classification,
+            Some(ReferenceClassification::InsuranceData)
+        );
+        assert_eq!(
+            r.header.arbitrary_file_identifier.as_deref(),
+            Some("clinic_0001")
+        );
+        assert_eq!(r.header.medical_institution_code, code_of(&w.a));
+        assert_eq!(r.answer.status, ProcessingResultStatus::Done);
+        assert_eq!(r.answer.validity, Some(QualificationValidity::Valid));
+        assert_eq!(r.answer.search, Some(search.echo()));
+        let [q] = r.answer.results.as_slice() else {
+            panic!("{:?}", r.answer.results)
+        };
+        assert_eq!(q.name, e.person.name);
+        assert_eq!(q.birthdate, e.person.birth_date);
+        assert_eq!(q.number.as_deref(), Some(search.number.as_str()));
+        assert_eq!(q.reference_number.as_deref(), Some("K-0042"));
+        assert_eq!(q.checkups_consent.flag, ConsentFlag::Given);
+        assert!(q.checkups_consent.cons_time.is_some());
+        assert_eq!(q.limit_consent.flag, ConsentFlag::Given);
+        assert_eq!(q.pharmacists_consent.flag, ConsentFlag::None);
+    }
+
+    // Someone the number does not belong to (another birth date).
+    let mut stranger = search.clone();
+    stranger.birthdate = stranger.birthdate.pred_opt().unwrap();
+    let a = send(
+        &w,
+        Some(&w.utf8),
+        "OQSsiquc01req_202612070002.xml",
+        individual(&w, stranger).write(CharacterCode::Utf8),
+    )
+    .await;
+    let r = IndividualResult::read(&read(&a.body).unwrap()).unwrap();
+    assert_eq!(r.answer.validity, Some(QualificationValidity::NotFound));
+    assert!(r.answer.results.is_empty());
+
+    // A person's bad value: the result says which, with SegmentOfResult 9.
+    let text = String::from_utf8(individual(&w, search.clone()).write(CharacterCode::Utf8))
+        .unwrap()
+        .replace(
+            &format!(
+                "<Birthdate>{}</Birthdate>",
+                search.birthdate.format("%Y%m%d")
+            ),
+            "<Birthdate>1950-01-01</Birthdate>",
+        );
+    let a = send(
+        &w,
+        Some(&w.utf8),
+        "OQSsiquc01req_202612070003.xml",
+        text.into_bytes(),
+    )
+    .await;
+    assert_eq!(a.status, 200);
+    let r = IndividualResult::read(&read(&a.body).unwrap()).unwrap();
+    assert_eq!(r.header.segment_of_result, SegmentOfResult::Failed);
+    assert_eq!(r.answer.status, ProcessingResultStatus::Error);
+    let (code, message) = r.answer.note.unwrap();
+    assert_eq!(code, "Z-Q-0011");
+    assert!(message.contains("Birthdate"), "{message}");
+
+    let audit = w
+        .srv
+        .store
+        .audit_records(Some("oqs.inquiry"), 10)
+        .await
+        .unwrap();
+    assert!(
+        audit.iter().any(|r| r.outcome == "ok"
+            && r.person_id == Some(e.person.id)
+            && r.actor == "receipt_computer"),
+        "{audit:?}"
+    );
+}
+on_both!(an_individual_inquiry_is_answered_in_the_link_s_encoding);
+
+async fn refused_files_get_an_err_a_receipt_computer_can_act_on(url: &str) {
+    let w = world(url).await;
+    let (_, search) = insured(&w.people, 1);
+    let good = individual(&w, search.clone()).write(CharacterCode::Utf8);
+
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        (
+            "OQSsiquc01req_1.xml",
+            b"<XmlMsg><MessageHeader>".to_vec(),
+            "Z-Q-0002",
+        ),
+        (
+            "OQSsiquc01req_2.xml",
+            // Shift_JIS bytes under a UTF-8 declaration.
+            encoding_rs::SHIFT_JIS
+                .encode(
+                    &String::from_utf8(good.clone())
+                        .unwrap()
+                        .replace("clinic_0001", "診療所"),
+                )
+                .0
+                .into_owned(),
+            "Z-Q-0003",
+        ),
+        (
+            "OQSsiquc01req_3.xml",
+            b"<!DOCTYPE x [<!ENTITY a \"b\">]><XmlMsg/>".to_vec(),
+            "Z-Q-0004",
+        ),
+        ("OQSsiquc99req_4.xml", good.clone(), "Z-Q-0006"),
+        (
+            "OQSsiquc01req_5.xml",
+            String::from_utf8(good.clone())
+                .unwrap()
+                .replace(code_of(&w.a).as_str(), code_of(&w.b).as_str())
+                .into_bytes(),
+            "Z-Q-0020",
+        ),
+        ("TKKsiquc01req_6.xml", good.clone(), "Z-Q-0008"),
+    ];
+    for (name, body, code) in cases {
+        let a = send(&w, Some(&w.utf8), name, body).await;
+        assert_eq!(a.status, 422, "{name}");
+        assert_eq!(a.code, code, "{name}: {}", String::from_utf8_lossy(&a.body));
+        assert!(a.name.ends_with(".err"), "{}", a.name);
+        let text = String::from_utf8(a.body).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], code);
+        assert!(lines[1].ends_with('。'), "{text}");
+    }
+    // The .err of a Shift_JIS link is in Shift_JIS.
+    let a = send(&w, Some(&w.sjis), "OQSsiquc01req_7.xml", b"<x>".to_vec()).await;
+    assert_eq!(a.name, "OQSsiquc01req_7.err");
+    let (text, _, bad) = encoding_rs::SHIFT_JIS.decode(&a.body);
+    assert!(
+        !bad && text.contains("XMLの形式が正しくありません。"),
+        "{text}"
+    );
+
+    // Credentials.
+    let a = send(&w, None, "OQSsiquc01req_8.xml", good.clone()).await;
+    assert_eq!((a.status, a.code.as_str()), (401, "Z-Q-0101"));
+    let a = send(
+        &w,
+        Some("zoqs_1_nonsense"),
+        "OQSsiquc01req_8.xml",
+        good.clone(),
+    )
+    .await;
+    assert_eq!(a.status, 401);
+    // Another institution's link cannot ask about this one's code.
+    let a = send(&w, Some(&w.b_link), "OQSsiquc01req_9.xml", good.clone()).await;
+    assert_eq!((a.status, a.code.as_str()), (422, "Z-Q-0020"));
+
+    let refused = w
+        .srv
+        .store
+        .audit_records(Some("oqs.exchange"), 50)
+        .await
+        .unwrap();
+    assert!(refused.iter().filter(|r| r.outcome == "refused").count() >= 8);
+}
+on_both!(refused_files_get_an_err_a_receipt_computer_can_act_on);
+
+/// Downloads until the job is done (the server's worker runs every 250 ms).
+async fn downloaded(w: &World, credential: &str, prefix: &str, number: &str) -> BatchResult {
+    let request = DownloadRequest {
+        medical_institution_code: code_of(&w.a),
+        reception_number: number.to_owned(),
+    }
+    .write(CharacterCode::Utf8);
+    for _ in 0..200 {
+        let a = send(
+            w,
+            Some(credential),
+            &format!("{prefix}02req_{number}.xml"),
+            request.clone(),
+        )
+        .await;
+        assert_eq!(a.status, 200, "{}", String::from_utf8_lossy(&a.body));
+        let r = BatchResult::read(&read(&a.body).unwrap()).unwrap();
+        match r.header.segment_of_result {
+            SegmentOfResult::Processing => {
+                assert!(r.units.is_empty());
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            _ => return r,
+        }
+    }
+    panic!("the job was not done in 20 s")
+}
+
+async fn a_batch_is_queued_worked_and_downloaded(url: &str) {
+    let w = world(url).await;
+    let (e0, s0) = insured(&w.people, 2);
+    let (_, s1) = insured(&w.people, 3);
+    let mut stranger = s1.clone();
+    stranger.number = format!("{}9", stranger.number);
+    let upload = BatchUpload {
+        header: RequestHeader {
+            medical_institution_code: code_of(&w.a),
+            qualification_confirmation_date: None,
+            arbitrary_file_identifier: Some("batch-1".into()),
+        },
+        persons: vec![s0.clone(), stranger, s1.clone()],
+    };
+    let mut text = String::from_utf8(upload.write(CharacterCode::Utf8)).unwrap();
+    // A third person whose insurer number has a bad check digit.
+    let wrong = s1.insurer_number.as_str().to_owned();
+    let last = wrong.as_bytes()[wrong.len() - 1] - b'0';
+    let bad = format!("{}{}", &wrong[..wrong.len() - 1], (last + 1) % 10);
+    let at = text.rfind(&format!(">{:>8}<", wrong)).unwrap();
+    text.replace_range(at..at + 10, &format!(">{bad:>8}<"));
+
+    for (credential, encoding) in [
+        (&w.sjis, CharacterCode::ShiftJis),
+        (&w.utf8, CharacterCode::Utf8),
+    ] {
+        let name = format!("OQSmuquc01req_20261207000{}.xml", encoding.identifier());
+        let a = send(&w, Some(credential), &name, text.clone().into_bytes()).await;
+        assert_eq!(a.status, 200, "{}", String::from_utf8_lossy(&a.body));
+        assert_eq!(a.name, name.replace("01req_", "01res_"));
+        let receipt = UploadReceipt::read(&read(&a.body).unwrap()).unwrap();
+        assert_eq!(receipt.character_code, encoding);
+        assert_eq!(
+            receipt.arbitrary_file_identifier.as_deref(),
+            Some("batch-1")
+        );
+        // The same file sent again is the same job.
+        let again = send(&w, Some(credential), &name, text.clone().into_bytes()).await;
+        let again = UploadReceipt::read(&read(&again.body).unwrap()).unwrap();
+        assert_eq!(again.reception_number, receipt.reception_number);
+
+        let r = downloaded(&w, credential, "OQSmuquc", &receipt.reception_number).await;
+        assert_eq!(r.header.segment_of_result, SegmentOfResult::Done);
+        assert_eq!(r.header.character_code, encoding);
+        assert_eq!(
+            r.header.reception_number.as_deref(),
+            Some(receipt.reception_number.as_str())
+        );
+        let counts = r.header.counts.unwrap();
+        assert_eq!((counts.total, counts.normal, counts.error), (3, 2, 1));
+        assert_eq!(r.units.len(), 3);
+        assert_eq!(r.units[0].validity, Some(QualificationValidity::Valid));
+        assert_eq!(r.units[0].results[0].name, e0.person.name);
+        assert_eq!(r.units[0].search.as_ref(), Some(&s0.echo()));
+        assert_eq!(r.units[1].validity, Some(QualificationValidity::NotFound));
+        assert_eq!(r.units[2].status, ProcessingResultStatus::Error);
+        assert_eq!(r.units[2].note.as_ref().unwrap().0, "Z-Q-0013");
+
+        // Another institution's link does not find this 受付番号.
+        let mine = DownloadRequest {
+            medical_institution_code: code_of(&w.b),
+            reception_number: receipt.reception_number.clone(),
+        };
+        let a = send(
+            &w,
+            Some(&w.b_link),
+            "OQSmuquc02req_x.xml",
+            mine.write(CharacterCode::Utf8),
+        )
+        .await;
+        assert_eq!((a.status, a.code.as_str()), (422, "Z-Q-0021"));
+    }
+    let reads = w
+        .srv
+        .store
+        .audit_records(Some("oqs.inquiry"), 50)
+        .await
+        .unwrap();
+    assert!(reads.iter().any(|r| r.person_id == Some(e0.person.id)));
+}
+on_both!(a_batch_is_queued_worked_and_downloaded);
+
+async fn consented_patients_are_retrieved_by_window(url: &str) {
+    let w = world(url).await;
+    let (e, _) = insured(&w.people, 4);
+    let (other, _) = insured(&w.people, 5);
+    let now = Utc::now();
+    fixtures::consent(
+        &w.srv.store,
+        &w.a,
+        e.person.id,
+        fixtures::Consent::register(CareKind::HomeVisit, now - Duration::days(2))
+            .with(ConsentItem::ClinicalAndDrug, Choice::Agree),
+    )
+    .await;
+    // Consented to the other institution: never in this one's results.
+    fixtures::consent(
+        &w.srv.store,
+        &w.b,
+        other.person.id,
+        fixtures::Consent::register(CareKind::HomeVisit, now - Duration::days(2)),
+    )
+    .await;
+    let today = fixtures::today();
+    let request = ConsentedUpload {
+        medical_institution_code: code_of(&w.a),
+        arbitrary_file_identifier: Some("visit-1".into()),
+        window: Window::Consent {
+            from: today - Duration::days(7),
+            to: today,
+        },
+        treatment: MedicalTreatmentFlag::HomeVisit,
+    };
+    let a = send(
+        &w,
+        Some(&w.sjis),
+        "OQSmuhvq01req_202612070001.xml",
+        request.write(CharacterCode::ShiftJis),
+    )
+    .await;
+    assert_eq!(a.status, 200, "{}", String::from_utf8_lossy(&a.body));
+    let receipt = UploadReceipt::read(&read(&a.body).unwrap()).unwrap();
+    let r = downloaded(&w, &w.sjis, "OQSmuhvq", &receipt.reception_number).await;
+    assert_eq!(r.units.len(), 1, "{:?}", r.units);
+    let q = &r.units[0].results[0];
+    assert_eq!(q.name, e.person.name);
+    assert_eq!(q.pharmacists_consent.flag, ConsentFlag::Given);
+    assert!(q.pharmacists_consent.cons_time.is_some());
+
+    // The wrong treatment flag for the prefix is refused.
+    let mut online = request.clone();
+    online.treatment = MedicalTreatmentFlag::Online;
+    let a = send(
+        &w,
+        Some(&w.utf8),
+        "OQSmuhvq01req_202612070002.xml",
+        online.write(CharacterCode::Utf8),
+    )
+    .await;
+    assert_eq!((a.status, a.code.as_str()), (422, "Z-Q-0012"));
+}
+on_both!(consented_patients_are_retrieved_by_window);
