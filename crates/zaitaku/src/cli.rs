@@ -53,6 +53,31 @@ pub enum Command {
     Card(crate::card::CardArgs),
     /// The audit log: verify that no record was edited or deleted.
     Audit(AuditArgs),
+    /// The folder agent on a clinic's terminal (連携アプリ stand-in): sends
+    /// the request files the receipt computer writes into req/ to the server,
+    /// writes the answers into res/ and new check-in results into face/.
+    OqsLink(OqsLinkArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct OqsLinkArgs {
+    /// The zaitaku server's base URL, e.g. `https://zaitaku.example.jp`.
+    #[arg(long, env = "ZAITAKU_OQS_SERVER")]
+    pub server: String,
+    /// The exchange folder holding req/, res/ and face/ (created if missing).
+    #[arg(long, env = "ZAITAKU_OQS_FOLDER")]
+    pub folder: PathBuf,
+    /// The link credential (zoqs_…) issued under 《レセコン連携》 in the
+    /// administration. Prefer the environment variable: a command line can
+    /// be seen by other users of the computer.
+    #[arg(long, env = "ZAITAKU_OQS_CREDENTIAL", hide_env_values = true)]
+    pub credential: String,
+    /// Milliseconds between looks at req/ and asks for new check-in results.
+    #[arg(long, env = "ZAITAKU_OQS_INTERVAL", default_value_t = 500, value_parser = clap::value_parser!(u64).range(50..=600_000))]
+    pub interval: u64,
+    /// Send what is in req/, fetch new check-in results, then exit (for tests and cron).
+    #[arg(long)]
+    pub once: bool,
 }
 
 #[derive(Args, Debug)]

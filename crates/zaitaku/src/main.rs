@@ -1,4 +1,4 @@
-//! The `zaitaku` command: demo, serve, seed, migrate.
+//! The `zaitaku` command: demo, serve, seed, migrate, card, audit, oqs-link.
 
 mod card;
 mod cli;
@@ -63,6 +63,49 @@ fn one_line(e: &anyhow::Error) -> String {
         line.push_str(&text);
     }
     line
+}
+
+/// `zaitaku oqs-link`: the folder agent, until Ctrl-C (or SIGTERM), or one
+/// round with `--once` (exit 1 when files were left unsent).
+async fn oqs_link(args: cli::OqsLinkArgs) -> Result<()> {
+    use zaitaku_oqs_link::{Blocked, Config};
+    let mut config = Config::new(&args.server, args.folder, args.credential)?;
+    config.interval = std::time::Duration::from_millis(args.interval);
+    if !args.once {
+        zaitaku_oqs_link::run(config, serve::shutdown_signal()).await?;
+        return Ok(());
+    }
+    let report = zaitaku_oqs_link::run_once(config).await?;
+    println!(
+        "結果 {} 件、エラー {} 件、顔認証の結果 {} 件を書きました / wrote {} result(s), {} rejection(s), {} check-in result(s)",
+        report.answered,
+        report.rejected,
+        report.faces,
+        report.answered,
+        report.rejected,
+        report.faces
+    );
+    match report.blocked {
+        Some(Blocked::Unauthorized) => anyhow::bail!(
+            "サーバが連携の認証情報を拒否しました（401）。{} 件を req/ に残しました / the server refused the link credential; {} file(s) left in req/",
+            report.waiting,
+            report.waiting
+        ),
+        Some(Blocked::Unavailable) => anyhow::bail!(
+            "サーバに送れませんでした。{} 件を req/ に残しました / could not reach the server; {} file(s) left in req/",
+            report.waiting,
+            report.waiting
+        ),
+        None => {
+            if report.waiting > 0 {
+                println!(
+                    "書き込み中のファイル {} 件は次回送ります / {} file(s) still being written are left for the next run",
+                    report.waiting, report.waiting
+                );
+            }
+            Ok(())
+        }
+    }
 }
 
 fn today_in_japan() -> chrono::NaiveDate {
@@ -168,6 +211,7 @@ async fn run(command: Command) -> Result<()> {
             Ok(())
         }
         Command::Card(args) => card::run(args, today_in_japan()).await,
+        Command::OqsLink(args) => oqs_link(args).await,
         Command::Audit(args) => match args.command {
             cli::AuditCommand::Verify(db) => {
                 let store = Store::open(&db.database_url).await?;

@@ -439,6 +439,31 @@ fn help_explains_every_option() {
             ],
         ),
         ("migrate", vec![database]),
+        (
+            "oqs-link",
+            vec![
+                (
+                    "--server <SERVER>",
+                    "The zaitaku server's base URL, e.g. `https://zaitaku.example.jp`",
+                ),
+                (
+                    "--folder <FOLDER>",
+                    "The exchange folder holding req/, res/ and face/ (created if missing)",
+                ),
+                (
+                    "--credential <CREDENTIAL>",
+                    "The link credential (zoqs_…) issued under 《レセコン連携》 in the administration",
+                ),
+                (
+                    "--interval <INTERVAL>",
+                    "Milliseconds between looks at req/ and asks for new check-in results",
+                ),
+                (
+                    "--once",
+                    "Send what is in req/, fetch new check-in results, then exit (for tests and cron)",
+                ),
+            ],
+        ),
     ];
     for (sub, options) in subcommands {
         let out = zaitaku(&[sub, "--help"]);
@@ -467,4 +492,45 @@ fn help_explains_every_option() {
     ] {
         assert!(serve.contains(env), "serve --help lacks {env}");
     }
+    let link = text(&zaitaku(&["oqs-link", "--help"]).stdout);
+    for env in [
+        "ZAITAKU_OQS_SERVER",
+        "ZAITAKU_OQS_FOLDER",
+        "ZAITAKU_OQS_CREDENTIAL",
+        "ZAITAKU_OQS_INTERVAL",
+    ] {
+        assert!(link.contains(env), "oqs-link --help lacks {env}");
+    }
+}
+
+/// `zaitaku oqs-link --once` with the server down: the request stays in
+/// req/, nothing half-written appears in res/, and the exit code says so.
+#[test]
+fn oqs_link_once_keeps_the_file_when_the_server_is_down() {
+    let dir = tempfile::tempdir().unwrap();
+    let req = dir.path().join("req");
+    std::fs::create_dir(&req).unwrap();
+    std::fs::write(req.join("OQSsiquc01req_202610010001.xml"), b"<Request/>").unwrap();
+    let port = zaitaku_testkit::free_port();
+    let out = Command::new(BIN)
+        .args(["oqs-link", "--once", "--server"])
+        .arg(format!("http://127.0.0.1:{port}"))
+        .arg("--folder")
+        .arg(dir.path())
+        .env("ZAITAKU_OQS_CREDENTIAL", "zoqs_1_x")
+        .env("ZAITAKU_LOG", "warn")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("エラー: サーバに送れませんでした。1 件を req/ に残しました"),
+        "{err}"
+    );
+    assert!(!err.contains("zoqs_1_x"), "{err}");
+    assert!(req.join("OQSsiquc01req_202610010001.xml").exists());
+    assert_eq!(
+        std::fs::read_dir(dir.path().join("res")).unwrap().count(),
+        0
+    );
 }
