@@ -22,6 +22,7 @@ mod flows_e2e;
 mod handoff;
 mod identity_e2e;
 mod oqs;
+mod oqs_link_e2e;
 mod oqs_links;
 mod pages;
 mod staff_app;

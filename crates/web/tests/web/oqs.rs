@@ -26,13 +26,13 @@ use zaitaku_testkit::fixtures;
 use zaitaku_testkit::on_both;
 use zaitaku_testkit::server::{self, Server};
 
-struct World {
-    srv: Server,
-    a: StoredInstitution,
+pub(crate) struct World {
+    pub(crate) srv: Server,
+    pub(crate) a: StoredInstitution,
     b: StoredInstitution,
-    people: Vec<SyntheticRecord>,
-    utf8: String,
-    sjis: String,
+    pub(crate) people: Vec<SyntheticRecord>,
+    pub(crate) utf8: String,
+    pub(crate) sjis: String,
     b_link: String,
 }
 
@@ -47,7 +47,7 @@ async fn issue(admin: &Browser, label: &str, character_code: &str) -> String {
     unescape(between(&page.body, "id=\"credential\" value=\"", "\"").unwrap())
 }
 
-async fn world(url: &str) -> World {
+pub(crate) async fn world(url: &str) -> World {
     let srv = server::start(url).await;
     let store = &srv.store;
     let a = fixtures::institution(
@@ -109,13 +109,13 @@ async fn send(w: &World, credential: Option<&str>, name: &str, body: Vec<u8>) ->
     }
 }
 
-fn code_of(i: &StoredInstitution) -> InstitutionCode {
+pub(crate) fn code_of(i: &StoredInstitution) -> InstitutionCode {
     i.institution.code.clone()
 }
 
 /// A person of the population with an insurance qualification in force,
 /// and their search information.
-fn insured(people: &[SyntheticRecord], skip: usize) -> (&Eligibility, SearchInfo) {
+pub(crate) fn insured(people: &[SyntheticRecord], skip: usize) -> (&Eligibility, SearchInfo) {
     let today = fixtures::today();
     people
         .iter()
@@ -148,7 +148,7 @@ fn insured(people: &[SyntheticRecord], skip: usize) -> (&Eligibility, SearchInfo
         .unwrap()
 }
 
-fn individual(w: &World, search: SearchInfo) -> IndividualRequest {
+pub(crate) fn individual(w: &World, search: SearchInfo) -> IndividualRequest {
     IndividualRequest {
         header: RequestHeader {
             medical_institution_code: code_of(&w.a),
