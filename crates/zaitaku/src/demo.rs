@@ -278,6 +278,7 @@ pub fn print_banner(
     patients: &[DemoPatient],
     cards: &[zaitaku_identity::WalletCard],
     db_url: &str,
+    links: &[crate::demo_oqs::DemoLink],
 ) {
     println!();
     println!("zaitaku デモを起動しました（合成データのみ。実在の人物・機関ではありません）");
@@ -348,6 +349,8 @@ pub fn print_banner(
     }
     println!();
     println!("本人確認のテスト（カードを選んで暗証番号を入力）: {base_url}/demo/identity");
+    println!();
+    crate::demo_oqs::print(base_url, links);
     println!();
     println!("停止するには Ctrl-C を押してください。");
     println!();

@@ -4,6 +4,7 @@ mod card;
 mod cli;
 mod demo;
 mod demo_cards;
+mod demo_oqs;
 mod logging;
 mod seed;
 mod serve;
@@ -149,7 +150,13 @@ async fn run(command: Command) -> Result<()> {
             let listener = serve::bind(args.listen).await?;
             let base_url = format!("http://{}", listener.local_addr().unwrap_or(args.listen));
             let signer = serve::signer(Some(&args.data_dir.join("return-signing-key.pem")))?;
-            demo::print_banner(&base_url, &institutions, &patients, &cards, &url);
+            let links = match institutions.first() {
+                Some(clinic) => {
+                    demo_oqs::links(&store, clinic, &patients, &args.data_dir, today).await?
+                }
+                None => Vec::new(),
+            };
+            demo::print_banner(&base_url, &institutions, &patients, &cards, &url, &links);
             // The demo's codes open at once: the tester issues one and types it.
             let terms = CodeTerms {
                 usable_after: chrono::Duration::zero(),
