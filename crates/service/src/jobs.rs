@@ -70,7 +70,7 @@ pub async fn upload(
     store: &Store,
     link: &Link,
     name: &RequestName,
-    bytes: &[u8],
+    bytes: Vec<u8>,
     now: DateTime<Utc>,
 ) -> Result<Result<Exchange, Rejection>, ServiceError> {
     let Some(kind) = job_kind(name.kind) else {
@@ -79,15 +79,18 @@ pub async fn upload(
             name.request(),
         )));
     };
-    let checked = read(bytes).map_err(Rejection::from).and_then(|doc| {
-        if kind == "muquc" {
-            let r = BatchUpload::read(&doc)?;
-            Ok((
-                r.header.medical_institution_code,
-                r.header.arbitrary_file_identifier,
-                r.persons.len(),
-            ))
-        } else {
+    let checked = if kind == "muquc" {
+        // Read person by person and let go: an upload of 100,000 persons
+        // is checked without holding them.
+        BatchUpload::read_each(&bytes, &mut |_, _| Ok(())).map(|(header, persons)| {
+            (
+                header.medical_institution_code,
+                header.arbitrary_file_identifier,
+                persons,
+            )
+        })
+    } else {
+        read(&bytes).map_err(Rejection::from).and_then(|doc| {
             let r = ConsentedUpload::read(&doc)?;
             let expected = if kind == "muhvq" {
                 MedicalTreatmentFlag::HomeVisit
@@ -112,8 +115,8 @@ pub async fn upload(
                 ));
             }
             Ok((r.medical_institution_code, r.arbitrary_file_identifier, 0))
-        }
-    });
+        })
+    };
     let (code, file_identifier, persons) = match checked {
         Ok(c) => c,
         Err(r) => return Ok(Err(r)),
@@ -121,7 +124,7 @@ pub async fn upload(
     if let Err(r) = own_institution(link, &code) {
         return Ok(Err(r));
     }
-    let key = upload_key(name, bytes);
+    let key = upload_key(name, &bytes);
     let job = match store.oqs_job_by_upload(link.institution_id, &key).await? {
         Some(j) => j,
         None => {
@@ -134,7 +137,7 @@ pub async fn upload(
                         kind,
                         reception_number: number,
                         upload_key: key.clone(),
-                        request: bytes.to_vec(),
+                        request: bytes,
                         character_code: link.character_code.identifier(),
                         created_at: now,
                     }),
@@ -294,7 +297,7 @@ pub async fn work_one(
         character_code: character_code(&job),
     };
     let worked = match job.kind.as_str() {
-        "muquc" => inquiries(store, &link, &job, &request, clock).await?,
+        "muquc" => inquiries(store, &link, &job, request, clock).await?,
         _ => consented(store, &link, &job, &request, clock).await?,
     };
     let at = clock();
@@ -427,23 +430,29 @@ async fn inquiries(
     store: &Store,
     link: &Link,
     job: &OqsJob,
-    request: &[u8],
+    request: Vec<u8>,
     clock: &(dyn Fn() -> DateTime<Utc> + Sync),
 ) -> Result<Worked, ServiceError> {
-    let upload = match read(request)
-        .map_err(Rejection::from)
-        .and_then(|doc| BatchUpload::read(&doc))
-    {
-        Ok(u) => u,
+    // The header first (it may stand anywhere in the file), then the
+    // persons as they are read, a part's worth at a time: the file's
+    // persons are never all in memory.
+    let header = match BatchUpload::read_each(&request, &mut |_, _| Ok(())) {
+        Ok((header, _)) => header,
         Err(r) => return Ok(Worked::Refused(r.code())),
     };
     let now = clock();
-    let on = upload
-        .header
+    let on = header
         .qualification_confirmation_date
         .unwrap_or_else(|| jst_day(now));
+    let (tx, mut persons) = tokio::sync::mpsc::channel(PART_PERSONS);
+    let reading = tokio::task::spawn_blocking(move || {
+        BatchUpload::read_each(&request, &mut |echo, search| {
+            tx.blocking_send((echo, search))
+                .map_err(|_| Rejection::new(RejectionKind::Layout, "the worker stopped"))
+        })
+    });
     let mut out = parts(store, job, clock);
-    for (echo, search) in upload.persons {
+    while let Some((echo, search)) = persons.recv().await {
         let (mut answer, person_id) = match &search {
             Err(r) => (PersonAnswer::refused(r, None), None),
             Ok(s) => answer_by_card(store, link, s, on, now).await?,
@@ -465,6 +474,11 @@ async fn inquiries(
         if !out.push(&answer, audit, link.character_code).await? {
             return Ok(Worked::Lost);
         }
+    }
+    match reading.await {
+        Ok(Ok(_)) => {}
+        Ok(Err(r)) => return Ok(Worked::Refused(r.code())),
+        Err(e) => return Err(ServiceError::Internal(format!("reading the upload: {e}"))),
     }
     out.close(Some(on)).await
 }

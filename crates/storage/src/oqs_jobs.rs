@@ -78,10 +78,14 @@ fn job(r: &dyn Columns) -> Result<OqsJob> {
 }
 
 const INSERT: Insert = insert_returning_id!(
-    "INSERT INTO oqs_jobs (institution_id, link_id, kind, reception_number, upload_key, request, \
-     character_code, state, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 'queued', $8) \
+    "INSERT INTO oqs_jobs (institution_id, link_id, kind, reception_number, upload_key, \
+     character_code, state, created_at) VALUES ($1, $2, $3, $4, $5, $6, 'queued', $7) \
      ON CONFLICT (institution_id, upload_key) DO NOTHING"
 );
+
+/// The upload is kept in parts of this size: binding a blob copies it, and
+/// a part's copy is small where the whole file's would not be.
+const UPLOAD_PART: usize = 1024 * 1024;
 
 impl Step for NewOqsJob {
     fn run(&self, db: &mut Db) -> Result<Result<Written, Refusal>> {
@@ -93,12 +97,20 @@ impl Step for NewOqsJob {
                 Arg::Text(self.kind),
                 Arg::Text(&self.reception_number),
                 Arg::Text(&self.upload_key),
-                Arg::Blob(&self.request),
                 Arg::Text(self.character_code),
                 Arg::Int(micros(self.created_at)),
             ],
         )?;
-        Ok(Ok(id.map_or(Written::Done, Written::Id)))
+        let Some(id) = id else {
+            return Ok(Ok(Written::Done));
+        };
+        for (part, bytes) in self.request.chunks(UPLOAD_PART).enumerate() {
+            db.changed(
+                "INSERT INTO oqs_job_uploads (job_id, part, bytes) VALUES ($1, $2, $3)",
+                &[Arg::Int(id), Arg::Int(part as i64), Arg::Blob(bytes)],
+            )?;
+        }
+        Ok(Ok(Written::Id(id)))
     }
 }
 
@@ -280,13 +292,11 @@ impl Store {
         lease_until: DateTime<Utc>,
     ) -> Result<Option<(OqsJob, Vec<u8>)>> {
         let sql = format!(
-            "SELECT {COLUMNS}, request FROM oqs_jobs WHERE state = 'queued' \
+            "SELECT {COLUMNS} FROM oqs_jobs WHERE state = 'queued' \
              OR (state = 'working' AND lease_until < $1) ORDER BY id LIMIT 1"
         );
-        let Some((found, request)) = self
-            .fetch_optional(&sql, &[Arg::Int(micros(now))], |r| {
-                Ok((job(r)?, r.col::<Vec<u8>>("request")?))
-            })
+        let Some(found) = self
+            .fetch_optional(&sql, &[Arg::Int(micros(now))], job)
             .await?
         else {
             return Ok(None);
@@ -298,7 +308,32 @@ impl Store {
                 now: micros(now),
             })
             .await?;
-        Ok(claimed.then_some((found, request)))
+        if !claimed {
+            return Ok(None);
+        }
+        let size: i64 = self
+            .fetch_optional(
+                "SELECT COALESCE(SUM(LENGTH(bytes)), 0) AS n FROM oqs_job_uploads WHERE job_id = $1",
+                &[Arg::Int(found.id)],
+                |r| r.col::<i64>("n"),
+            )
+            .await?
+            .unwrap_or(0);
+        let mut request = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+        for part in 0.. {
+            let Some(bytes) = self
+                .fetch_optional(
+                    "SELECT bytes FROM oqs_job_uploads WHERE job_id = $1 AND part = $2",
+                    &[Arg::Int(found.id), Arg::Int(part)],
+                    |r| r.col::<Vec<u8>>("bytes"),
+                )
+                .await?
+            else {
+                break;
+            };
+            request.extend_from_slice(&bytes);
+        }
+        Ok(Some((found, request)))
     }
 
     /// Part `part` of a done job's result.

@@ -54,6 +54,29 @@ impl Connection {
         self.read_response().await
     }
 
+    /// A POST of `body` with a bearer credential (the receipt-computer
+    /// interface).
+    pub async fn post(&mut self, path: &str, bearer: &str, body: &[u8]) -> Result<Response> {
+        self.request.clear();
+        self.request.extend_from_slice(b"POST ");
+        self.request.extend_from_slice(path.as_bytes());
+        self.request
+            .extend_from_slice(b" HTTP/1.1\r\nHost: 127.0.0.1:");
+        self.request
+            .extend_from_slice(self.port.to_string().as_bytes());
+        self.request
+            .extend_from_slice(b"\r\nAuthorization: Bearer ");
+        self.request.extend_from_slice(bearer.as_bytes());
+        self.request
+            .extend_from_slice(b"\r\nContent-Type: application/xml\r\nContent-Length: ");
+        self.request
+            .extend_from_slice(body.len().to_string().as_bytes());
+        self.request.extend_from_slice(b"\r\n\r\n");
+        self.request.extend_from_slice(body);
+        self.stream.write_all(&self.request).await?;
+        self.read_response().await
+    }
+
     async fn read_response(&mut self) -> Result<Response> {
         self.buf.clear();
         loop {

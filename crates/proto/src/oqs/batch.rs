@@ -13,7 +13,7 @@ use super::individual::{MAX_FILE_IDENTIFIER, RequestHeader};
 use super::qualification::{
     PersonAnswer, ResultHeader, SearchEcho, SearchInfo, check_declared, institution_code, message,
 };
-use super::reader::{CharacterCode, Document};
+use super::reader::{CharacterCode, Document, Element, read_split};
 use super::rejection::{Rejection, RejectionKind};
 use super::writer::XmlWriter;
 
@@ -36,26 +36,47 @@ pub struct ReadBatchUpload {
     pub persons: Vec<(SearchEcho, Result<SearchInfo, Rejection>)>,
 }
 
+/// Where the persons of an upload stand.
+const PERSONS_AT: [&str; 3] = ["XmlMsg", "MessageBody", "QualificationConfirmSearchInfo"];
+
 impl BatchUpload {
-    pub fn read(doc: &Document) -> Result<ReadBatchUpload, Rejection> {
-        let (header, body) = message(doc)?;
-        let header = RequestHeader::read(doc, &header)?;
-        let mut persons = Vec::new();
-        for info in body.each("QualificationConfirmSearchInfo") {
-            if persons.len() == MAX_PERSONS {
+    /// Reads an upload, handing each person to `each` as it is read (the
+    /// file's persons are never all in memory as elements). The header is
+    /// checked after the last person; the number of persons is returned.
+    pub fn read_each(
+        bytes: &[u8],
+        each: &mut dyn FnMut(SearchEcho, Result<SearchInfo, Rejection>) -> Result<(), Rejection>,
+    ) -> Result<(RequestHeader, usize), Rejection> {
+        let mut count = 0usize;
+        let doc = read_split(bytes, &PERSONS_AT, &mut |element: Element| {
+            if count == MAX_PERSONS {
                 return Err(Rejection::new(
                     RejectionKind::TooMany,
                     format!("QualificationConfirmSearchInfo {MAX_PERSONS}件まで"),
                 ));
             }
-            persons.push((SearchEcho::read(&info)?, SearchInfo::read(&info)));
-        }
-        if persons.is_empty() {
+            count += 1;
+            let node = Node::root(&element);
+            each(SearchEcho::read(&node)?, SearchInfo::read(&node))
+        })?;
+        let (header, _) = message(&doc)?;
+        let header = RequestHeader::read(&doc, &header)?;
+        if count == 0 {
             return Err(Rejection::new(
                 RejectionKind::Missing,
                 "XmlMsg/MessageBody/QualificationConfirmSearchInfo",
             ));
         }
+        Ok((header, count))
+    }
+
+    /// Reads a whole upload at once (a small file, a test).
+    pub fn read_all(bytes: &[u8]) -> Result<ReadBatchUpload, Rejection> {
+        let mut persons = Vec::new();
+        let (header, _) = Self::read_each(bytes, &mut |echo, search| {
+            persons.push((echo, search));
+            Ok(())
+        })?;
         Ok(ReadBatchUpload { header, persons })
     }
 

@@ -175,12 +175,24 @@ pub struct Document {
 /// Reads a file: size, encoding by its declaration (UTF-8 without one),
 /// strict decoding, then the element tree.
 pub fn read(bytes: &[u8]) -> Result<Document, ReadError> {
+    read_split(bytes, &[], &mut |_| Ok(()))
+}
+
+/// Reads a file like [`read`], but hands each element at the path `split`
+/// (e.g. `XmlMsg/MessageBody/QualificationConfirmSearchInfo`) to `each` as
+/// soon as it is closed instead of keeping it in the tree: a file of
+/// 100,000 persons is read with one person's elements in memory at a time.
+pub fn read_split<E: From<ReadError>>(
+    bytes: &[u8],
+    split: &[&str],
+    each: &mut dyn FnMut(Element) -> Result<(), E>,
+) -> Result<Document, E> {
     if bytes.len() > MAX_FILE_BYTES {
-        return Err(ReadError::TooLarge);
+        return Err(ReadError::TooLarge.into());
     }
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Err(ReadError::Empty);
+        return Err(ReadError::Empty.into());
     }
     let encoding = match declared_encoding(bytes) {
         Some(name) => CharacterCode::of_declared(&name).ok_or(ReadError::UnknownEncoding(name))?,
@@ -190,7 +202,7 @@ pub fn read(bytes: &[u8]) -> Result<Document, ReadError> {
         .encoding()
         .decode_without_bom_handling_and_without_replacement(bytes)
         .ok_or(ReadError::NotInDeclaredEncoding(encoding.declared_name()))?;
-    let root = parse(&text)?;
+    let root = parse(&text, split, each)?;
     Ok(Document { encoding, root })
 }
 
@@ -214,7 +226,11 @@ fn malformed(e: impl std::fmt::Display) -> ReadError {
     ReadError::Malformed(e.to_string())
 }
 
-fn parse(text: &str) -> Result<Element, ReadError> {
+fn parse<E: From<ReadError>>(
+    text: &str,
+    split: &[&str],
+    each: &mut dyn FnMut(Element) -> Result<(), E>,
+) -> Result<Element, E> {
     let mut reader = quick_xml::Reader::from_str(text);
     reader.config_mut().check_end_names = true;
     let mut open: Vec<Element> = Vec::new();
@@ -223,10 +239,10 @@ fn parse(text: &str) -> Result<Element, ReadError> {
         match reader.read_event().map_err(malformed)? {
             Event::Start(e) => {
                 if root.is_some() {
-                    return Err(ReadError::Root);
+                    return Err(ReadError::Root.into());
                 }
                 if open.len() >= MAX_DEPTH {
-                    return Err(ReadError::TooDeep);
+                    return Err(ReadError::TooDeep.into());
                 }
                 open.push(Element {
                     name: e.local_name().as_ref().to_owned(),
@@ -238,11 +254,19 @@ fn parse(text: &str) -> Result<Element, ReadError> {
                     name: e.local_name().as_ref().to_owned(),
                     ..Element::default()
                 };
-                close(&mut open, &mut root, element)?;
+                if is_split(&open, &element, split) {
+                    each(element)?;
+                } else {
+                    close(&mut open, &mut root, element)?;
+                }
             }
             Event::End(_) => {
                 let element = open.pop().ok_or(ReadError::Root)?;
-                close(&mut open, &mut root, element)?;
+                if is_split(&open, &element, split) {
+                    each(element)?;
+                } else {
+                    close(&mut open, &mut root, element)?;
+                }
             }
             Event::Text(t) => append(&mut open, &t.xml10_content())?,
             Event::CData(c) => append(&mut open, &c.xml10_content())?,
@@ -255,20 +279,27 @@ fn parse(text: &str) -> Result<Element, ReadError> {
                         "gt" => ">",
                         "apos" => "'",
                         "quot" => "\"",
-                        other => return Err(ReadError::Entity(other.to_owned())),
+                        other => return Err(ReadError::Entity(other.to_owned()).into()),
                     }),
                 };
                 append(&mut open, &resolved)?;
             }
-            Event::DocType(_) => return Err(ReadError::DocType),
+            Event::DocType(_) => return Err(ReadError::DocType.into()),
             Event::Decl(_) | Event::PI(_) | Event::Comment(_) => {}
             Event::Eof => break,
         }
     }
     if !open.is_empty() {
-        return Err(malformed("an element is not closed"));
+        return Err(malformed("an element is not closed").into());
     }
-    root.ok_or(ReadError::Root)
+    Ok(root.ok_or(ReadError::Root)?)
+}
+
+/// Whether `element`, closed under `open`, stands at the path `split`.
+fn is_split(open: &[Element], element: &Element, split: &[&str]) -> bool {
+    split.len() == open.len() + 1
+        && split.last().is_some_and(|last| element.name == *last)
+        && open.iter().zip(split).all(|(o, name)| o.name == *name)
 }
 
 /// Text inside an element; outside the root only whitespace may stand.

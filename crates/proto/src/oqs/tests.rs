@@ -356,7 +356,7 @@ proptest! {
             },
             persons,
         };
-        let back = BatchUpload::read(&read(&upload.write(encoding)).unwrap()).unwrap();
+        let back = BatchUpload::read_all(&upload.write(encoding)).unwrap();
         prop_assert_eq!(&back.header, &upload.header);
         let persons: Vec<_> = back.persons.into_iter().map(|(_, p)| p.unwrap()).collect();
         prop_assert_eq!(persons, upload.persons);

@@ -56,12 +56,13 @@ pub enum Exchange {
     },
 }
 
-/// Answers one request file.
+/// Answers one request file. The file is taken by value: an upload is
+/// kept as sent without a copy.
 pub async fn exchange(
     store: &Store,
     link: &Link,
     file_name: &str,
-    bytes: &[u8],
+    bytes: Vec<u8>,
     now: DateTime<Utc>,
 ) -> Result<Exchange, ServiceError> {
     let name = match RequestName::parse(file_name) {
@@ -72,14 +73,14 @@ pub async fn exchange(
         }
     };
     let answered = match name.kind {
-        RequestKind::IndividualInquiry => individual(store, link, &name, bytes, now).await?,
+        RequestKind::IndividualInquiry => individual(store, link, &name, &bytes, now).await?,
         RequestKind::BatchUpload | RequestKind::HomeVisitUpload | RequestKind::OnlineUpload => {
             crate::jobs::upload(store, link, &name, bytes, now).await?
         }
         RequestKind::BatchDownload
         | RequestKind::HomeVisitDownload
         | RequestKind::OnlineDownload => {
-            crate::jobs::download(store, link, &name, bytes, now).await?
+            crate::jobs::download(store, link, &name, &bytes, now).await?
         }
         _ => Err(Rejection::new(
             RejectionKind::NotOffered,

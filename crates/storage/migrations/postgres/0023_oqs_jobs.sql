@@ -1,8 +1,8 @@
 -- The receipt-computer interface's uploads (一括照会, 同意済資格情報),
 -- queued so that any node works them: a node claims a job for a lease and
 -- another takes it over when the lease runs out. The upload is kept as
--- sent; the result is kept in parts (a few thousand persons each) so that
--- no node holds a large result whole. upload_key (SHA-256 of the file's
+-- sent in parts of 1 MiB, the result in parts of a few thousand persons,
+-- so that no write or read holds a large file twice. upload_key (SHA-256 of the file's
 -- name and bytes) makes an upload sent twice the same job.
 CREATE TABLE oqs_jobs (
     id BIGSERIAL PRIMARY KEY,
@@ -11,7 +11,6 @@ CREATE TABLE oqs_jobs (
     kind TEXT NOT NULL CHECK (kind IN ('muquc', 'muhvq', 'muonq')),
     reception_number TEXT NOT NULL UNIQUE,
     upload_key TEXT NOT NULL,
-    request BYTEA NOT NULL,
     character_code TEXT NOT NULL CHECK (character_code IN ('0', '1')),
     state TEXT NOT NULL CHECK (state IN ('queued', 'working', 'done', 'failed')),
     lease_until BIGINT,
@@ -25,6 +24,13 @@ CREATE TABLE oqs_jobs (
 CREATE INDEX oqs_jobs_waiting ON oqs_jobs (state, id);
 
 CREATE TABLE oqs_job_parts (
+    job_id BIGINT NOT NULL REFERENCES oqs_jobs (id),
+    part BIGINT NOT NULL,
+    bytes BYTEA NOT NULL,
+    PRIMARY KEY (job_id, part)
+);
+
+CREATE TABLE oqs_job_uploads (
     job_id BIGINT NOT NULL REFERENCES oqs_jobs (id),
     part BIGINT NOT NULL,
     bytes BYTEA NOT NULL,

@@ -7,7 +7,6 @@
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -33,9 +32,8 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/oqs/v1/files/{name}", post(file))
         .route("/oqs/v1/face", get(face))
-        // One byte over the reader's limit, so a file just too large is
-        // answered with the reader's own refusal.
-        .layer(DefaultBodyLimit::max(MAX_FILE_BYTES + 1))
+        // The size is checked while the body is read (`body_of`).
+        .layer(DefaultBodyLimit::disable())
 }
 
 /// The link the credential names, or the 401 to answer.
@@ -154,18 +152,42 @@ fn answer(state: &AppState, exchange: Exchange, status_of_rejection: StatusCode)
     }
 }
 
+/// The request's body in one buffer sized by its `Content-Length` (a
+/// 40 MB upload is not collected in pieces and copied), or `None` when it
+/// is larger than a file may be or breaks off.
+async fn body_of(headers: &HeaderMap, body: axum::body::Body) -> Option<Vec<u8>> {
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(0);
+    if declared > MAX_FILE_BYTES {
+        return None;
+    }
+    let mut out = Vec::with_capacity(declared);
+    let mut stream = body.into_data_stream();
+    while let Some(chunk) = futures_util::StreamExt::next(&mut stream).await {
+        let chunk = chunk.ok()?;
+        if out.len() + chunk.len() > MAX_FILE_BYTES {
+            return None;
+        }
+        out.extend_from_slice(&chunk);
+    }
+    Some(out)
+}
+
 async fn file(
     State(state): State<AppState>,
     Path(name): Path<String>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: axum::body::Body,
 ) -> Response {
     let link = match link(&state, &headers).await {
         Ok(l) => l,
         Err(r) => return r,
     };
     let now = Utc::now();
-    let Ok(body) = body else {
+    let Some(body) = body_of(&headers, body).await else {
         let too_large = Rejection::new(
             RejectionKind::Read(zaitaku_proto::oqs::ReadError::TooLarge),
             format!("{MAX_FILE_BYTES} bytes"),
@@ -177,7 +199,7 @@ async fn file(
             Err(e) => failure(&e),
         };
     };
-    match oqs::exchange(&state.store, &link, &name, &body, now).await {
+    match oqs::exchange(&state.store, &link, &name, body, now).await {
         Ok(exchange) => answer(&state, exchange, StatusCode::UNPROCESSABLE_ENTITY),
         Err(e) => failure(&e),
     }

@@ -338,6 +338,13 @@ async fn refused_files_get_an_err_a_receipt_computer_can_act_on(url: &str) {
         "{text}"
     );
 
+    // Over the size limit: 413 with the .err, the file never read whole.
+    let mut huge = good.clone();
+    huge.resize(zaitaku_proto::oqs::reader::MAX_FILE_BYTES + 1, b' ');
+    let a = send(&w, Some(&w.utf8), "OQSmuquc01req_10.xml", huge).await;
+    assert_eq!((a.status, a.code.as_str()), (413, "Z-Q-0001"));
+    assert_eq!(a.name, "OQSmuquc01req_10.err");
+
     // Credentials.
     let a = send(&w, None, "OQSsiquc01req_8.xml", good.clone()).await;
     assert_eq!((a.status, a.code.as_str()), (401, "Z-Q-0101"));
