@@ -21,11 +21,15 @@ use zaitaku_proto::oqs::batch::{
     self, BatchResult, BatchUpload, ConsentedUpload, DownloadRequest, UploadReceipt, Window,
 };
 use zaitaku_proto::oqs::qualification::{Counts, PersonAnswer, ResultHeader};
+use zaitaku_proto::oqs::reference::{
+    self, RegistrationHeader, RegistrationRequest, RegistrationResult,
+};
 use zaitaku_proto::oqs::{CharacterCode, Rejection, RejectionKind, RequestKind, RequestName, read};
 use zaitaku_storage::{NewOqsJob, OqsJob, OqsJobState, Store, Write};
 
 use crate::inquiry::oqs::{
     Exchange, Flags, Link, answer_by_card, link_event, own_institution, qualification_result,
+    register_reference,
 };
 use crate::{ServiceError, jst_day};
 
@@ -40,6 +44,7 @@ fn job_kind(kind: RequestKind) -> Option<&'static str> {
         RequestKind::BatchUpload | RequestKind::BatchDownload => Some("muquc"),
         RequestKind::HomeVisitUpload | RequestKind::HomeVisitDownload => Some("muhvq"),
         RequestKind::OnlineUpload | RequestKind::OnlineDownload => Some("muonq"),
+        RequestKind::ReferenceNumberUpload | RequestKind::ReferenceNumberDownload => Some("muimm"),
         _ => None,
     }
 }
@@ -79,7 +84,9 @@ pub async fn upload(
             name.request(),
         )));
     };
-    let checked = if kind == "muquc" {
+    let checked = if kind == "muimm" {
+        RegistrationRequest::read_each(&bytes, &mut |_, _| Ok(()))
+    } else if kind == "muquc" {
         // Read person by person and let go: an upload of 100,000 persons
         // is checked without holding them.
         BatchUpload::read_each(&bytes, &mut |_, _| Ok(())).map(|(header, persons)| {
@@ -298,6 +305,7 @@ pub async fn work_one(
     };
     let worked = match job.kind.as_str() {
         "muquc" => inquiries(store, &link, &job, request, clock).await?,
+        "muimm" => registrations(store, &link, &job, request, clock).await?,
         _ => consented(store, &link, &job, &request, clock).await?,
     };
     let at = clock();
@@ -315,7 +323,21 @@ pub async fn work_one(
                 counts: Some(counts),
                 character_code: link.character_code,
             };
-            Write::finish_oqs_job(job.id, BatchResult::opening(&header), parts, at)
+            let opening = if job.kind == "muimm" {
+                RegistrationResult::opening(&RegistrationHeader {
+                    process_execution_time: header.process_execution_time,
+                    medical_institution_code: header.medical_institution_code,
+                    arbitrary_file_identifier: None,
+                    reception_number: header.reception_number,
+                    segment_of_result: header.segment_of_result,
+                    error: None,
+                    counts: header.counts,
+                    character_code: header.character_code,
+                })
+            } else {
+                BatchResult::opening(&header)
+            };
+            Write::finish_oqs_job(job.id, opening, parts, at)
         }
         Worked::Refused(code) => Write::fail_oqs_job(job.id, code, at),
         Worked::Lost => return Ok(true),
@@ -360,12 +382,23 @@ impl Parts<'_> {
         audit: Option<Write>,
         encoding: CharacterCode,
     ) -> Result<bool, ServiceError> {
-        self.buffer
-            .extend_from_slice(&batch::unit(answer, encoding));
+        let failed = answer.status == ProcessingResultStatus::Error;
+        self.push_unit(&batch::unit(answer, encoding), failed, audit)
+            .await
+    }
+
+    /// A unit already encoded (`failed`: its ProcessingResultStatus is 2).
+    async fn push_unit(
+        &mut self,
+        unit: &[u8],
+        failed: bool,
+        audit: Option<Write>,
+    ) -> Result<bool, ServiceError> {
+        self.buffer.extend_from_slice(unit);
         self.audits.extend(audit);
         self.in_buffer += 1;
         self.counts.total += 1;
-        if answer.status == ProcessingResultStatus::Error {
+        if failed {
             self.counts.error += 1;
         } else {
             self.counts.normal += 1;
@@ -604,4 +637,38 @@ async fn consented(
         }
     }
     out.close(Some(today)).await
+}
+
+/// 照会番号一括登録: each patient registered as the single request does.
+async fn registrations(
+    store: &Store,
+    link: &Link,
+    job: &OqsJob,
+    request: Vec<u8>,
+    clock: &(dyn Fn() -> DateTime<Utc> + Sync),
+) -> Result<Worked, ServiceError> {
+    let now = clock();
+    let (tx, mut patients) = tokio::sync::mpsc::channel(PART_PERSONS);
+    let reading = tokio::task::spawn_blocking(move || {
+        RegistrationRequest::read_each(&request, &mut |echo, registration| {
+            tx.blocking_send((echo, registration))
+                .map_err(|_| Rejection::new(RejectionKind::Layout, "the worker stopped"))
+        })
+    });
+    let mut out = parts(store, job, clock);
+    while let Some((echo, registration)) = patients.recv().await {
+        let (outcome, audit) =
+            register_reference(store, link, echo, registration, "muimm01", now).await?;
+        let failed = outcome.status == ProcessingResultStatus::Error;
+        let unit = reference::bulk_unit(&outcome, link.character_code);
+        if !out.push_unit(&unit, failed, audit).await? {
+            return Ok(Worked::Lost);
+        }
+    }
+    match reading.await {
+        Ok(Ok(_)) => {}
+        Ok(Err(r)) => return Ok(Worked::Refused(r.code())),
+        Err(e) => return Err(ServiceError::Internal(format!("reading the upload: {e}"))),
+    }
+    out.close(None).await
 }

@@ -416,6 +416,22 @@ impl Store {
         .await
     }
 
+    /// The persons with a qualification under this 保険者番号 and 番号,
+    /// whoever they are (a 照会番号 is registered by card data alone).
+    pub async fn persons_by_card_number(
+        &self,
+        insurer_number: &str,
+        number: &str,
+    ) -> Result<Vec<PersonId>> {
+        self.fetch(
+            "SELECT DISTINCT person_id FROM qualifications \
+             WHERE insurer_number = $1 AND number = $2 ORDER BY person_id",
+            &[Arg::Text(insurer_number), Arg::Text(number)],
+            |r| r.col::<i64>("person_id"),
+        )
+        .await
+    }
+
     /// Everything the registry holds on one person, or `None`.
     pub async fn eligibility(&self, person_id: PersonId) -> Result<Option<Eligibility>> {
         let [

@@ -45,6 +45,10 @@ pub enum RejectionKind {
     ReferenceNumberTaken,
     /// A message of the interface that this server does not answer.
     NotOffered,
+    /// Nobody holds the insurance-card data given.
+    NoSuchPerson,
+    /// Several persons hold it (a family, without 枝番).
+    Ambiguous,
 }
 
 impl Rejection {
@@ -71,6 +75,8 @@ impl Rejection {
             RejectionKind::TooMany => "Z-Q-0022",
             RejectionKind::ReferenceNumberTaken => "Z-Q-0023",
             RejectionKind::NotOffered => "Z-Q-0008",
+            RejectionKind::NoSuchPerson => "Z-Q-0024",
+            RejectionKind::Ambiguous => "Z-Q-0025",
         }
     }
 
@@ -102,6 +108,12 @@ impl Rejection {
                 "この照会番号は、この医療機関等の別の患者に登録されています。"
             }
             RejectionKind::NotOffered => "この要求ファイルの種類は受け付けていません。",
+            RejectionKind::NoSuchPerson => {
+                "指定された被保険者証等の情報に該当する資格がありません。"
+            }
+            RejectionKind::Ambiguous => {
+                "指定された被保険者証等の情報に複数の方が該当します。枝番を指定してください。"
+            }
         }
     }
 

@@ -21,6 +21,9 @@ use super::qualification::{
     ConsentTriple, Counts, ElderlyInfo, LimitInfo, PersonAnswer, QualificationResult, ResultHeader,
     SearchInfo, SpecificDiseaseInfo, halfwidth_kana,
 };
+use super::reference::{
+    Registration, RegistrationHeader, RegistrationOutcome, RegistrationRequest, RegistrationResult,
+};
 use super::*;
 
 // ---- strategies ----------------------------------------------------------
@@ -414,6 +417,87 @@ proptest! {
     }
 }
 
+fn registration() -> impl Strategy<Value = Registration> {
+    (
+        text(50),
+        insurer(),
+        proptest::option::of(text(20)),
+        digits(1, 20),
+        proptest::option::of((0u8..100).prop_map(|b| BranchNumber::new(b).unwrap())),
+    )
+        .prop_map(
+            |(reference_number, insurer_number, symbol, number, branch)| Registration {
+                reference_number,
+                insurer_number,
+                symbol: symbol.unwrap_or_default(),
+                number,
+                branch,
+            },
+        )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn a_registration_request_reads_back_as_written(
+        institution in institution(),
+        id in proptest::option::of(text(30)),
+        registrations in proptest::collection::vec(registration(), 1..10),
+        encoding in encoding(),
+    ) {
+        let request = RegistrationRequest {
+            medical_institution_code: institution,
+            arbitrary_file_identifier: id,
+            registrations,
+        };
+        let mut back = Vec::new();
+        let (code, id, n) = RegistrationRequest::read_each(&request.write(encoding), &mut |echo, r| {
+            back.push((echo, r.unwrap()));
+            Ok(())
+        })
+        .unwrap();
+        prop_assert_eq!(code, request.medical_institution_code.clone());
+        prop_assert_eq!(id, request.arbitrary_file_identifier.clone());
+        prop_assert_eq!(n, request.registrations.len());
+        for ((echo, r), sent) in back.iter().zip(&request.registrations) {
+            prop_assert_eq!(r, sent);
+            prop_assert_eq!(echo, &sent.echo());
+        }
+    }
+
+    #[test]
+    fn a_registration_result_reads_back_as_written(
+        header in result_header(),
+        outcomes in proptest::collection::vec(
+            (registration(), pick(ProcessingResultStatus::ALL), proptest::option::of((text(10), text(40)))),
+            1..5,
+        ),
+        bulk in any::<bool>(),
+    ) {
+        let outcomes: Vec<_> = outcomes
+            .into_iter()
+            .map(|(r, status, note)| RegistrationOutcome { echo: r.echo(), status, note })
+            .collect();
+        let result = RegistrationResult {
+            header: RegistrationHeader {
+                process_execution_time: header.process_execution_time,
+                medical_institution_code: header.medical_institution_code,
+                arbitrary_file_identifier: header.arbitrary_file_identifier,
+                reception_number: header.reception_number,
+                segment_of_result: header.segment_of_result,
+                error: header.error,
+                counts: header.counts,
+                character_code: header.character_code,
+            },
+            outcomes: if bulk { outcomes } else { outcomes.into_iter().take(1).collect() },
+            bulk,
+        };
+        let back = RegistrationResult::read(&read(&result.write()).unwrap()).unwrap();
+        prop_assert_eq!(back, result);
+    }
+}
+
 // ---- examples --------------------------------------------------------------
 
 fn code() -> InstitutionCode {
@@ -607,6 +691,8 @@ fn every_rejection_has_a_code_and_a_japanese_message() {
         TooMany,
         ReferenceNumberTaken,
         NotOffered,
+        NoSuchPerson,
+        Ambiguous,
     ];
     let mut seen = std::collections::BTreeSet::new();
     for k in kinds {

@@ -19,8 +19,12 @@ use zaitaku_proto::oqs::qualification::{
     ConsentTriple, ElderlyInfo, LimitInfo, PersonAnswer, QualificationResult, ResultHeader,
     SearchInfo, SpecificDiseaseInfo, halfwidth_kana,
 };
+use zaitaku_proto::oqs::reference::{
+    Registration, RegistrationEcho, RegistrationHeader, RegistrationOutcome, RegistrationRequest,
+    RegistrationResult,
+};
 use zaitaku_proto::oqs::{CharacterCode, Rejection, RejectionKind, RequestKind, RequestName, read};
-use zaitaku_storage::{AuditEvent, Store};
+use zaitaku_storage::{AuditEvent, Store, Write};
 
 use crate::{ServiceError, jst_day};
 
@@ -74,12 +78,19 @@ pub async fn exchange(
     };
     let answered = match name.kind {
         RequestKind::IndividualInquiry => individual(store, link, &name, &bytes, now).await?,
-        RequestKind::BatchUpload | RequestKind::HomeVisitUpload | RequestKind::OnlineUpload => {
+        RequestKind::ReferenceNumberSingle => {
+            register_single(store, link, &name, &bytes, now).await?
+        }
+        RequestKind::BatchUpload
+        | RequestKind::HomeVisitUpload
+        | RequestKind::OnlineUpload
+        | RequestKind::ReferenceNumberUpload => {
             crate::jobs::upload(store, link, &name, bytes, now).await?
         }
         RequestKind::BatchDownload
         | RequestKind::HomeVisitDownload
-        | RequestKind::OnlineDownload => {
+        | RequestKind::OnlineDownload
+        | RequestKind::ReferenceNumberDownload => {
             crate::jobs::download(store, link, &name, &bytes, now).await?
         }
         _ => Err(Rejection::new(
@@ -643,4 +654,184 @@ fn face_identifier(check_id: i64) -> String {
         .chain(std::iter::repeat('A'))
         .take(16)
         .collect()
+}
+
+/// Registers one patient's 照会番号 for the link's institution, by the
+/// rule of the administration's screen (≤ 50 characters, unique in the
+/// institution): the patient is found by 保険者番号・記号・番号 (and 枝番
+/// when given). The outcome and, on success, the patient are audited.
+pub(crate) async fn register_reference(
+    store: &Store,
+    link: &Link,
+    echo: RegistrationEcho,
+    registration: Result<Registration, Rejection>,
+    message: &str,
+    now: DateTime<Utc>,
+) -> Result<(RegistrationOutcome, Option<Write>), ServiceError> {
+    let r = match registration {
+        Ok(r) => r,
+        Err(e) => return Ok((RegistrationOutcome::refused(echo, &e), None)),
+    };
+    let mut found = Vec::new();
+    for id in store
+        .persons_by_card_number(r.insurer_number.as_str(), &r.number)
+        .await?
+    {
+        let Some(e) = store.eligibility(id).await? else {
+            continue;
+        };
+        let holds = e.qualifications.iter().any(|q| match &q.coverage {
+            Coverage::Insurance {
+                insurer_number,
+                symbol,
+                number,
+                branch,
+                ..
+            } => {
+                insurer_number == &r.insurer_number
+                    && symbol == &r.symbol
+                    && number == &r.number
+                    && r.branch.is_none_or(|b| b == *branch)
+            }
+            Coverage::MedicalAssistance { .. } => false,
+        });
+        if holds {
+            found.push(id);
+        }
+    }
+    let person_id = match found.as_slice() {
+        [id] => *id,
+        [] => {
+            let e = Rejection::new(
+                RejectionKind::NoSuchPerson,
+                "ReferenceNumberRegistrationInfo",
+            );
+            return Ok((RegistrationOutcome::refused(echo, &e), None));
+        }
+        _ => {
+            let e = Rejection::new(
+                RejectionKind::Ambiguous,
+                "ReferenceNumberRegistrationInfo/InsuredBranchNumber",
+            );
+            return Ok((RegistrationOutcome::refused(echo, &e), None));
+        }
+    };
+    match store
+        .set_reference_number(
+            link.institution_id,
+            person_id,
+            Some(&r.reference_number),
+            now,
+        )
+        .await
+    {
+        Ok(()) => {}
+        Err(zaitaku_storage::StorageError::Duplicate(_)) => {
+            let e = Rejection::new(
+                RejectionKind::ReferenceNumberTaken,
+                format!("ReferenceNumber {}", r.reference_number),
+            );
+            return Ok((RegistrationOutcome::refused(echo, &e), None));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    let audit = Write::audit(
+        &link_event(
+            link,
+            "oqs.reference_number",
+            "ok",
+            Some(person_id),
+            json!({"message": message}),
+        ),
+        now,
+    );
+    Ok((
+        RegistrationOutcome {
+            echo,
+            status: ProcessingResultStatus::Done,
+            note: None,
+        },
+        Some(audit),
+    ))
+}
+
+/// `OQSsiimm01req_` → `OQSsiimm01res_`.
+async fn register_single(
+    store: &Store,
+    link: &Link,
+    name: &RequestName,
+    bytes: &[u8],
+    now: DateTime<Utc>,
+) -> Result<Result<Exchange, Rejection>, ServiceError> {
+    let mut patients = Vec::new();
+    let read = RegistrationRequest::read_each(bytes, &mut |echo, r| {
+        if !patients.is_empty() {
+            return Err(Rejection::new(
+                RejectionKind::TooMany,
+                "ReferenceNumberRegistrationInfo 1件まで（複数は OQSmuimm01req_）",
+            ));
+        }
+        patients.push((echo, r));
+        Ok(())
+    });
+    let (code, file_identifier, _) = match read {
+        Ok(r) => r,
+        Err(r) => return Ok(Err(r)),
+    };
+    if let Err(r) = own_institution(link, &code) {
+        return Ok(Err(r));
+    }
+    let Some((echo, registration)) = patients.pop() else {
+        return Ok(Err(Rejection::new(
+            RejectionKind::Missing,
+            "XmlMsg/MessageBody/ReferenceNumberRegistrationInfo",
+        )));
+    };
+    let (outcome, audit) =
+        register_reference(store, link, echo, registration, name.kind.as_str(), now).await?;
+    match audit {
+        Some(a) => {
+            store
+                .write(vec![a])
+                .await?
+                .map_err(|r| ServiceError::Internal(format!("{r:?}")))?;
+        }
+        None => {
+            store
+                .audit(
+                    &link_event(
+                        link,
+                        "oqs.reference_number",
+                        "refused",
+                        None,
+                        json!({"message": name.kind.as_str(), "code": outcome.note.as_ref().map(|n| n.0.clone())}),
+                    ),
+                    now,
+                )
+                .await?;
+        }
+    }
+    let failed = outcome.status == ProcessingResultStatus::Error;
+    let result = RegistrationResult {
+        header: RegistrationHeader {
+            process_execution_time: now.with_timezone(&jst()).naive_local(),
+            medical_institution_code: link.institution_code.clone(),
+            arbitrary_file_identifier: file_identifier,
+            reception_number: None,
+            segment_of_result: if failed {
+                SegmentOfResult::Failed
+            } else {
+                SegmentOfResult::Done
+            },
+            error: outcome.note.clone().filter(|_| failed),
+            counts: None,
+            character_code: link.character_code,
+        },
+        outcomes: vec![outcome],
+        bulk: false,
+    };
+    Ok(Ok(Exchange::Result {
+        name: name.result("xml"),
+        bytes: result.write(),
+    }))
 }

@@ -1,4 +1,5 @@
--- The receipt-computer interface's uploads (一括照会, 同意済資格情報),
+-- The receipt-computer interface's uploads (一括照会, 同意済資格情報,
+-- 照会番号一括登録),
 -- queued so that any node works them: a node claims a job for a lease and
 -- another takes it over when the lease runs out. The upload is kept as
 -- sent in parts of 1 MiB, the result in parts of a few thousand persons,
@@ -8,7 +9,7 @@ CREATE TABLE oqs_jobs (
     id INTEGER PRIMARY KEY,
     institution_id BIGINT NOT NULL REFERENCES institutions (id),
     link_id BIGINT NOT NULL,
-    kind TEXT NOT NULL CHECK (kind IN ('muquc', 'muhvq', 'muonq')),
+    kind TEXT NOT NULL CHECK (kind IN ('muquc', 'muhvq', 'muonq', 'muimm')),
     reception_number TEXT NOT NULL UNIQUE,
     upload_key TEXT NOT NULL,
     character_code TEXT NOT NULL CHECK (character_code IN ('0', '1')),

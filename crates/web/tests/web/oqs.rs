@@ -540,3 +540,144 @@ async fn consented_patients_are_retrieved_by_window(url: &str) {
     assert_eq!((a.status, a.code.as_str()), (422, "Z-Q-0012"));
 }
 on_both!(consented_patients_are_retrieved_by_window);
+
+async fn reference_numbers_are_registered_and_come_back(url: &str) {
+    use zaitaku_proto::oqs::reference::{Registration, RegistrationRequest, RegistrationResult};
+    let w = world(url).await;
+    let (e, search) = insured(&w.people, 8);
+    let (_, other) = insured(&w.people, 9);
+    let registration = |reference: &str, s: &SearchInfo| Registration {
+        reference_number: reference.to_owned(),
+        insurer_number: s.insurer_number.clone(),
+        symbol: s.symbol.clone(),
+        number: s.number.clone(),
+        branch: s.branch,
+    };
+    let request = |registrations: Vec<Registration>| RegistrationRequest {
+        medical_institution_code: code_of(&w.a),
+        arbitrary_file_identifier: Some("imm-1".into()),
+        registrations,
+    };
+
+    // One patient: registered, then returned by an inquiry.
+    let a = send(
+        &w,
+        Some(&w.sjis),
+        "OQSsiimm01req_202612070001.xml",
+        request(vec![registration("診察券-0001", &search)]).write(CharacterCode::ShiftJis),
+    )
+    .await;
+    assert_eq!(a.status, 200, "{}", String::from_utf8_lossy(&a.body));
+    assert_eq!(a.name, "OQSsiimm01res_202612070001.xml");
+    let r = RegistrationResult::read(&read(&a.body).unwrap()).unwrap();
+    assert_eq!(r.header.segment_of_result, SegmentOfResult::Done);
+    assert_eq!(r.header.arbitrary_file_identifier.as_deref(), Some("imm-1"));
+    assert_eq!(r.outcomes[0].status, ProcessingResultStatus::Done);
+    assert_eq!(
+        r.outcomes[0].echo.reference_number.as_deref(),
+        Some("診察券-0001")
+    );
+    let a = send(
+        &w,
+        Some(&w.utf8),
+        "OQSsiquc01req_202612070009.xml",
+        individual(&w, search.clone()).write(CharacterCode::Utf8),
+    )
+    .await;
+    let result = IndividualResult::read(&read(&a.body).unwrap()).unwrap();
+    assert_eq!(
+        result.answer.results[0].reference_number.as_deref(),
+        Some("診察券-0001")
+    );
+    assert_eq!(
+        w.srv
+            .store
+            .patient_notes(w.a.id, e.person.id)
+            .await
+            .unwrap()
+            .reference_number
+            .as_deref(),
+        Some("診察券-0001")
+    );
+
+    // The same number for another patient, and a card nobody holds.
+    let mut nobody = other.clone();
+    nobody.number = format!("{}7", nobody.number);
+    for (reg, code) in [
+        (registration("診察券-0001", &other), "Z-Q-0023"),
+        (registration("診察券-0002", &nobody), "Z-Q-0024"),
+    ] {
+        let a = send(
+            &w,
+            Some(&w.utf8),
+            "OQSsiimm01req_202612070002.xml",
+            request(vec![reg]).write(CharacterCode::Utf8),
+        )
+        .await;
+        let r = RegistrationResult::read(&read(&a.body).unwrap()).unwrap();
+        assert_eq!(r.header.segment_of_result, SegmentOfResult::Failed);
+        assert_eq!(r.outcomes[0].status, ProcessingResultStatus::Error);
+        assert_eq!(r.outcomes[0].note.as_ref().unwrap().0, code);
+    }
+    // Two patients in a single request are refused as a file.
+    let a = send(
+        &w,
+        Some(&w.utf8),
+        "OQSsiimm01req_202612070003.xml",
+        request(vec![registration("A", &search), registration("B", &other)])
+            .write(CharacterCode::Utf8),
+    )
+    .await;
+    assert_eq!((a.status, a.code.as_str()), (422, "Z-Q-0022"));
+
+    // In bulk: one registered, one refused.
+    let a = send(
+        &w,
+        Some(&w.utf8),
+        "OQSmuimm01req_202612070004.xml",
+        request(vec![
+            registration("診察券-0003", &other),
+            registration("診察券-0001", &other),
+        ])
+        .write(CharacterCode::Utf8),
+    )
+    .await;
+    assert_eq!(a.status, 200, "{}", String::from_utf8_lossy(&a.body));
+    let receipt = UploadReceipt::read(&read(&a.body).unwrap()).unwrap();
+    let download = DownloadRequest {
+        medical_institution_code: code_of(&w.a),
+        reception_number: receipt.reception_number.clone(),
+    }
+    .write(CharacterCode::Utf8);
+    let mut done = None;
+    for _ in 0..200 {
+        let a = send(
+            &w,
+            Some(&w.utf8),
+            "OQSmuimm02req_202612070005.xml",
+            download.clone(),
+        )
+        .await;
+        assert_eq!(a.status, 200);
+        let r = RegistrationResult::read(&read(&a.body).unwrap()).unwrap();
+        if r.header.segment_of_result == SegmentOfResult::Done {
+            done = Some(r);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let r = done.expect("the bulk registration was not done");
+    assert!(r.bulk);
+    let counts = r.header.counts.unwrap();
+    assert_eq!((counts.total, counts.normal, counts.error), (2, 1, 1));
+    assert_eq!(r.outcomes[0].status, ProcessingResultStatus::Done);
+    assert_eq!(r.outcomes[1].note.as_ref().unwrap().0, "Z-Q-0023");
+    let audit = w
+        .srv
+        .store
+        .audit_records(Some("oqs.reference_number"), 10)
+        .await
+        .unwrap();
+    assert!(audit.iter().any(|r| r.person_id == Some(e.person.id)));
+}
+on_both!(reference_numbers_are_registered_and_come_back);
