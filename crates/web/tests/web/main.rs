@@ -24,6 +24,7 @@ mod identity_e2e;
 mod oqs;
 mod oqs_link_e2e;
 mod oqs_links;
+mod oqs_samples;
 mod pages;
 mod staff_app;
 mod staff_app_cards_e2e;
