@@ -16,7 +16,7 @@ use sha2::{Digest, Sha256};
 use zaitaku_domain::codes::{
     MedicalTreatmentFlag, ProcessingResultStatus, QualificationValidity, SegmentOfResult,
 };
-use zaitaku_domain::consent::{CareKind, ConsentRecord, jst};
+use zaitaku_domain::consent::{CareKind, ConsentAction, ConsentRecord, jst};
 use zaitaku_proto::oqs::batch::{
     self, BatchResult, BatchUpload, ConsentedUpload, DownloadRequest, UploadReceipt, Window,
 };
@@ -254,7 +254,7 @@ pub async fn download(
         error: failed.then(|| {
             (
                 job.error_code.clone().unwrap_or_default(),
-                "一括照会を処理できませんでした。要求ファイルを確認し、もう一度送信してください。"
+                "要求ファイルを処理できませんでした。要求ファイルを確認し、もう一度送信してください。"
                     .to_owned(),
             )
         }),
@@ -547,12 +547,10 @@ async fn consented(
     };
     let (by_valid_until, from, to) = match upload.window {
         Window::Consent { from, to } => (false, from, to),
-        // An online consent holds until the end of the consultation day.
-        Window::Examination { from, to } => (
-            true,
-            from.succ_opt().unwrap_or(from),
-            to.succ_opt().unwrap_or(to),
-        ),
+        // An online consent holds until the end of the consultation day:
+        // consultations from From to To end from From+1 00:00 to To+1
+        // 00:00, that last instant included.
+        Window::Examination { from, to } => (true, from.succ_opt().unwrap_or(from), to),
     };
     let (Some(from), Some(until)) = (start(from), to.succ_opt().and_then(start)) else {
         return Ok(Worked::Refused("Z-Q-0011"));
@@ -580,8 +578,22 @@ async fn consented(
     }
     let mut ordered: Vec<_> = latest.into_values().collect();
     ordered.sort_by_key(|(first, _)| *first);
+    // A person who revoked since is not listed: the consent given in the
+    // window no longer holds. One who updated it since is listed with the
+    // consent as it stands now.
+    let mut standing = Vec::with_capacity(ordered.len());
+    for (_, in_window) in ordered {
+        match store
+            .latest_consent(link.institution_id, in_window.person_id)
+            .await?
+        {
+            Some(now) if now.action == ConsentAction::Revoke => {}
+            Some(now) if now.care_kind == in_window.care_kind => standing.push(now),
+            _ => standing.push(in_window),
+        }
+    }
     let mut out = parts(store, job, clock);
-    for (_, consent) in ordered {
+    for consent in standing {
         let person_id = consent.person_id;
         let reference = store
             .patient_notes(link.institution_id, person_id)

@@ -56,7 +56,7 @@ impl BatchUpload {
                 ));
             }
             count += 1;
-            let node = Node::root(&element);
+            let node = Node::at(&element, &PERSONS_AT);
             each(SearchEcho::read(&node)?, SearchInfo::read(&node))
         })?;
         let (header, _) = message(&doc)?;

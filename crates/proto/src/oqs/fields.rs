@@ -28,6 +28,15 @@ impl<'a> Node<'a> {
         }
     }
 
+    /// An element handed over alone (a person read from a stream), named
+    /// by the path it stood at.
+    pub fn at(element: &'a Element, path: &[&str]) -> Self {
+        Self {
+            element,
+            path: path.join("/"),
+        }
+    }
+
     pub fn path(&self) -> &str {
         &self.path
     }
@@ -96,41 +105,59 @@ impl<'a> Node<'a> {
     }
 
     pub fn optional_date(&self, name: &str) -> Result<Option<NaiveDate>, Rejection> {
-        self.optional_by(name, |t| parse_date(name, t))
+        match self.optional(name)? {
+            None => Ok(None),
+            Some(t) => parse_date(t).map(Some).ok_or_else(|| {
+                Rejection::new(
+                    RejectionKind::Format,
+                    format!(
+                        "{}: 「{}」は yyyyMMdd の日付ではありません",
+                        self.child_path(name),
+                        t.trim()
+                    ),
+                )
+            }),
+        }
     }
 
     pub fn required_date(&self, name: &str) -> Result<NaiveDate, Rejection> {
-        self.required_by(name, |t| parse_date(name, t))
+        self.optional_date(name)?
+            .ok_or_else(|| Rejection::new(RejectionKind::Missing, self.child_path(name)))
     }
 
     pub fn optional_date_time(&self, name: &str) -> Result<Option<NaiveDateTime>, Rejection> {
-        self.optional_by(name, |t| parse_date_time(name, t))
+        match self.optional(name)? {
+            None => Ok(None),
+            Some(t) => parse_date_time(t).map(Some).ok_or_else(|| {
+                Rejection::new(
+                    RejectionKind::Format,
+                    format!(
+                        "{}: 「{}」は yyyyMMddHHmmss の日時ではありません",
+                        self.child_path(name),
+                        t.trim()
+                    ),
+                )
+            }),
+        }
     }
 }
 
-/// A date written `yyyyMMdd` (exactly eight digits).
-pub fn parse_date(field: &str, s: &str) -> Result<NaiveDate, ValidationError> {
+/// A date written `yyyyMMdd` (exactly eight digits, a day that exists).
+pub fn parse_date(s: &str) -> Option<NaiveDate> {
     let t = s.trim();
     if t.len() != 8 || !t.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(date_error(field, t));
+        return None;
     }
-    NaiveDate::parse_from_str(t, DATE).map_err(|_| date_error(field, t))
+    NaiveDate::parse_from_str(t, DATE).ok()
 }
 
 /// A date-time written `yyyyMMddHHmmss` (exactly fourteen digits).
-pub fn parse_date_time(field: &str, s: &str) -> Result<NaiveDateTime, ValidationError> {
+pub fn parse_date_time(s: &str) -> Option<NaiveDateTime> {
     let t = s.trim();
     if t.len() != 14 || !t.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(date_error(field, t));
+        return None;
     }
-    NaiveDateTime::parse_from_str(t, DATE_TIME).map_err(|_| date_error(field, t))
-}
-
-fn date_error(_field: &str, value: &str) -> ValidationError {
-    ValidationError::Date {
-        field: "日付",
-        value: value.to_owned(),
-    }
+    NaiveDateTime::parse_from_str(t, DATE_TIME).ok()
 }
 
 /// Text of at most `max` characters, without control characters.

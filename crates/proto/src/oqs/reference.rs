@@ -139,7 +139,7 @@ impl RegistrationRequest {
                 ));
             }
             count += 1;
-            let node = Node::root(&element);
+            let node = Node::at(&element, &REGISTRATIONS_AT);
             each(RegistrationEcho::read(&node), Registration::read(&node))
         })?;
         let (header, _) = message(&doc)?;

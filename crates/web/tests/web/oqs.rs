@@ -527,6 +527,73 @@ async fn consented_patients_are_retrieved_by_window(url: &str) {
     assert_eq!(q.pharmacists_consent.flag, ConsentFlag::Given);
     assert!(q.pharmacists_consent.cons_time.is_some());
 
+    // Consented in the window, then revoked: not listed.
+    let (revoked, _) = insured(&w.people, 10);
+    fixtures::consent(
+        &w.srv.store,
+        &w.a,
+        revoked.person.id,
+        fixtures::Consent::register(CareKind::HomeVisit, now - Duration::days(3)),
+    )
+    .await;
+    fixtures::consent(
+        &w.srv.store,
+        &w.a,
+        revoked.person.id,
+        fixtures::Consent::revoke(CareKind::HomeVisit, now - Duration::days(1)),
+    )
+    .await;
+    let a = send(
+        &w,
+        Some(&w.utf8),
+        "OQSmuhvq01req_202612070005.xml",
+        request.write(CharacterCode::Utf8),
+    )
+    .await;
+    let receipt = UploadReceipt::read(&read(&a.body).unwrap()).unwrap();
+    let r = downloaded(&w, &w.utf8, "OQSmuhvq", &receipt.reception_number).await;
+    let names: Vec<_> = r.units.iter().map(|u| u.results[0].name.clone()).collect();
+    assert_eq!(
+        names,
+        [e.person.name.clone()],
+        "a revoked consent is listed"
+    );
+
+    // オンライン診療等 by consultation day: a consent for a consultation
+    // today holds until tomorrow 00:00; only a window with today finds it.
+    let (online, _) = insured(&w.people, 11);
+    let tomorrow = zaitaku_domain::consent::next_midnight_jst(today);
+    fixtures::consent(
+        &w.srv.store,
+        &w.a,
+        online.person.id,
+        fixtures::Consent::register(CareKind::Online, now - Duration::hours(1)).until(tomorrow),
+    )
+    .await;
+    for (from, to, listed) in [
+        (today, today, true),
+        (today - Duration::days(3), today - Duration::days(1), false),
+        (today + Duration::days(1), today + Duration::days(2), false),
+    ] {
+        let ask = ConsentedUpload {
+            medical_institution_code: code_of(&w.a),
+            arbitrary_file_identifier: None,
+            window: Window::Examination { from, to },
+            treatment: MedicalTreatmentFlag::Online,
+        };
+        let a = send(
+            &w,
+            Some(&w.utf8),
+            "OQSmuonq01req_202612070006.xml",
+            ask.write(CharacterCode::Utf8),
+        )
+        .await;
+        assert_eq!(a.status, 200, "{}", String::from_utf8_lossy(&a.body));
+        let receipt = UploadReceipt::read(&read(&a.body).unwrap()).unwrap();
+        let r = downloaded(&w, &w.utf8, "OQSmuonq", &receipt.reception_number).await;
+        assert_eq!(r.units.len(), usize::from(listed), "{from}..{to}");
+    }
+
     // The wrong treatment flag for the prefix is refused.
     let mut online = request.clone();
     online.treatment = MedicalTreatmentFlag::Online;
