@@ -51,7 +51,7 @@ pub struct Config {
 impl Config {
     /// A configuration with the usual timings: a look every 500 ms, files
     /// unchanged for 300 ms, back-off up to 30 s, 120 s per exchange (a bulk
-    /// upload of 100,000 persons is about 30 MB).
+    /// upload of 100,000 persons is about 43 MB).
     pub fn new(server: &str, folder: PathBuf, credential: String) -> Result<Config, Error> {
         let url = Url::parse(server).map_err(|e| Error::Url(server.to_owned(), e.to_string()))?;
         if !matches!(url.scheme(), "http" | "https") || url.cannot_be_a_base() {

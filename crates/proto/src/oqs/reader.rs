@@ -10,7 +10,7 @@ use std::borrow::Cow;
 use encoding_rs::{Encoding, SHIFT_JIS, UTF_8};
 use quick_xml::events::Event;
 
-/// The largest file read: a batch of 100,000 persons is about 30 MB.
+/// The largest file read: a batch of 100,000 persons is about 43 MB.
 pub const MAX_FILE_BYTES: usize = 64 * 1024 * 1024;
 
 /// No OQS layout nests deeper (XmlMsg / MessageBody / ResultList /

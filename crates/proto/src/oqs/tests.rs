@@ -17,6 +17,10 @@ use super::batch::{
     BatchResult, BatchUpload, ConsentedUpload, DownloadRequest, UploadReceipt, Window,
 };
 use super::individual::{IndividualRequest, IndividualResult, RequestHeader};
+use super::medical::{
+    Checkup, CheckupItem, CheckupResultFile, ClinicalDay, Drug, DrugDay, DrugResult, FileCategory,
+    MedicalHeader, MedicalRequest, Patient,
+};
 use super::qualification::{
     ConsentTriple, Counts, ElderlyInfo, LimitInfo, PersonAnswer, QualificationResult, ResultHeader,
     SearchInfo, SpecificDiseaseInfo, halfwidth_kana,
@@ -495,6 +499,122 @@ proptest! {
         };
         let back = RegistrationResult::read(&read(&result.write()).unwrap()).unwrap();
         prop_assert_eq!(back, result);
+    }
+}
+
+fn month() -> impl Strategy<Value = NaiveDate> {
+    (2000i32..2100, 1u32..=12).prop_map(|(y, m)| NaiveDate::from_ymd_opt(y, m, 1).unwrap())
+}
+
+fn patient() -> impl Strategy<Value = Patient> {
+    (
+        text(30),
+        text(30).prop_map(|s| halfwidth_kana(&s)),
+        date(),
+        pick(Sex::ALL),
+    )
+        .prop_map(|(name, kana, birth, sex)| Patient {
+            name,
+            kana,
+            birth,
+            sex,
+        })
+}
+
+fn medical_header() -> impl Strategy<Value = MedicalHeader> {
+    (
+        date_time(),
+        institution(),
+        proptest::option::of(text(30)),
+        proptest::option::of(text(60)),
+        encoding(),
+    )
+        .prop_map(|h| MedicalHeader {
+            process_execution_time: h.0,
+            medical_institution_code: h.1,
+            arbitrary_file_identifier: h.2,
+            refusal: h.3,
+            character_code: h.4,
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn a_medical_request_reads_back_as_written(
+        institution in institution(),
+        s in search(),
+        a in month(),
+        b in month(),
+        category in pick(&[FileCategory::Pdf, FileCategory::Xml, FileCategory::PdfWithClinical, FileCategory::XmlWithClinical]),
+        treatment in proptest::option::of(pick(MedicalTreatmentFlag::ALL)),
+        encoding in encoding(),
+    ) {
+        let (start, end) = if a <= b { (a, b) } else { (b, a) };
+        let request = MedicalRequest {
+            medical_institution_code: institution,
+            insurer_number: s.insurer_number,
+            symbol: s.symbol,
+            number: s.number,
+            branch: s.branch,
+            arbitrary_file_identifier: s.arbitrary_identifier,
+            start: Some(start),
+            end: Some(end),
+            file_category: category,
+            treatment,
+        };
+        prop_assert_eq!(MedicalRequest::read(&read(&request.write(encoding)).unwrap()).unwrap(), request);
+    }
+
+    #[test]
+    fn drug_and_checkup_results_read_back_as_written(
+        header in medical_header(),
+        patient in proptest::option::of(patient()),
+        days in proptest::collection::vec(
+            (date(), text(20), proptest::collection::vec((text(20), text(20), digits(1, 3), text(5), text(30), 0u16..100), 1..3)),
+            0..4,
+        ),
+        clinical in proptest::collection::vec((date(), text(20), proptest::collection::vec((text(20), text(20)), 1..3)), 0..3),
+        checkups in proptest::collection::vec(
+            (date(), proptest::collection::vec((digits(17, 17), text(20), text(10), text(5)), 1..4)),
+            0..3,
+        ),
+    ) {
+        let mut drugs: Vec<DrugDay> = days
+            .into_iter()
+            .map(|(date, institution, drugs)| DrugDay {
+                date,
+                institution,
+                drugs: drugs
+                    .into_iter()
+                    .map(|(name, ingredient, quantity, unit, usage, times)| Drug { name, ingredient, quantity, unit, usage, times })
+                    .collect(),
+            })
+            .collect();
+        drugs.sort_by_key(|d| d.date);
+        let mut clinical: Vec<ClinicalDay> = clinical
+            .into_iter()
+            .map(|(date, institution, events)| ClinicalDay { date, institution, events })
+            .collect();
+        clinical.sort_by_key(|d| d.date);
+        let result = DrugResult { header: header.clone(), patient: patient.clone(), drugs, clinical };
+        prop_assert_eq!(DrugResult::read(&read(&result.write()).unwrap()).unwrap(), result);
+        let file = CheckupResultFile {
+            header,
+            patient,
+            checkups: checkups
+                .into_iter()
+                .map(|(on, items)| Checkup {
+                    on,
+                    items: items
+                        .into_iter()
+                        .map(|(code, name, value, unit)| CheckupItem { code, name, data_type: "PQ".into(), value, unit })
+                        .collect(),
+                })
+                .collect(),
+        };
+        prop_assert_eq!(CheckupResultFile::read(&read(&file.write()).unwrap()).unwrap(), file);
     }
 }
 

@@ -5,7 +5,7 @@
 //! audited with the link, the message and the outcome; every person read
 //! is named in the audit.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, Months, NaiveDate, Utc};
 use serde_json::json;
 use zaitaku_domain::codes::{
     ConsentFlag, InsuredCardClassification, ProcessingResultStatus, QualificationValidity,
@@ -15,6 +15,10 @@ use zaitaku_domain::consent::{ConsentItem, ConsentRecord, ConsentState, consent_
 use zaitaku_domain::eligibility::{Coverage, Eligibility, Qualification};
 use zaitaku_domain::institution::InstitutionCode;
 use zaitaku_proto::oqs::individual::{IndividualRequest, IndividualResult};
+use zaitaku_proto::oqs::medical::{
+    Checkup, CheckupItem, CheckupResultFile, ClinicalDay, Drug, DrugDay, DrugResult, MedicalHeader,
+    MedicalRequest, Patient,
+};
 use zaitaku_proto::oqs::qualification::{
     ConsentTriple, ElderlyInfo, LimitInfo, PersonAnswer, QualificationResult, ResultHeader,
     SearchInfo, SpecificDiseaseInfo, halfwidth_kana,
@@ -78,6 +82,9 @@ pub async fn exchange(
     };
     let answered = match name.kind {
         RequestKind::IndividualInquiry => individual(store, link, &name, &bytes, now).await?,
+        RequestKind::DrugInformation | RequestKind::CheckupInformation => {
+            medical_file(store, link, &name, &bytes, now).await?
+        }
         RequestKind::ReferenceNumberSingle => {
             register_single(store, link, &name, &bytes, now).await?
         }
@@ -93,10 +100,6 @@ pub async fn exchange(
         | RequestKind::ReferenceNumberDownload => {
             crate::jobs::download(store, link, &name, &bytes, now).await?
         }
-        _ => Err(Rejection::new(
-            RejectionKind::NotOffered,
-            name.kind.prefix().to_owned(),
-        )),
     };
     match answered {
         Ok(exchange) => Ok(exchange),
@@ -672,49 +675,18 @@ pub(crate) async fn register_reference(
         Ok(r) => r,
         Err(e) => return Ok((RegistrationOutcome::refused(echo, &e), None)),
     };
-    let mut found = Vec::new();
-    for id in store
-        .persons_by_card_number(r.insurer_number.as_str(), &r.number)
-        .await?
+    let person_id = match person_by_card_data(
+        store,
+        &r.insurer_number,
+        &r.symbol,
+        &r.number,
+        r.branch,
+        "ReferenceNumberRegistrationInfo",
+    )
+    .await?
     {
-        let Some(e) = store.eligibility(id).await? else {
-            continue;
-        };
-        let holds = e.qualifications.iter().any(|q| match &q.coverage {
-            Coverage::Insurance {
-                insurer_number,
-                symbol,
-                number,
-                branch,
-                ..
-            } => {
-                insurer_number == &r.insurer_number
-                    && symbol == &r.symbol
-                    && number == &r.number
-                    && r.branch.is_none_or(|b| b == *branch)
-            }
-            Coverage::MedicalAssistance { .. } => false,
-        });
-        if holds {
-            found.push(id);
-        }
-    }
-    let person_id = match found.as_slice() {
-        [id] => *id,
-        [] => {
-            let e = Rejection::new(
-                RejectionKind::NoSuchPerson,
-                "ReferenceNumberRegistrationInfo",
-            );
-            return Ok((RegistrationOutcome::refused(echo, &e), None));
-        }
-        _ => {
-            let e = Rejection::new(
-                RejectionKind::Ambiguous,
-                "ReferenceNumberRegistrationInfo/InsuredBranchNumber",
-            );
-            return Ok((RegistrationOutcome::refused(echo, &e), None));
-        }
+        Ok(id) => id,
+        Err(e) => return Ok((RegistrationOutcome::refused(echo, &e), None)),
     };
     match store
         .set_reference_number(
@@ -833,5 +805,332 @@ async fn register_single(
     Ok(Ok(Exchange::Result {
         name: name.result("xml"),
         bytes: result.write(),
+    }))
+}
+
+/// The one person holding this insurance-card data (no birth date given):
+/// nobody is Z-Q-0024, several (a family without 枝番) Z-Q-0025.
+async fn person_by_card_data(
+    store: &Store,
+    insurer: &zaitaku_domain::insurer::InsurerNumber,
+    symbol: &str,
+    number: &str,
+    branch: Option<zaitaku_domain::insurer::BranchNumber>,
+    at: &str,
+) -> Result<Result<i64, Rejection>, ServiceError> {
+    let mut found = Vec::new();
+    for id in store
+        .persons_by_card_number(insurer.as_str(), number)
+        .await?
+    {
+        let Some(e) = store.eligibility(id).await? else {
+            continue;
+        };
+        let holds = e.qualifications.iter().any(|q| match &q.coverage {
+            Coverage::Insurance {
+                insurer_number,
+                symbol: s,
+                number: n,
+                branch: b,
+                ..
+            } => {
+                insurer_number == insurer
+                    && s == symbol
+                    && n == number
+                    && branch.is_none_or(|given| given == *b)
+            }
+            Coverage::MedicalAssistance { .. } => false,
+        });
+        if holds {
+            found.push(id);
+        }
+    }
+    Ok(match found.as_slice() {
+        [id] => Ok(*id),
+        [] => Err(Rejection::new(RejectionKind::NoSuchPerson, at)),
+        _ => Err(Rejection::new(RejectionKind::Ambiguous, at)),
+    })
+}
+
+/// 特定健診 items as the file names them. The codes are those zaitaku
+/// uses for its synthetic check-ups (docs/reference/oqs.md).
+fn checkup_items(c: &zaitaku_domain::medical::CheckupResult) -> Vec<CheckupItem> {
+    let item = |code: &str, name: &str, value: String, unit: &str| CheckupItem {
+        code: code.to_owned(),
+        name: name.to_owned(),
+        data_type: "PQ".to_owned(),
+        value,
+        unit: unit.to_owned(),
+    };
+    vec![
+        item(
+            "9N001000000000001",
+            "身長",
+            format!("{:.1}", c.height_cm),
+            "cm",
+        ),
+        item(
+            "9N006000000000001",
+            "体重",
+            format!("{:.1}", c.weight_kg),
+            "kg",
+        ),
+        item(
+            "9N016160100000001",
+            "腹囲（実測）",
+            format!("{:.1}", c.waist_cm),
+            "cm",
+        ),
+        item(
+            "9N011000000000001",
+            "BMI",
+            format!("{:.1}", c.bmi()),
+            "kg/m2",
+        ),
+        item(
+            "9A755000000000001",
+            "収縮期血圧（その他）",
+            c.systolic_mmhg.to_string(),
+            "mmHg",
+        ),
+        item(
+            "9A765000000000001",
+            "拡張期血圧（その他）",
+            c.diastolic_mmhg.to_string(),
+            "mmHg",
+        ),
+        item(
+            "3D046000001906202",
+            "HbA1c（NGSP値）",
+            format!("{:.1}", c.hba1c_percent),
+            "%",
+        ),
+        item(
+            "3F077000002327101",
+            "LDLコレステロール",
+            c.ldl_mg_dl.to_string(),
+            "mg/dl",
+        ),
+        item(
+            "3F070000002327101",
+            "HDLコレステロール",
+            c.hdl_mg_dl.to_string(),
+            "mg/dl",
+        ),
+        item(
+            "3F015000002327101",
+            "中性脂肪（トリグリセリド）",
+            c.triglycerides_mg_dl.to_string(),
+            "mg/dl",
+        ),
+    ]
+}
+
+/// `YZKsiquc01req_` / `TKKsiquc01req_`: the information as XML, only while
+/// the patient's consent to this institution for it is in force (and the
+/// card's certificate is not in its grace period); otherwise `ResultCode`
+/// 2 with the reason. A PDF (FileCategory 1, 3) is not offered.
+async fn medical_file(
+    store: &Store,
+    link: &Link,
+    name: &RequestName,
+    bytes: &[u8],
+    now: DateTime<Utc>,
+) -> Result<Result<Exchange, Rejection>, ServiceError> {
+    use zaitaku_domain::access::MedicalKind;
+    let request = match read(bytes)
+        .map_err(Rejection::from)
+        .and_then(|doc| MedicalRequest::read(&doc))
+    {
+        Ok(r) => r,
+        Err(r) => return Ok(Err(r)),
+    };
+    if let Err(r) = own_institution(link, &request.medical_institution_code) {
+        return Ok(Err(r));
+    }
+    if request.file_category.is_pdf() {
+        return Ok(Err(Rejection::new(
+            RejectionKind::NotOffered,
+            format!(
+                "XmlMsg/MessageBody/FileCategory {}（PDF）: XML（2、4）を指定してください",
+                request.file_category.code()
+            ),
+        )));
+    }
+    let drugs = name.kind == RequestKind::DrugInformation;
+    let kinds: &[MedicalKind] = if !drugs {
+        &[MedicalKind::Checkups]
+    } else if request.file_category.with_clinical() {
+        &[MedicalKind::Drugs, MedicalKind::Clinical]
+    } else {
+        &[MedicalKind::Drugs]
+    };
+    let header = |refusal: Option<String>| MedicalHeader {
+        process_execution_time: now.with_timezone(&jst()).naive_local(),
+        medical_institution_code: link.institution_code.clone(),
+        arbitrary_file_identifier: request.arbitrary_file_identifier.clone(),
+        refusal,
+        character_code: link.character_code,
+    };
+    let found = person_by_card_data(
+        store,
+        &request.insurer_number,
+        &request.symbol,
+        &request.number,
+        request.branch,
+        "XmlMsg/MessageHeader",
+    )
+    .await?;
+    let (person_id, refusal) = match found {
+        Err(r) => (None, Some(r.message().to_owned())),
+        Ok(id) => {
+            let latest = store.latest_consent(link.institution_id, id).await?;
+            let standing = super::certificate_standing(store, id, now).await?;
+            let refusal = kinds
+                .iter()
+                .find_map(|k| k.access(latest.as_ref(), standing, now).err())
+                .map(|e| e.to_string());
+            (Some(id), refusal)
+        }
+    };
+    store
+        .audit(
+            &link_event(
+                link,
+                "oqs.medical",
+                if refusal.is_some() { "refused" } else { "ok" },
+                person_id,
+                json!({"message": name.kind.as_str(), "file_category": request.file_category.code()}),
+            ),
+            now,
+        )
+        .await?;
+    let result_name = name.result("xml");
+    let (Some(id), None) = (person_id, &refusal) else {
+        let bytes = if drugs {
+            DrugResult {
+                header: header(refusal),
+                patient: None,
+                drugs: Vec::new(),
+                clinical: Vec::new(),
+            }
+            .write()
+        } else {
+            CheckupResultFile {
+                header: header(refusal),
+                patient: None,
+                checkups: Vec::new(),
+            }
+            .write()
+        };
+        return Ok(Ok(Exchange::Result {
+            name: result_name,
+            bytes,
+        }));
+    };
+    let Some(e) = store.eligibility(id).await? else {
+        return Err(ServiceError::Internal("a person found is not there".into()));
+    };
+    let patient = Patient {
+        name: e.person.name.clone(),
+        kana: halfwidth_kana(&e.person.name_kana),
+        birth: e.person.birth_date,
+        sex: e.person.sex,
+    };
+    let bytes = if drugs {
+        let today = jst_day(now);
+        let this_month = today.with_day(1).unwrap_or(today);
+        let from = request.start.unwrap_or_else(|| {
+            this_month
+                .checked_sub_months(Months::new(2))
+                .unwrap_or(this_month)
+        });
+        let last = request
+            .end
+            .unwrap_or(this_month)
+            .checked_add_months(Months::new(1))
+            .and_then(|d| d.pred_opt())
+            .unwrap_or(today);
+        let mut history = store.drug_history(id, from, last).await?;
+        history.reverse();
+        let mut days: Vec<DrugDay> = Vec::new();
+        for d in history {
+            let drug = Drug {
+                name: d.drug_name,
+                ingredient: d.generic_name,
+                quantity: format!("{}", d.quantity),
+                unit: d.unit,
+                usage: d.dosage,
+                times: d.times,
+            };
+            match days.last_mut() {
+                Some(day)
+                    if day.date == d.dispensed_on && day.institution == d.institution_name =>
+                {
+                    day.drugs.push(drug);
+                }
+                _ => days.push(DrugDay {
+                    date: d.dispensed_on,
+                    institution: d.institution_name,
+                    drugs: vec![drug],
+                }),
+            }
+        }
+        let mut clinical: Vec<ClinicalDay> = Vec::new();
+        if request.file_category.with_clinical() {
+            let latest = store.latest_consent(link.institution_id, id).await?;
+            let mut events: Vec<_> = store
+                .clinical_events(id)
+                .await?
+                .into_iter()
+                .filter(|c| c.occurred_on >= from && c.occurred_on <= last)
+                .filter(|c| {
+                    zaitaku_domain::consent::permits(latest.as_ref(), c.kind.consent_item(), now)
+                })
+                .collect();
+            events.sort_by_key(|c| c.occurred_on);
+            for c in events {
+                match clinical.last_mut() {
+                    Some(day)
+                        if day.date == c.occurred_on && day.institution == c.institution_name =>
+                    {
+                        day.events.push((c.name, c.detail));
+                    }
+                    _ => clinical.push(ClinicalDay {
+                        date: c.occurred_on,
+                        institution: c.institution_name,
+                        events: vec![(c.name, c.detail)],
+                    }),
+                }
+            }
+        }
+        DrugResult {
+            header: header(None),
+            patient: Some(patient),
+            drugs: days,
+            clinical,
+        }
+        .write()
+    } else {
+        let mut checkups: Vec<Checkup> = store
+            .checkups(id)
+            .await?
+            .iter()
+            .map(|c| Checkup {
+                on: c.examined_on,
+                items: checkup_items(c),
+            })
+            .collect();
+        checkups.sort_by_key(|c| c.on);
+        CheckupResultFile {
+            header: header(None),
+            patient: Some(patient),
+            checkups,
+        }
+        .write()
+    };
+    Ok(Ok(Exchange::Result {
+        name: result_name,
+        bytes,
     }))
 }

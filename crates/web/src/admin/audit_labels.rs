@@ -52,6 +52,7 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ("oqs.download", "レセコンへの一括結果の提供"),
     ("oqs.consented", "同意済資格情報の提供"),
     ("oqs.reference_number", "レセコンからの照会番号登録"),
+    ("oqs.medical", "レセコンへの薬剤情報・特定健診情報の提供"),
     ("login.verify", "マイナンバーカードによる本人認証"),
     ("token.check", "本人認証結果の検証"),
     ("card.issue", "カードの発行"),

@@ -317,7 +317,12 @@ async fn refused_files_get_an_err_a_receipt_computer_can_act_on(url: &str) {
                 .into_bytes(),
             "Z-Q-0020",
         ),
-        ("TKKsiquc01req_6.xml", good.clone(), "Z-Q-0008"),
+        (
+            "TKKsiquc01req_6.xml",
+            medical_request(&w, &search, zaitaku_proto::oqs::medical::FileCategory::Pdf)
+                .write(CharacterCode::Utf8),
+            "Z-Q-0008",
+        ),
     ];
     for (name, body, code) in cases {
         let a = send(&w, Some(&w.utf8), name, body).await;
@@ -748,3 +753,115 @@ async fn reference_numbers_are_registered_and_come_back(url: &str) {
     assert!(audit.iter().any(|r| r.person_id == Some(e.person.id)));
 }
 on_both!(reference_numbers_are_registered_and_come_back);
+
+fn medical_request(
+    w: &World,
+    s: &SearchInfo,
+    file_category: zaitaku_proto::oqs::medical::FileCategory,
+) -> zaitaku_proto::oqs::medical::MedicalRequest {
+    zaitaku_proto::oqs::medical::MedicalRequest {
+        medical_institution_code: code_of(&w.a),
+        insurer_number: s.insurer_number.clone(),
+        symbol: s.symbol.clone(),
+        number: s.number.clone(),
+        branch: s.branch,
+        arbitrary_file_identifier: Some("yzk-1".into()),
+        start: None,
+        end: None,
+        file_category,
+        treatment: Some(MedicalTreatmentFlag::HomeVisit),
+    }
+}
+
+async fn drug_and_checkup_files_only_under_the_patient_s_consent(url: &str) {
+    use zaitaku_proto::oqs::medical::{CheckupResultFile, DrugResult, FileCategory};
+    let w = world(url).await;
+    let (e, search) = insured(&w.people, 12);
+    let (_, stranger) = insured(&w.people, 13);
+    fixtures::consent(
+        &w.srv.store,
+        &w.a,
+        e.person.id,
+        fixtures::Consent::register(CareKind::HomeVisit, Utc::now() - Duration::hours(1))
+            .with(ConsentItem::ClinicalAndDrug, Choice::Agree)
+            .with(ConsentItem::Checkups, Choice::Disagree),
+    )
+    .await;
+    zaitaku_testkit::fixtures::card(
+        &w.srv.state,
+        e.person.id,
+        fixtures::today() - Duration::days(30),
+    )
+    .await;
+
+    for (credential, encoding) in [
+        (&w.utf8, CharacterCode::Utf8),
+        (&w.sjis, CharacterCode::ShiftJis),
+    ] {
+        let a = send(
+            &w,
+            Some(credential),
+            "YZKsiquc01req_0226120710001.xml",
+            medical_request(&w, &search, FileCategory::XmlWithClinical).write(encoding),
+        )
+        .await;
+        assert_eq!(a.status, 200, "{}", String::from_utf8_lossy(&a.body));
+        assert_eq!(a.name, "YZKsiquc01res_0226120710001.xml");
+        let r = DrugResult::read(&read(&a.body).unwrap()).unwrap();
+        assert_eq!(r.header.refusal, None, "{r:?}");
+        assert_eq!(r.header.character_code, encoding);
+        assert_eq!(r.patient.as_ref().unwrap().name, e.person.name);
+        for d in &r.drugs {
+            assert!(!d.drugs.is_empty());
+        }
+    }
+    // 特定健診 was not consented: ResultCode 2 and the reason.
+    let a = send(
+        &w,
+        Some(&w.utf8),
+        "TKKsiquc01req_0226120710002.xml",
+        medical_request(&w, &search, FileCategory::Xml).write(CharacterCode::Utf8),
+    )
+    .await;
+    let r = CheckupResultFile::read(&read(&a.body).unwrap()).unwrap();
+    assert!(r.patient.is_none() && r.checkups.is_empty());
+    assert!(
+        r.header
+            .refusal
+            .as_deref()
+            .unwrap()
+            .contains("同意していない"),
+        "{r:?}"
+    );
+    // Someone who never consented to this institution.
+    let a = send(
+        &w,
+        Some(&w.utf8),
+        "YZKsiquc01req_0226120710003.xml",
+        medical_request(&w, &stranger, FileCategory::Xml).write(CharacterCode::Utf8),
+    )
+    .await;
+    let r = DrugResult::read(&read(&a.body).unwrap()).unwrap();
+    assert!(
+        r.header
+            .refusal
+            .as_deref()
+            .unwrap()
+            .contains("同意を取得していない"),
+        "{r:?}"
+    );
+    assert!(r.drugs.is_empty());
+    let audit = w
+        .srv
+        .store
+        .audit_records(Some("oqs.medical"), 10)
+        .await
+        .unwrap();
+    assert!(
+        audit
+            .iter()
+            .any(|a| a.outcome == "ok" && a.person_id == Some(e.person.id))
+    );
+    assert!(audit.iter().any(|a| a.outcome == "refused"));
+}
+on_both!(drug_and_checkup_files_only_under_the_patient_s_consent);
