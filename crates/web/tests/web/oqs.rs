@@ -560,7 +560,7 @@ async fn consented_patients_are_retrieved_by_window(url: &str) {
     let names: Vec<_> = r.units.iter().map(|u| u.results[0].name.clone()).collect();
     assert_eq!(
         names,
-        [e.person.name.clone()],
+        std::slice::from_ref(&e.person.name),
         "a revoked consent is listed"
     );
 
