@@ -13,9 +13,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Duration, NaiveDate, TimeDelta, Utc};
 use serde_json::json;
 use sha2::{Digest, Sha256};
-use zaitaku_domain::codes::{
-    MedicalTreatmentFlag, ProcessingResultStatus, QualificationValidity, SegmentOfResult,
-};
+use zaitaku_domain::codes::{MedicalTreatmentFlag, ProcessingResultStatus, SegmentOfResult};
 use zaitaku_domain::consent::{CareKind, ConsentAction, ConsentRecord, jst};
 use zaitaku_proto::oqs::batch::{
     self, BatchResult, BatchUpload, ConsentedUpload, DownloadRequest, UploadReceipt, Window,
@@ -28,7 +26,7 @@ use zaitaku_proto::oqs::{CharacterCode, Rejection, RejectionKind, RequestKind, R
 use zaitaku_storage::{NewOqsJob, OqsJob, OqsJobState, Store, Write};
 
 use crate::inquiry::oqs::{
-    Exchange, Flags, Link, answer_by_card, link_event, own_institution, qualification_result,
+    Exchange, Link, answer_by_card, answer_for_person, link_event, own_institution,
     register_reference,
 };
 use crate::{ServiceError, jst_day};
@@ -595,45 +593,8 @@ async fn consented(
     let mut out = parts(store, job, clock);
     for consent in standing {
         let person_id = consent.person_id;
-        let reference = store
-            .patient_notes(link.institution_id, person_id)
-            .await?
-            .reference_number;
-        let answer = match store.eligibility(person_id).await? {
-            None => PersonAnswer {
-                prescription: None,
-                status: ProcessingResultStatus::Done,
-                note: None,
-                validity: Some(QualificationValidity::NotFound),
-                results: Vec::new(),
-                search: None,
-            },
-            Some(e) => {
-                let resolved = e.resolve(today);
-                let results = resolved
-                    .qualification
-                    .map(|q| {
-                        let mut r = qualification_result(
-                            &e,
-                            q,
-                            today,
-                            Flags::of_consent(Some(&consent), now, true),
-                        );
-                        r.reference_number = reference.clone();
-                        r
-                    })
-                    .into_iter()
-                    .collect();
-                PersonAnswer {
-                    prescription: consent.prescription_form,
-                    status: ProcessingResultStatus::Done,
-                    note: None,
-                    validity: Some(resolved.validity),
-                    results,
-                    search: None,
-                }
-            }
-        };
+        let answer =
+            answer_for_person(store, link, person_id, today, Some(&consent), now, true).await?;
         let audit = Write::audit(
             &link_event(
                 link,

@@ -635,6 +635,18 @@ pub struct PersonAnswer {
 }
 
 impl PersonAnswer {
+    /// Done, with this validity and nothing else yet.
+    pub fn empty(validity: QualificationValidity) -> Self {
+        Self {
+            prescription: None,
+            status: ProcessingResultStatus::Done,
+            note: None,
+            validity: Some(validity),
+            results: Vec::new(),
+            search: None,
+        }
+    }
+
     /// A person whose search information was refused.
     pub fn refused(rejection: &Rejection, search: Option<SearchEcho>) -> Self {
         Self {

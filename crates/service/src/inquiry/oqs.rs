@@ -301,14 +301,7 @@ pub(crate) async fn answer_by_card(
             })
         })
         .collect();
-    let empty = |validity| PersonAnswer {
-        prescription: None,
-        status: ProcessingResultStatus::Done,
-        note: None,
-        validity: Some(validity),
-        results: Vec::new(),
-        search: None,
-    };
+    let empty = PersonAnswer::empty;
     let e = match matches.as_slice() {
         [] => return Ok((empty(QualificationValidity::NotFound), None)),
         [e] => *e,
@@ -566,50 +559,16 @@ pub async fn next_face(
     let latest = store
         .latest_consent(link.institution_id, check.person_id)
         .await?;
-    let reference = store
-        .patient_notes(link.institution_id, check.person_id)
-        .await?
-        .reference_number;
-    let answer = match store.eligibility(check.person_id).await? {
-        None => PersonAnswer {
-            prescription: None,
-            status: ProcessingResultStatus::Done,
-            note: None,
-            validity: Some(QualificationValidity::NotFound),
-            results: Vec::new(),
-            search: None,
-        },
-        Some(e) => {
-            let resolved = e.resolve(day);
-            let results = resolved
-                .qualification
-                .map(|q| {
-                    let mut r = qualification_result(
-                        &e,
-                        q,
-                        day,
-                        Flags::of_consent(latest.as_ref(), check.checked_at, false),
-                    );
-                    r.reference_number = reference.clone();
-                    r
-                })
-                .into_iter()
-                .collect();
-            PersonAnswer {
-                prescription: latest
-                    .as_ref()
-                    .filter(|r| {
-                        ConsentState::of(Some(r), check.checked_at) == ConsentState::InForce
-                    })
-                    .and_then(|r| r.prescription_form),
-                status: ProcessingResultStatus::Done,
-                note: None,
-                validity: Some(resolved.validity),
-                results,
-                search: None,
-            }
-        }
-    };
+    let answer = answer_for_person(
+        store,
+        link,
+        check.person_id,
+        day,
+        latest.as_ref(),
+        check.checked_at,
+        false,
+    )
+    .await?;
     let result = IndividualResult {
         header: ResultHeader {
             process_execution_time: checked,
@@ -1133,4 +1092,45 @@ async fn medical_file(
         name: result_name,
         bytes,
     }))
+}
+
+/// A person's answer when the card (not card data) named them: the
+/// qualification as of `day`, the flags of `consent` as they stood at `at`
+/// (`expired_as_2` in the 訪問診療等・オンライン診療等 results), the
+/// prescription form while that consent holds, and the institution's
+/// 照会番号.
+pub(crate) async fn answer_for_person(
+    store: &Store,
+    link: &Link,
+    person_id: i64,
+    day: NaiveDate,
+    consent: Option<&ConsentRecord>,
+    at: DateTime<Utc>,
+    expired_as_2: bool,
+) -> Result<PersonAnswer, ServiceError> {
+    let Some(e) = store.eligibility(person_id).await? else {
+        return Ok(PersonAnswer::empty(QualificationValidity::NotFound));
+    };
+    let reference = store
+        .patient_notes(link.institution_id, person_id)
+        .await?
+        .reference_number;
+    let resolved = e.resolve(day);
+    let results = resolved
+        .qualification
+        .map(|q| {
+            let mut r =
+                qualification_result(&e, q, day, Flags::of_consent(consent, at, expired_as_2));
+            r.reference_number = reference.clone();
+            r
+        })
+        .into_iter()
+        .collect();
+    Ok(PersonAnswer {
+        prescription: consent
+            .filter(|r| ConsentState::of(Some(r), at) == ConsentState::InForce)
+            .and_then(|r| r.prescription_form),
+        results,
+        ..PersonAnswer::empty(resolved.validity)
+    })
 }
