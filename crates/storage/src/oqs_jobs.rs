@@ -4,7 +4,9 @@
 use chrono::{DateTime, Utc};
 
 use crate::sql::{Arg, Columns, from_micros, micros};
-use crate::writer::{Db, Insert, Refusal, Step, Write, Written, insert_returning_id};
+use crate::writer::{
+    Db, Insert, Refusal, Statement, Step, Value, Write, Written, insert_returning_id,
+};
 use crate::{Result, Store};
 
 /// An upload to queue.
@@ -334,6 +336,36 @@ impl Store {
             request.extend_from_slice(&bytes);
         }
         Ok(Some((found, request)))
+    }
+
+    /// Removes the jobs queued before `before`, with their upload and
+    /// result parts: the number of jobs removed.
+    pub async fn purge_oqs_jobs(&self, before: DateTime<Utc>) -> Result<u64> {
+        let at = micros(before);
+        self.write_step(Statement::new(
+            "DELETE FROM oqs_job_uploads WHERE job_id IN (SELECT id FROM oqs_jobs WHERE created_at < $1)",
+            vec![Value::Int(at)],
+        ))
+        .await?;
+        self.write_step(Statement::new(
+            "DELETE FROM oqs_job_parts WHERE job_id IN (SELECT id FROM oqs_jobs WHERE created_at < $1)",
+            vec![Value::Int(at)],
+        ))
+        .await?;
+        let removed = self
+            .fetch_optional(
+                "SELECT COUNT(*) AS n FROM oqs_jobs WHERE created_at < $1",
+                &[Arg::Int(at)],
+                |r| r.col::<i64>("n"),
+            )
+            .await?
+            .unwrap_or(0);
+        self.write_step(Statement::new(
+            "DELETE FROM oqs_jobs WHERE created_at < $1",
+            vec![Value::Int(at)],
+        ))
+        .await?;
+        Ok(u64::try_from(removed).unwrap_or(0))
     }
 
     /// Part `part` of a done job's result.

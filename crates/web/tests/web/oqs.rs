@@ -482,6 +482,22 @@ async fn a_batch_is_queued_worked_and_downloaded(url: &str) {
         .await
         .unwrap();
     assert!(reads.iter().any(|r| r.person_id == Some(e0.person.id)));
+
+    // After the retention period the uploads, their parts and results are
+    // gone.
+    zaitaku_service::upkeep::purge(&w.srv.store, Utc::now() + Duration::days(8))
+        .await
+        .unwrap();
+    for table in ["oqs_jobs", "oqs_job_parts", "oqs_job_uploads"] {
+        let n: i64 = sqlx::Row::get(
+            &sqlx::query(&format!("SELECT COUNT(*) AS n FROM {table}"))
+                .fetch_one(w.srv.store.pool())
+                .await
+                .unwrap(),
+            0,
+        );
+        assert_eq!(n, 0, "{table}");
+    }
 }
 on_both!(a_batch_is_queued_worked_and_downloaded);
 
