@@ -34,5 +34,13 @@ pub use file_name::{RequestKind, RequestName};
 pub use reader::{CharacterCode, Document, Duplicated, Element, ReadError, read};
 pub use rejection::{Rejection, RejectionKind};
 
+/// A file read as one message: the reader's refusal or the message's.
+pub fn read_as<T>(
+    bytes: &[u8],
+    message: impl FnOnce(&Document) -> Result<T, Rejection>,
+) -> Result<T, Rejection> {
+    message(&read(bytes)?)
+}
+
 #[cfg(test)]
 mod tests;

@@ -22,7 +22,9 @@ use zaitaku_proto::oqs::qualification::{Counts, PersonAnswer, ResultHeader};
 use zaitaku_proto::oqs::reference::{
     self, RegistrationHeader, RegistrationRequest, RegistrationResult,
 };
-use zaitaku_proto::oqs::{CharacterCode, Rejection, RejectionKind, RequestKind, RequestName, read};
+use zaitaku_proto::oqs::{
+    CharacterCode, Rejection, RejectionKind, RequestKind, RequestName, read_as,
+};
 use zaitaku_storage::{NewOqsJob, OqsJob, OqsJobState, Store, Write};
 
 use crate::inquiry::oqs::{
@@ -95,8 +97,8 @@ pub async fn upload(
             )
         })
     } else {
-        read(&bytes).map_err(Rejection::from).and_then(|doc| {
-            let r = ConsentedUpload::read(&doc)?;
+        read_as(&bytes, |doc| {
+            let r = ConsentedUpload::read(doc)?;
             let expected = if kind == "muhvq" {
                 MedicalTreatmentFlag::HomeVisit
             } else {
@@ -189,10 +191,7 @@ pub async fn download(
     bytes: &[u8],
     now: DateTime<Utc>,
 ) -> Result<Result<Exchange, Rejection>, ServiceError> {
-    let request = match read(bytes)
-        .map_err(Rejection::from)
-        .and_then(|doc| DownloadRequest::read(&doc))
-    {
+    let request = match read_as(bytes, DownloadRequest::read) {
         Ok(r) => r,
         Err(r) => return Ok(Err(r)),
     };
@@ -524,10 +523,7 @@ async fn consented(
     request: &[u8],
     clock: &(dyn Fn() -> DateTime<Utc> + Sync),
 ) -> Result<Worked, ServiceError> {
-    let upload = match read(request)
-        .map_err(Rejection::from)
-        .and_then(|doc| ConsentedUpload::read(&doc))
-    {
+    let upload = match read_as(request, ConsentedUpload::read) {
         Ok(u) => u,
         Err(r) => return Ok(Worked::Refused(r.code())),
     };

@@ -27,7 +27,9 @@ use zaitaku_proto::oqs::reference::{
     Registration, RegistrationEcho, RegistrationHeader, RegistrationOutcome, RegistrationRequest,
     RegistrationResult,
 };
-use zaitaku_proto::oqs::{CharacterCode, Rejection, RejectionKind, RequestKind, RequestName, read};
+use zaitaku_proto::oqs::{
+    CharacterCode, Rejection, RejectionKind, RequestKind, RequestName, read_as,
+};
 use zaitaku_storage::{AuditEvent, Store, Write};
 
 use crate::{ServiceError, jst_day};
@@ -189,10 +191,7 @@ async fn individual(
     bytes: &[u8],
     now: DateTime<Utc>,
 ) -> Result<Result<Exchange, Rejection>, ServiceError> {
-    let request = match read(bytes)
-        .map_err(Rejection::from)
-        .and_then(|doc| IndividualRequest::read(&doc))
-    {
+    let request = match read_as(bytes, IndividualRequest::read) {
         Ok(r) => r,
         Err(r) => return Ok(Err(r)),
     };
@@ -897,10 +896,7 @@ async fn medical_file(
     now: DateTime<Utc>,
 ) -> Result<Result<Exchange, Rejection>, ServiceError> {
     use zaitaku_domain::access::MedicalKind;
-    let request = match read(bytes)
-        .map_err(Rejection::from)
-        .and_then(|doc| MedicalRequest::read(&doc))
-    {
+    let request = match read_as(bytes, MedicalRequest::read) {
         Ok(r) => r,
         Err(r) => return Ok(Err(r)),
     };
