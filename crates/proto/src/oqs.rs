@@ -15,7 +15,7 @@
 //! * [`batch`] — uploads answered with a 受付番号 and results downloaded by
 //!   it: 一括照会 (`OQSmuquc`), 同意済資格情報 (`OQSmuhvq`, `OQSmuonq`).
 //! * [`medical`] — 薬剤情報 (`YZKsiquc01`) and 特定健診情報 (`TKKsiquc01`)
-//!   as XML.
+//!   as XML; [`pdf`] — the same as PDF, in a Japanese font.
 //! * [`reference`] — 照会番号登録, single (`OQSsiimm01`) and bulk
 //!   (`OQSmuimm01/02`).
 
@@ -24,6 +24,7 @@ pub mod fields;
 pub mod file_name;
 pub mod individual;
 pub mod medical;
+pub mod pdf;
 pub mod qualification;
 pub mod reader;
 pub mod reference;

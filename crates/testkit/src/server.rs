@@ -17,10 +17,16 @@ pub struct Server {
 /// Opens the database at `url` (migrating it) and serves it on a free port
 /// until the test's runtime ends.
 pub async fn start(url: &str) -> Server {
+    start_with(url, |state| state).await
+}
+
+/// [`start`] with the state changed first, as a command-line option of
+/// `zaitaku serve` would change it.
+pub async fn start_with(url: &str, configure: impl FnOnce(AppState) -> AppState) -> Server {
     let store = Store::open(url).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let state = AppState::new(store.clone(), base.clone()).await.unwrap();
+    let state = configure(AppState::new(store.clone(), base.clone()).await.unwrap());
     tokio::spawn(zaitaku_web::serve(
         listener,
         state.clone(),

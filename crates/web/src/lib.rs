@@ -21,6 +21,7 @@ pub mod oqs;
 mod pages;
 pub mod partner_key;
 mod patient;
+pub mod pdf_font;
 mod staff;
 
 use std::net::SocketAddr;

@@ -156,6 +156,12 @@ pub struct ServeArgs {
     /// force (a check before then says it is being processed).
     #[arg(long, env = "ZAITAKU_INSURANCE_REGISTRATION_DELAY_SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u32).range(0..=86400))]
     pub insurance_registration_delay_seconds: u32,
+    /// The Japanese font (`.ttf`, `.otf`, `.ttc`) that 薬剤情報・特定健診情報
+    /// are written in when a receipt computer asks for PDF. Without it, the
+    /// first installed of Noto Sans CJK JP, IPAexGothic and the like is
+    /// used; with none, PDFs are refused (Z-Q-0009) and XML still works.
+    #[arg(long, env = "ZAITAKU_PDF_FONT")]
+    pub pdf_font: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]

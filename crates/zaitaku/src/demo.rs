@@ -350,7 +350,8 @@ pub fn print_banner(
     println!();
     println!("本人確認のテスト（カードを選んで暗証番号を入力）: {base_url}/demo/identity");
     println!();
-    crate::demo_oqs::print(base_url, links);
+    let font = zaitaku_web::pdf_font::installed();
+    crate::demo_oqs::print(base_url, links, font.as_ref().map(|f| f.family()));
     println!();
     println!("停止するには Ctrl-C を押してください。");
     println!();

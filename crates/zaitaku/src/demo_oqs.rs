@@ -13,6 +13,7 @@ use zaitaku_domain::eligibility::Coverage;
 use zaitaku_proto::oqs::CharacterCode;
 use zaitaku_proto::oqs::batch::{BatchUpload, ConsentedUpload, Window};
 use zaitaku_proto::oqs::individual::{IndividualRequest, RequestHeader};
+use zaitaku_proto::oqs::medical::{FileCategory, MedicalRequest};
 use zaitaku_proto::oqs::qualification::SearchInfo;
 use zaitaku_service::oqs_link;
 use zaitaku_service::staff::{Realm, Session};
@@ -23,6 +24,8 @@ use crate::demo::{ADMIN_USER, DemoPatient};
 /// A link of the demo, ready to start the agent with.
 pub struct DemoLink {
     pub institution: String,
+    /// Whose 薬剤情報・特定健診情報 the examples ask for (as PDF).
+    pub medical_patient: Option<String>,
     pub encoding: CharacterCode,
     pub folder: PathBuf,
     pub credential: String,
@@ -80,9 +83,10 @@ pub async fn links(
                 .map_err(|e| anyhow!("{e}"))?,
         };
         let folder = data_dir.join(folder_name(encoding));
-        write_examples(&folder, clinic, patients, encoding, today)?;
+        let medical_patient = write_examples(&folder, clinic, patients, encoding, today)?;
         out.push(DemoLink {
             institution: clinic.institution.name.clone(),
+            medical_patient,
             encoding,
             folder,
             credential: issued.credential,
@@ -118,14 +122,17 @@ fn search(p: &DemoPatient) -> Option<SearchInfo> {
 }
 
 /// `examples/` beside `req/`: an individual inquiry, a batch of every demo
-/// case and the 訪問診療等 consented-patient request of the last 30 days.
+/// case, the 訪問診療等 consented-patient request of the last 30 days, and
+/// the first insured patient's 薬剤情報・診療情報 and 特定健診情報 as PDF
+/// (answered once that patient has consented to the clinic). Returns that
+/// patient's name.
 fn write_examples(
     folder: &Path,
     clinic: &StoredInstitution,
     patients: &[DemoPatient],
     encoding: CharacterCode,
     today: NaiveDate,
-) -> Result<()> {
+) -> Result<Option<String>> {
     let examples = folder.join("examples");
     for dir in ["req", "res", "face", "examples"] {
         std::fs::create_dir_all(folder.join(dir))
@@ -139,6 +146,10 @@ fn write_examples(
     };
     let searches: Vec<SearchInfo> = patients.iter().filter_map(search).collect();
     let mut files: Vec<(String, Vec<u8>)> = Vec::new();
+    let medical_patient = patients
+        .iter()
+        .find(|p| search(p).is_some())
+        .map(|p| p.eligibility.person.name.clone());
     if let Some(first) = searches.first() {
         files.push((
             format!("OQSsiquc01req_{stamp}0001.xml"),
@@ -147,6 +158,28 @@ fn write_examples(
                 search: first.clone(),
             }
             .write(encoding),
+        ));
+        let medical = |file_category, id: &str| MedicalRequest {
+            medical_institution_code: clinic.institution.code.clone(),
+            insurer_number: first.insurer_number.clone(),
+            symbol: first.symbol.clone(),
+            number: first.number.clone(),
+            branch: first.branch,
+            arbitrary_file_identifier: Some(id.to_owned()),
+            start: None,
+            end: None,
+            file_category,
+            treatment: Some(MedicalTreatmentFlag::HomeVisit),
+        };
+        // The names follow the 連携アプリ's: FileCategory, then the date.
+        let short = today.format("%y%m%d");
+        files.push((
+            format!("YZKsiquc01req_03{short}0004.xml"),
+            medical(FileCategory::PdfWithClinical, "demo-drugs").write(encoding),
+        ));
+        files.push((
+            format!("TKKsiquc01req_01{short}0005.xml"),
+            medical(FileCategory::Pdf, "demo-checkups").write(encoding),
         ));
     }
     files.push((
@@ -174,11 +207,11 @@ fn write_examples(
         std::fs::write(examples.join(&name), bytes)
             .with_context(|| format!("{} を書けません", examples.join(&name).display()))?;
     }
-    Ok(())
+    Ok(medical_patient)
 }
 
 /// The banner's lines: how to start the agent, and what to type.
-pub fn print(base_url: &str, links: &[DemoLink]) {
+pub fn print(base_url: &str, links: &[DemoLink], pdf_font: Option<&str>) {
     let Some(first) = links.first() else {
         return;
     };
@@ -212,6 +245,18 @@ pub fn print(base_url: &str, links: &[DemoLink]) {
     println!(
         "  一括照会（OQSmuquc01req_）の結果の受付番号で OQSmuquc02req_ を作ると結果を取得できます。アプリでの資格確認は face/ に届きます。"
     );
+    if let Some(name) = &first.medical_patient {
+        println!(
+            "  薬剤情報・特定健診情報の PDF（YZKsiquc01req_・TKKsiquc01req_）は、{name} さんがマイナ在宅受付Webで{}に同意した後に返ります（同意前は ResultCode 2 の XML）。",
+            first.institution
+        );
+        match pdf_font {
+            Some(family) => println!("    PDF のフォント: {family}"),
+            None => println!(
+                "    日本語フォントが見つからないため PDF は作れません（Z-Q-0009）。例: sudo apt-get install fonts-noto-cjk"
+            ),
+        }
+    }
     println!(
         "  認証情報は起動のたびに再発行されます（管理画面《レセコン連携》でも発行できます）。"
     );

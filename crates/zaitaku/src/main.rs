@@ -164,7 +164,15 @@ async fn run(command: Command) -> Result<()> {
             };
             // A registration in the app comes into force after ten seconds.
             let delay = chrono::Duration::seconds(10);
-            serve::run(listener, store, base_url, signer, true, terms, delay).await
+            let options = serve::Options {
+                public_url: base_url,
+                signer,
+                stand_in_authenticator: true,
+                code_terms: terms,
+                registration_delay: delay,
+                pdf_font: None,
+            };
+            serve::run(listener, store, options).await
         }
         Command::Serve(args) => {
             let options = ConnectOptions {
@@ -178,21 +186,22 @@ async fn run(command: Command) -> Result<()> {
                 format!("http://{}", listener.local_addr().unwrap_or(args.listen))
             });
             let signer = serve::signer(args.signing_key.as_deref())?;
-            serve::run(
-                listener,
-                store,
+            let options = serve::Options {
                 public_url,
                 signer,
-                args.stand_in_authenticator,
-                CodeTerms {
+                stand_in_authenticator: args.stand_in_authenticator,
+                code_terms: CodeTerms {
                     usable_after: chrono::Duration::minutes(i64::from(
                         args.activation_wait_minutes,
                     )),
                     ..CodeTerms::standard()
                 },
-                chrono::Duration::seconds(i64::from(args.insurance_registration_delay_seconds)),
-            )
-            .await
+                registration_delay: chrono::Duration::seconds(i64::from(
+                    args.insurance_registration_delay_seconds,
+                )),
+                pdf_font: args.pdf_font,
+            };
+            serve::run(listener, store, options).await
         }
         Command::Seed(args) => {
             let store = Store::open(&args.database.database_url).await?;

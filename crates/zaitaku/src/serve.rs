@@ -29,15 +29,26 @@ pub fn signer(path: Option<&std::path::Path>) -> Result<ReturnSigner> {
     }
 }
 
-pub async fn run(
-    listener: TcpListener,
-    store: Store,
-    public_url: String,
-    signer: ReturnSigner,
-    stand_in_authenticator: bool,
-    code_terms: CodeTerms,
-    registration_delay: chrono::Duration,
-) -> Result<()> {
+/// What `zaitaku serve` and `zaitaku demo` choose differently.
+pub struct Options {
+    pub public_url: String,
+    pub signer: ReturnSigner,
+    pub stand_in_authenticator: bool,
+    pub code_terms: CodeTerms,
+    pub registration_delay: chrono::Duration,
+    /// `--pdf-font`; without it, the Japanese font installed here.
+    pub pdf_font: Option<std::path::PathBuf>,
+}
+
+pub async fn run(listener: TcpListener, store: Store, options: Options) -> Result<()> {
+    let Options {
+        public_url,
+        signer,
+        stand_in_authenticator,
+        code_terms,
+        registration_delay,
+        pdf_font,
+    } = options;
     let addr = listener.local_addr().ok();
     tracing::info!(
         ?addr,
@@ -50,6 +61,24 @@ pub async fn run(
         .with_stand_in_authenticator(stand_in_authenticator)
         .with_code_terms(code_terms)
         .with_registration_delay(registration_delay);
+    let state = match pdf_font {
+        Some(path) => {
+            let font = zaitaku_web::pdf_font::load(&path).with_context(|| {
+                "--pdf-font のフォントを使えません。日本語を含む TrueType / OpenType フォントを指定してください"
+            })?;
+            state.with_pdf_font(Some(font))
+        }
+        None => state,
+    };
+    match &state.pdf_font {
+        Some(font) => tracing::info!(
+            family = font.family(),
+            "receipt-computer PDFs are written in this font"
+        ),
+        None => tracing::warn!(
+            "no Japanese font installed: 薬剤情報・特定健診情報 are offered as XML only (install fonts-noto-cjk or give --pdf-font)"
+        ),
+    }
     if stand_in_authenticator {
         tracing::warn!(
             "the stand-in authenticator and its virtual cards are served: for demonstrations and tests only"

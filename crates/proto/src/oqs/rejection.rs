@@ -45,6 +45,8 @@ pub enum RejectionKind {
     ReferenceNumberTaken,
     /// A message of the interface that this server does not answer.
     NotOffered,
+    /// A PDF asked for, and the server has no Japanese font to write it.
+    PdfUnavailable,
     /// Nobody holds the insurance-card data given.
     NoSuchPerson,
     /// Several persons hold it (a family, without 枝番).
@@ -75,6 +77,7 @@ impl Rejection {
             RejectionKind::TooMany => "Z-Q-0022",
             RejectionKind::ReferenceNumberTaken => "Z-Q-0023",
             RejectionKind::NotOffered => "Z-Q-0008",
+            RejectionKind::PdfUnavailable => "Z-Q-0009",
             RejectionKind::NoSuchPerson => "Z-Q-0024",
             RejectionKind::Ambiguous => "Z-Q-0025",
         }
@@ -108,6 +111,9 @@ impl Rejection {
                 "この照会番号は、この医療機関等の別の患者に登録されています。"
             }
             RejectionKind::NotOffered => "この要求ファイルの種類は受け付けていません。",
+            RejectionKind::PdfUnavailable => {
+                "PDFを作成できません。ファイル種別（FileCategory）にXMLを指定してください。"
+            }
             RejectionKind::NoSuchPerson => {
                 "指定された被保険者証等の情報に該当する資格がありません。"
             }

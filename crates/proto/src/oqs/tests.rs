@@ -811,6 +811,7 @@ fn every_rejection_has_a_code_and_a_japanese_message() {
         TooMany,
         ReferenceNumberTaken,
         NotOffered,
+        PdfUnavailable,
         NoSuchPerson,
         Ambiguous,
     ];

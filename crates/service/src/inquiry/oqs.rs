@@ -19,6 +19,7 @@ use zaitaku_proto::oqs::medical::{
     Checkup, CheckupItem, CheckupResultFile, ClinicalDay, Drug, DrugDay, DrugResult, MedicalHeader,
     MedicalRequest, Patient,
 };
+use zaitaku_proto::oqs::pdf::{self, PdfFont};
 use zaitaku_proto::oqs::qualification::{
     ConsentTriple, ElderlyInfo, LimitInfo, PersonAnswer, QualificationResult, ResultHeader,
     SearchInfo, SpecificDiseaseInfo, halfwidth_kana,
@@ -67,12 +68,14 @@ pub enum Exchange {
 }
 
 /// Answers one request file. The file is taken by value: an upload is
-/// kept as sent without a copy.
+/// kept as sent without a copy. `pdf_font` writes 薬剤情報・特定健診情報
+/// asked for as PDF; without it they are refused (Z-Q-0009).
 pub async fn exchange(
     store: &Store,
     link: &Link,
     file_name: &str,
     bytes: Vec<u8>,
+    pdf_font: Option<&PdfFont>,
     now: DateTime<Utc>,
 ) -> Result<Exchange, ServiceError> {
     let name = match RequestName::parse(file_name) {
@@ -85,7 +88,7 @@ pub async fn exchange(
     let answered = match name.kind {
         RequestKind::IndividualInquiry => individual(store, link, &name, &bytes, now).await?,
         RequestKind::DrugInformation | RequestKind::CheckupInformation => {
-            medical_file(store, link, &name, &bytes, now).await?
+            medical_file(store, link, &name, &bytes, pdf_font, now).await?
         }
         RequestKind::ReferenceNumberSingle => {
             register_single(store, link, &name, &bytes, now).await?
@@ -884,15 +887,18 @@ fn checkup_items(c: &zaitaku_domain::medical::CheckupResult) -> Vec<CheckupItem>
     ]
 }
 
-/// `YZKsiquc01req_` / `TKKsiquc01req_`: the information as XML, only while
-/// the patient's consent to this institution for it is in force (and the
-/// card's certificate is not in its grace period); otherwise `ResultCode`
-/// 2 with the reason. A PDF (FileCategory 1, 3) is not offered.
+/// `YZKsiquc01req_` / `TKKsiquc01req_`: the information, as XML or (by
+/// `FileCategory`) as PDF, only while the patient's consent to this
+/// institution for it is in force (and the card's certificate is not in
+/// its grace period). Otherwise the answer is an XML result, `ResultCode`
+/// 2 with the reason, whichever was asked: a PDF cannot carry the code a
+/// receipt computer acts on.
 async fn medical_file(
     store: &Store,
     link: &Link,
     name: &RequestName,
     bytes: &[u8],
+    pdf_font: Option<&PdfFont>,
     now: DateTime<Utc>,
 ) -> Result<Result<Exchange, Rejection>, ServiceError> {
     use zaitaku_domain::access::MedicalKind;
@@ -903,15 +909,19 @@ async fn medical_file(
     if let Err(r) = own_institution(link, &request.medical_institution_code) {
         return Ok(Err(r));
     }
-    if request.file_category.is_pdf() {
-        return Ok(Err(Rejection::new(
-            RejectionKind::NotOffered,
-            format!(
-                "XmlMsg/MessageBody/FileCategory {}（PDF）: XML（2、4）を指定してください",
-                request.file_category.code()
-            ),
-        )));
-    }
+    let pdf_font = match (request.file_category.is_pdf(), pdf_font) {
+        (false, _) => None,
+        (true, Some(font)) => Some(font),
+        (true, None) => {
+            return Ok(Err(Rejection::new(
+                RejectionKind::PdfUnavailable,
+                format!(
+                    "XmlMsg/MessageBody/FileCategory {}（PDF）: このサーバーには日本語フォントがありません",
+                    request.file_category.code()
+                ),
+            )));
+        }
+    };
     let drugs = name.kind == RequestKind::DrugInformation;
     let kinds: &[MedicalKind] = if !drugs {
         &[MedicalKind::Checkups]
@@ -960,7 +970,6 @@ async fn medical_file(
             now,
         )
         .await?;
-    let result_name = name.result("xml");
     let (Some(id), None) = (person_id, &refusal) else {
         let bytes = if drugs {
             DrugResult {
@@ -979,7 +988,7 @@ async fn medical_file(
             .write()
         };
         return Ok(Ok(Exchange::Result {
-            name: result_name,
+            name: name.result("xml"),
             bytes,
         }));
     };
@@ -1059,13 +1068,21 @@ async fn medical_file(
                 }
             }
         }
-        DrugResult {
+        let result = DrugResult {
             header: header(None),
             patient: Some(patient),
             drugs: days,
             clinical,
+        };
+        match pdf_font {
+            None => Ok(result.write()),
+            Some(font) => pdf::drug_information(
+                &result,
+                (from, last),
+                request.file_category.with_clinical(),
+                font,
+            ),
         }
-        .write()
     } else {
         let mut checkups: Vec<Checkup> = store
             .checkups(id)
@@ -1077,17 +1094,26 @@ async fn medical_file(
             })
             .collect();
         checkups.sort_by_key(|c| c.on);
-        CheckupResultFile {
+        let result = CheckupResultFile {
             header: header(None),
             patient: Some(patient),
             checkups,
+        };
+        match pdf_font {
+            None => Ok(result.write()),
+            Some(font) => pdf::checkup_information(&result, font),
         }
-        .write()
     };
-    Ok(Ok(Exchange::Result {
-        name: result_name,
-        bytes,
-    }))
+    match bytes {
+        Ok(bytes) => Ok(Ok(Exchange::Result {
+            name: name.result(if pdf_font.is_some() { "pdf" } else { "xml" }),
+            bytes,
+        })),
+        Err(e) => Ok(Err(Rejection::new(
+            RejectionKind::PdfUnavailable,
+            e.to_string(),
+        ))),
+    }
 }
 
 /// A person's answer when the card (not card data) named them: the

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use zaitaku_domain::staff_app::CodeTerms;
 use zaitaku_identity::Identity;
+use zaitaku_proto::oqs::pdf::PdfFont;
 use zaitaku_proto::partner::ReturnSigner;
 use zaitaku_storage::Store;
 
@@ -33,6 +34,9 @@ pub struct AppState {
     pub registration_delay: chrono::Duration,
     /// The staff app's passkeys: the relying party of the public URL.
     pub passkeys: Arc<webauthn_rs::Webauthn>,
+    /// The Japanese font of 薬剤情報・特定健診情報 as PDF; without one those
+    /// are offered as XML only.
+    pub pdf_font: Option<PdfFont>,
 }
 
 /// Why the server's state could not be built.
@@ -51,9 +55,14 @@ impl AppState {
     /// restarts during a visit (tests, the demo without a data folder);
     /// otherwise give every node the same key with [`AppState::with_signer`].
     /// The stand-in authenticator is routed; a production server turns it off
-    /// with [`AppState::with_stand_in_authenticator`].
+    /// with [`AppState::with_stand_in_authenticator`]. PDFs are written in
+    /// the Japanese font installed on the machine, if any.
     pub async fn new(store: Store, public_url: String) -> Result<Self, StateError> {
         let identity = Identity::new(store.clone()).await?;
+        let pdf_font = tokio::task::spawn_blocking(crate::pdf_font::installed)
+            .await
+            .ok()
+            .flatten();
         Ok(Self {
             store,
             identity,
@@ -65,7 +74,13 @@ impl AppState {
                 &public_url,
             )?),
             public_url,
+            pdf_font,
         })
+    }
+
+    pub fn with_pdf_font(mut self, font: Option<PdfFont>) -> Self {
+        self.pdf_font = font;
+        self
     }
 
     pub fn with_stand_in_authenticator(mut self, on: bool) -> Self {

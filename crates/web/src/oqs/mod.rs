@@ -199,7 +199,16 @@ async fn file(
             Err(e) => failure(&e),
         };
     };
-    match oqs::exchange(&state.store, &link, &name, body, now).await {
+    match oqs::exchange(
+        &state.store,
+        &link,
+        &name,
+        body,
+        state.pdf_font.as_ref(),
+        now,
+    )
+    .await
+    {
         Ok(exchange) => answer(&state, exchange, StatusCode::UNPROCESSABLE_ENTITY),
         Err(e) => failure(&e),
     }

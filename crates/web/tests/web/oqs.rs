@@ -317,12 +317,6 @@ async fn refused_files_get_an_err_a_receipt_computer_can_act_on(url: &str) {
                 .into_bytes(),
             "Z-Q-0020",
         ),
-        (
-            "TKKsiquc01req_6.xml",
-            medical_request(&w, &search, zaitaku_proto::oqs::medical::FileCategory::Pdf)
-                .write(CharacterCode::Utf8),
-            "Z-Q-0008",
-        ),
     ];
     for (name, body, code) in cases {
         let a = send(&w, Some(&w.utf8), name, body).await;
@@ -881,3 +875,154 @@ async fn drug_and_checkup_files_only_under_the_patient_s_consent(url: &str) {
     assert!(audit.iter().any(|a| a.outcome == "refused"));
 }
 on_both!(drug_and_checkup_files_only_under_the_patient_s_consent);
+
+/// The text a person reads in a PDF, as poppler's `pdftotext` takes it out
+/// (Debian `poppler-utils`, scripts/ensure-packages).
+fn pdf_text(pdf: &[u8]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("result.pdf");
+    std::fs::write(&path, pdf).unwrap();
+    let out = std::process::Command::new("pdftotext")
+        .arg("-layout")
+        .arg(&path)
+        .arg("-")
+        .output()
+        .expect("pdftotext (poppler-utils) runs");
+    assert!(out.status.success(), "pdftotext refused the file");
+    String::from_utf8(out.stdout).unwrap()
+}
+
+async fn drug_and_checkup_files_come_as_pdf_when_asked(url: &str) {
+    use zaitaku_proto::oqs::medical::{CheckupResultFile, DrugResult, FileCategory};
+    let w = world(url).await;
+    // Someone with drugs dispensed in the default window and a check-up.
+    let (e, search) = (14..200)
+        .map(|skip| insured(&w.people, skip))
+        .find(|(e, _)| {
+            w.people.iter().any(|p| {
+                p.eligibility.person.id == e.person.id
+                    && !p.checkups.is_empty()
+                    && p.drugs
+                        .iter()
+                        .any(|d| d.dispensed_on >= fixtures::today() - Duration::days(50))
+            })
+        })
+        .unwrap();
+    fixtures::consent(
+        &w.srv.store,
+        &w.a,
+        e.person.id,
+        fixtures::Consent::register(CareKind::HomeVisit, Utc::now() - Duration::hours(1))
+            .with(ConsentItem::ClinicalAndDrug, Choice::Agree)
+            .with(ConsentItem::Checkups, Choice::Agree),
+    )
+    .await;
+    zaitaku_testkit::fixtures::card(
+        &w.srv.state,
+        e.person.id,
+        fixtures::today() - Duration::days(30),
+    )
+    .await;
+
+    // The same request as XML and as PDF: what the XML says, the PDF shows.
+    let xml = send(
+        &w,
+        Some(&w.sjis),
+        "YZKsiquc01req_0426120710001.xml",
+        medical_request(&w, &search, FileCategory::XmlWithClinical).write(CharacterCode::ShiftJis),
+    )
+    .await;
+    let drugs = DrugResult::read(&read(&xml.body).unwrap()).unwrap();
+    assert!(!drugs.drugs.is_empty(), "{drugs:?}");
+    let a = send(
+        &w,
+        Some(&w.sjis),
+        "YZKsiquc01req_0326120710001.xml",
+        medical_request(&w, &search, FileCategory::PdfWithClinical).write(CharacterCode::ShiftJis),
+    )
+    .await;
+    assert_eq!(a.status, 200, "{}", String::from_utf8_lossy(&a.body));
+    assert_eq!(a.name, "YZKsiquc01res_0326120710001.pdf");
+    assert!(a.body.starts_with(b"%PDF-"));
+    let text = pdf_text(&a.body);
+    assert!(text.contains("薬剤情報・診療情報"), "{text}");
+    assert!(text.contains(&e.person.name), "{text}");
+    assert!(
+        text.contains("調剤情報") && text.contains("診療情報"),
+        "{text}"
+    );
+    let flat: String = text.split_whitespace().collect();
+    for day in &drugs.drugs {
+        assert!(
+            flat.contains(&day.institution.replace(' ', "")),
+            "{} not in {text}",
+            day.institution
+        );
+        for d in &day.drugs {
+            // A long name wraps inside its column; its start is on one line.
+            let start: String = d.name.chars().take(6).collect();
+            assert!(text.contains(&start), "{} not in {text}", d.name);
+        }
+    }
+
+    let a = send(
+        &w,
+        Some(&w.utf8),
+        "TKKsiquc01req_0126120710002.xml",
+        medical_request(&w, &search, FileCategory::Pdf).write(CharacterCode::Utf8),
+    )
+    .await;
+    assert_eq!(a.name, "TKKsiquc01res_0126120710002.pdf");
+    let text = pdf_text(&a.body);
+    assert!(
+        text.contains("特定健診情報") && text.contains("実施日"),
+        "{text}"
+    );
+    assert!(text.contains("身長"), "{text}");
+
+    // Refused: the reason comes as an XML result, even when a PDF was asked.
+    let (_, stranger) = insured(&w.people, 13);
+    let a = send(
+        &w,
+        Some(&w.utf8),
+        "TKKsiquc01req_0126120710003.xml",
+        medical_request(&w, &stranger, FileCategory::Pdf).write(CharacterCode::Utf8),
+    )
+    .await;
+    assert_eq!(a.name, "TKKsiquc01res_0126120710003.xml");
+    let r = CheckupResultFile::read(&read(&a.body).unwrap()).unwrap();
+    assert!(r.header.refusal.is_some(), "{r:?}");
+
+    // A server without a Japanese font says so, and XML still works.
+    let bare = server::start_with(url, |s| s.with_pdf_font(None)).await;
+    let pdf = reqwest::Client::new()
+        .post(format!(
+            "{}/oqs/v1/files/TKKsiquc01req_0126120710004.xml",
+            bare.base
+        ))
+        .bearer_auth(&w.utf8)
+        .body(medical_request(&w, &search, FileCategory::Pdf).write(CharacterCode::Utf8))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(pdf.status(), 422);
+    assert_eq!(
+        pdf.headers()["x-oqs-file-name"],
+        "TKKsiquc01req_0126120710004.err"
+    );
+    assert_eq!(pdf.headers()["x-oqs-error-code"], "Z-Q-0009");
+    let text = pdf.text().await.unwrap();
+    assert!(text.contains("PDFを作成できません"), "{text}");
+    let xml = reqwest::Client::new()
+        .post(format!(
+            "{}/oqs/v1/files/TKKsiquc01req_0226120710005.xml",
+            bare.base
+        ))
+        .bearer_auth(&w.utf8)
+        .body(medical_request(&w, &search, FileCategory::Xml).write(CharacterCode::Utf8))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(xml.status(), 200);
+}
+on_both!(drug_and_checkup_files_come_as_pdf_when_asked);

@@ -107,6 +107,10 @@ async fn demo_prints_working_urls_and_reuses_its_database() {
         .await
         .unwrap();
     assert_eq!(health.status(), 200);
+    assert!(
+        all.contains("PDF のフォント: Noto Sans CJK JP"),
+        "the installed Japanese font is not named:\n{all}"
+    );
     demo_patients_show_their_cases(dir.path(), &demo.banner).await;
     let labels = card_labels(&demo.banner);
     cards_are_named_apart(&labels);
@@ -353,6 +357,30 @@ fn unusable_databases_give_one_clear_line() {
     assert!(!err.contains("panicked"), "{err}");
 }
 
+#[test]
+fn a_pdf_font_that_is_no_font_stops_the_server_with_one_clear_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let font = dir.path().join("font.ttf");
+    std::fs::write(&font, b"not a font").unwrap();
+    let out = zaitaku(&[
+        "serve",
+        "--database-url",
+        &format!("sqlite:{}", dir.path().join("db.sqlite3").display()),
+        "--listen",
+        "127.0.0.1:0",
+        "--pdf-font",
+        &font.display().to_string(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("エラー: --pdf-font のフォントを使えません"),
+        "{err}"
+    );
+    assert!(err.contains("font.ttf"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
 /// Every option of each subcommand is listed with its explanation (compared
 /// with whitespace collapsed: clap wraps the text to the terminal's width).
 #[test]
@@ -416,6 +444,10 @@ fn help_explains_every_option() {
                 (
                     "--insurance-registration-delay-seconds <INSURANCE_REGISTRATION_DELAY_SECONDS>",
                     "Seconds before a 健康保険証利用登録 made in the staff app comes into force",
+                ),
+                (
+                    "--pdf-font <PDF_FONT>",
+                    "The Japanese font (`.ttf`, `.otf`, `.ttc`) that 薬剤情報・特定健診情報",
                 ),
             ],
         ),
