@@ -74,6 +74,8 @@ code_list! {
         InvalidNewerExists = "3" => "無効（新しい資格あり）",
         NotFound = "4" => "該当資格なし",
         Multiple = "5" => "複数該当",
+        /// 医療扶助 only; zaitaku reads it but never answers it.
+        ValidUnregistered = "6" => "有効（未登録）",
     }
 }
 
@@ -223,6 +225,8 @@ code_list! {
         None = "0" => "同意なし",
         Given = "1" => "同意あり",
         Expired = "2" => "同意期限切れ",
+        /// The 救急医療 interface only; zaitaku reads it but never writes it.
+        Difficult = "3" => "同意取得困難",
     }
 }
 

@@ -81,7 +81,9 @@ impl ConsentRefusal {
     /// Whether the registry allows a consent to be registered on `today`.
     pub fn of_eligibility(e: &Eligibility, today: NaiveDate) -> Option<Self> {
         match e.resolve(today).validity {
-            QualificationValidity::Valid | QualificationValidity::Multiple => None,
+            QualificationValidity::Valid
+            | QualificationValidity::ValidUnregistered
+            | QualificationValidity::Multiple => None,
             QualificationValidity::NotFound => Some(Self::NoQualification),
             QualificationValidity::Invalid | QualificationValidity::InvalidNewerExists => {
                 Some(Self::InvalidQualification)

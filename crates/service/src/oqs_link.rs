@@ -13,6 +13,7 @@
 //! a security event (`oqs_link.authenticate`, actor `receipt_computer`);
 //! issue, rotation and revocation are audited with the administrator.
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use aws_lc_rs::{constant_time, digest};
@@ -33,6 +34,51 @@ const SECRET_CHARS: usize = 43;
 const SECRET_BYTES: usize = 32;
 /// `last_used_at` is written at most this often per link.
 const USE_INTERVAL_SECONDS: i64 = 60;
+/// How long a credential once authenticated is taken without reading its
+/// link again.
+const CACHE_SECONDS: i64 = 1;
+
+/// The credentials authenticated in the last [`CACHE_SECONDS`], by the
+/// SHA-256 of the text presented: a receipt computer sends its files in
+/// bursts, and each would otherwise read its link again. A rotation or
+/// revocation through this node forgets the link here at once; another
+/// node of the same database may still take the old credential for up to
+/// [`CACHE_SECONDS`] (docs/reference/oqs.md, "The link credential").
+#[derive(Debug, Default)]
+pub struct LinkCache {
+    entries: std::sync::Mutex<HashMap<CredentialDigest, (LinkPrincipal, DateTime<Utc>)>>,
+}
+
+/// The SHA-256 of a credential's text.
+type CredentialDigest = [u8; 32];
+
+impl LinkCache {
+    /// Beyond this many entries, the stale ones are dropped at the next
+    /// insert (only credentials that authenticated get in).
+    const TIDY_ABOVE: usize = 256;
+
+    fn get(&self, key: &CredentialDigest, now: DateTime<Utc>) -> Option<LinkPrincipal> {
+        let entries = self.entries.lock().ok()?;
+        let (principal, at) = entries.get(key)?;
+        (now >= *at && now - *at < Duration::seconds(CACHE_SECONDS)).then(|| principal.clone())
+    }
+
+    fn put(&self, key: CredentialDigest, principal: LinkPrincipal, now: DateTime<Utc>) {
+        if let Ok(mut entries) = self.entries.lock() {
+            if entries.len() >= Self::TIDY_ABOVE {
+                entries.retain(|_, (_, at)| now - *at < Duration::seconds(CACHE_SECONDS));
+            }
+            entries.insert(key, (principal, now));
+        }
+    }
+
+    /// Forgets every credential of the link.
+    fn forget(&self, link_id: i64) {
+        if let Ok(mut entries) = self.entries.lock() {
+            entries.retain(|_, (p, _)| p.link_id != link_id);
+        }
+    }
+}
 
 /// A credential as it was presented, taken apart (nothing is checked
 /// against the database yet).
@@ -155,6 +201,7 @@ pub struct LinkPrincipal {
 /// link at most once a minute.
 pub async fn authenticate(
     store: &Store,
+    cache: &LinkCache,
     presented: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<LinkPrincipal, ServiceError> {
@@ -173,6 +220,11 @@ pub async fn authenticate(
     let Some(text) = presented.map(str::trim).filter(|t| !t.is_empty()) else {
         return refused(LinkRefusal::Missing, None, None).await;
     };
+    let mut digest_key: CredentialDigest = [0; 32];
+    digest_key.copy_from_slice(digest::digest(&digest::SHA256, text.as_bytes()).as_ref());
+    if let Some(principal) = cache.get(&digest_key, now) {
+        return Ok(principal);
+    }
     let Some(p) = parse(text) else {
         return refused(LinkRefusal::Malformed, None, None).await;
     };
@@ -204,12 +256,14 @@ pub async fn authenticate(
     {
         store.touch_oqs_link(link.id, now).await?;
     }
-    Ok(LinkPrincipal {
+    let principal = LinkPrincipal {
         link_id: link.id,
         institution_id: link.institution_id,
         institution_code: key.institution_code,
         character_code,
-    })
+    };
+    cache.put(digest_key, principal.clone(), now);
+    Ok(principal)
 }
 
 /// The institution's links, newest first, revoked ones included.
@@ -363,6 +417,7 @@ pub async fn find(
 /// stops at once. The change and its audit record are one job.
 pub async fn rotate(
     store: &Store,
+    cache: &LinkCache,
     admin: &Session,
     id: i64,
     now: DateTime<Utc>,
@@ -389,7 +444,9 @@ pub async fn rotate(
         Write::rotate_oqs_link(inst.id, link.id, &secret_sha256(&secret), now),
         Write::audit(&audit("ok"), now),
     ];
-    match store.write(job).await? {
+    let written = store.write(job).await?;
+    cache.forget(link.id);
+    match written {
         Ok(_) => {}
         // Revoked between the read and the write.
         Err(r) if r.refusal == Refusal::NoChange => {
@@ -410,6 +467,7 @@ pub async fn rotate(
 /// Revoking one already revoked changes nothing and is audited as such.
 pub async fn revoke(
     store: &Store,
+    cache: &LinkCache,
     admin: &Session,
     id: i64,
     now: DateTime<Utc>,
@@ -431,7 +489,9 @@ pub async fn revoke(
         Write::revoke_oqs_link(inst.id, link.id, now),
         Write::audit(&audit("ok"), now),
     ];
-    match store.write(job).await? {
+    let written = store.write(job).await?;
+    cache.forget(link.id);
+    match written {
         Ok(_) => {}
         Err(r) if r.refusal == Refusal::NoChange => {
             store.audit(&audit("already_revoked"), now).await?;

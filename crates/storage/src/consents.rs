@@ -49,7 +49,15 @@ fn choice_text(c: Option<&Choice>) -> Option<&'static str> {
     })
 }
 
-fn from_row(row: &dyn Columns) -> Result<ConsentRecord> {
+/// A person's latest consent record to an institution (`$1`, `$2`).
+pub(crate) static LATEST: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "SELECT {COLUMNS} FROM consents c JOIN institutions i ON i.id = c.institution_id \
+         WHERE c.institution_id = $1 AND c.person_id = $2 ORDER BY c.id DESC LIMIT 1"
+    )
+});
+
+pub(crate) fn from_row(row: &dyn Columns) -> Result<ConsentRecord> {
     let t = "consents";
     let mut choices = BTreeMap::new();
     for item in ConsentItem::ALL {
@@ -269,12 +277,8 @@ impl Store {
         institution_id: i64,
         person_id: PersonId,
     ) -> Result<Option<ConsentRecord>> {
-        let sql = format!(
-            "SELECT {COLUMNS} FROM consents c JOIN institutions i ON i.id = c.institution_id \
-             WHERE c.institution_id = $1 AND c.person_id = $2 ORDER BY c.id DESC LIMIT 1"
-        );
         self.fetch_optional(
-            &sql,
+            &LATEST,
             &[Arg::Int(institution_id), Arg::Int(person_id)],
             from_row,
         )

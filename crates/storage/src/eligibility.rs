@@ -8,6 +8,7 @@ use sqlx::{Any, AnyConnection, Connection, Executor, Row};
 use zaitaku_domain::codes::{
     BurdenRatio, LimitCertificateKind, LimitClass, LossReason, PersonalFamily, Sex, SpecificDisease,
 };
+use zaitaku_domain::consent::ConsentRecord;
 use zaitaku_domain::eligibility::{
     Coverage, ElderlyCertificate, Eligibility, LimitCertificate, Loss, PayerNumber, Period,
     PublicSubsidy, Qualification, RecipientNumber, SpecificDiseaseCertificate,
@@ -20,7 +21,7 @@ use crate::sql::{
     Arg, Columns, MAX_BINDS, date_text, flag, opt_date_text, parse_date, parse_opt_date,
     values_placeholders,
 };
-use crate::{Backend, Result, StorageError, Store};
+use crate::{Backend, Result, Snapshot, StorageError, Store};
 
 /// One person with everything stored about them.
 #[derive(Debug, Clone, Copy)]
@@ -395,25 +396,57 @@ impl Store {
 
     /// The persons with a qualification under this 保険者番号 and 番号 who
     /// were born on `birth_date` (a family shares the number; the birth
-    /// date tells them apart).
-    pub async fn persons_by_card(
+    /// date tells them apart), each with what `institution_id` holds of
+    /// them: one read transaction for the receipt computer's inquiry, the
+    /// interface's busiest request.
+    pub async fn found_by_card(
         &self,
         insurer_number: &str,
         number: &str,
         birth_date: chrono::NaiveDate,
-    ) -> Result<Vec<PersonId>> {
+        institution_id: i64,
+    ) -> Result<Vec<FoundByCard>> {
         let birth = date_text(birth_date);
-        self.fetch(
-            "SELECT DISTINCT q.person_id FROM qualifications q JOIN persons p ON p.id = q.person_id \
-             WHERE q.insurer_number = $1 AND q.number = $2 AND p.birth_date = $3 ORDER BY q.person_id",
-            &[
-                Arg::Text(insurer_number),
-                Arg::Text(number),
-                Arg::Text(&birth),
-            ],
-            |r| r.col::<i64>("person_id"),
-        )
-        .await
+        let mut snap = self.snapshot()?;
+        let ids = snap
+            .fetch(
+                "SELECT DISTINCT q.person_id FROM qualifications q JOIN persons p ON p.id = q.person_id \
+                 WHERE q.insurer_number = $1 AND q.number = $2 AND p.birth_date = $3 ORDER BY q.person_id",
+                &[
+                    Arg::Text(insurer_number),
+                    Arg::Text(number),
+                    Arg::Text(&birth),
+                ],
+                |r| r.col::<i64>("person_id"),
+            )
+            .await?;
+        let mut found = Vec::with_capacity(ids.len());
+        for id in ids {
+            let Some(eligibility) = eligibility_in(&mut snap, id).await? else {
+                continue;
+            };
+            let at = [Arg::Int(institution_id), Arg::Int(id)];
+            let latest_consent = snap
+                .fetch(&crate::consents::LATEST, &at, crate::consents::from_row)
+                .await?
+                .pop();
+            let reference_number = snap
+                .fetch(
+                    "SELECT reference_number FROM institution_patients \
+                     WHERE institution_id = $1 AND person_id = $2",
+                    &at,
+                    |r| r.col::<Option<String>>("reference_number"),
+                )
+                .await?
+                .pop()
+                .flatten();
+            found.push(FoundByCard {
+                eligibility,
+                latest_consent,
+                reference_number,
+            });
+        }
+        Ok(found)
     }
 
     /// The persons with a qualification under this 保険者番号 and 番号,
@@ -434,91 +467,108 @@ impl Store {
 
     /// Everything the registry holds on one person, or `None`.
     pub async fn eligibility(&self, person_id: PersonId) -> Result<Option<Eligibility>> {
-        let [
-            person,
-            qualifications,
-            elderly,
-            limits,
-            specific_diseases,
-            subsidies,
-        ] = ELIGIBILITY_PARTS;
-        let id = [Arg::Int(person_id)];
         let mut snap = self.snapshot()?;
-        let Some(person) = snap.fetch(person, &id, person_from_row).await?.pop() else {
-            return Ok(None);
-        };
-        let qualifications = snap
-            .fetch(qualifications, &id, qualification_from_row)
-            .await?;
-
-        let elderly = snap
-            .fetch(elderly, &id, |r| {
-                let t = "elderly_certificates";
-                Ok(ElderlyCertificate {
-                    valid: period(t, r)?,
-                    burden_ratio: code(t, "burden_ratio", r, BurdenRatio::parse)?,
-                })
-            })
-            .await?;
-
-        let limits = snap
-            .fetch(limits, &id, |r| {
-                let t = "limit_certificates";
-                Ok(LimitCertificate {
-                    kind: code(t, "kind", r, LimitCertificateKind::parse)?,
-                    class: code(t, "class", r, LimitClass::parse)?,
-                    valid: period(t, r)?,
-                    long_term_from: parse_opt_date(t, "long_term_from", r.col("long_term_from")?)?,
-                })
-            })
-            .await?;
-
-        let specific_diseases = snap
-            .fetch(specific_diseases, &id, |r| {
-                let t = "specific_disease_certificates";
-                Ok(SpecificDiseaseCertificate {
-                    disease: code(t, "disease", r, SpecificDisease::parse)?,
-                    valid: period(t, r)?,
-                    self_pay_limit_yen: u32::try_from(r.col::<i64>("self_pay_limit_yen")?)
-                        .map_err(|e| StorageError::corrupt(t, "self_pay_limit_yen", e))?,
-                })
-            })
-            .await?;
-
-        let subsidies = snap
-            .fetch(subsidies, &id, |r| {
-                let t = "public_subsidies";
-                Ok(PublicSubsidy {
-                    payer_number: code(t, "payer_number", r, PayerNumber::parse)?,
-                    recipient_number: r
-                        .col::<Option<String>>("recipient_number")?
-                        .map(|s| {
-                            RecipientNumber::parse(&s)
-                                .map_err(|e| StorageError::corrupt(t, "recipient_number", e))
-                        })
-                        .transpose()?,
-                    valid: period(t, r)?,
-                    monthly_limit_yen: r
-                        .col::<Option<i64>>("monthly_limit_yen")?
-                        .map(|v| {
-                            u32::try_from(v)
-                                .map_err(|e| StorageError::corrupt(t, "monthly_limit_yen", e))
-                        })
-                        .transpose()?,
-                })
-            })
-            .await?;
-
-        drop(snap);
-        Ok(Some(Eligibility {
-            person,
-            qualifications,
-            elderly,
-            limits,
-            specific_diseases,
-            subsidies,
-        }))
+        eligibility_in(&mut snap, person_id).await
     }
+}
+
+/// A person found by insurance-card data ([`Store::found_by_card`]).
+#[derive(Debug, Clone)]
+pub struct FoundByCard {
+    pub eligibility: Eligibility,
+    /// The person's latest consent record to the institution.
+    pub latest_consent: Option<ConsentRecord>,
+    /// The institution's 照会番号 for the person.
+    pub reference_number: Option<String>,
+}
+
+/// [`Store::eligibility`] within a read that sees one state.
+async fn eligibility_in(
+    snap: &mut Snapshot<'_>,
+    person_id: PersonId,
+) -> Result<Option<Eligibility>> {
+    let [
+        person,
+        qualifications,
+        elderly,
+        limits,
+        specific_diseases,
+        subsidies,
+    ] = ELIGIBILITY_PARTS;
+    let id = [Arg::Int(person_id)];
+    let Some(person) = snap.fetch(person, &id, person_from_row).await?.pop() else {
+        return Ok(None);
+    };
+    let qualifications = snap
+        .fetch(qualifications, &id, qualification_from_row)
+        .await?;
+
+    let elderly = snap
+        .fetch(elderly, &id, |r| {
+            let t = "elderly_certificates";
+            Ok(ElderlyCertificate {
+                valid: period(t, r)?,
+                burden_ratio: code(t, "burden_ratio", r, BurdenRatio::parse)?,
+            })
+        })
+        .await?;
+
+    let limits = snap
+        .fetch(limits, &id, |r| {
+            let t = "limit_certificates";
+            Ok(LimitCertificate {
+                kind: code(t, "kind", r, LimitCertificateKind::parse)?,
+                class: code(t, "class", r, LimitClass::parse)?,
+                valid: period(t, r)?,
+                long_term_from: parse_opt_date(t, "long_term_from", r.col("long_term_from")?)?,
+            })
+        })
+        .await?;
+
+    let specific_diseases = snap
+        .fetch(specific_diseases, &id, |r| {
+            let t = "specific_disease_certificates";
+            Ok(SpecificDiseaseCertificate {
+                disease: code(t, "disease", r, SpecificDisease::parse)?,
+                valid: period(t, r)?,
+                self_pay_limit_yen: u32::try_from(r.col::<i64>("self_pay_limit_yen")?)
+                    .map_err(|e| StorageError::corrupt(t, "self_pay_limit_yen", e))?,
+            })
+        })
+        .await?;
+
+    let subsidies = snap
+        .fetch(subsidies, &id, |r| {
+            let t = "public_subsidies";
+            Ok(PublicSubsidy {
+                payer_number: code(t, "payer_number", r, PayerNumber::parse)?,
+                recipient_number: r
+                    .col::<Option<String>>("recipient_number")?
+                    .map(|s| {
+                        RecipientNumber::parse(&s)
+                            .map_err(|e| StorageError::corrupt(t, "recipient_number", e))
+                    })
+                    .transpose()?,
+                valid: period(t, r)?,
+                monthly_limit_yen: r
+                    .col::<Option<i64>>("monthly_limit_yen")?
+                    .map(|v| {
+                        u32::try_from(v)
+                            .map_err(|e| StorageError::corrupt(t, "monthly_limit_yen", e))
+                    })
+                    .transpose()?,
+            })
+        })
+        .await?;
+
+    Ok(Some(Eligibility {
+        person,
+        qualifications,
+        elderly,
+        limits,
+        specific_diseases,
+        subsidies,
+    }))
 }
 
 /// The person and each of their record kinds, in this order.

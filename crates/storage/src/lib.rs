@@ -62,7 +62,7 @@ pub use auth::{AuthRequest, NonceRejection};
 pub use cards::{CardHolder, NewCard, StoredAuthority, StoredCard};
 pub use consents::NewConsent;
 pub use devices::{DeviceKind, DeviceSighting, StoredDevice};
-pub use eligibility::PersonRecords;
+pub use eligibility::{FoundByCard, PersonRecords};
 pub use error::StorageError;
 pub use institutions::{StoredInstitution, new_url_token};
 pub use insurance_registrations::NewInsuranceRegistration;

@@ -75,9 +75,12 @@ pub async fn links(
             .iter()
             .find(|l| l.label == label(encoding) && l.revoked_at.is_none());
         let issued = match kept {
-            Some(l) => oqs_link::rotate(store, &session, l.id, now)
-                .await?
-                .map_err(|r| anyhow!("{}", r.message()))?,
+            // Before the server starts: no credential has been taken yet.
+            Some(l) => {
+                oqs_link::rotate(store, &oqs_link::LinkCache::default(), &session, l.id, now)
+                    .await?
+                    .map_err(|r| anyhow!("{}", r.message()))?
+            }
             None => oqs_link::issue(store, &session, label(encoding), encoding.identifier(), now)
                 .await?
                 .map_err(|e| anyhow!("{e}"))?,

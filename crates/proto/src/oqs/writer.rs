@@ -4,7 +4,7 @@
 //! for 〜), so every XML reader gets the character back and nothing is lost
 //! or replaced by a question mark.
 
-use chrono::{NaiveDate, NaiveDateTime};
+use chrono::{Datelike, NaiveDate, NaiveDateTime, Timelike};
 
 use super::fields::{DATE, DATE_TIME};
 use super::reader::CharacterCode;
@@ -75,7 +75,18 @@ impl XmlWriter {
     }
 
     pub fn date(&mut self, name: &str, value: NaiveDate) {
-        self.leaf(name, &value.format(DATE).to_string());
+        // Digits placed by hand rather than through chrono's format parser:
+        // a result writes a dozen dates.
+        let mut buf = [0u8; 8];
+        match u32::try_from(value.year()) {
+            Ok(year) if year <= 9999 => {
+                put_digits(&mut buf[..4], year);
+                put_digits(&mut buf[4..6], value.month());
+                put_digits(&mut buf[6..], value.day());
+                self.leaf(name, std::str::from_utf8(&buf).unwrap_or_default());
+            }
+            _ => self.leaf(name, &value.format(DATE).to_string()),
+        }
     }
 
     pub fn optional_date(&mut self, name: &str, value: Option<NaiveDate>) {
@@ -85,7 +96,19 @@ impl XmlWriter {
     }
 
     pub fn date_time(&mut self, name: &str, value: NaiveDateTime) {
-        self.leaf(name, &value.format(DATE_TIME).to_string());
+        let mut buf = [0u8; 14];
+        match u32::try_from(value.year()) {
+            Ok(year) if year <= 9999 => {
+                put_digits(&mut buf[..4], year);
+                put_digits(&mut buf[4..6], value.month());
+                put_digits(&mut buf[6..8], value.day());
+                put_digits(&mut buf[8..10], value.hour());
+                put_digits(&mut buf[10..12], value.minute());
+                put_digits(&mut buf[12..], value.second());
+                self.leaf(name, std::str::from_utf8(&buf).unwrap_or_default());
+            }
+            _ => self.leaf(name, &value.format(DATE_TIME).to_string()),
+        }
     }
 
     pub fn optional_date_time(&mut self, name: &str, value: Option<NaiveDateTime>) {
@@ -156,6 +179,14 @@ fn escape_into(out: &mut String, value: &str) {
     }
 }
 
+/// `value`'s last `out.len()` decimal digits, zero-padded.
+fn put_digits(out: &mut [u8], mut value: u32) {
+    for b in out.iter_mut().rev() {
+        *b = b'0' + (value % 10) as u8;
+        value /= 10;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -177,6 +208,33 @@ mod tests {
         let doc = read(&bytes).unwrap();
         assert_eq!(doc.encoding, CharacterCode::ShiftJis);
         assert_eq!(doc.root.text_of("Name").unwrap(), Some("髙橋①〜😀 <&>−¥"));
+    }
+
+    #[test]
+    fn dates_are_written_in_fixed_width_as_chrono_would() {
+        for (y, m, d, h, mi, sec) in [
+            (2026, 12, 7, 9, 5, 3),
+            (1, 1, 1, 0, 0, 0),
+            (9999, 12, 31, 23, 59, 59),
+            (12026, 1, 2, 3, 4, 5),
+        ] {
+            let t = NaiveDate::from_ymd_opt(y, m, d)
+                .unwrap()
+                .and_hms_opt(h, mi, sec)
+                .unwrap();
+            let mut w = XmlWriter::new(64);
+            w.date("D", t.date());
+            w.date_time("T", t);
+            let text = String::from_utf8(w.finish(CharacterCode::Utf8)).unwrap();
+            assert!(
+                text.contains(&format!("<D>{}</D>", t.format(DATE))),
+                "{text}"
+            );
+            assert!(
+                text.contains(&format!("<T>{}</T>", t.format(DATE_TIME))),
+                "{text}"
+            );
+        }
     }
 
     #[test]

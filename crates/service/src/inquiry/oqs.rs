@@ -31,7 +31,7 @@ use zaitaku_proto::oqs::reference::{
 use zaitaku_proto::oqs::{
     CharacterCode, Rejection, RejectionKind, RequestKind, RequestName, read_as,
 };
-use zaitaku_storage::{AuditEvent, Store, Write};
+use zaitaku_storage::{AuditEvent, FoundByCard, Store, Write};
 
 use crate::{ServiceError, jst_day};
 
@@ -269,67 +269,57 @@ pub(crate) async fn answer_by_card(
     on: NaiveDate,
     now: DateTime<Utc>,
 ) -> Result<(PersonAnswer, Option<i64>), ServiceError> {
-    let mut found = Vec::new();
-    for id in store
-        .persons_by_card(
+    let found = store
+        .found_by_card(
             search.insurer_number.as_str(),
             &search.number,
             search.birthdate,
+            link.institution_id,
         )
-        .await?
-    {
-        if let Some(e) = store.eligibility(id).await? {
-            found.push(e);
-        }
-    }
+        .await?;
     // Within a family the 枝番 tells the members apart, when it is given.
-    let matches: Vec<&Eligibility> = found
+    let matches: Vec<&FoundByCard> = found
         .iter()
-        .filter(|e| {
-            e.qualifications.iter().any(|q| match &q.coverage {
-                Coverage::Insurance {
-                    insurer_number,
-                    symbol,
-                    number,
-                    branch,
-                    ..
-                } => {
-                    insurer_number == &search.insurer_number
-                        && symbol == &search.symbol
-                        && number == &search.number
-                        && search.branch.is_none_or(|b| b == *branch)
-                }
-                Coverage::MedicalAssistance { .. } => false,
-            })
+        .filter(|f| {
+            f.eligibility
+                .qualifications
+                .iter()
+                .any(|q| match &q.coverage {
+                    Coverage::Insurance {
+                        insurer_number,
+                        symbol,
+                        number,
+                        branch,
+                        ..
+                    } => {
+                        insurer_number == &search.insurer_number
+                            && symbol == &search.symbol
+                            && number == &search.number
+                            && search.branch.is_none_or(|b| b == *branch)
+                    }
+                    Coverage::MedicalAssistance { .. } => false,
+                })
         })
         .collect();
     let empty = PersonAnswer::empty;
-    let e = match matches.as_slice() {
+    let f = match matches.as_slice() {
         [] => return Ok((empty(QualificationValidity::NotFound), None)),
-        [e] => *e,
+        [f] => *f,
         _ => return Ok((empty(QualificationValidity::Multiple), None)),
     };
+    let e = &f.eligibility;
     let resolved = e.resolve_by_card(&search.insurer_number, &search.symbol, &search.number, on);
     let Some(q) = resolved.qualification else {
         return Ok((empty(QualificationValidity::NotFound), None));
     };
     let person_id = e.person.id;
-    let latest = store.latest_consent(link.institution_id, person_id).await?;
-    let reference = store
-        .patient_notes(link.institution_id, person_id)
-        .await?
-        .reference_number;
-    let mut result = qualification_result(
-        e,
-        q,
-        on,
-        Flags::counter(latest.as_ref(), search.limit_consent, now),
-    );
-    result.reference_number = reference;
+    let latest = f.latest_consent.as_ref();
+    let mut result =
+        qualification_result(e, q, on, Flags::counter(latest, search.limit_consent, now));
+    result.reference_number = f.reference_number.clone();
     Ok((
         PersonAnswer {
             prescription: latest
-                .as_ref()
                 .filter(|r| ConsentState::of(Some(r), now) == ConsentState::InForce)
                 .and_then(|r| r.prescription_form),
             status: ProcessingResultStatus::Done,

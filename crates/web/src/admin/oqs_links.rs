@@ -233,7 +233,7 @@ pub async fn rotate(
     if let Some(r) = staff.csrf_refusal(form.csrf.as_deref()) {
         return Ok(r);
     }
-    match oqs_link::rotate(&state.store, &staff, id, Utc::now()).await? {
+    match oqs_link::rotate(&state.store, &state.oqs_links, &staff, id, Utc::now()).await? {
         Ok(issued) => issued_page(&state, &staff, issued, true),
         Err(LinkChangeRefusal::NotFound) => Ok(no_such_record(&staff, Some(BACK))),
         Err(why) => {
@@ -253,7 +253,7 @@ pub async fn revoke(
     if let Some(r) = staff.csrf_refusal(form.csrf.as_deref()) {
         return Ok(r);
     }
-    match oqs_link::revoke(&state.store, &staff, id, Utc::now()).await? {
+    match oqs_link::revoke(&state.store, &state.oqs_links, &staff, id, Utc::now()).await? {
         Ok(_) => Ok(Redirect::to("/admin/oqs-links?done=revoked").into_response()),
         Err(LinkChangeRefusal::NotFound) => Ok(no_such_record(&staff, Some(BACK))),
         Err(why) => {

@@ -37,6 +37,8 @@ pub struct AppState {
     /// The Japanese font of 薬剤情報・特定健診情報 as PDF; without one those
     /// are offered as XML only.
     pub pdf_font: Option<PdfFont>,
+    /// Receipt-computer credentials authenticated a moment ago.
+    pub oqs_links: Arc<zaitaku_service::oqs_link::LinkCache>,
 }
 
 /// Why the server's state could not be built.
@@ -75,6 +77,7 @@ impl AppState {
             )?),
             public_url,
             pdf_font,
+            oqs_links: Arc::default(),
         })
     }
 

@@ -43,7 +43,7 @@ async fn link(state: &AppState, headers: &HeaderMap) -> Result<Link, Response> {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::trim);
-    match oqs_link::authenticate(&state.store, presented, Utc::now()).await {
+    match oqs_link::authenticate(&state.store, &state.oqs_links, presented, Utc::now()).await {
         Ok(p) => match zaitaku_domain::institution::InstitutionCode::parse(&p.institution_code) {
             Ok(code) => Ok(Link {
                 id: p.link_id,

@@ -9,7 +9,7 @@ use zaitaku_domain::account::Role;
 use zaitaku_domain::institution::InstitutionKind;
 use zaitaku_proto::oqs::CharacterCode;
 use zaitaku_service::ServiceError;
-use zaitaku_service::oqs_link::{LinkPrincipal, LinkRefusal, authenticate};
+use zaitaku_service::oqs_link::{LinkCache, LinkPrincipal, LinkRefusal, authenticate};
 use zaitaku_storage::{AuditRecord, Store, StoredAccount, StoredInstitution};
 use zaitaku_testkit::client::{Browser, Reply, between, unescape};
 use zaitaku_testkit::fixtures;
@@ -62,15 +62,26 @@ async fn issue(admin: &Browser, label: &str, character_code: &str) -> String {
     credential_on(&page)
 }
 
+/// Refused as the database says (no credential taken a moment ago).
 async fn refused(store: &Store, presented: Option<&str>, now: DateTime<Utc>) -> LinkRefusal {
-    match authenticate(store, presented, now).await {
+    refused_by(store, &LinkCache::default(), presented, now).await
+}
+
+async fn refused_by(
+    store: &Store,
+    cache: &LinkCache,
+    presented: Option<&str>,
+    now: DateTime<Utc>,
+) -> LinkRefusal {
+    match authenticate(store, cache, presented, now).await {
         Err(ServiceError::LinkRefused(why)) => why,
         other => panic!("{presented:?} was not refused: {other:?}"),
     }
 }
 
+/// Accepted as the database says (no credential taken a moment ago).
 async fn accepted(store: &Store, presented: &str, now: DateTime<Utc>) -> LinkPrincipal {
-    authenticate(store, Some(presented), now)
+    authenticate(store, &LinkCache::default(), Some(presented), now)
         .await
         .unwrap_or_else(|e| panic!("{presented} refused: {e:?}"))
 }
@@ -205,6 +216,14 @@ async fn a_link_is_issued_used_rotated_and_revoked(url: &str) {
         "after a minute"
     );
 
+    // The server takes a credential it authenticated for a second without
+    // reading the link; a rotation through it forgets it at once.
+    let server_cache = &w.srv.state.oqs_links;
+    let before = Utc::now();
+    authenticate(store, server_cache, Some(&credential), before)
+        .await
+        .unwrap();
+
     // 再発行 asks first, then shows the new credential once; the old one stops.
     let confirm = admin.get(&format!("/admin/oqs-links/{id}/rotate")).await;
     assert_eq!(confirm.status, 200);
@@ -231,7 +250,18 @@ async fn a_link_is_issued_used_rotated_and_revoked(url: &str) {
         refused(store, Some(&credential), now).await,
         LinkRefusal::WrongSecret
     );
+    assert_eq!(
+        refused_by(store, server_cache, Some(&credential), before).await,
+        LinkRefusal::WrongSecret,
+        "the rotation did not forget the old credential"
+    );
     assert_eq!(accepted(store, &rotated, now).await.institution_id, w.a.id);
+    // Another node that took the credential a moment before the revocation
+    // below keeps taking it for at most a second.
+    let other_node = LinkCache::default();
+    authenticate(store, &other_node, Some(&rotated), now)
+        .await
+        .unwrap();
     let r = &records(store, "oqs_link.rotate").await[0];
     assert_eq!((r.actor.as_str(), r.outcome.as_str()), ("staff", "ok"));
     assert!(r.detail.contains(&format!("\"link\":{id}")));
@@ -250,6 +280,28 @@ async fn a_link_is_issued_used_rotated_and_revoked(url: &str) {
     );
     assert_eq!(
         refused(store, Some(&rotated), Utc::now()).await,
+        LinkRefusal::Revoked
+    );
+    assert_eq!(
+        authenticate(
+            store,
+            &other_node,
+            Some(&rotated),
+            now + Duration::milliseconds(900)
+        )
+        .await
+        .unwrap()
+        .link_id,
+        id
+    );
+    assert_eq!(
+        refused_by(
+            store,
+            &other_node,
+            Some(&rotated),
+            now + Duration::seconds(1)
+        )
+        .await,
         LinkRefusal::Revoked
     );
     let page = admin.get("/admin/oqs-links?done=revoked").await;
