@@ -11,6 +11,7 @@ use zaitaku_domain::codes::{
     LimitClass, PersonalFamily, PrescriptionForm, ProcessingResultStatus, QualificationValidity,
     ReasonOfLoss, ReferenceClassification, SegmentOfResult, Sex, SpecificDisease,
 };
+use zaitaku_domain::eligibility::{PayerNumber, RecipientNumber};
 use zaitaku_domain::error::ValidationError;
 use zaitaku_domain::institution::InstitutionCode;
 use zaitaku_domain::insurer::{BranchNumber, InsurerNumber};
@@ -432,6 +433,10 @@ pub struct QualificationResult {
     pub insurer_name: Option<String>,
     /// 福祉事務所名, for 医療扶助.
     pub welfare_office_name: Option<String>,
+    /// 公費負担者番号 (`PublicExpenseNumber`), for 医療扶助.
+    pub public_expense_number: Option<PayerNumber>,
+    /// 公費受給者番号 (`BeneficiaryNumber`), for 医療扶助.
+    pub beneficiary_number: Option<RecipientNumber>,
     pub elderly: Option<ElderlyInfo>,
     pub limit_consent: ConsentTriple,
     pub limit: Option<LimitInfo>,
@@ -485,6 +490,16 @@ impl QualificationResult {
         w.optional("ReasonOfLoss", self.reason_of_loss.map(|r| r.code()));
         w.optional("InsurerName", self.insurer_name.as_deref());
         w.optional("WelfareOfficeName", self.welfare_office_name.as_deref());
+        w.optional(
+            "PublicExpenseNumber",
+            self.public_expense_number.as_ref().map(PayerNumber::as_str),
+        );
+        w.optional(
+            "BeneficiaryNumber",
+            self.beneficiary_number
+                .as_ref()
+                .map(RecipientNumber::as_str),
+        );
         if let Some(e) = &self.elderly {
             w.open("ElderlyRecipientCertificateInfo");
             w.optional_date("ElderlyRecipientCertificateDate", e.certificate_date);
@@ -605,6 +620,8 @@ impl QualificationResult {
             reason_of_loss: n.optional_by("ReasonOfLoss", ReasonOfLoss::parse)?,
             insurer_name: text("InsurerName")?,
             welfare_office_name: text("WelfareOfficeName")?,
+            public_expense_number: n.optional_by("PublicExpenseNumber", PayerNumber::parse)?,
+            beneficiary_number: n.optional_by("BeneficiaryNumber", RecipientNumber::parse)?,
             elderly,
             limit_consent: ConsentTriple::read(n, "LimitApplicationCertificateRelated")?,
             limit,

@@ -6,9 +6,10 @@ use proptest::prelude::*;
 use zaitaku_domain::codes::{
     BurdenRatio, ConsentFlag, InsuredCardClassification, LimitApplicationClassification,
     LimitClass, MedicalTreatmentFlag, PersonalFamily, PrescriptionForm, ProcessingResultStatus,
-    QualificationValidity, ReasonOfLoss, ReferenceClassification, SegmentOfResult, Sex,
-    SpecificDisease,
+    PublicSubsidyLaw, QualificationValidity, ReasonOfLoss, ReferenceClassification,
+    SegmentOfResult, Sex, SpecificDisease,
 };
+use zaitaku_domain::eligibility::{PayerNumber, RecipientNumber};
 use zaitaku_domain::institution::{InstitutionCode, InstitutionKind};
 use zaitaku_domain::insurer::{BranchNumber, InsurerNumber};
 use zaitaku_domain::prefecture::Prefecture;
@@ -216,7 +217,19 @@ fn qualification() -> impl Strategy<Value = QualificationResult> {
             preschool: dates.6,
             reason_of_loss: dates.7,
             insurer_name: dates.8,
-            welfare_office_name: dates.9,
+            welfare_office_name: dates.9.clone(),
+            public_expense_number: dates.9.as_ref().map(|_| {
+                PayerNumber::build(
+                    PublicSubsidyLaw::PublicAssistance,
+                    Prefecture::from_digits("13").unwrap(),
+                    123,
+                )
+                .unwrap()
+            }),
+            beneficiary_number: dates
+                .9
+                .as_ref()
+                .map(|_| RecipientNumber::build(45678).unwrap()),
             elderly: elderly.map(|e| ElderlyInfo {
                 certificate_date: e.0,
                 valid_start: e.1,

@@ -435,7 +435,8 @@ pub(crate) fn qualification_result(
         ),
         Coverage::MedicalAssistance {
             welfare_office_name,
-            ..
+            payer_number,
+            recipient_number,
         } => (
             InsuredCardClassification::MedicalAssistance,
             None,
@@ -445,7 +446,11 @@ pub(crate) fn qualification_result(
             None,
             None,
             None,
-            Some(welfare_office_name.clone()),
+            Some((
+                welfare_office_name.clone(),
+                payer_number.clone(),
+                recipient_number.clone(),
+            )),
         ),
     };
     let given = |t: &ConsentTriple| t.flag == ConsentFlag::Given;
@@ -496,7 +501,9 @@ pub(crate) fn qualification_result(
         preschool: e.is_preschool(on),
         reason_of_loss: q.loss.map(|l| ReasonOfLoss::from(l.reason)),
         insurer_name,
-        welfare_office_name: welfare,
+        welfare_office_name: welfare.as_ref().map(|w| w.0.clone()),
+        public_expense_number: welfare.as_ref().map(|w| w.1.clone()),
+        beneficiary_number: welfare.map(|w| w.2),
         elderly: e.elderly_on(on).map(|c| ElderlyInfo {
             certificate_date: None,
             valid_start: c.valid.from,

@@ -7,8 +7,8 @@
 use chrono::{Duration, Utc};
 use zaitaku_domain::account::Role;
 use zaitaku_domain::codes::{
-    ConsentFlag, MedicalTreatmentFlag, ProcessingResultStatus, QualificationValidity,
-    ReferenceClassification, SegmentOfResult,
+    ConsentFlag, InsuredCardClassification, MedicalTreatmentFlag, ProcessingResultStatus,
+    QualificationValidity, ReferenceClassification, SegmentOfResult,
 };
 use zaitaku_domain::consent::{CareKind, Choice, ConsentItem};
 use zaitaku_domain::eligibility::{Coverage, Eligibility};
@@ -608,6 +608,60 @@ async fn consented_patients_are_retrieved_by_window(url: &str) {
         let r = downloaded(&w, &w.utf8, "OQSmuonq", &receipt.reception_number).await;
         assert_eq!(r.units.len(), usize::from(listed), "{from}..{to}");
     }
+
+    // 医療扶助: the welfare office and the public-expense numbers stand
+    // where an insured person's insurer fields would.
+    let assisted = w
+        .people
+        .iter()
+        .map(|p| &p.eligibility)
+        .find(|e| {
+            e.resolve(today)
+                .qualification
+                .is_some_and(|q| q.covers(today) && q.is_medical_assistance())
+        })
+        .expect("the population has a 医療扶助 person");
+    fixtures::consent(
+        &w.srv.store,
+        &w.a,
+        assisted.person.id,
+        fixtures::Consent::register(CareKind::HomeVisit, now - Duration::hours(2)),
+    )
+    .await;
+    let a = send(
+        &w,
+        Some(&w.sjis),
+        "OQSmuhvq01req_202612070009.xml",
+        request.write(CharacterCode::ShiftJis),
+    )
+    .await;
+    let receipt = UploadReceipt::read(&read(&a.body).unwrap()).unwrap();
+    let r = downloaded(&w, &w.sjis, "OQSmuhvq", &receipt.reception_number).await;
+    let unit = r
+        .units
+        .iter()
+        .find(|u| u.results[0].name == assisted.person.name)
+        .expect("the 医療扶助 person is listed");
+    let q = &unit.results[0];
+    let Some(Coverage::MedicalAssistance {
+        welfare_office_name,
+        payer_number,
+        recipient_number,
+    }) = assisted
+        .resolve(today)
+        .qualification
+        .map(|q| q.coverage.clone())
+    else {
+        unreachable!()
+    };
+    assert_eq!(
+        q.card_classification,
+        InsuredCardClassification::MedicalAssistance
+    );
+    assert_eq!(q.insurer_number, None);
+    assert_eq!(q.welfare_office_name.as_ref(), Some(&welfare_office_name));
+    assert_eq!(q.public_expense_number.as_ref(), Some(&payer_number));
+    assert_eq!(q.beneficiary_number.as_ref(), Some(&recipient_number));
 
     // The wrong treatment flag for the prefix is refused.
     let mut online = request.clone();
