@@ -537,6 +537,82 @@ fn help_explains_every_option() {
 
 /// `zaitaku oqs-link --once` with the server down: the request stays in
 /// req/, nothing half-written appears in res/, and the exit code says so.
+/// The demo's receipt-computer folders work at once: each example copied
+/// into `req/` and sent by the printed `oqs-link` command comes back in
+/// `res/`, in the folder's encoding, as the message its name says.
+#[test]
+fn the_demo_s_oqs_folders_answer_their_examples() {
+    use zaitaku_proto::oqs::batch::UploadReceipt;
+    use zaitaku_proto::oqs::individual::IndividualResult;
+    use zaitaku_proto::oqs::medical::{CheckupResultFile, DrugResult};
+    use zaitaku_proto::oqs::{CharacterCode, read};
+
+    let dir = tempfile::tempdir().unwrap();
+    let port = zaitaku_testkit::free_port();
+    let demo = start_demo(dir.path(), port, "300");
+    let commands: Vec<Vec<String>> = demo
+        .banner
+        .iter()
+        .filter(|l| l.contains(" oqs-link --server "))
+        .map(|l| l.split_whitespace().skip(1).map(str::to_owned).collect())
+        .collect();
+    assert_eq!(commands.len(), 2, "{:#?}", demo.banner);
+    for (args, encoding) in commands
+        .iter()
+        .zip([CharacterCode::Utf8, CharacterCode::ShiftJis])
+    {
+        let folder =
+            std::path::PathBuf::from(&args[args.iter().position(|a| a == "--folder").unwrap() + 1]);
+        let mut examples: Vec<_> = std::fs::read_dir(folder.join("examples"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        examples.sort();
+        assert_eq!(examples.len(), 5, "{examples:?}");
+        for e in &examples {
+            std::fs::copy(e, folder.join("req").join(e.file_name().unwrap())).unwrap();
+        }
+        let out = Command::new(BIN)
+            .args(args)
+            .arg("--once")
+            .env("ZAITAKU_LOG", "warn")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let mut answered: Vec<String> = std::fs::read_dir(folder.join("res"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        answered.sort();
+        assert_eq!(answered.len(), 5, "{answered:?}");
+        for name in &answered {
+            let bytes = std::fs::read(folder.join("res").join(name)).unwrap();
+            let doc = read(&bytes).unwrap_or_else(|r| panic!("{name}: {r:?}"));
+            assert_eq!(doc.encoding, encoding, "{name}");
+            let prefix = &name[..14];
+            match prefix {
+                "OQSsiquc01res_" => {
+                    IndividualResult::read(&doc).unwrap();
+                }
+                "OQSmuquc01res_" | "OQSmuhvq01res_" => {
+                    UploadReceipt::read(&doc).unwrap();
+                }
+                // Nobody has consented to the clinic yet: the reason, as XML.
+                "YZKsiquc01res_" => {
+                    let r = DrugResult::read(&doc).unwrap();
+                    assert!(r.header.refusal.is_some(), "{r:?}");
+                }
+                "TKKsiquc01res_" => {
+                    let r = CheckupResultFile::read(&doc).unwrap();
+                    assert!(r.header.refusal.is_some(), "{r:?}");
+                }
+                other => panic!("unexpected answer {other}: {answered:?}"),
+            }
+        }
+        assert_eq!(std::fs::read_dir(folder.join("req")).unwrap().count(), 0);
+    }
+}
+
 #[test]
 fn oqs_link_once_keeps_the_file_when_the_server_is_down() {
     let dir = tempfile::tempdir().unwrap();
