@@ -1073,12 +1073,11 @@ async fn medical_file(
         };
         match pdf_font {
             None => Ok(result.write()),
-            Some(font) => pdf::drug_information(
-                &result,
-                (from, last),
-                request.file_category.with_clinical(),
-                font,
-            ),
+            Some(font) => {
+                let (font, clinical) = (font.clone(), request.file_category.with_clinical());
+                rendered(move || pdf::drug_information(&result, (from, last), clinical, &font))
+                    .await?
+            }
         }
     } else {
         let mut checkups: Vec<Checkup> = store
@@ -1098,7 +1097,10 @@ async fn medical_file(
         };
         match pdf_font {
             None => Ok(result.write()),
-            Some(font) => pdf::checkup_information(&result, font),
+            Some(font) => {
+                let font = font.clone();
+                rendered(move || pdf::checkup_information(&result, &font)).await?
+            }
         }
     };
     match bytes {
@@ -1111,6 +1113,17 @@ async fn medical_file(
             e.to_string(),
         ))),
     }
+}
+
+/// A PDF laid out and its font subset on a blocking thread: tens of
+/// milliseconds of work that would otherwise hold up the requests sharing
+/// this worker.
+async fn rendered(
+    render: impl FnOnce() -> Result<Vec<u8>, pdf::PdfError> + Send + 'static,
+) -> Result<Result<Vec<u8>, pdf::PdfError>, ServiceError> {
+    tokio::task::spawn_blocking(render)
+        .await
+        .map_err(|e| ServiceError::Internal(format!("PDF rendering stopped: {e}")))
 }
 
 /// A person's answer when the card (not card data) named them: the
