@@ -181,15 +181,12 @@ fn drug_sheet<'f>(
         BODY,
     );
     sheet.gap(8.0);
-    sheet.heading("調剤情報");
-    if result.drugs.is_empty() {
-        sheet.text("対象期間に調剤の記録はありません。", BODY);
-    }
-    for day in &result.drugs {
-        sheet.subheading(&format!("{}　{}", date_label(day.date), day.institution));
-        sheet.table(
-            &DRUG_COLUMNS,
-            day.drugs
+    sheet.section(
+        "調剤情報",
+        "対象期間に調剤の記録はありません。",
+        result.drugs.iter().map(|day| {
+            let rows = day
+                .drugs
                 .iter()
                 .map(|d| {
                     vec![
@@ -200,25 +197,26 @@ fn drug_sheet<'f>(
                         d.times.to_string(),
                     ]
                 })
-                .collect(),
-        );
-    }
+                .collect();
+            (date_label(day.date), &day.institution, rows)
+        }),
+        &DRUG_COLUMNS,
+    );
     if clinical {
         sheet.gap(8.0);
-        sheet.heading("診療情報");
-        if result.clinical.is_empty() {
-            sheet.text("対象期間に診療の記録はありません。", BODY);
-        }
-        for day in &result.clinical {
-            sheet.subheading(&format!("{}　{}", date_label(day.date), day.institution));
-            sheet.table(
-                &CLINICAL_COLUMNS,
-                day.events
+        sheet.section(
+            "診療情報",
+            "対象期間に診療の記録はありません。",
+            result.clinical.iter().map(|day| {
+                let rows = day
+                    .events
                     .iter()
                     .map(|(name, detail)| vec![name.clone(), detail.clone()])
-                    .collect(),
-            );
-        }
+                    .collect();
+                (date_label(day.date), &day.institution, rows)
+            }),
+            &CLINICAL_COLUMNS,
+        );
     }
     sheet
 }
@@ -422,6 +420,27 @@ impl<'f> Sheet<'f> {
             self.room_for(Self::line_height(size));
             self.put(LEFT, size, &line);
             self.y += Self::line_height(size);
+        }
+    }
+
+    /// A heading, then for each day and institution its table; `empty`
+    /// when there is no day.
+    fn section<'a>(
+        &mut self,
+        heading: &str,
+        empty: &str,
+        days: impl Iterator<Item = (String, &'a String, Vec<Vec<String>>)>,
+        columns: &[Column],
+    ) {
+        self.heading(heading);
+        let mut any = false;
+        for (date, institution, rows) in days {
+            any = true;
+            self.subheading(&format!("{date}　{institution}"));
+            self.table(columns, rows);
+        }
+        if !any {
+            self.text(empty, BODY);
         }
     }
 

@@ -837,26 +837,32 @@ fn medical_request(
     }
 }
 
+/// A 訪問診療 consent to institution A an hour ago that releases 診療・薬剤
+/// information (and 特定健診 as `checkups` says), and a card in force.
+async fn consented_with_card(w: &World, person_id: i64, checkups: Choice) {
+    fixtures::consent(
+        &w.srv.store,
+        &w.a,
+        person_id,
+        fixtures::Consent::register(CareKind::HomeVisit, Utc::now() - Duration::hours(1))
+            .with(ConsentItem::ClinicalAndDrug, Choice::Agree)
+            .with(ConsentItem::Checkups, checkups),
+    )
+    .await;
+    zaitaku_testkit::fixtures::card(
+        &w.srv.state,
+        person_id,
+        fixtures::today() - Duration::days(30),
+    )
+    .await;
+}
+
 async fn drug_and_checkup_files_only_under_the_patient_s_consent(url: &str) {
     use zaitaku_proto::oqs::medical::{CheckupResultFile, DrugResult, FileCategory};
     let w = world(url).await;
     let (e, search) = insured(&w.people, 12);
     let (_, stranger) = insured(&w.people, 13);
-    fixtures::consent(
-        &w.srv.store,
-        &w.a,
-        e.person.id,
-        fixtures::Consent::register(CareKind::HomeVisit, Utc::now() - Duration::hours(1))
-            .with(ConsentItem::ClinicalAndDrug, Choice::Agree)
-            .with(ConsentItem::Checkups, Choice::Disagree),
-    )
-    .await;
-    zaitaku_testkit::fixtures::card(
-        &w.srv.state,
-        e.person.id,
-        fixtures::today() - Duration::days(30),
-    )
-    .await;
+    consented_with_card(&w, e.person.id, Choice::Disagree).await;
 
     for (credential, encoding) in [
         (&w.utf8, CharacterCode::Utf8),
@@ -962,21 +968,7 @@ async fn drug_and_checkup_files_come_as_pdf_when_asked(url: &str) {
             })
         })
         .unwrap();
-    fixtures::consent(
-        &w.srv.store,
-        &w.a,
-        e.person.id,
-        fixtures::Consent::register(CareKind::HomeVisit, Utc::now() - Duration::hours(1))
-            .with(ConsentItem::ClinicalAndDrug, Choice::Agree)
-            .with(ConsentItem::Checkups, Choice::Agree),
-    )
-    .await;
-    zaitaku_testkit::fixtures::card(
-        &w.srv.state,
-        e.person.id,
-        fixtures::today() - Duration::days(30),
-    )
-    .await;
+    consented_with_card(&w, e.person.id, Choice::Agree).await;
 
     // The same request as XML and as PDF: what the XML says, the PDF shows.
     let xml = send(
