@@ -19,7 +19,7 @@ use krilla::num::NormalizedF32;
 use krilla::page::PageSettings;
 use krilla::paint::{Fill, Stroke};
 use krilla::surface::Surface;
-use krilla::text::{Font, TextDirection};
+use krilla::text::{Font, GlyphId, KrillaGlyph};
 use skrifa::instance::{LocationRef, Size};
 use skrifa::raw::FileRef;
 use skrifa::string::StringId;
@@ -124,22 +124,31 @@ impl PdfFont {
         &self.family
     }
 
-    /// The advance of `text` at `size` points. A character the face lacks
-    /// is counted a full em, as its box is drawn.
-    fn width(&self, text: &str, size: f32) -> f32 {
+    /// Each character's glyph and advance (at 1 pt). Japanese needs no
+    /// shaping beyond the character map — no ligatures, no joining — and a
+    /// full shaper rebuilt a CJK font's layout tables for every line, most
+    /// of a PDF's time. A character the face lacks is its `.notdef` box, a
+    /// full em wide.
+    fn glyphs(&self, text: &str) -> Vec<(GlyphId, f32)> {
         let Ok(face) = FontRef::from_index(&self.data, self.index) else {
-            return text.chars().count() as f32 * size;
+            return text.chars().map(|_| (GlyphId::new(0), 1.0)).collect();
         };
         let charmap = face.charmap();
-        let metrics = face.glyph_metrics(Size::new(size), LocationRef::default());
+        let metrics = face.glyph_metrics(Size::new(1.0), LocationRef::default());
         text.chars()
-            .map(|c| {
-                charmap
-                    .map(c)
-                    .and_then(|g| metrics.advance_width(g))
-                    .unwrap_or(size)
+            .map(|c| match charmap.map(c) {
+                Some(g) => (
+                    GlyphId::new(g.to_u32()),
+                    metrics.advance_width(g).unwrap_or(1.0),
+                ),
+                None => (GlyphId::new(0), 1.0),
             })
-            .sum()
+            .collect()
+    }
+
+    /// The advance of `text` at `size` points.
+    fn width(&self, text: &str, size: f32) -> f32 {
+        self.glyphs(text).iter().map(|(_, a)| a * size).sum()
     }
 }
 
@@ -524,12 +533,12 @@ impl<'f> Sheet<'f> {
             let mut page = document.start_page_with(settings.clone());
             let mut surface = page.surface();
             for mark in marks {
-                draw(&mut surface, &self.font.font, mark);
+                draw(&mut surface, self.font, mark);
             }
             let footer = PAGE_HEIGHT - 32.0;
             draw(
                 &mut surface,
-                &self.font.font,
+                self.font,
                 &Mark::Rule {
                     x1: LEFT,
                     x2: RIGHT,
@@ -542,7 +551,7 @@ impl<'f> Sheet<'f> {
             );
             draw(
                 &mut surface,
-                &self.font.font,
+                self.font,
                 &Mark::Text {
                     x: LEFT,
                     baseline: footer,
@@ -554,7 +563,7 @@ impl<'f> Sheet<'f> {
             let w = self.font.width(&number, 8.0);
             draw(
                 &mut surface,
-                &self.font.font,
+                self.font,
                 &Mark::Text {
                     x: RIGHT - w,
                     baseline: footer,
@@ -569,7 +578,7 @@ impl<'f> Sheet<'f> {
     }
 }
 
-fn draw(surface: &mut Surface<'_>, font: &Font, mark: &Mark) {
+fn draw(surface: &mut Surface<'_>, font: &PdfFont, mark: &Mark) {
     match mark {
         Mark::Text {
             x,
@@ -579,13 +588,20 @@ fn draw(surface: &mut Surface<'_>, font: &Font, mark: &Mark) {
         } => {
             surface.set_fill(Some(Fill::default()));
             surface.set_stroke(None);
-            surface.draw_text(
+            let glyphs: Vec<KrillaGlyph> = text
+                .char_indices()
+                .zip(font.glyphs(text))
+                .map(|((i, c), (id, advance))| {
+                    KrillaGlyph::new(id, advance, 0.0, 0.0, 0.0, i..i + c.len_utf8(), None)
+                })
+                .collect();
+            surface.draw_glyphs(
                 Point::from_xy(*x, *baseline),
-                font.clone(),
-                *size,
+                &glyphs,
+                font.font.clone(),
                 text,
+                *size,
                 false,
-                TextDirection::Auto,
             );
         }
         Mark::Rule { x1, x2, y } => {
@@ -628,16 +644,17 @@ const NO_LINE_START: &str = "、。，．）」』】〕〉》！？：；";
 /// holds, and otherwise at the last character that fits (never leaving a
 /// line empty, so a too-narrow column still makes progress).
 fn wrap(font: &PdfFont, text: &str, width: f32, size: f32) -> Vec<String> {
-    let char_width = |c: char| {
-        let mut buf = [0u8; 4];
-        font.width(c.encode_utf8(&mut buf), size)
-    };
     let mut lines = Vec::new();
     for paragraph in text.split('\n') {
+        let advances: Vec<f32> = font
+            .glyphs(paragraph)
+            .iter()
+            .map(|(_, a)| a * size)
+            .collect();
         let mut line = String::new();
         let mut used = 0.0;
-        for c in paragraph.chars() {
-            let w = char_width(c);
+        let mut last = 0.0;
+        for (c, w) in paragraph.chars().zip(advances) {
             if used + w > width && !line.is_empty() {
                 let carried = if NO_LINE_START.contains(c) && line.chars().count() > 1 {
                     line.pop()
@@ -648,11 +665,12 @@ fn wrap(font: &PdfFont, text: &str, width: f32, size: f32) -> Vec<String> {
                 used = 0.0;
                 if let Some(p) = carried {
                     line.push(p);
-                    used = char_width(p);
+                    used = last;
                 }
             }
             line.push(c);
             used += w;
+            last = w;
         }
         lines.push(line);
     }
